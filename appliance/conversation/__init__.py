@@ -1,0 +1,1 @@
+"""Agent plane: the call session state machine and what it says."""

@@ -1,0 +1,65 @@
+"""Fixed things the agent says, synthesized once at start-up and kept in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.audio import AudioChunk
+from appliance.ports import TextToSpeech
+
+
+@dataclass(frozen=True, slots=True)
+class Prompts:
+    greeting: str
+    apology: str
+    goodbye: str
+    not_heard: str
+    system: str
+
+
+def clinic_prompts(clinic: str, front_desk_hours: str) -> Prompts:
+    return Prompts(
+        greeting=(
+            f"You're speaking with the automated assistant of {clinic}. "
+            "I am an AI system, and you can ask for a person at any time. "
+            "How can I help you today?"
+        ),
+        apology=(
+            "I'm sorry, something went wrong on our side. "
+            f"Please call the front desk again, {front_desk_hours}. Goodbye."
+        ),
+        goodbye=f"Thank you for calling {clinic}. Goodbye.",
+        not_heard="Sorry, I didn't catch that. Could you say it again?",
+        system=(
+            f"You are the telephone assistant of {clinic}, an AI speaking with a patient. "
+            "Answer in one or two short, friendly sentences that sound natural when spoken. "
+            "No lists, no markdown, no emojis. "
+            f"The front desk is open {front_desk_hours}. "
+            "You can take requests to book, move or cancel appointments; the front desk "
+            "confirms them. Never invent appointment times or give medical advice. "
+            "In an emergency, tell the caller to hang up and dial 911."
+        ),
+    )
+
+
+class PromptCache:
+    """Audio of the fixed prompts, ready before the first call arrives."""
+
+    def __init__(self) -> None:
+        self._audio: dict[str, list[AudioChunk]] = {}
+
+    async def prepare(self, tts: TextToSpeech, texts: dict[str, str]) -> None:
+        for key, text in texts.items():
+            self._audio[key] = [chunk async for chunk in tts.synthesize(text)]
+
+    def get(self, key: str) -> list[AudioChunk] | None:
+        return self._audio.get(key)
+
+    @classmethod
+    def for_prompts(cls, prompts: Prompts) -> dict[str, str]:
+        return {
+            "greeting": prompts.greeting,
+            "apology": prompts.apology,
+            "goodbye": prompts.goodbye,
+            "not_heard": prompts.not_heard,
+        }

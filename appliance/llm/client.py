@@ -1,0 +1,81 @@
+"""ChatModel over an OpenAI-compatible HTTP server on loopback.
+
+vllm (`vllm serve`) on a GPU host and llama-cpp-python's server on a CPU host
+expose the same API, so the agent only ever sees this small client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
+
+import openai
+
+from appliance.domain import ChatMessage
+from appliance.errors import ChatModelError
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+logger = logging.getLogger(__name__)
+
+
+class OpenAIChatModel:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        model: str,
+        *,
+        timeout_s: float,
+        max_tokens: int,
+        temperature: float,
+    ) -> None:
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+        )
+        self._model = model
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+
+    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+        payload: list[ChatCompletionMessageParam] = [
+            {"role": m.role, "content": m.content}  # type: ignore[misc]
+            for m in messages
+        ]
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=payload,
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+                stream=True,
+            )
+            async for chunk in response:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APITimeoutError as exc:
+            raise ChatModelError(
+                "llm-timeout", "the language model did not answer in time"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise ChatModelError(
+                "llm-unreachable", "cannot reach the language model server"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise ChatModelError(
+                "llm-http-error", f"language model server answered HTTP {exc.status_code}"
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise ChatModelError("llm-failed", type(exc).__name__) from exc
+
+    async def ready(self) -> bool:
+        try:
+            await self._client.models.list()
+        except openai.OpenAIError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,115 @@
+"""The seams. Real adapters implement these; unit tests use fakes from tests/fakes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
+
+from appliance.audio import AudioChunk
+from appliance.domain import CallId, ChatMessage, Transcript, Utterance
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...  # s
+    def time(self) -> float: ...  # s since the epoch
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class CallHandle(Protocol):
+    """One live call as the agent plane sees it: 20 ms frames in, audio out."""
+
+    @property
+    def call_id(self) -> CallId: ...
+
+    @property
+    def rate(self) -> int: ...  # Hz of frames() and play()
+
+    @property
+    def codec(self) -> str: ...  # negotiated codec name, e.g. "G722"
+
+    def frames(self) -> AsyncIterator[AudioChunk]:
+        """Caller audio, one 20 ms chunk at a time; ends when the call ends."""
+        ...
+
+    async def play(self, chunk: AudioChunk) -> None:
+        """Queue audio for the caller (any length, at `rate`)."""
+        ...
+
+    async def drain(self) -> float | None:
+        """Wait until queued audio has been sent; return when its first frame left (monotonic)."""
+        ...
+
+    def stop_playback(self) -> None: ...
+
+    async def hangup(self) -> None: ...
+
+
+CallHandler = Callable[[CallHandle], Awaitable[None]]
+
+
+class Telephony(Protocol):
+    async def start(self, on_call: CallHandler) -> None: ...
+    async def stop(self) -> None: ...
+    def active_calls(self) -> int: ...
+
+
+class EndOfTurnDetector(Protocol):
+    """Feeds 20 ms frames; returns an Utterance when the caller finished a turn."""
+
+    def feed(self, chunk: AudioChunk) -> Utterance | None: ...
+    def reset(self) -> None: ...
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, utterance: Utterance) -> Transcript: ...
+
+
+class TextToSpeech(Protocol):
+    @property
+    def rate(self) -> int: ...  # Hz of the produced audio
+
+    def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        """Yield audio sentence by sentence as soon as each is ready."""
+        ...
+
+
+class ChatModel(Protocol):
+    def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+        """Yield reply text deltas."""
+        ...
+
+    async def ready(self) -> bool: ...
+
+
+class CallRecorder(Protocol):
+    """Where calls and turns go: the encrypted store (never faked in tests)."""
+
+    async def start_call(
+        self, call_id: str, started_at: float, codec: str, remote_hash: str
+    ) -> None: ...
+
+    async def add_turn(
+        self,
+        call_id: str,
+        speaker: str,
+        text: str,
+        started_at: float,
+        ended_at: float,
+        timings: dict[str, float | None],
+        stt_confidence: float | None = None,
+    ) -> int: ...
+
+    async def end_call(self, call_id: str, ended_at: float, outcome: str) -> None: ...
+
+    async def add_event(
+        self, call_id: str, kind: str, stage: str | None, code: str | None, at: float
+    ) -> None: ...
+
+
+class SessionObserver(Protocol):
+    """Metadata-only hooks (metrics); never receives text or audio."""
+
+    def call_started(self) -> None: ...
+    def call_ended(self, outcome: str) -> None: ...
+    def stage_time(self, stage: str, seconds: float) -> None: ...
+    def stage_failed(self, stage: str, code: str) -> None: ...

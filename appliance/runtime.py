@@ -1,0 +1,174 @@
+"""Composition root: real adapters from settings, signals, readiness.
+
+`appliance run` starts everything in one process tree on loopback (development);
+production splits the same parts into systemd units (agent, admin, llm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.config import Settings, read_or_create_secret
+from appliance.conversation.prompts import PromptCache, clinic_prompts
+from appliance.conversation.session import CallSession, SessionDeps
+from appliance.llm.client import OpenAIChatModel
+from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
+from appliance.model_files import model_dir
+from appliance.observability.health import Health
+from appliance.observability.metrics import Metrics
+from appliance.ports import CallHandle
+from appliance.speech.stt import WhisperStt
+from appliance.speech.tts import PiperTts
+from appliance.speech.vad import SileroTurnDetector
+from appliance.store.calls import CallRepository
+from appliance.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("end_of_turn", "stt", "llm_first_token", "first_sentence", "tts_first_audio")
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class MetricsObserver:
+    """SessionObserver that feeds Prometheus (fixed label values only)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def call_started(self) -> None:
+        self._m.calls_active.inc()
+
+    def call_ended(self, outcome: str) -> None:
+        self._m.calls_active.dec()
+        self._m.calls_total.labels(outcome=outcome).inc()
+
+    def stage_time(self, stage: str, seconds: float) -> None:
+        if stage in (*STAGES, "turn_gap", "greeting_first_audio"):
+            self._m.stage_seconds.labels(stage=stage).observe(seconds)
+        if stage == "turn_gap":
+            self._m.turns_total.inc()
+
+    def stage_failed(self, stage: str, code: str) -> None:
+        self._m.stage_failures_total.labels(stage=stage, code=code).inc()
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) about readiness; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(address)
+        sock.sendall(message.encode())
+
+
+@dataclass(slots=True)
+class Agent:
+    """The speech + agent parts shared by all calls."""
+
+    deps: SessionDeps
+    calls: int = 0
+
+    async def handle(self, call: CallHandle) -> None:
+        self.calls += 1
+        await CallSession(call, self.deps).run()
+
+
+def open_store(settings: Settings) -> tuple[Database, CallRepository]:
+    key = read_or_create_secret(settings.path(settings.store.key_file))
+    db = Database.open(settings.path(settings.store.db_file), key)
+    return db, CallRepository(db)
+
+
+async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:
+    models = settings.models_dir
+    stt_task = asyncio.to_thread(
+        WhisperStt.load, model_dir(models, settings.stt.model), settings.stt, settings.clinic.name
+    )
+    tts_task = asyncio.to_thread(
+        PiperTts.load, model_dir(models, settings.tts.voice), settings.tts.voice
+    )
+    stt, tts = await asyncio.gather(stt_task, tts_task)
+    await asyncio.to_thread(stt.warm_up)
+    return stt, tts
+
+
+async def build_agent(
+    settings: Settings, repo: CallRepository, metrics: Metrics, health: Health, api_key: str
+) -> tuple[Agent, OpenAIChatModel]:
+    stt, tts = await load_speech(settings)
+    health.set("stt", True, settings.stt.model)
+    health.set("tts", True, settings.tts.voice)
+    prompts = clinic_prompts(settings.clinic.name, settings.clinic.front_desk_hours)
+    cache = PromptCache()
+    await cache.prepare(tts, PromptCache.for_prompts(prompts))
+    llm = OpenAIChatModel(
+        settings.llm.base_url,
+        api_key,
+        MODEL_ALIAS if settings.llm.server.enabled else settings.llm.model,
+        timeout_s=settings.llm.timeout_s,
+        max_tokens=settings.llm.max_tokens,
+        temperature=settings.llm.temperature,
+    )
+    deps = SessionDeps(
+        stt=stt,
+        tts=tts,
+        llm=llm,
+        new_detector=lambda: SileroTurnDetector(settings.vad),
+        recorder=repo,
+        prompts=prompts,
+        cache=cache,
+        observer=MetricsObserver(metrics),
+        clock=SystemClock(),
+    )
+    return Agent(deps), llm
+
+
+def llm_server(settings: Settings, api_key: str) -> LlmServerProcess:
+    cfg = settings.llm.server
+    gguf = model_dir(settings.models_dir, cfg.model) / "model.gguf"
+    var = settings.var_dir
+    return LlmServerProcess(cfg, gguf, api_key, var / "run", var / "log" / "llm-server.log")
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def watch_health(
+    health: Health, llm: OpenAIChatModel, stop: asyncio.Event, metrics: Metrics
+) -> None:
+    """Refresh the LLM component status every few seconds."""
+    while not stop.is_set():
+        ok = await llm.ready()
+        health.set("llm", ok, "ready" if ok else "not answering")
+        metrics.component_up.labels(component="llm").set(1 if ok else 0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 5.0)
+
+
+def ensure_dirs(var_dir: Path) -> None:
+    for sub in ("", "log", "run", "keys"):
+        (var_dir / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
