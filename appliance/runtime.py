@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Settings, read_or_create_secret
+from appliance.domain import ChatMessage
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
 from appliance.llm.client import OpenAIChatModel
@@ -142,6 +143,13 @@ async def build_agent(
         clock=SystemClock(),
     )
     return Agent(deps), llm
+
+
+async def warm_up_llm(llm: OpenAIChatModel, system_prompt: str) -> None:
+    """One short request so the server has the system prompt cached before the first call."""
+    messages = [ChatMessage("system", system_prompt), ChatMessage("user", "Hello.")]
+    async for _ in llm.stream(messages):
+        pass
 
 
 def llm_server(settings: Settings, api_key: str) -> LlmServerProcess:

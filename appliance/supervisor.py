@@ -25,6 +25,7 @@ from appliance.runtime import (
     llm_server,
     open_store,
     sd_notify,
+    warm_up_llm,
     watch_health,
 )
 from appliance.telephony.endpoint import PjsipTelephony
@@ -71,6 +72,8 @@ async def run(settings: Settings) -> int:
         starting = [build_agent(settings, repo, metrics, health, api_key)]
         results = await asyncio.gather(*starting, *([server.start()] if server else []))
         agent, llm = results[0]
+        await warm_up_llm(llm, agent.deps.prompts.system)
+        health.set("llm", True, "ready")
         telephony = PjsipTelephony(settings.sip)
         await telephony.start(agent.handle)
         health.set("sip", True, f"listening on {settings.sip.host}:{telephony.sip_port}")

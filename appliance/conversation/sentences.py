@@ -18,11 +18,11 @@ def split_ready(buffer: str) -> tuple[list[str], str]:
     if len(rest) >= MIN_CLAUSE_CHARS:
         clauses = _CLAUSE_END.split(rest)
         if len(clauses) > 1:
-            ready.append(", ".join(clauses[:-1]) + ",")
+            ready.append(" ".join(clauses[:-1]))
             rest = clauses[-1]
     return [clean(s) for s in ready if clean(s)], rest
 
 
 def clean(text: str) -> str:
     """Strip markdown and whitespace that a small model may emit."""
-    return " ".join(_MARKUP.sub(" ", text).split())
+    return " ".join(_MARKUP.sub("", text).split())

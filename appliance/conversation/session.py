@@ -139,7 +139,7 @@ class CallSession:
     # --- conversation ------------------------------------------------------------
 
     async def _converse(self) -> str:
-        first = await self._say("greeting", self._d.prompts.greeting)
+        first = await self._say("greeting", self._d.prompts.greeting, anchor=self._started)
         if first is not None:
             delay = first - self._started
             self._d.observer.stage_time("greeting_first_audio", delay)
@@ -267,16 +267,22 @@ class CallSession:
             spoken.append(sentence)
         return spoken
 
-    async def _say(self, key: str, text: str) -> float | None:
-        """Play a cached prompt to the end; record it as an agent turn."""
+    async def _say(self, key: str, text: str, anchor: float | None = None) -> float | None:
+        """Play a cached prompt to the end; record it as an agent turn.
+
+        With `anchor` (monotonic s), the delay until its first frame left is recorded.
+        """
         self.state = CallState.SPEAK
         chunks: list[AudioChunk] = self._d.cache.get(key) or []
         started = self._d.clock.time()
         for chunk in chunks:
             await self._call.play(chunk)
         first = await self._call.drain()
+        timings: dict[str, float | None] = {}
+        if anchor is not None and first is not None:
+            timings["first_audio_out"] = first - anchor
         await self._d.recorder.add_turn(
-            self._call.call_id, Speaker.AGENT, text, started, self._d.clock.time(), {}
+            self._call.call_id, Speaker.AGENT, text, started, self._d.clock.time(), timings
         )
         return first
 

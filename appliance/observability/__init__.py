@@ -1,0 +1,1 @@
+"""Logs without PHI, Prometheus metrics, component health."""

@@ -1,0 +1,1 @@
+"""Encrypted store (SQLCipher): the only place transcripts and caller details are written."""

@@ -1,0 +1,254 @@
+"""`SipStack`: the pjsua2 Endpoint, transports, account and calls, on the endpoint thread.
+
+Lifecycle (all on the endpoint thread): `setup()` (libCreate, libInit, transports,
+codecs, libStart, null audio device, account), `poll()` between commands, and
+`teardown()` in the order that keeps pjsua2 from aborting: hang up, drop every
+Call/port reference, `acc.shutdown()`, `gc.collect()`, `libDestroy()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import logging
+import time
+from collections.abc import Callable
+
+import pjsua2 as pj
+
+from appliance.config import Sip
+from appliance.errors import TelephonyError
+from appliance.telephony.call import PjsipCall
+from appliance.telephony.legs import CallLeg, SipAccount
+from appliance.telephony.media import PortPool
+from appliance.telephony.pjconfig import (
+    account_config,
+    create_transports,
+    effective_max_calls,
+    endpoint_config,
+    quiet_pjlib,
+    set_codecs,
+)
+
+logger = logging.getLogger(__name__)
+
+BUSY_HERE = 486
+OK = 200
+RTP_CHECK_EVERY_S = 1.0  # s between RTP inactivity checks
+TEARDOWN_WAIT_S = 1.0  # s to let BYEs go out and calls disconnect before libDestroy
+
+HandleFactory = Callable[[str], PjsipCall]  # direction -> new handle (created for the loop)
+
+
+class SipStack:
+    """Owns every pjsua2 object. Only the endpoint thread may call its methods."""
+
+    def __init__(
+        self,
+        sip: Sip,
+        user_agent: str,
+        new_handle: HandleFactory,
+        on_inbound: Callable[[PjsipCall], None],
+        log_level: int = 0,
+        rtp_timeout_s: float = 0.0,
+    ) -> None:
+        self.sip = sip
+        self.user_agent = user_agent
+        self.log_level = log_level
+        self.port = 0  # bound SIP port, once set up
+        self.max_calls = sip.max_calls  # capped to pjsua's call slots by setup()
+        self.codecs: list[str] = []
+        self._new_handle = new_handle
+        self._on_inbound = on_inbound
+        self._ep: pj.Endpoint | None = None
+        self._acc: SipAccount | None = None
+        self._legs: dict[int, CallLeg] = {}
+        self._ports = PortPool()
+        self._ended: list[CallLeg] = []  # disconnected legs to release after the callback
+        self._keys = itertools.count(1)
+        self.active = 0  # calls counted against max_calls (read from any thread)
+        self._rtp_timeout_s = rtp_timeout_s  # 0: never hang up for lack of RTP
+        self._next_rtp_check = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def setup(self) -> None:
+        quiet_pjlib(self.log_level)
+        ep = pj.Endpoint()
+        self._ep = ep
+        try:
+            ep.libCreate()
+            ep.libInit(endpoint_config(self.sip, self.user_agent, self.log_level))
+            self.max_calls = effective_max_calls(self.sip)
+            self.port = create_transports(ep, self.sip)
+            self.codecs = set_codecs(ep, list(self.sip.codecs))
+            ep.libStart()
+            ep.audDevManager().setNullDev()
+            acc = SipAccount(self._incoming)
+            acc.create(account_config(self.sip, self.port), True)
+            self._acc = acc
+        except pj.Error as exc:
+            raise TelephonyError(
+                "sip-start-failed", f"pjsua2 failed to start (pj status {exc.status})"
+            ) from exc
+
+    def poll(self, ms: int) -> None:
+        assert self._ep is not None
+        self._ep.libHandleEvents(ms)
+        self._reap()
+        now = time.monotonic()
+        if self._rtp_timeout_s > 0 and now >= self._next_rtp_check:
+            self._next_rtp_check = now + RTP_CHECK_EVERY_S
+            self._check_rtp(now)
+
+    def teardown(self) -> None:
+        ep = self._ep
+        if ep is None:
+            return
+        lingering = self._hangup_and_wait(ep)
+        for leg in list(self._legs.values()):
+            self._release(leg)
+        self._ended.clear()
+        self._ports.close()
+        if self._acc is not None:
+            self._acc.detach()
+            self._acc.shutdown()
+            self._acc = None
+        gc.collect()
+        # Without calls left, skip libDestroy's fixed 1 s wait for incoming messages.
+        ep.libDestroy(0 if lingering else pj.PJSUA_DESTROY_NO_RX_MSG)
+        self._ep = None
+        del ep
+        gc.collect()
+
+    def _hangup_and_wait(self, ep: pj.Endpoint) -> bool:
+        """Hang up every call and poll until they are gone; True if some still linger."""
+        if self._legs:
+            with contextlib.suppress(pj.Error):
+                ep.hangupAllCalls()
+            deadline = time.monotonic() + TEARDOWN_WAIT_S
+            while self._legs and time.monotonic() < deadline:
+                self.poll(10)
+        return bool(self._legs)
+
+    # --- commands (from the event loop, via the worker) -----------------------------
+
+    def dial(self, uri: str, handle: PjsipCall) -> int:
+        """Place a call; returns its key. Raises TelephonyError if pjsua2 refuses it."""
+        if self.active >= self.max_calls:
+            raise TelephonyError("sip-too-many-calls", f"{self.active} calls already active")
+        assert self._acc is not None
+        leg = self._add(CallLeg(self, self._acc, handle, self._ports))
+        try:
+            leg.dial(uri)
+        except pj.Error as exc:
+            leg.ended = True
+            self._release(leg)
+            raise TelephonyError(
+                "sip-call-failed", f"cannot place the call (pj status {exc.status})"
+            ) from exc
+        return leg.key
+
+    def hangup(self, key: int) -> None:
+        leg = self._legs.get(key)
+        if leg is not None:
+            leg.hangup()
+
+    def hangup_all(self) -> None:
+        for leg in list(self._legs.values()):
+            leg.hangup()
+
+    # --- callbacks -----------------------------------------------------------------
+
+    def _incoming(self, pj_call_id: int) -> None:
+        assert self._acc is not None
+        handle = self._new_handle("inbound")
+        busy = self.active >= self.max_calls
+        leg = self._add(CallLeg(self, self._acc, handle, self._ports, pj_call_id), counted=not busy)
+        if busy:
+            leg.reject(BUSY_HERE)
+            logger.info(
+                "call rejected",
+                extra={"stage": "telephony", "call_id": handle.call_id, "code": BUSY_HERE},
+            )
+            return
+        try:
+            leg.answer(OK)
+        except pj.Error as exc:
+            logger.error(
+                "answer failed",
+                extra={
+                    "stage": "telephony",
+                    "call_id": handle.call_id,
+                    "code": "sip-answer-failed",
+                    "pj_status": exc.status,
+                },
+            )
+            leg.ended = True
+            self._release(leg)  # deleting the Call hangs it up in pjsua
+
+    def leg_media_ready(self, leg: CallLeg) -> None:
+        logger.info(
+            "call media active",
+            extra={
+                "stage": "telephony",
+                "call_id": leg.handle.call_id,
+                "direction": leg.handle.direction,
+            },
+        )
+        if leg.handle.direction == "inbound":
+            self._on_inbound(leg.handle)
+
+    def leg_ended(self, leg: CallLeg) -> None:
+        """Disconnected: stop counting it now; release its pjsua2 objects after the callback."""
+        if leg.counted:
+            leg.counted = False
+            self.active -= 1
+        self._ended.append(leg)
+
+    def _check_rtp(self, now: float) -> None:
+        """pjsua2 has no RTP inactivity timeout: hang up calls whose caller went silent."""
+        for leg in list(self._legs.values()):
+            try:
+                silent = leg.rtp_silent_for(now)
+            except pj.Error:
+                continue
+            if silent > self._rtp_timeout_s and not leg.local_hangup:
+                logger.warning(
+                    "no rtp: hanging up",
+                    extra={
+                        "stage": "telephony",
+                        "call_id": leg.handle.call_id,
+                        "code": "sip-rtp-timeout",
+                        "silent_s": round(silent, 1),
+                    },
+                )
+                leg.timed_out = True
+                leg.hangup()
+
+    # --- bookkeeping ---------------------------------------------------------------
+
+    def _add(self, leg: CallLeg, counted: bool = True) -> CallLeg:
+        leg.key = next(self._keys)
+        leg.handle.sip_key = leg.key
+        leg.counted = counted
+        self._legs[leg.key] = leg
+        if counted:
+            self.active += 1
+        return leg
+
+    def _reap(self) -> None:
+        while self._ended:
+            leg = self._ended.pop()
+            self._forget(leg)
+            self._release(leg)
+
+    def _forget(self, leg: CallLeg) -> None:
+        if self._legs.pop(leg.key, None) is not None and leg.counted:
+            self.active -= 1
+        leg.counted = False
+
+    def _release(self, leg: CallLeg) -> None:
+        self._forget(leg)
+        leg.release()

@@ -1,0 +1,48 @@
+"""Shared test fixtures and helpers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+MODELS_DIR = Path(os.environ.get("APPLIANCE_TEST_MODELS", REPO / "var" / "models"))
+SOUNDS = Path("/usr/share/asterisk/sounds/en")
+SOUND_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free for both TCP and UDP on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    if not (MODELS_DIR / ".assembled").exists() and not any(MODELS_DIR.glob("*/*")):
+        pytest.fail(f"models are not assembled in {MODELS_DIR}: run `make test` (it assembles them)")
+    return MODELS_DIR
+
+
+def asterisk_text(name: str) -> str:
+    import gzip
+
+    with gzip.open(SOUND_TEXTS, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip()
+    raise KeyError(name)

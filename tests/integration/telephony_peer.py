@@ -1,0 +1,119 @@
+"""A second pjsua2 endpoint for the telephony tests (pjsua2 allows one Endpoint per process).
+
+    python telephony_peer.py --rtp-port 46000 [--codecs PCMU/8000 ...] [--hangup-after 2.5]
+
+Answers every call: plays a 440 Hz tone (--tone-ms), reports when its first frame
+left, then echoes what it hears until it hangs up (--hangup-after s) or the caller
+does. Everything it observes goes to stdout as one JSON object per line:
+{"event": "listening", "port": N}, {"event": "call", ...}, {"event": "drained", ...},
+{"event": "ended", "remote_ended": ..., "heard_hz": ...}. It exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+import numpy as np
+
+from appliance.audio import AudioChunk
+from appliance.config import Sip
+from appliance.ports import CallHandle
+from appliance.telephony import PjsipCall, PjsipTelephony
+
+RATE = 16_000
+
+
+def emit(event: str, **fields: object) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def tone(hz: float, ms: int, rate: int = RATE, level: float = 0.3) -> AudioChunk:
+    t = np.arange(rate * ms // 1000) / rate
+    pcm = (np.sin(2 * np.pi * hz * t) * level * 32767).astype("<i2").tobytes()
+    return AudioChunk(pcm, rate)
+
+
+def dominant_hz(pcm: bytes, rate: int = RATE) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if x.size < rate // 10:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    spectrum[:5] = 0.0  # ignore DC
+    return float(np.argmax(spectrum) * rate / x.size)
+
+
+async def handle(call: CallHandle, args: argparse.Namespace) -> None:
+    assert isinstance(call, PjsipCall)
+    emit("call", call_id=call.call_id, codec=call.codec, rate=call.rate)
+    heard = bytearray()
+
+    async def listen_and_echo() -> None:
+        async for chunk in call.frames():
+            heard.extend(chunk.pcm)
+            if echo_on.is_set():
+                await call.play(chunk)
+
+    echo_on = asyncio.Event()
+    listener = asyncio.create_task(listen_and_echo())
+    await call.play(tone(440.0, args.tone_ms))
+    first = await call.drain()
+    emit("drained", first_sent=first, now=time.monotonic())
+    echo_on.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(listener), args.hangup_after)
+    except TimeoutError:
+        await call.hangup()
+        await listener
+    loud = _loud_part(bytes(heard))
+    emit(
+        "ended",
+        call_id=call.call_id,
+        remote_ended=call.remote_ended,
+        heard_hz=dominant_hz(loud),
+        heard_s=len(heard) / 2 / RATE,
+    )
+
+
+def _loud_part(pcm: bytes, frame: int = 640) -> bytes:
+    """The frames above -40 dBFS (what the caller actually sent, without the silence)."""
+    out = bytearray()
+    for i in range(0, len(pcm) - frame + 1, frame):
+        x = np.frombuffer(pcm[i : i + frame], dtype="<i2").astype(np.float64)
+        if np.sqrt(np.mean(x * x)) > 328:
+            out.extend(pcm[i : i + frame])
+    return bytes(out)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rtp-port", type=int, default=46000)
+    parser.add_argument("--codecs", nargs="+", default=["G722/16000", "PCMU/8000", "PCMA/8000"])
+    parser.add_argument("--max-calls", type=int, default=4)
+    parser.add_argument("--tone-ms", type=int, default=600)
+    parser.add_argument("--hangup-after", type=float, default=2.5)
+    args = parser.parse_args()
+    sip = Sip(
+        host="127.0.0.1",
+        port=args.port,
+        transports=["udp", "tcp"],
+        rtp_port=args.rtp_port,
+        rtp_port_range=100,
+        codecs=args.codecs,
+        max_calls=args.max_calls,
+    )
+    telephony = PjsipTelephony(sip, user_agent="telephony-peer")
+    await telephony.start(lambda call: handle(call, args))
+    emit("listening", port=telephony.sip_port)
+    await asyncio.to_thread(sys.stdin.read)  # until the test closes our stdin
+    await telephony.stop()
+    emit("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
