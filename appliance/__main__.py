@@ -1,10 +1,9 @@
-"""Command line: appliance run | call | db | models."""
+"""Command line: appliance run | agent | call | db | models."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -26,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="start everything on loopback (development)")
+    agent = sub.add_parser("agent", help="one agent process: SIP endpoint, speech, sessions")
+    agent.add_argument("--worker", type=int, help="worker index behind the SIP edge")
 
     call = sub.add_parser("call", help="place a real SIP test call and report what was heard")
     call.add_argument("uri", help="e.g. sip:clinic@127.0.0.1:5060")
@@ -84,14 +85,32 @@ def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_call(settings, args))
 
 
+def _multiprocess_metrics(settings: Settings, clean: bool) -> None:
+    """All processes of `appliance run` share one metrics directory (set before import)."""
+    directory = settings.var_dir / "run" / "metrics"
+    if clean and directory.exists():
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(directory))
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    _multiprocess_metrics(settings, clean=True)
     from appliance.supervisor import run
 
-    return asyncio.run(run(settings))
+    return asyncio.run(run(settings, args.config))
+
+
+def cmd_agent(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.worker import run_agent
+
+    return asyncio.run(run_agent(settings, args.worker))
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
+    "agent": cmd_agent,
     "call": cmd_call,
     "db": cmd_db,
     "models": cmd_models,

@@ -40,7 +40,7 @@ async def run_call(settings: Settings, args: argparse.Namespace) -> int:
     report = await place_call(settings, args.uri, phrases, timeout_s=args.timeout)
     if args.record:
         wav = write_wav(AudioChunk(bytes(report.heard.pcm), report.heard.rate))
-        Path(args.record).write_bytes(wav)
+        await asyncio.to_thread(Path(args.record).write_bytes, wav)
     texts = await asyncio.to_thread(_transcribe, settings, report)
     turns = [
         {"said": t.said, "gap_s": t.gap_s, "heard": text}

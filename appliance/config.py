@@ -22,6 +22,7 @@ class Clinic(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     timezone: str
     front_desk_hours: str
+    facts: str  # short clinic facts the assistant may state (no PHI)
 
 
 class Paths(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -37,6 +38,8 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rtp_port_range: int
     codecs: list[str]
     max_calls: int
+    workers: int  # agent processes behind the edge (pjsua2 holds 4 calls each)
+    worker_port: int  # first worker's SIP port on 127.0.0.1
 
 
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

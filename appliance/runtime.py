@@ -7,7 +7,6 @@ production splits the same parts into systemd units (agent, admin, llm).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -17,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Settings, read_or_create_secret
-from appliance.domain import ChatMessage
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
+from appliance.domain import ChatMessage
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.model_files import model_dir
@@ -120,7 +119,8 @@ async def build_agent(
     stt, tts = await load_speech(settings)
     health.set("stt", True, settings.stt.model)
     health.set("tts", True, settings.tts.voice)
-    prompts = clinic_prompts(settings.clinic.name, settings.clinic.front_desk_hours)
+    c = settings.clinic
+    prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
     cache = PromptCache()
     await cache.prepare(tts, PromptCache.for_prompts(prompts))
     llm = OpenAIChatModel(
@@ -163,18 +163,6 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-
-async def watch_health(
-    health: Health, llm: OpenAIChatModel, stop: asyncio.Event, metrics: Metrics
-) -> None:
-    """Refresh the LLM component status every few seconds."""
-    while not stop.is_set():
-        ok = await llm.ready()
-        health.set("llm", ok, "ready" if ok else "not answering")
-        metrics.component_up.labels(component="llm").set(1 if ok else 0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 5.0)
 
 
 def ensure_dirs(var_dir: Path) -> None:

@@ -1,8 +1,10 @@
-"""`appliance run`: the whole appliance in one process tree on loopback.
+"""`appliance run`: the whole appliance as one process tree on loopback (development).
 
-Start order: store, admin (so /healthz reports progress), LLM engine and speech
-models in parallel, then SIP last, so no call is answered before the agent can
-speak. Ctrl-C / SIGTERM stops SIP first, then the rest, then the children.
+Children: the CPU LLM engine, N agent workers (pjsua2 holds 4 calls per process), and
+the Kamailio SIP edge on the public SIP address. Start order: store and admin first (so
+/healthz reports progress), LLM and workers in parallel, the edge last, so no call is
+accepted before an agent can speak. Ctrl-C / SIGTERM stops the edge first (no new
+calls), then the workers (which end their calls), the LLM engine and the admin app.
 """
 
 from __future__ import annotations
@@ -10,39 +12,89 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
+from pathlib import Path
 
 from appliance.admin.app import create_app
 from appliance.admin.server import AdminServer
+from appliance.children import NotifySocket, spawn, terminate
 from appliance.config import Settings, read_or_create_secret
-from appliance.llm.server import LlmServerProcess
+from appliance.conversation.prompts import clinic_prompts
+from appliance.errors import ApplianceError, TelephonyError
+from appliance.llm.client import OpenAIChatModel
+from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.runtime import (
-    build_agent,
     ensure_dirs,
     install_signal_handlers,
     llm_server,
     open_store,
     sd_notify,
     warm_up_llm,
-    watch_health,
 )
-from appliance.telephony.endpoint import PjsipTelephony
+from appliance.sip_edge import SipEdge, options_ping
 
 logger = logging.getLogger(__name__)
+WORKER_START_S = 240.0  # s for a worker to load its models and listen
+RESTART_BACKOFF_S = 5.0  # s before a crashed worker is started again
 
-COMPONENTS = ("store", "llm", "stt", "tts", "sip")
+
+class Worker:
+    def __init__(self, index: int, config: Path | None, run_dir: Path, log_dir: Path) -> None:
+        self.index = index
+        self._config = config
+        self._run_dir = run_dir
+        self._log = log_dir / f"agent-{index}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.notify: NotifySocket | None = None
+
+    @property
+    def name(self) -> str:
+        return f"agent-{self.index}"
+
+    async def start(self) -> None:
+        if self.notify is not None:
+            self.notify.close()
+        self.notify = NotifySocket(self._run_dir / f"notify-{self.name}.sock")
+        config = ["--config", str(self._config)] if self._config else []
+        argv = [sys.executable, "-m", "appliance", *config, "agent", "--worker", str(self.index)]
+        self.proc = await spawn(argv, self._log, self.notify.env())
+        ready = asyncio.create_task(self.notify.ready.wait())
+        exited = asyncio.create_task(self.proc.wait())
+        await asyncio.wait(
+            {ready, exited}, timeout=WORKER_START_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        exited.cancel()
+        if not self.ready:
+            raise TelephonyError(
+                "agent-start-failed", f"{self.name} did not start; see {self._log}"
+            )
+
+    @property
+    def ready(self) -> bool:
+        alive = self.proc is not None and self.proc.returncode is None
+        return alive and self.notify is not None and self.notify.ready.is_set()
+
+    async def stop(self) -> None:
+        if self.proc is not None:
+            await terminate(self.proc, grace_s=20.0)
+        if self.notify is not None:
+            self.notify.close()
+            self.notify = None
 
 
-def banner(settings: Settings, sip_port: int) -> str:
-    host, admin = settings.sip.host, f"{settings.admin.host}:{settings.admin.port}"
-    target = f"sip:clinic@{host}:{sip_port}"
+def banner(settings: Settings) -> str:
+    sip, admin = settings.sip, f"{settings.admin.host}:{settings.admin.port}"
+    target = f"sip:clinic@{sip.host}:{sip.port}"
     return "\n".join(
         [
             "",
             f"  {settings.clinic.name}: voice agent ready",
-            f"  Call:    {target}  ({'/'.join(settings.sip.transports).upper()})",
+            f"  Call:    {target}  ({'/'.join(sip.transports).upper()}; "
+            f"{sip.workers} agent workers x {sip.max_calls} calls)",
             f"  Health:  http://{admin}/healthz    Metrics: http://{admin}/metrics",
             f"  Test:    .venv/bin/appliance call {target} --say 'What are your opening hours?'",
             "  Stop:    Ctrl-C",
@@ -51,49 +103,116 @@ def banner(settings: Settings, sip_port: int) -> str:
     )
 
 
-async def run(settings: Settings) -> int:
-    configure_logging(settings.log.level)
-    ensure_dirs(settings.var_dir)
-    health, metrics = Health(), Metrics()
-    for name in COMPONENTS:
-        health.set(name, False, "starting")
-    stop = asyncio.Event()
-    install_signal_handlers(stop)
-    db, repo = open_store(settings)
-    health.set("store", True, "sqlcipher")
-    api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
-    admin = AdminServer(create_app(health, metrics, repo), settings.admin.host, settings.admin.port)
-    server: LlmServerProcess | None = None
-    telephony: PjsipTelephony | None = None
-    try:
-        await admin.start()
-        if settings.llm.server.enabled:
-            server = llm_server(settings, api_key)
-        starting = [build_agent(settings, repo, metrics, health, api_key)]
-        results = await asyncio.gather(*starting, *([server.start()] if server else []))
-        agent, llm = results[0]
-        await warm_up_llm(llm, agent.deps.prompts.system)
-        health.set("llm", True, "ready")
-        telephony = PjsipTelephony(settings.sip)
-        await telephony.start(agent.handle)
-        health.set("sip", True, f"listening on {settings.sip.host}:{telephony.sip_port}")
-        watcher = asyncio.create_task(watch_health(health, llm, stop, metrics))
-        print(banner(settings, telephony.sip_port), flush=True)
-        logger.info("appliance ready", extra={"stage": "run"})
-        sd_notify("READY=1")
-        await stop.wait()
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
-        await llm.close()
-    finally:
+class Supervisor:
+    def __init__(self, settings: Settings, config: Path | None) -> None:
+        self.s = settings
+        var = settings.var_dir
+        self.health, self.metrics = Health(), Metrics()
+        self.stop = asyncio.Event()
+        self.workers = [
+            Worker(i, config, var / "run", var / "log") for i in range(settings.sip.workers)
+        ]
+        self.edge = SipEdge(settings, var / "run", var / "log" / "sip-edge.log")
+        self.llm_proc: LlmServerProcess | None = None
+        self.stopping = False
+        c = settings.clinic
+        self.prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
+
+    def llm_client(self, api_key: str) -> OpenAIChatModel:
+        llm = self.s.llm
+        return OpenAIChatModel(
+            llm.base_url,
+            api_key,
+            MODEL_ALIAS,
+            timeout_s=llm.timeout_s,
+            max_tokens=8,
+            temperature=0.0,
+        )
+
+    async def start_children(self, api_key: str) -> None:
+        if self.s.llm.server.enabled:
+            self.llm_proc = llm_server(self.s, api_key)
+        starts = [w.start() for w in self.workers]
+        if self.llm_proc is not None:
+            starts.append(self.llm_proc.start())
+        await asyncio.gather(*starts)
+        await warm_up_llm(self.llm_client(api_key), self.prompts.system)
+        await self.edge.start()
+        for _ in range(100):
+            if await options_ping(self.s.sip.host, self.s.sip.port):
+                return
+            await asyncio.sleep(0.1)
+        raise TelephonyError("edge-not-answering", "the SIP edge does not answer OPTIONS")
+
+    async def watch(self, llm: OpenAIChatModel) -> None:
+        """Refresh component health; restart a worker that died."""
+        while not self.stop.is_set():
+            checks = {
+                "llm": await llm.ready(),
+                "sip-edge": self.edge.running()
+                and await options_ping(self.s.sip.host, self.s.sip.port),
+            }
+            for w in self.workers:
+                checks[w.name] = w.ready
+                if w.proc is not None and w.proc.returncode is not None and not self.stopping:
+                    logger.error(
+                        "agent died",
+                        extra={"stage": "run", "worker": w.index, "code": w.proc.returncode},
+                    )
+                    await asyncio.sleep(RESTART_BACKOFF_S)
+                    with contextlib.suppress(ApplianceError):
+                        await w.start()
+            for name, ok in checks.items():
+                self.health.set(name, ok, "ok" if ok else "not ready")
+                self.metrics.component_up.labels(component=name).set(1 if ok else 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), 2.0)
+
+    async def shutdown(self) -> None:
+        self.stopping = True
         sd_notify("STOPPING=1")
         logger.info("appliance stopping", extra={"stage": "run"})
-        if telephony is not None:
-            await telephony.stop()
-        if server is not None:
-            await server.stop()
+        await self.edge.stop()
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        if self.llm_proc is not None:
+            await self.llm_proc.stop()
+
+
+async def run(settings: Settings, config: Path | None = None) -> int:
+    configure_logging(settings.log.level)
+    ensure_dirs(settings.var_dir)
+    sup = Supervisor(settings, config)
+    for name in ("llm", "sip-edge", *(w.name for w in sup.workers)):
+        sup.health.set(name, False, "starting")
+    install_signal_handlers(sup.stop)
+    db, repo = open_store(settings)  # creates the key and runs migrations before any worker
+    sup.health.set("store", True, "sqlcipher")
+    api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
+    llm = sup.llm_client(api_key)
+    admin = AdminServer(
+        create_app(sup.health, sup.metrics, repo), settings.admin.host, settings.admin.port
+    )
+    try:
+        await admin.start()
+        starting = asyncio.create_task(sup.start_children(api_key))
+        stopped = asyncio.create_task(sup.stop.wait())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # Ctrl-C during start-up
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            return 0
+        starting.result()
+        watcher = asyncio.create_task(sup.watch(llm))
+        print(banner(settings), flush=True)
+        logger.info("appliance ready", extra={"stage": "run"})
+        sd_notify("READY=1")
+        await sup.stop.wait()
+        await watcher
+    finally:
+        await sup.shutdown()
         with contextlib.suppress(Exception):
             await admin.stop()
+        await llm.close()
         db.close()
         logger.info("appliance stopped", extra={"stage": "run"})
     return 0

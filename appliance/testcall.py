@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+import msgspec
 
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Settings
@@ -65,14 +67,21 @@ async def _record(call: CallHandle, heard: Heard) -> None:
         heard.add(chunk)
 
 
-async def _wait_turn(heard: Heard, since: float, quiet_s: float, timeout_s: float) -> float:
-    """Wait until the agent has talked after `since` and then been quiet for `quiet_s`."""
+async def _wait_turn(
+    heard: Heard, since: float, quiet_s: float, timeout_s: float, recorder: asyncio.Task[None]
+) -> float:
+    """Wait until the agent has talked after `since` and then been quiet for `quiet_s`.
+
+    Returns early (with what was heard) if the far end hangs up.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         await asyncio.sleep(0.05)
         now = time.monotonic()
-        if heard.last_loud >= since and now - heard.last_loud >= quiet_s:
+        if heard.last_loud >= since and (now - heard.last_loud >= quiet_s or recorder.done()):
             return heard.last_loud
+        if recorder.done():
+            raise TelephonyError("call-ended-early", "the far end hung up before replying")
     raise TelephonyError("call-no-reply", f"no complete reply from the far end in {timeout_s} s")
 
 
@@ -84,7 +93,9 @@ async def place_call(
     quiet_s: float = 2.0,
     timeout_s: float = 60.0,
 ) -> CallReport:
-    sip = replace(settings.sip, host="127.0.0.1", port=0, rtp_port=settings.sip.rtp_port + 4000)
+    sip = msgspec.structs.replace(
+        settings.sip, host="127.0.0.1", port=0, rtp_port=settings.sip.rtp_port + 4000
+    )
     telephony = PjsipTelephony(sip, user_agent="appliance-call")
 
     async def refuse(call: CallHandle) -> None:
@@ -100,11 +111,11 @@ async def place_call(
         turns: list[TurnReport] = []
         mark, said = answered, None
         for text, audio in [*phrases, ("", AudioChunk(b"", call.rate))]:
-            end = await _wait_turn(heard, mark, quiet_s, timeout_s)
+            end = await _wait_turn(heard, mark, quiet_s, timeout_s, recorder)
             first = heard.first_loud_after(mark)
             gap = None if first is None else first - mark
             turns.append(TurnReport(said, gap, first or mark, end))
-            if not audio.pcm:
+            if not audio.pcm or recorder.done():
                 break
             await call.play(audio)
             await call.drain()

@@ -31,6 +31,26 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     raise RuntimeError("no free port")
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports free for TCP and UDP on 127.0.0.1."""
+    for _ in range(100):
+        base = free_port()
+        socks = []
+        try:
+            for port in range(base, base + count):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    sock = socket.socket(socket.AF_INET, kind)
+                    socks.append(sock)
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range")
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     if not (MODELS_DIR / ".assembled").exists() and not any(MODELS_DIR.glob("*/*")):

@@ -1,37 +1,74 @@
-"""litestar app factory: health and metrics now; call review and KB editing later."""
+"""litestar app factory: health and metrics now; call review and KB editing later.
+
+Controllers stay thin: the state lives in `Health`, `Metrics` and the repositories,
+injected as dependencies. No request logging (bodies could carry PHI) and no OpenAPI
+schema endpoint.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from litestar import Litestar, get
-from litestar.datastructures import State
+import msgspec
+from litestar import Controller, Litestar, Request, get
+from litestar.di import NamedDependency, Provide
 from litestar.response import Response
-from prometheus_client import generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.store.calls import CallRepository
 
-
-@get("/healthz", sync_to_thread=False)
-def healthz(state: State) -> Response[dict[str, Any]]:
-    health: Health = state.health
-    snapshot = health.snapshot()
-    return Response(snapshot, status_code=200 if snapshot["status"] == "ok" else 503)
+NO_STORE = {"cache-control": "no-store"}
 
 
-@get("/metrics", sync_to_thread=False)
-def metrics(state: State) -> Response[bytes]:
-    registry = state.metrics.registry
-    # Prometheus text format 0.0.4; litestar appends the charset
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+class ComponentBody(msgspec.Struct, frozen=True):
+    ok: bool
+    detail: str
 
 
-def create_app(health: Health, metrics_: Metrics, repo: CallRepository | None = None) -> Litestar:
+class HealthBody(msgspec.Struct, frozen=True):
+    status: Literal["ok", "degraded"]
+    components: dict[str, ComponentBody]
+
+
+class OpsController(Controller):
+    """Liveness/readiness and Prometheus scraping (loopback or the management VLAN)."""
+
+    @get("/healthz", sync_to_thread=False)
+    def healthz(self, health: NamedDependency[Health]) -> Response[HealthBody]:
+        components = {
+            name: ComponentBody(status.ok, status.detail)
+            for name, status in health.components().items()
+        }
+        ok = bool(components) and all(c.ok for c in components.values())
+        body = HealthBody("ok" if ok else "degraded", components)
+        return Response(body, status_code=200 if ok else 503, headers=NO_STORE)
+
+    @get("/metrics", sync_to_thread=False)
+    def metrics(
+        self,
+        request: Request[Any, Any, Any],
+        metrics: NamedDependency[Metrics],
+        health: NamedDependency[Health],
+    ) -> Response[bytes]:
+        metrics.record_health(health)
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        # the header is set explicitly: litestar would append a second charset to text/*
+        headers = {**NO_STORE, "content-type": content_type}
+        return Response(encoder(metrics.exposition_registry()), headers=headers)
+
+
+def create_app(health: Health, metrics: Metrics, repo: CallRepository | None = None) -> Litestar:
+    """The admin app. `repo` is for the call-review screens (not served yet)."""
     return Litestar(
-        route_handlers=[healthz, metrics],
-        state=State({"health": health, "metrics": metrics_, "repo": repo}),
+        route_handlers=[OpsController],
+        dependencies={
+            "health": Provide(lambda: health, use_cache=True, sync_to_thread=False),
+            "metrics": Provide(lambda: metrics, use_cache=True, sync_to_thread=False),
+            "repo": Provide(lambda: repo, use_cache=True, sync_to_thread=False),
+        },
         openapi_config=None,
         logging_config=None,
+        debug=False,
     )

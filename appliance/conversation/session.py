@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,7 +24,12 @@ from appliance.domain import (
     TurnTimings,
     Utterance,
 )
-from appliance.errors import ApplianceError, ChatModelError
+from appliance.errors import (
+    ApplianceError,
+    ChatModelError,
+    SpeechToTextError,
+    TextToSpeechError,
+)
 from appliance.ports import (
     CallHandle,
     CallRecorder,
@@ -40,6 +45,22 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _GOODBYE = re.compile(r"\b(good\s?-?bye|bye|that'?s all|hang up)\b", re.IGNORECASE)
+
+
+async def _paced(
+    items: AsyncIterator[T], gap_s: float, error: ApplianceError
+) -> AsyncIterator[T]:
+    """Re-yield `items`, raising `error` if any single item takes longer than `gap_s`."""
+    iterator = aiter(items)
+    while True:
+        try:
+            async with asyncio.timeout(gap_s):
+                item = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise error from exc
+        yield item
 
 
 def is_goodbye(text: str) -> bool:
@@ -161,7 +182,10 @@ class CallSession:
         d, turn = self._d, _Turn(anchor=utterance.speech_end)
         turn.timings.end_of_turn = utterance.detected_at - turn.anchor
         self.state = CallState.THINK
-        transcript = await self._stage(d.stt.transcribe(utterance))
+        transcript = await self._stage(
+            d.stt.transcribe(utterance),
+            SpeechToTextError("stt-timeout", "transcription took too long"),
+        )
         turn.timings.stt_done = d.clock.monotonic() - turn.anchor
         text = transcript.text.strip()
         if not text or transcript.no_speech_prob > d.no_speech_threshold:
@@ -182,7 +206,7 @@ class CallSession:
             await self._say("goodbye", d.prompts.goodbye)
             await self._call.hangup()
             return True
-        reply = await self._stage(self._reply(text, turn))
+        reply = await self._reply(text, turn)
         self._finish_turn(turn, reply)
         return False
 
@@ -213,14 +237,14 @@ class CallSession:
         producer = asyncio.create_task(self._think(messages, sentences, turn))
         started = d.clock.time()
         try:
-            spoken = await self._speak(sentences, turn)
+            spoken, seconds = await self._speak(sentences, turn)
         finally:
             if not producer.done():
                 producer.cancel()
         await producer
         if not spoken:
             raise ChatModelError("llm-empty-reply", "the language model returned no text")
-        first_out = await self._call.drain()
+        first_out = await self._drain(seconds)
         if first_out is not None:
             turn.timings.first_audio_out = first_out - turn.anchor
         reply = " ".join(spoken)
@@ -240,7 +264,11 @@ class CallSession:
     ) -> None:
         clock, t, buffer = self._d.clock, turn.timings, ""
         try:
-            async for delta in self._d.llm.stream(messages):
+            async for delta in _paced(
+                self._d.llm.stream(messages),
+                self._d.stage_timeout_s,
+                ChatModelError("llm-timeout", "the language model stopped answering"),
+            ):
                 if t.llm_first_token is None:
                     t.llm_first_token = clock.monotonic() - turn.anchor
                 buffer += delta
@@ -256,16 +284,31 @@ class CallSession:
         finally:
             out.put_nowait(None)
 
-    async def _speak(self, sentences: asyncio.Queue[str | None], turn: _Turn) -> list[str]:
+    async def _speak(
+        self, sentences: asyncio.Queue[str | None], turn: _Turn
+    ) -> tuple[list[str], float]:
+        """Synthesize and queue each sentence; return them and the seconds of audio queued."""
         self.state = CallState.SPEAK
         spoken: list[str] = []
+        seconds = 0.0
+        timeout = self._d.stage_timeout_s
         while (sentence := await sentences.get()) is not None:
-            async for chunk in self._d.tts.synthesize(sentence):
+            late = TextToSpeechError("tts-timeout", "speech synthesis took too long")
+            async for chunk in _paced(self._d.tts.synthesize(sentence), timeout, late):
                 if turn.timings.tts_first_audio is None:
                     turn.timings.tts_first_audio = self._d.clock.monotonic() - turn.anchor
                 await self._call.play(chunk)
+                seconds += chunk.duration
             spoken.append(sentence)
-        return spoken
+        return spoken, seconds
+
+    async def _drain(self, seconds: float) -> float | None:
+        """Wait for queued audio to be sent, allowing its duration plus a margin."""
+        try:
+            async with asyncio.timeout(seconds + self._d.stage_timeout_s):
+                return await self._call.drain()
+        except TimeoutError as exc:
+            raise ApplianceError("playback-stalled", "queued audio was not sent") from exc
 
     async def _say(self, key: str, text: str, anchor: float | None = None) -> float | None:
         """Play a cached prompt to the end; record it as an agent turn.
@@ -277,7 +320,7 @@ class CallSession:
         started = self._d.clock.time()
         for chunk in chunks:
             await self._call.play(chunk)
-        first = await self._call.drain()
+        first = await self._drain(sum(c.duration for c in chunks))
         timings: dict[str, float | None] = {}
         if anchor is not None and first is not None:
             timings["first_audio_out"] = first - anchor
@@ -286,12 +329,12 @@ class CallSession:
         )
         return first
 
-    async def _stage(self, work: Awaitable[T]) -> T:
+    async def _stage(self, work: Awaitable[T], error: ApplianceError) -> T:
         try:
             async with asyncio.timeout(self._d.stage_timeout_s):
                 return await work
         except TimeoutError as exc:
-            raise ApplianceError("stage-timeout", "a pipeline stage took too long") from exc
+            raise error from exc
 
     # --- failure -----------------------------------------------------------------
 

@@ -1,20 +1,51 @@
-"""Prometheus metrics. Label values are fixed enums and codes, never PHI."""
+"""Prometheus metrics. Label values are fixed enums and codes, never PHI.
+
+The helper methods (`observe_stage`, `stage_failed`, `call_ended`, `set_component`) only
+let label values through that look like codes (`[a-z][a-z0-9_-]*`, short); anything else
+becomes "other", so a mistake cannot put caller data into a label.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+import re
 
-BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+
+from appliance.observability.health import Health
+
+# Seconds from the end of caller speech (or from answer, for the greeting) to each stage.
+STAGES = (
+    "end_of_turn",
+    "stt",
+    "llm_first_token",
+    "first_sentence",
+    "tts_first_audio",
+    "turn_gap",
+    "greeting_first_audio",
+)
+BUCKETS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+OTHER = "other"
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
+
+
+def code_label(value: str) -> str:
+    """`value` if it looks like a stable code, else "other"."""
+    return value if _CODE.match(value) else OTHER
 
 
 class Metrics:
+    """The appliance's metrics, in their own registry (not the process-global one)."""
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.calls_total = Counter(
             "appliance_calls", "Calls ended, by outcome", ["outcome"], registry=r
         )
-        self.calls_active = Gauge("appliance_calls_active", "Calls in progress", registry=r)
+        self.calls_active = Gauge(
+            "appliance_calls_active", "Calls in progress", registry=r, multiprocess_mode="livesum"
+        )
         self.turns_total = Counter("appliance_turns", "Caller turns answered", registry=r)
         self.stage_seconds = Histogram(
             "appliance_stage_seconds",
@@ -24,9 +55,52 @@ class Metrics:
             registry=r,
         )
         self.stage_failures_total = Counter(
-            "appliance_stage_failures", "Stage failures, by stage and code", ["stage", "code"],
+            "appliance_stage_failures",
+            "Stage failures, by stage and error code",
+            ["stage", "code"],
             registry=r,
         )
         self.component_up = Gauge(
-            "appliance_component_up", "1 when a component is healthy", ["component"], registry=r
+            "appliance_component_up",
+            "1 when a component is healthy",
+            ["component"],
+            registry=r,
+            multiprocess_mode="livemostrecent",
         )
+
+        for stage in STAGES:  # export every stage from the start, with zero counts
+            self.stage_seconds.labels(stage=stage)
+
+    def exposition_registry(self) -> CollectorRegistry:
+        """What /metrics serves: all processes' metrics under `appliance run`."""
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            return self.registry
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        return merged
+
+    def observe_stage(self, stage: str, seconds: float) -> bool:
+        """Record a stage time; False (and nothing recorded) for a stage not in STAGES."""
+        if stage not in STAGES:
+            return False
+        self.stage_seconds.labels(stage=stage).observe(seconds)
+        return True
+
+    def stage_failed(self, stage: str, code: str) -> None:
+        self.stage_failures_total.labels(stage=code_label(stage), code=code_label(code)).inc()
+
+    def call_started(self) -> None:
+        self.calls_active.inc()
+
+    def call_ended(self, outcome: str) -> None:
+        self.calls_active.dec()
+        self.calls_total.labels(outcome=code_label(outcome)).inc()
+
+    def set_component(self, component: str, ok: bool) -> None:
+        self.component_up.labels(component=code_label(component)).set(1 if ok else 0)
+
+    def record_health(self, health: Health) -> None:
+        """Mirror the health registry into `component_up` (e.g. just before a scrape)."""
+        for name, status in health.components().items():
+            self.set_component(name, status.ok)

@@ -1,42 +1,50 @@
-"""Calls, turns and call events in the encrypted store."""
+"""Calls, turns and call events in the encrypted store.
+
+Transcript text lives only here. Writes are async (worker thread); reads are blocking,
+for the CLI and the admin app (which runs them off the event loop itself).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.errors import StoreError
 from appliance.store.db import Connection, Database
+
+SPEAKERS = frozenset({"caller", "agent"})
+MAX_LIST = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class CallSummary:
     call_id: str
     started_at: float  # UNIX s
-    ended_at: float | None  # UNIX s
+    ended_at: float | None  # UNIX s; None while the call is in progress
+    duration: float | None  # s; None while the call is in progress
     codec: str
     outcome: str | None
     turn_count: int
-
-    @property
-    def duration(self) -> float | None:  # s
-        return None if self.ended_at is None else self.ended_at - self.started_at
 
 
 @dataclass(frozen=True, slots=True)
 class TurnRecord:
     call_id: str
-    seq: int
-    speaker: str
-    text: str  # PHI
+    seq: int  # 1, 2, ... within the call
+    speaker: str  # "caller" | "agent"
+    text: str  # PHI: never log
     started_at: float  # UNIX s
     ended_at: float  # UNIX s
-    timings: dict[str, float | None]
+    timings: dict[str, float | None]  # s relative to the end of caller speech
     stt_confidence: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
+    """Metadata only: what happened, never what was said."""
+
     call_id: str
     kind: str
     stage: str | None
@@ -53,13 +61,7 @@ class CallRepository:
     async def start_call(
         self, call_id: str, started_at: float, codec: str, remote_hash: str
     ) -> None:
-        def write(conn: Connection) -> None:
-            conn.execute(
-                "INSERT INTO calls (call_id, started_at, codec, remote_hash) VALUES (?, ?, ?, ?)",
-                (call_id, started_at, codec, remote_hash),
-            )
-
-        await self._db.run(write)
+        await self._db.run(_insert_call, call_id, started_at, codec, remote_hash)
 
     async def add_turn(
         self,
@@ -71,78 +73,124 @@ class CallRepository:
         timings: dict[str, float | None],
         stt_confidence: float | None = None,
     ) -> int:
-        def write(conn: Connection) -> int:
-            row = conn.execute(
-                "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE call_id = ?", (call_id,)
-            ).fetchone()
-            seq = int(row[0])
-            conn.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (call_id, seq, str(speaker), text, started_at, ended_at,
-                 json.dumps(timings), stt_confidence),
-            )
-            return seq
-
-        return await self._db.run(write)
+        """Append a turn; returns its sequence number within the call (1, 2, ...)."""
+        speaker = str(speaker)
+        if speaker not in SPEAKERS:
+            raise StoreError("store-bad-speaker", f"speaker must be one of {sorted(SPEAKERS)}")
+        row = (call_id, speaker, text, started_at, ended_at, _timings_json(timings), stt_confidence)
+        return await self._db.run(_insert_turn, row)
 
     async def end_call(self, call_id: str, ended_at: float, outcome: str) -> None:
-        def write(conn: Connection) -> None:
-            conn.execute(
-                "UPDATE calls SET ended_at = ?, outcome = ? WHERE call_id = ?",
-                (ended_at, outcome, call_id),
-            )
-
-        await self._db.run(write)
+        await self._db.run(_end_call, call_id, ended_at, outcome)
 
     async def add_event(
         self, call_id: str, kind: str, stage: str | None, code: str | None, at: float
     ) -> None:
-        def write(conn: Connection) -> None:
-            conn.execute(
-                "INSERT INTO call_events (call_id, kind, stage, code, at) VALUES (?, ?, ?, ?, ?)",
-                (call_id, kind, stage, code, at),
-            )
+        await self._db.run(_insert_event, call_id, kind, stage, code, at)
 
-        await self._db.run(write)
-
-    # --- reads (blocking; CLI and admin) -----------------------------------------
+    # --- reads (blocking; CLI and admin) ---------------------------------------
 
     def list_calls(self, limit: int = 20) -> list[CallSummary]:
-        def read(conn: Connection) -> list[Any]:
-            return list(
-                conn.execute(
-                    "SELECT c.call_id, c.started_at, c.ended_at, c.codec, c.outcome,"
-                    " (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id)"
-                    " FROM calls c ORDER BY c.started_at DESC LIMIT ?",
-                    (limit,),
-                )
-            )
-
-        return [CallSummary(*row) for row in self._db.call(read)]
+        """The most recent calls first."""
+        if not 1 <= limit <= MAX_LIST:
+            raise StoreError("store-bad-limit", f"limit must be in 1..{MAX_LIST}")
+        return [_summary(row) for row in self._db.query(_select_calls, limit)]
 
     def turns(self, call_id: str) -> list[TurnRecord]:
-        def read(conn: Connection) -> list[Any]:
-            return list(
-                conn.execute(
-                    "SELECT call_id, seq, speaker, text, started_at, ended_at, timings,"
-                    " stt_confidence FROM turns WHERE call_id = ? ORDER BY seq",
-                    (call_id,),
-                )
-            )
-
-        return [
-            TurnRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7])
-            for r in self._db.call(read)
-        ]
+        return [_turn(row) for row in self._db.query(_select_turns, call_id)]
 
     def events(self, call_id: str) -> list[CallEvent]:
-        def read(conn: Connection) -> list[Any]:
-            return list(
-                conn.execute(
-                    "SELECT call_id, kind, stage, code, at FROM call_events"
-                    " WHERE call_id = ? ORDER BY id",
-                    (call_id,),
-                )
-            )
+        return [CallEvent(*row) for row in self._db.query(_select_events, call_id)]
 
-        return [CallEvent(*row) for row in self._db.call(read)]
+
+# --- SQL (run on the store's worker thread, inside a transaction) -------------
+
+
+def _insert_call(
+    conn: Connection, call_id: str, started_at: float, codec: str, remote_hash: str
+) -> None:
+    conn.execute(
+        "INSERT INTO calls (call_id, started_at, codec, remote_hash) VALUES (?, ?, ?, ?)",
+        (call_id, started_at, codec, remote_hash),
+    )
+
+
+def _insert_turn(conn: Connection, row: tuple[Any, ...]) -> int:
+    seq = int(
+        conn.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE call_id = ?", (row[0],)
+        ).fetchone()[0]
+    )
+    conn.execute(
+        "INSERT INTO turns (call_id, seq, speaker, text, started_at, ended_at, timings,"
+        " stt_confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (row[0], seq, *row[1:]),
+    )
+    return seq
+
+
+def _end_call(conn: Connection, call_id: str, ended_at: float, outcome: str) -> None:
+    cursor = conn.execute(
+        "UPDATE calls SET ended_at = ?, outcome = ? WHERE call_id = ?",
+        (ended_at, outcome, call_id),
+    )
+    if cursor.rowcount != 1:
+        raise StoreError("store-unknown-call", "end_call for a call that was never started")
+
+
+def _insert_event(
+    conn: Connection, call_id: str, kind: str, stage: str | None, code: str | None, at: float
+) -> None:
+    conn.execute(
+        "INSERT INTO call_events (call_id, kind, stage, code, at) VALUES (?, ?, ?, ?, ?)",
+        (call_id, kind, stage, code, at),
+    )
+
+
+def _select_calls(conn: Connection, limit: int) -> list[Any]:
+    return conn.execute(
+        "SELECT c.call_id, c.started_at, c.ended_at, c.codec, c.outcome,"
+        " (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id)"
+        " FROM calls c ORDER BY c.started_at DESC, c.rowid DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+
+
+def _select_turns(conn: Connection, call_id: str) -> list[Any]:
+    return conn.execute(
+        "SELECT call_id, seq, speaker, text, started_at, ended_at, timings, stt_confidence"
+        " FROM turns WHERE call_id = ? ORDER BY seq",
+        (call_id,),
+    ).fetchall()
+
+
+def _select_events(conn: Connection, call_id: str) -> list[Any]:
+    return conn.execute(
+        "SELECT call_id, kind, stage, code, at FROM call_events WHERE call_id = ? ORDER BY id",
+        (call_id,),
+    ).fetchall()
+
+
+# --- rows <-> records ----------------------------------------------------------
+
+
+def _timings_json(timings: dict[str, float | None]) -> str:
+    """Strict JSON: non-finite or missing values become null."""
+    clean: dict[str, float | None] = {}
+    for name, value in timings.items():
+        number = None if value is None else float(value)
+        clean[str(name)] = number if number is not None and math.isfinite(number) else None
+    return json.dumps(clean, allow_nan=False)
+
+
+def _summary(row: Any) -> CallSummary:
+    call_id, started_at, ended_at, codec, outcome, turn_count = row
+    duration = None if ended_at is None else ended_at - started_at
+    return CallSummary(call_id, started_at, ended_at, duration, codec, outcome, int(turn_count))
+
+
+def _turn(row: Any) -> TurnRecord:
+    call_id, seq, speaker, text, started_at, ended_at, timings, confidence = row
+    return TurnRecord(
+        call_id, seq, speaker, text, started_at, ended_at, json.loads(timings), confidence
+    )

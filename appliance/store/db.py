@@ -1,7 +1,10 @@
 """SQLCipher connection with a raw 256-bit key, WAL, full sync and numbered migrations.
 
-One connection, used from worker threads under a lock: the asyncio loop never blocks on
-disk. Error messages never carry SQL parameter values (they may be PHI).
+One connection, used under a lock: from the store's own worker thread for async callers,
+from the caller's thread for the CLI and admin reads, so the asyncio loop never blocks on
+disk. Every unit of work runs in its own transaction: a failure rolls back that unit and
+nothing already committed is lost. Error messages never carry SQL parameter values (they
+may be PHI): only the SQLite error class and code name.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import sqlcipher3
 
@@ -20,77 +24,207 @@ from appliance.errors import StoreError
 from appliance.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
-Connection = sqlcipher3.Connection
+P = ParamSpec("P")
+
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
+_PLAINTEXT_HEADER = b"SQLite format 3\x00"
+_FILE_MODE = 0o600
+_BUSY_TIMEOUT_MS = 5000
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the repositories use (sqlcipher3 ships no stubs)."""
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of a sqlcipher3 connection the repositories use."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+
+    def close(self) -> None: ...
 
 
 class Database:
+    """The encrypted store's one connection. Use `open()`, then `run()` / `execute()`."""
+
     def __init__(self, conn: Connection, path: Path) -> None:
-        self._conn = conn
+        self._conn: Connection | None = conn
         self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.path = path
 
     @classmethod
     def open(cls, path: Path, key_hex: str) -> Database:
+        """Open (or create) the store at `path` with a raw 256-bit key, and migrate it.
+
+        Raises StoreError: store-bad-key-format, store-not-encrypted, store-bad-key,
+        store-open-failed, store-migration-failed.
+        """
         if not _HEX_KEY.match(key_hex):
             raise StoreError("store-bad-key-format", "the key must be 64 hex digits (256 bits)")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        old_umask = os.umask(0o077)  # the DB, -wal and -shm files are created 0600
-        try:
-            conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
-            conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
-            _check_key(conn)
-            _configure(conn)
-        except sqlcipher3.DatabaseError as exc:
-            raise StoreError("store-open-failed", f"cannot open {path.name}: {exc}") from exc
-        finally:
-            os.umask(old_umask)
+        _prepare_files(path)
+        conn = _connect(path, key_hex)
         db = cls(conn, path)
-        db.migrate()
+        try:
+            db.migrate()
+        except BaseException:
+            db.close()
+            raise
         return db
 
+    @property
+    def schema_version(self) -> int:
+        return int(self.query(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0]))
+
     def migrate(self) -> None:
-        with self._lock:
-            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _statements(script):
-                        self._conn.execute(statement)
-                    self._conn.execute(f"PRAGMA user_version = {number}")
-                    self._conn.execute("COMMIT")
-                except sqlcipher3.DatabaseError as exc:
-                    self._conn.execute("ROLLBACK")
-                    raise StoreError("store-migration-failed", f"migration {number}") from exc
+        """Apply the migrations this file lacks, each in its own transaction (idempotent)."""
+        while True:
+            if not self.execute(_apply_next_migration):
+                return
 
-    def call(self, fn: Callable[[Connection], T]) -> T:
-        """Run `fn(conn)` in one transaction, under the lock (blocking)."""
+    def execute(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(conn, *args)` in one write transaction, under the lock (blocking)."""
+        return self._transaction(("BEGIN IMMEDIATE", "store-write-failed"), fn, *args, **kwargs)
+
+    def query(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(conn, *args)` in one read transaction (a consistent snapshot), blocking."""
+        return self._transaction(("BEGIN", "store-read-failed"), fn, *args, **kwargs)
+
+    async def run(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like `execute()`, on the store's own worker thread.
+
+        The store has a dedicated thread rather than asyncio's default pool, so that
+        queued writes never occupy the pool's threads that STT and TTS need. If the
+        awaiting task is cancelled, the queued write still runs and commits (or rolls back) whole.
+        """
+        return await self._submit(lambda: self.execute(fn, *args, **kwargs))
+
+    async def run_query(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Like `query()`, on the store's own worker thread."""
+        return await self._submit(lambda: self.query(fn, *args, **kwargs))
+
+    async def _submit(self, job: Callable[[], T]) -> T:
+        try:
+            future = self._executor.submit(job)
+        except RuntimeError as exc:  # the executor was shut down by close()
+            raise StoreError("store-closed", "the store is closed") from exc
+        # shielded: cancelling the caller must not drop a write that is already queued
+        return await asyncio.shield(asyncio.wrap_future(future))
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the main file and truncate it (e.g. before a backup)."""
         with self._lock:
+            conn = self._require_open()
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                result = fn(self._conn)
-                self._conn.execute("COMMIT")
-                return result
-            except sqlcipher3.DatabaseError as exc:
-                self._conn.execute("ROLLBACK")
-                raise StoreError("store-write-failed", type(exc).__name__) from exc
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-
-    async def run(self, fn: Callable[[Connection], T]) -> T:
-        """Like call(), on a worker thread."""
-        return await asyncio.to_thread(self.call, fn)
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlcipher3.Error as exc:
+                raise StoreError("store-checkpoint-failed", _describe(exc)) from exc
 
     def close(self) -> None:
+        """Finish queued writes, then close the connection.
+
+        The last connection to close checkpoints the WAL into the file and removes it.
+        """
+        self._executor.shutdown(wait=True)
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _transaction(
+        self,
+        kind: tuple[str, str],
+        fn: Callable[Concatenate[Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        begin, error_code = kind
+        with self._lock:
+            conn = self._require_open()
+            try:
+                conn.execute(begin)
+                result = fn(conn, *args, **kwargs)
+                conn.execute("COMMIT")
+            except sqlcipher3.Error as exc:
+                _rollback(conn)
+                raise StoreError(error_code, _describe(exc)) from exc
+            except BaseException:
+                _rollback(conn)
+                raise
+            return result
+
+    def _require_open(self) -> Connection:
+        if self._conn is None:
+            raise StoreError("store-closed", "the store is closed")
+        return self._conn
+
+
+def _prepare_files(path: Path) -> None:
+    """Create the DB file 0600 before SQLite does; SQLite gives -wal/-shm the same mode."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            header = os.read(fd, len(_PLAINTEXT_HEADER))
+        finally:
+            os.close(fd)
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+            sibling = path.with_name(name)
+            if sibling.exists() and sibling.stat().st_mode & 0o777 != _FILE_MODE:
+                sibling.chmod(_FILE_MODE)
+    except OSError as exc:
+        raise StoreError("store-open-failed", f"cannot open {path.name}: {exc.strerror}") from exc
+    if header == _PLAINTEXT_HEADER:
+        raise StoreError("store-not-encrypted", f"{path.name} is a plaintext SQLite file")
+
+
+def _connect(path: Path, key_hex: str) -> Connection:
+    conn: Connection = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
+    try:
+        _require_sqlcipher(conn)
+        conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")  # validated: 64 hex digits only
+        _check_key(conn)
+        _configure(conn)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlcipher3.Error):
+            raise StoreError("store-open-failed", f"{path.name}: {_describe(exc)}") from exc
+        raise
+    return conn
+
+
+def _require_sqlcipher(conn: Connection) -> None:
+    row = conn.execute("PRAGMA cipher_version").fetchone()
+    if not row or not row[0]:
+        raise StoreError("store-not-encrypted", "SQLCipher is not available: refusing to run")
 
 
 def _check_key(conn: Connection) -> None:
-    version = conn.execute("PRAGMA cipher_version").fetchone()
-    if not version or not version[0]:
-        raise StoreError("store-not-encrypted", "SQLCipher is not available")
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.DatabaseError as exc:
@@ -98,13 +232,54 @@ def _check_key(conn: Connection) -> None:
 
 
 def _configure(conn: Connection) -> None:
-    conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreError("store-open-failed", f"cannot enable WAL (journal mode {mode})")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
 
-def _statements(script: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+def _apply_next_migration(conn: Connection) -> bool:
+    """Apply one pending migration inside the caller's transaction; False when current."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            "store-schema-newer", f"schema {version} is newer than this release ({len(MIGRATIONS)})"
+        )
+    if version == len(MIGRATIONS):
+        return False
+    number = version + 1
+    try:
+        for statement in split_statements(MIGRATIONS[version]):
+            conn.execute(statement)
+    except sqlcipher3.Error as exc:
+        raise StoreError("store-migration-failed", f"migration {number}: {_describe(exc)}") from exc
+    conn.execute(f"PRAGMA user_version = {number}")
+    return True
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements with SQLite's own tokenizer."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlcipher3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise StoreError("store-migration-failed", "incomplete SQL statement in a migration")
+    return statements
+
+
+def _rollback(conn: Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _describe(exc: BaseException) -> str:
+    """The error class and SQLite code name: never the statement's parameter values."""
+    code = getattr(exc, "sqlite_errorname", None)
+    return f"{type(exc).__name__} {code}" if code else type(exc).__name__

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +22,22 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 POLL_MS = 10  # ms per libHandleEvents() call
+
+
+def drop_frames(exc: BaseException) -> None:
+    """Clear the locals of the endpoint-thread frames an exception's traceback holds.
+
+    They may reference pjsua2 objects (an Endpoint, an Account, a Call); kept alive by
+    the exception, those would be destroyed later on another thread, which pjlib
+    aborts on (or, for an Endpoint, block the next one from being created).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
 
 
 class Command:
@@ -39,6 +56,7 @@ class Command:
         try:
             result = self.fn()
         except BaseException as exc:
+            drop_frames(exc)
             self.settle(None, exc)
         else:
             self.settle(result, None)
@@ -112,10 +130,11 @@ class EndpointThread:
         try:
             self._setup()
         except BaseException as exc:
-            self._setup_error = exc
+            drop_frames(exc)  # free what setup() created before teardown destroys the lib
             self._close()
-            self._started.set()
             self._safe_teardown()
+            self._setup_error = exc
+            self._started.set()
             return
         self._started.set()
         try:

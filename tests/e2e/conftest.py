@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, free_ports
 
 APPLIANCE = [sys.executable, "-m", "appliance"]
 
@@ -60,6 +60,7 @@ var_dir = "{var}"
 models_dir = "{models}"
 [sip]
 port = {sip_port}
+worker_port = {free_ports(2)}
 rtp_port = {20000 + (sip_port % 200) * 100}
 [admin]
 port = {admin_port}

@@ -25,7 +25,8 @@ def tone(ms: int, level: int = 8000) -> AudioChunk:
 class FakeCall:
     """A call whose caller 'speaks' whenever the session listens; records what is played."""
 
-    def __init__(self, frames: int = 10_000, codec: str = "PCMU") -> None:
+    def __init__(self, frames: int = 10_000, codec: str = "PCMU", drain_s: float = 0.0) -> None:
+        self._drain_s = drain_s  # s that sending queued audio takes
         self.call_id = CallId("fake-call")
         self.rate = RATE
         self.codec = codec
@@ -52,6 +53,8 @@ class FakeCall:
         self._pending += len(chunk.pcm)
 
     async def drain(self) -> float | None:
+        if self._pending:
+            await asyncio.sleep(self._drain_s)
         sent, self._pending = self._pending, 0
         if sent:
             self.segments.append(sent)

@@ -16,15 +16,23 @@ import asyncio
 import json
 import sys
 import time
+import tomllib
 
+import msgspec
 import numpy as np
 
 from appliance.audio import AudioChunk
-from appliance.config import Sip
+from appliance.config import Sip, default_toml
 from appliance.ports import CallHandle
 from appliance.telephony import PjsipCall, PjsipTelephony
 
 RATE = 16_000
+
+
+def loopback_sip(**overrides: object) -> Sip:
+    """The embedded default [sip] settings on 127.0.0.1, with `overrides` applied."""
+    sip = msgspec.convert(tomllib.loads(default_toml())["sip"], type=Sip)
+    return msgspec.structs.replace(sip, host="127.0.0.1", **overrides)
 
 
 def emit(event: str, **fields: object) -> None:
@@ -97,8 +105,7 @@ async def main() -> int:
     parser.add_argument("--tone-ms", type=int, default=600)
     parser.add_argument("--hangup-after", type=float, default=2.5)
     args = parser.parse_args()
-    sip = Sip(
-        host="127.0.0.1",
+    sip = loopback_sip(
         port=args.port,
         transports=["udp", "tcp"],
         rtp_port=args.rtp_port,

@@ -29,7 +29,7 @@ from appliance.errors import TelephonyError
 from appliance.ports import CallHandle
 from appliance.telephony import PjsipCall, PjsipTelephony
 from tests.conftest import free_port
-from tests.integration.telephony_peer import dominant_hz, tone
+from tests.integration.telephony_peer import dominant_hz, loopback_sip, tone
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -101,8 +101,8 @@ def peer() -> Iterator[Peer]:
 
 
 def sip_settings(codecs: list[str] | None = None, max_calls: int = 4, port: int = 0) -> Sip:
-    return Sip(
-        host="127.0.0.1",
+    """The default [sip] settings, on loopback with an ephemeral port unless given."""
+    return loopback_sip(
         port=port,
         transports=["udp", "tcp"],
         rtp_port=next(_rtp_base),
@@ -147,7 +147,10 @@ class Recorder:
         await asyncio.wait_for(asyncio.shield(self.task), within)
 
 
-def sipp(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def sipp(
+    port: int, *args: str, calls: int = 1, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """SIPp's built-in uac scenario against 127.0.0.1:`port` (it sends no RTP)."""
     cmd = [
         "sipp",
         f"127.0.0.1:{port}",
@@ -161,7 +164,7 @@ def sipp(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedProc
         "-mp",
         str(free_port()),
         "-m",
-        "1",
+        str(calls),
         "-timeout",
         f"{int(timeout) - 5}s",
         "-timeout_error",
@@ -174,6 +177,27 @@ def sipp_count(out: str, what: str) -> int:
     match = re.search(rf"{what}\s*\|\s*\d+\s*\|\s*(\d+)", out)
     assert match, out[-2000:]
     return int(match.group(1))
+
+
+def thread_name(tid: str) -> str:
+    try:
+        return Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+    except OSError:
+        return "(gone)"
+
+
+async def native_threads_left(before: set[str], within: float = 2.0) -> dict[str, str]:
+    """Threads (not Python's own) started since `before` and still alive after `within` s.
+
+    A joined thread can linger in /proc for a moment, so this polls.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        python_threads = {str(t.native_id) for t in threading.enumerate()}
+        new = set(os.listdir("/proc/self/task")) - before - python_threads
+        if not new or time.monotonic() > deadline:
+            return {tid: thread_name(tid) for tid in new}
+        await asyncio.sleep(0.05)
 
 
 # --- two pjsua2 endpoints ---------------------------------------------------------------
@@ -255,8 +279,7 @@ async def test_stop_hangs_up_and_leaves_no_threads(peer: Peer) -> None:
     status = telephony.status()
     assert status["listening"] is False and status["active_calls"] == 0
     assert not any(t.name == "pjsip-endpoint" for t in threading.enumerate())
-    python_threads = {str(t.native_id) for t in threading.enumerate()}
-    leaked = set(os.listdir("/proc/self/task")) - before - python_threads
+    leaked = await native_threads_left(before)
     assert not leaked, f"native threads left behind: {leaked}"
     assert (await peer.anext("ended"))["remote_ended"] is True
 
@@ -370,3 +393,47 @@ async def test_a_caller_that_sends_no_rtp_is_hung_up() -> None:
         assert 1.0 <= call.ended_at - call.answered_at <= 3.0
         assert telephony.active_calls() == 0
         await caller
+
+
+async def test_many_short_calls_reuse_media_ports_within_pjsua_call_slots() -> None:
+    """Regression: deleting a media port per call crashed the media clock under load."""
+    handled: list[PjsipCall] = []
+
+    async def greet(call: CallHandle) -> None:
+        assert isinstance(call, PjsipCall)
+        handled.append(call)
+        await call.play(tone(440.0, 100))
+        async for _ in call.frames():
+            pass
+
+    async with running(sip_settings(max_calls=16), greet) as telephony:
+        limit = telephony.status()["max_calls"]
+        assert isinstance(limit, int) and 1 <= limit <= 16  # capped to pjsua's call slots
+        out = await asyncio.to_thread(
+            sipp, telephony.sip_port, "-d", "200", "-r", "50", "-l", str(limit), calls=30
+        )
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        assert sipp_count(out.stdout, "Successful call") == 30
+        for _ in range(100):
+            if len(handled) == 30 and all(c.ended for c in handled):
+                break
+            await asyncio.sleep(0.02)
+        assert len(handled) == 30 and all(c.remote_ended for c in handled)
+        assert telephony.active_calls() == 0
+
+
+async def test_a_busy_sip_port_fails_start_with_a_coded_error() -> None:
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    try:
+        port = taken.getsockname()[1]
+        telephony = PjsipTelephony(sip_settings(port=port), user_agent="pytest")
+        with pytest.raises(TelephonyError) as info:
+            await telephony.start(refuse)
+        assert info.value.code == "sip-bind-failed"
+        assert telephony.status()["listening"] is False and telephony.active_calls() == 0
+        await telephony.stop()  # nothing to stop: a no-op
+    finally:
+        taken.close()
+    async with running(sip_settings()) as again:  # the endpoint can be created anew
+        assert again.sip_port > 0

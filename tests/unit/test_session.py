@@ -128,7 +128,7 @@ async def test_llm_that_hangs_times_out_into_apology(repo) -> None:
     call = FakeCall()
     outcome = await asyncio.wait_for(CallSession(call, deps).run(), 5.0)
     assert outcome == "failed"
-    assert observed.failures == [("appliance", "stage-timeout")]
+    assert observed.failures == [("llm", "llm-timeout")]
     assert call.hung_up
 
 
@@ -163,3 +163,11 @@ def test_goodbye_words() -> None:
     assert is_goodbye("OK, goodbye!")
     assert is_goodbye("that's all, thanks")
     assert not is_goodbye("I'd like to book an appointment")
+
+
+async def test_playback_longer_than_the_stage_timeout_is_not_a_failure(repo) -> None:
+    stt = FakeStt(["Tell me everything.", "bye"])
+    deps, observed = await make_deps(repo, stt, FakeLlm(["A long answer."]), timeout=0.1)
+    call = FakeCall(drain_s=0.3)  # every prompt and reply takes 0.3 s to play out
+    assert await CallSession(call, deps).run() == "completed"
+    assert observed.failures == []

@@ -1,0 +1,69 @@
+"""`appliance agent`: one agent process (SIP endpoint + speech + call sessions).
+
+Under `appliance run` (or systemd) several workers sit behind the SIP edge, each on its
+own loopback port and RTP range (`--worker N`); without `--worker` the process listens
+on the configured SIP address itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+
+from appliance.config import Settings, read_or_create_secret
+from appliance.observability.health import Health
+from appliance.observability.logs import configure_logging
+from appliance.observability.metrics import Metrics
+from appliance.runtime import build_agent, install_signal_handlers, open_store, sd_notify
+from appliance.telephony.endpoint import PjsipTelephony
+
+logger = logging.getLogger(__name__)
+
+
+def worker_sip(settings: Settings, worker: int | None) -> Settings:
+    """Settings with the SIP address and RTP range of worker `worker`."""
+    if worker is None:
+        return settings
+    sip = settings.sip
+    span = sip.rtp_port_range // max(1, sip.workers)
+    sip = msgspec.structs.replace(
+        sip,
+        host="127.0.0.1",
+        port=sip.worker_port + worker,
+        transports=["udp"],
+        rtp_port=sip.rtp_port + worker * span,
+        rtp_port_range=span,
+    )
+    return msgspec.structs.replace(settings, sip=sip)
+
+
+async def run_agent(settings: Settings, worker: int | None) -> int:
+    configure_logging(settings.log.level)
+    settings = worker_sip(settings, worker)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    db, repo = open_store(settings)
+    api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
+    metrics, health = Metrics(), Health()
+    telephony: PjsipTelephony | None = None
+    llm = None
+    try:
+        agent, llm = await build_agent(settings, repo, metrics, health, api_key)
+        telephony = PjsipTelephony(settings.sip)
+        await telephony.start(agent.handle)
+        logger.info(
+            "agent ready", extra={"stage": "agent", "worker": worker, "port": telephony.sip_port}
+        )
+        sd_notify(f"READY=1\nSTATUS=listening on {settings.sip.host}:{telephony.sip_port}")
+        await stop.wait()
+        sd_notify("STOPPING=1")
+    finally:
+        if telephony is not None:
+            await telephony.stop()  # hangs up what is left; sessions record their end
+        if llm is not None:
+            await llm.close()
+        db.close()
+        logger.info("agent stopped", extra={"stage": "agent", "worker": worker})
+    return 0
