@@ -25,8 +25,8 @@ def tone(ms: int, level: int = 8000) -> AudioChunk:
 class FakeCall:
     """A call whose caller 'speaks' whenever the session listens; records what is played."""
 
-    def __init__(self, frames: int = 10_000, codec: str = "PCMU", drain_s: float = 0.0) -> None:
-        self._drain_s = drain_s  # s that sending queued audio takes
+    def __init__(self, frames: int = 10_000, codec: str = "PCMU", realtime: bool = False) -> None:
+        self._realtime = realtime  # drain() takes as long as the queued audio lasts
         self.call_id = CallId("fake-call")
         self.rate = RATE
         self.codec = codec
@@ -53,8 +53,8 @@ class FakeCall:
         self._pending += len(chunk.pcm)
 
     async def drain(self) -> float | None:
-        if self._pending:
-            await asyncio.sleep(self._drain_s)
+        if self._pending and self._realtime:
+            await asyncio.sleep(self._pending / 2 / RATE)
         sent, self._pending = self._pending, 0
         if sent:
             self.segments.append(sent)

@@ -167,7 +167,8 @@ def test_goodbye_words() -> None:
 
 async def test_playback_longer_than_the_stage_timeout_is_not_a_failure(repo) -> None:
     stt = FakeStt(["Tell me everything.", "bye"])
-    deps, observed = await make_deps(repo, stt, FakeLlm(["A long answer."]), timeout=0.1)
-    call = FakeCall(drain_s=0.3)  # every prompt and reply takes 0.3 s to play out
+    reply = "One sentence. Another sentence. A third sentence. And a fourth."
+    deps, observed = await make_deps(repo, stt, FakeLlm([reply]), timeout=0.15)
+    call = FakeCall(realtime=True)  # the reply takes 0.4 s to play out
     assert await CallSession(call, deps).run() == "completed"
     assert observed.failures == []
