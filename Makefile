@@ -10,7 +10,7 @@ MODELS_DIR := $(VAR)/models
 WHEELS_DIR := $(VAR)/cache/model-wheels
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
-RUN_DEBS := build-essential cmake python3-dev
+RUN_DEBS := build-essential cmake python3-dev kamailio
 TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox
 
 PYTEST_ARGS ?=
@@ -21,6 +21,8 @@ run: setup
 	$(BIN)/appliance run
 
 test: setup-test
+	$(BIN)/ruff check appliance tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
 
 setup: $(VAR)/.debs-run $(VENV)/.installed $(MODELS_DIR)/.assembled

@@ -61,9 +61,7 @@ class Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sources: Annotated[tuple[Source, ...], msgspec.Meta(min_length=1)] = msgspec.field(
         name="source"
     )
-    files: Annotated[tuple[ModelFile, ...], msgspec.Meta(min_length=1)] = msgspec.field(
-        name="file"
-    )
+    files: Annotated[tuple[ModelFile, ...], msgspec.Meta(min_length=1)] = msgspec.field(name="file")
 
     @property
     def size(self) -> int:  # bytes, all files

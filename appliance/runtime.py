@@ -33,9 +33,6 @@ from appliance.store.db import Database
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("end_of_turn", "stt", "llm_first_token", "first_sentence", "tts_first_audio")
-
-
 class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
@@ -48,26 +45,24 @@ class SystemClock:
 
 
 class MetricsObserver:
-    """SessionObserver that feeds Prometheus (fixed label values only)."""
+    """SessionObserver that feeds Prometheus (label values are checked codes)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
 
     def call_started(self) -> None:
-        self._m.calls_active.inc()
+        self._m.call_started()
 
     def call_ended(self, outcome: str) -> None:
-        self._m.calls_active.dec()
-        self._m.calls_total.labels(outcome=outcome).inc()
+        self._m.call_ended(outcome)
 
     def stage_time(self, stage: str, seconds: float) -> None:
-        if stage in (*STAGES, "turn_gap", "greeting_first_audio"):
-            self._m.stage_seconds.labels(stage=stage).observe(seconds)
+        self._m.observe_stage(stage, seconds)
         if stage == "turn_gap":
             self._m.turns_total.inc()
 
     def stage_failed(self, stage: str, code: str) -> None:
-        self._m.stage_failures_total.labels(stage=stage, code=code).inc()
+        self._m.stage_failed(stage, code)
 
 
 def sd_notify(message: str) -> None:

@@ -45,6 +45,7 @@ loadmodule "sanity.so"
 loadmodule "siputils.so"
 loadmodule "textops.so"
 loadmodule "dispatcher.so"
+loadmodule "htable.so"
 
 modparam("tm", "fr_timer", 4000)
 modparam("tm", "fr_inv_timer", 60000)
@@ -55,6 +56,8 @@ modparam("dispatcher", "ds_ping_method", "OPTIONS")
 modparam("dispatcher", "ds_ping_interval", 5)
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_ping_from", "sip:edge@{host}")
+# Call-ID -> worker, for peers that send in-dialog requests without our Route header
+modparam("htable", "htable", "calls=>size=12;autoexpire=14400;")
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -66,16 +69,27 @@ request_route {{
     }}
     if (has_totag()) {{
         if (loose_route()) {{
+            if (is_method("BYE")) {{
+                $sht(calls=>$ci) = $null;
+            }}
             t_relay();
             exit;
         }}
-        if (is_method("ACK")) {{
-            if (t_check_trans()) {{
-                t_relay();
-            }}
+        if (is_method("ACK") && t_check_trans()) {{
+            t_relay();
             exit;
         }}
-        sl_send_reply("404", "Not here");
+        if ($sht(calls=>$ci) != $null) {{
+            $du = $sht(calls=>$ci);
+            if (is_method("BYE")) {{
+                $sht(calls=>$ci) = $null;
+            }}
+            t_relay();
+            exit;
+        }}
+        if (!is_method("ACK")) {{
+            sl_send_reply("481", "Call/Transaction Does Not Exist");
+        }}
         exit;
     }}
     if (is_method("CANCEL")) {{
@@ -98,6 +112,7 @@ request_route {{
         send_reply("503", "Service Unavailable");
         exit;
     }}
+    $sht(calls=>$ci) = $du;
     t_on_failure("NEXT_WORKER");
     t_relay();
     exit;
@@ -109,11 +124,13 @@ failure_route[NEXT_WORKER] {{
     }}
     if (t_check_status("486|503|408|480") || (t_branch_timeout() && !t_branch_replied())) {{
         if (ds_next_dst()) {{
+            $sht(calls=>$ci) = $du;
             t_on_failure("NEXT_WORKER");
             t_relay();
             exit;
         }}
     }}
+    $sht(calls=>$ci) = $null;
 }}
 """
 

@@ -164,7 +164,7 @@ class Supervisor:
                         await w.start()
             for name, ok in checks.items():
                 self.health.set(name, ok, "ok" if ok else "not ready")
-                self.metrics.component_up.labels(component=name).set(1 if ok else 0)
+                self.metrics.set_component(name, ok)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), 2.0)
 

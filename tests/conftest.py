@@ -54,7 +54,9 @@ def free_ports(count: int) -> int:
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     if not (MODELS_DIR / ".assembled").exists() and not any(MODELS_DIR.glob("*/*")):
-        pytest.fail(f"models are not assembled in {MODELS_DIR}: run `make test` (it assembles them)")
+        pytest.fail(
+            f"models are not assembled in {MODELS_DIR}: run `make test` (it assembles them)"
+        )
     return MODELS_DIR
 
 

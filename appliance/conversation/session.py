@@ -47,9 +47,7 @@ T = TypeVar("T")
 _GOODBYE = re.compile(r"\b(good\s?-?bye|bye|that'?s all|hang up)\b", re.IGNORECASE)
 
 
-async def _paced(
-    items: AsyncIterator[T], gap_s: float, error: ApplianceError
-) -> AsyncIterator[T]:
+async def _paced(items: AsyncIterator[T], gap_s: float, error: ApplianceError) -> AsyncIterator[T]:
     """Re-yield `items`, raising `error` if any single item takes longer than `gap_s`."""
     iterator = aiter(items)
     while True:

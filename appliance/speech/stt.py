@@ -1,16 +1,21 @@
-"""Speech to text with faster-whisper (CTranslate2), on worker threads.
+"""Speech to text with faster-whisper (CTranslate2), on one worker thread per model.
 
 The `segments` result is a lazy generator: it is consumed inside the worker thread,
-never on the event loop. Transcripts are PHI: they are returned, never logged.
+never on the event loop. Transcriptions run one at a time (a second one in parallel
+would only oversubscribe the cores CTranslate2 already uses). Transcripts are PHI:
+they are returned, never logged, and no error message carries them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from faster_whisper import WhisperModel
 
 from appliance.audio import PIPELINE_RATE, resample, to_float32
@@ -18,70 +23,83 @@ from appliance.config import Stt
 from appliance.domain import Transcript, Utterance
 from appliance.errors import SpeechToTextError
 
+LANGUAGE = "en"
+
 
 class WhisperStt:
     """Implements appliance.ports.SpeechToText."""
 
-    def __init__(self, model: WhisperModel, cfg: Stt, prompt: str | None) -> None:
-        self._model = model
-        self._cfg = cfg
-        self._prompt = prompt
-        # CTranslate2 runs one transcription per model replica; more in parallel only
-        # oversubscribes the cores, so calls queue here.
-        self._lock = threading.Lock()
+    def __init__(self, model: Any, stt: Stt, hotwords: str | None = None) -> None:
+        self._model = model  # a faster_whisper.WhisperModel (or a stand-in in unit tests)
+        self._cfg = stt
+        self._hotwords = hotwords
+        self._lock = threading.Lock()  # the sync path may be called from any thread
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
 
     @classmethod
-    def load(cls, model_dir: Path, cfg: Stt, vocabulary: str | None = None) -> WhisperStt:
-        """Load from a local directory only; `vocabulary` (e.g. clinic names) biases decoding."""
+    def load(cls, model_dir: Path, stt: Stt, hotwords: str | None = None) -> WhisperStt:
+        """Load from a local CTranslate2 directory only (no hub look-up).
+
+        `hotwords` (e.g. the clinic's and providers' names) biases decoding.
+        """
         if not (model_dir / "model.bin").is_file():
             raise SpeechToTextError("stt-model-missing", f"no model.bin in {model_dir}")
         try:
             model = WhisperModel(
                 str(model_dir),
-                device=cfg.device,
-                compute_type=cfg.compute_type,
-                cpu_threads=cfg.threads,
+                device=stt.device,
+                compute_type=stt.compute_type,
+                cpu_threads=stt.threads,
                 local_files_only=True,
             )
         except Exception as exc:
-            raise SpeechToTextError("stt-load-failed", type(exc).__name__) from exc
-        return cls(model, cfg, vocabulary)
+            raise SpeechToTextError("stt-load-failed", f"{model_dir}: {exc}") from exc
+        return cls(model, stt, hotwords)
 
     def warm_up(self) -> None:
+        """Transcribe 1 s of silence, so the first real call does not pay for set-up."""
         self.transcribe_pcm(bytes(PIPELINE_RATE * 2), PIPELINE_RATE)
 
     async def transcribe(self, utterance: Utterance) -> Transcript:
         audio = utterance.audio
-        return await asyncio.to_thread(self.transcribe_pcm, audio.pcm, audio.rate)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self.transcribe_pcm, audio.pcm, audio.rate
+        )
 
     def transcribe_pcm(self, pcm: bytes, rate: int) -> Transcript:
-        """Blocking: transcribe s16 mono PCM at any rate."""
-        samples = to_float32(resample(pcm, rate, PIPELINE_RATE))
-        with self._lock:
-            try:
+        """Blocking: transcribe s16le mono PCM at any rate (resampled to 16 kHz)."""
+        try:
+            samples = to_float32(resample(pcm, rate, PIPELINE_RATE))
+            with self._lock:
                 return self._run(samples)
-            except SpeechToTextError:
-                raise
-            except Exception as exc:
-                raise SpeechToTextError("stt-failed", type(exc).__name__) from exc
+        except Exception as exc:
+            # never the exception's text: a library could quote what it was decoding
+            raise SpeechToTextError("stt-failed", type(exc).__name__) from exc
 
-    def _run(self, samples: np.ndarray) -> Transcript:  # type: ignore[type-arg]
-        segments, info = self._model.transcribe(
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, samples: npt.NDArray[np.float32]) -> Transcript:
+        duration = samples.size / PIPELINE_RATE
+        if samples.size == 0:
+            return Transcript("", LANGUAGE, 0.0, 1.0, 0.0)
+        segments, _info = self._model.transcribe(
             samples,
-            language="en",
+            language=LANGUAGE,
             beam_size=self._cfg.beam_size,
             vad_filter=False,
             condition_on_previous_text=False,
-            initial_prompt=self._prompt,
             without_timestamps=True,
+            hotwords=self._hotwords,
         )
-        parts = list(segments)  # consume the lazy generator here, in the worker thread
-        text = " ".join(s.text.strip() for s in parts).strip()
-        n = max(1, len(parts))
+        parts = list(segments)  # runs the decoder: here, in the worker thread
+        if not parts:
+            return Transcript("", LANGUAGE, 0.0, 1.0, duration)
         return Transcript(
-            text=text,
-            language=info.language,
-            avg_logprob=sum(s.avg_logprob for s in parts) / n,
-            no_speech_prob=sum(s.no_speech_prob for s in parts) / n if parts else 1.0,
-            duration=samples.size / PIPELINE_RATE,
+            text=" ".join(s.text.strip() for s in parts).strip(),
+            language=LANGUAGE,
+            avg_logprob=float(np.mean([s.avg_logprob for s in parts])),
+            no_speech_prob=float(np.mean([s.no_speech_prob for s in parts])),
+            duration=duration,
         )

@@ -1,64 +1,124 @@
-"""Text to speech with piper (onnxruntime), sentence by sentence, on worker threads."""
+"""Text to speech with piper (onnxruntime), sentence by sentence, on a worker thread.
+
+Piper's espeak-ng phonemizer keeps global state, so one voice synthesizes one text at a
+time (a lock). Each sentence's audio is handed to the event loop as soon as it is
+ready; a consumer that stops listening (barge-in) stops the worker after the sentence
+in progress. The text is PHI: it is never logged and no error message carries it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from piper import PiperVoice
 
 from appliance.audio import PIPELINE_RATE, AudioChunk, resample
 from appliance.errors import TextToSpeechError
 
-_DONE = object()
+_Item = AudioChunk | TextToSpeechError | None  # None: the text is done
+
+
+def _quiet_piper() -> None:
+    """piper.voice logs the text it speaks at DEBUG: keep that logger at INFO or above."""
+    logger = logging.getLogger("piper")
+    if logger.getEffectiveLevel() < logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 class PiperTts:
-    """Implements appliance.ports.TextToSpeech; audio comes out at `rate`."""
+    """Implements appliance.ports.TextToSpeech; audio comes out at `rate` Hz."""
 
-    def __init__(self, voice: PiperVoice, out_rate: int) -> None:
-        self._voice = voice
+    def __init__(self, voice: Any, out_rate: int = PIPELINE_RATE) -> None:
+        self._voice = voice  # a piper.PiperVoice (or a stand-in in unit tests)
         self._rate = out_rate
         self._lock = threading.Lock()  # one synthesis at a time per voice
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
 
     @classmethod
     def load(cls, voice_dir: Path, voice: str, out_rate: int = PIPELINE_RATE) -> PiperTts:
+        """Load `<voice_dir>/<voice>.onnx` and its `.onnx.json` config (local files only)."""
         onnx = voice_dir / f"{voice}.onnx"
         config = voice_dir / f"{voice}.onnx.json"
         if not onnx.is_file() or not config.is_file():
             raise TextToSpeechError("tts-model-missing", f"voice {voice} not in {voice_dir}")
+        _quiet_piper()
         try:
             return cls(PiperVoice.load(onnx, config_path=config), out_rate)
         except Exception as exc:
-            raise TextToSpeechError("tts-load-failed", type(exc).__name__) from exc
+            raise TextToSpeechError("tts-load-failed", f"{onnx}: {type(exc).__name__}") from exc
 
     @property
     def rate(self) -> int:
         return self._rate
 
-    def _sentences(self, text: str) -> Iterator[AudioChunk]:
-        """Blocking: one chunk per sentence, resampled."""
+    def _speak(self, text: str, emit: Callable[[AudioChunk], bool]) -> None:
+        """Blocking: synthesize sentence by sentence, `emit` each; stop when it says False."""
         with self._lock:
+            chunks: Iterator[Any] = iter(())
             try:
-                for chunk in self._voice.synthesize(text):
+                chunks = iter(self._voice.synthesize(text))
+                for chunk in chunks:
                     pcm = resample(chunk.audio_int16_bytes, chunk.sample_rate, self._rate)
-                    yield AudioChunk(pcm, self._rate)
+                    if not emit(AudioChunk(pcm, self._rate)):
+                        return
             except Exception as exc:
                 raise TextToSpeechError("tts-failed", type(exc).__name__) from exc
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()  # piper's generator: stop it here, under the lock
 
     async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+        """Yield each sentence's audio as soon as the worker thread has it."""
         if not text.strip():
             return
-        sentences = self._sentences(text)
-        while True:
-            item = await asyncio.to_thread(next, sentences, _DONE)
-            if item is _DONE:
-                return
-            assert isinstance(item, AudioChunk)
-            yield item
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_Item] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: _Item) -> bool:
+            if stop.is_set():
+                return False
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening
+                return False
+            return True
+
+        def work() -> None:
+            try:
+                self._speak(text, put)
+            except TextToSpeechError as exc:
+                put(exc)
+            else:
+                put(None)
+
+        loop.run_in_executor(self._executor, work)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, TextToSpeechError):
+                    raise item
+                yield item
+        finally:
+            stop.set()
 
     def synthesize_all(self, text: str) -> AudioChunk:
-        pcm = b"".join(c.pcm for c in self._sentences(text)) if text.strip() else b""
-        return AudioChunk(pcm, self._rate)
+        """Blocking: the whole text as one chunk (empty for blank text)."""
+        parts: list[bytes] = []
+
+        def keep(chunk: AudioChunk) -> bool:
+            parts.append(chunk.pcm)
+            return True
+
+        if text.strip():
+            self._speak(text, keep)
+        return AudioChunk(b"".join(parts), self._rate)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

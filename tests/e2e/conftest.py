@@ -89,7 +89,9 @@ def wait_healthy(running: Running, timeout: float) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise AssertionError(f"appliance not healthy in {timeout} s:\n{running.log.read_text()[-4000:]}")
+    raise AssertionError(
+        f"appliance not healthy in {timeout} s:\n{running.log.read_text()[-4000:]}"
+    )
 
 
 @pytest.fixture(scope="session")

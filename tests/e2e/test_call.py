@@ -68,7 +68,12 @@ def test_each_phrase_gets_a_spoken_reply(finished_call) -> None:
     results = REPO / "var" / "test-results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "e2e-turns.json").write_text(
-        json.dumps({"greeting_s": report["turns"][0]["gap_s"], "turn_gaps_s": [t["gap_s"] for t in replies]})
+        json.dumps(
+            {
+                "greeting_s": report["turns"][0]["gap_s"],
+                "turn_gaps_s": [t["gap_s"] for t in replies],
+            }
+        )
     )
 
 

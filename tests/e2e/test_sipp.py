@@ -22,8 +22,21 @@ REPLY_MS = 14_000
 
 
 def sipp(target: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = ["sipp", target, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
-           "-mp", str(free_port()), "-timeout", f"{int(timeout) - 10}s", "-timeout_error", *args]
+    cmd = [
+        "sipp",
+        target,
+        "-nostdin",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_port()),
+        "-mp",
+        str(free_port()),
+        "-timeout",
+        f"{int(timeout) - 10}s",
+        "-timeout_error",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -113,8 +126,16 @@ def test_recorded_prompt_is_heard(appliance, prompt_scenario) -> None:
 def test_five_simultaneous_calls_each_get_a_greeting(appliance, prompt_scenario) -> None:
     before = {c["call_id"] for c in appliance.calls()}
     out = sipp(
-        f"127.0.0.1:{appliance.sip_port}", "-sf", str(prompt_scenario),
-        "-m", "5", "-l", "5", "-r", "5", timeout=180,
+        f"127.0.0.1:{appliance.sip_port}",
+        "-sf",
+        str(prompt_scenario),
+        "-m",
+        "5",
+        "-l",
+        "5",
+        "-r",
+        "5",
+        timeout=180,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert successful(out) == 5 and failed(out) == 0

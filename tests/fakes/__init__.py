@@ -17,8 +17,9 @@ FRAME = bytes(640)  # 20 ms of silence at 16 kHz
 def tone(ms: int, level: int = 8000) -> AudioChunk:
     """Non-silent PCM of `ms` milliseconds (a square wave) so playback can be measured."""
     n = RATE * ms // 1000
-    pcm = b"".join((level if (i // 20) % 2 else -level).to_bytes(2, "little", signed=True)
-                   for i in range(n))
+    pcm = b"".join(
+        (level if (i // 20) % 2 else -level).to_bytes(2, "little", signed=True) for i in range(n)
+    )
     return AudioChunk(pcm, RATE)
 
 

@@ -55,7 +55,10 @@ def test_ulaw_known_values() -> None:
 
 def test_g711_keeps_a_tone() -> None:
     pcm = sine(440, 8000, 0.5)
-    for enc, dec in ((audio.ulaw_encode, audio.ulaw_decode), (audio.alaw_encode, audio.alaw_decode)):
+    for enc, dec in (
+        (audio.ulaw_encode, audio.ulaw_decode),
+        (audio.alaw_encode, audio.alaw_decode),
+    ):
         out = dec(enc(pcm))
         assert len(out) == len(pcm)
         snr = 10 * np.log10(
@@ -65,7 +68,9 @@ def test_g711_keeps_a_tone() -> None:
         assert snr > 30
 
 
-@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (16000, 8000), (22050, 16000), (16000, 16000)])
+@pytest.mark.parametrize(
+    ("src", "dst"), [(8000, 16000), (16000, 8000), (22050, 16000), (16000, 16000)]
+)
 def test_resample_lengths_and_pitch(src: int, dst: int) -> None:
     pcm = sine(440, src, 1.0)
     out = audio.resample(pcm, src, dst)

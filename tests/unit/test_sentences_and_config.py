@@ -41,7 +41,9 @@ def test_clean_strips_markdown() -> None:
 
 def test_greeting_starts_with_the_disclosure() -> None:
     prompts = clinic_prompts("Lakeside Clinic", "weekdays")
-    assert prompts.greeting.startswith("You're speaking with the automated assistant of Lakeside Clinic")
+    assert prompts.greeting.startswith(
+        "You're speaking with the automated assistant of Lakeside Clinic"
+    )
 
 
 def test_defaults_load() -> None:

@@ -1,0 +1,161 @@
+"""WhisperStt around a stand-in model: threading, options, averaging, error wrapping."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from appliance.audio import AudioChunk
+from appliance.config import Stt
+from appliance.domain import Utterance
+from appliance.errors import SpeechToTextError
+from appliance.speech.stt import WhisperStt
+
+pytestmark = pytest.mark.unit
+
+STT = Stt(model="whisper-tiny.en", device="cpu", compute_type="int8", beam_size=1, threads=2)
+SECRET = "my date of birth is the fourth of july"
+
+
+@dataclass
+class Segment:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+
+
+class FakeWhisper:
+    """Lazy like faster-whisper: the work happens while `segments` is iterated."""
+
+    def __init__(self, segments: list[Segment], fail: bool = False, delay: float = 0.0) -> None:
+        self.segments = segments
+        self.fail = fail
+        self.delay = delay
+        self.calls: list[dict[str, Any]] = []
+        self.sizes: list[int] = []
+        self.consumed_on: list[str] = []
+        self.active = 0
+        self.max_active = 0
+        self._guard = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Iterator[Segment], object]:
+        self.calls.append(kwargs)
+        self.sizes.append(audio.size)
+        assert audio.dtype == np.float32
+        return self._generate(), object()
+
+    def _generate(self) -> Iterator[Segment]:
+        self.consumed_on.append(threading.current_thread().name)
+        with self._guard:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            time.sleep(self.delay)
+            if self.fail:
+                raise RuntimeError(f"decoder choked on {SECRET!r}")
+            yield from self.segments
+        finally:
+            with self._guard:
+                self.active -= 1
+
+
+def utterance(seconds: float = 1.0, rate: int = 16_000) -> Utterance:
+    pcm = (np.sin(np.arange(int(seconds * rate)) / 5) * 8000).astype("<i2").tobytes()
+    return Utterance(AudioChunk(pcm, rate, 1.0), 1.2, 1.9, 2.5)
+
+
+async def test_transcribe_consumes_segments_on_a_worker_thread():
+    fake = FakeWhisper([Segment(" Hello there.", -0.2, 0.1), Segment(" Bye.", -0.4, 0.3)])
+    stt = WhisperStt(fake, STT, hotwords="Riverside Family Clinic")
+    transcript = await stt.transcribe(utterance())
+    assert transcript.text == "Hello there. Bye."
+    assert transcript.language == "en"
+    assert transcript.avg_logprob == pytest.approx(-0.3)
+    assert transcript.no_speech_prob == pytest.approx(0.2)
+    assert transcript.duration == pytest.approx(1.0)
+    assert fake.consumed_on and fake.consumed_on[0] != threading.current_thread().name
+    assert fake.calls[0] == {
+        "language": "en",
+        "beam_size": 1,
+        "vad_filter": False,
+        "condition_on_previous_text": False,
+        "without_timestamps": True,
+        "hotwords": "Riverside Family Clinic",
+    }
+    stt.close()
+
+
+def test_transcribe_pcm_resamples_to_16k():
+    fake = FakeWhisper([Segment("x", -0.1, 0.0)])
+    stt = WhisperStt(fake, STT)
+    pcm = bytes(8000 * 2)  # 1 s at 8 kHz
+    transcript = stt.transcribe_pcm(pcm, 8000)
+    assert fake.sizes == [16_000]
+    assert transcript.duration == pytest.approx(1.0)
+
+
+def test_no_segments_and_no_audio_give_empty_transcripts():
+    fake = FakeWhisper([])
+    stt = WhisperStt(fake, STT)
+    assert stt.transcribe_pcm(bytes(3200), 16_000).text == ""
+    empty = stt.transcribe_pcm(b"", 16_000)
+    assert empty.text == "" and empty.no_speech_prob == 1.0 and empty.duration == 0.0
+    assert len(fake.calls) == 1  # empty audio never reaches the model
+
+
+async def test_errors_are_coded_and_carry_no_transcript_text():
+    stt = WhisperStt(FakeWhisper([], fail=True), STT)
+    with pytest.raises(SpeechToTextError) as err:
+        await stt.transcribe(utterance())
+    assert err.value.code == "stt-failed"
+    assert "july" not in str(err.value) and "birth" not in str(err.value)
+    with pytest.raises(SpeechToTextError) as err:
+        stt.transcribe_pcm(b"\x00", 16_000)  # odd length: not PCM16
+    assert err.value.code == "stt-failed"
+
+
+async def test_concurrent_calls_run_one_at_a_time():
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.05)
+    stt = WhisperStt(fake, STT)
+    loop_thread = threading.current_thread().name
+    results = await asyncio.gather(*(stt.transcribe(utterance(0.2)) for _ in range(4)))
+    assert [r.text for r in results] == ["ok"] * 4
+    assert fake.max_active == 1
+    assert loop_thread not in fake.consumed_on
+
+
+def test_sync_calls_from_threads_are_serialised_too():
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.03)
+    stt = WhisperStt(fake, STT)
+    threads = [
+        threading.Thread(target=stt.transcribe_pcm, args=(bytes(640), 16_000)) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fake.max_active == 1 and len(fake.calls) == 3
+
+
+def test_warm_up_transcribes_one_second_of_silence():
+    fake = FakeWhisper([])
+    WhisperStt(fake, STT).warm_up()
+    assert fake.sizes == [16_000]
+
+
+def test_load_refuses_a_directory_without_a_model(tmp_path: Path):
+    with pytest.raises(SpeechToTextError) as err:
+        WhisperStt.load(tmp_path, STT)
+    assert err.value.code == "stt-model-missing"
+    (tmp_path / "model.bin").write_bytes(b"garbage")
+    with pytest.raises(SpeechToTextError) as err:
+        WhisperStt.load(tmp_path, STT)
+    assert err.value.code == "stt-load-failed"

@@ -1,0 +1,202 @@
+"""The end-of-turn state machine, on scripted speech probabilities (one per 32 ms window)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from appliance.audio import AudioChunk
+from appliance.config import Vad
+from appliance.domain import Utterance
+from appliance.errors import VadError
+from appliance.speech.vad import WINDOW, SileroTurnDetector
+
+pytestmark = pytest.mark.unit
+
+RATE = 16_000
+FRAME = 320  # samples per 20 ms chunk
+W = WINDOW / RATE  # s per window (0.032)
+VAD = Vad(threshold=0.5, min_speech_ms=200, min_silence_ms=700, max_utterance_s=20.0)
+
+
+class Scripted:
+    """Returns the scripted probabilities in order (then 0.0); records every window."""
+
+    def __init__(self, probs: Sequence[float]) -> None:
+        self.probs = list(probs)
+        self.windows: list[npt.NDArray[np.float32]] = []
+        self.resets = 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def probability(self, window: npt.NDArray[np.float32]) -> float:
+        self.windows.append(window.copy())
+        i = len(self.windows) - 1
+        return self.probs[i] if i < len(self.probs) else 0.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ramp(samples: int) -> bytes:
+    """PCM whose sample i has value i % 30000, so positions can be read back from audio."""
+    return (np.arange(samples) % 30000).astype("<i2").tobytes()
+
+
+def run(
+    det: SileroTurnDetector, seconds: float, t0: float = 50.0, chunk: int = FRAME
+) -> list[tuple[int, Utterance]]:
+    """Feed `seconds` of ramp audio in chunks; return (chunk index, utterance) found."""
+    pcm = ramp(int(seconds * RATE))
+    got = []
+    step = chunk * 2
+    for i in range(0, len(pcm) // step):
+        piece = pcm[i * step : (i + 1) * step]
+        utt = det.feed(AudioChunk(piece, RATE, t0 + i * chunk / RATE))
+        if utt is not None:
+            got.append((i, utt))
+    return got
+
+
+def first_sample(utt: Utterance) -> int:
+    return int(np.frombuffer(utt.audio.pcm[:2], "<i2")[0])
+
+
+def test_one_turn_boundaries_pre_roll_and_post_roll():
+    probs = [0.0] * 20 + [0.9] * 30 + [0.0] * 40  # speech from window 20 to 50
+    clock = FakeClock()
+    det = SileroTurnDetector(VAD, clock=clock, model=Scripted(probs))
+    got = run(det, 90 * W)
+    assert len(got) == 1
+    _, utt = got[0]
+    assert utt.speech_start == pytest.approx(50.0 + 20 * W)
+    assert utt.speech_end == pytest.approx(50.0 + 50 * W)
+    assert utt.detected_at == 100.0
+    assert utt.audio.rate == RATE
+    assert utt.audio.timestamp == pytest.approx(utt.speech_start - 0.2)
+    assert first_sample(utt) == 20 * WINDOW - 3200  # 0.2 s of pre-roll, sample-exact
+    assert utt.audio.duration == pytest.approx(30 * W + 0.4)  # + 0.2 s after the last voice
+    assert not det.speech_active
+
+
+def test_end_of_turn_comes_after_min_silence():
+    probs = [0.9] * 10 + [0.0] * 40
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    got = run(det, 50 * W)
+    (index, utt) = got[0]
+    decided = (index + 1) * FRAME / RATE  # end of the chunk that ended the turn
+    silence = decided - 10 * W
+    assert 0.7 <= silence < 0.7 + W + FRAME / RATE
+    assert utt.speech_end == pytest.approx(50.0 + 10 * W)
+
+
+def test_speech_active_and_probability_follow_the_windows():
+    det = SileroTurnDetector(VAD, model=Scripted([0.9] * 7 + [0.0] * 3))
+    assert det.feed(AudioChunk(ramp(6 * WINDOW), RATE)) is None
+    assert not det.speech_active and det.probability == 0.9  # 6 windows: 192 ms < 200 ms
+    assert det.feed(AudioChunk(ramp(WINDOW), RATE)) is None
+    assert det.speech_active
+    det.reset()
+    assert not det.speech_active
+
+
+def test_a_blip_shorter_than_min_speech_is_not_a_turn():
+    probs = ([0.0] * 10 + [0.9] * 6) * 5 + [0.0] * 40
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    assert run(det, len(probs) * W) == []
+
+
+def test_hysteresis_keeps_a_turn_through_middling_windows():
+    probs = [0.9] * 10 + [0.4] * 40 + [0.9] * 5 + [0.0] * 30
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    got = run(det, len(probs) * W)
+    assert len(got) == 1
+    assert got[0][1].speech_end == pytest.approx(50.0 + 55 * W)
+
+
+def test_short_pauses_do_not_end_the_turn_but_long_ones_do():
+    probs = [0.9] * 10 + [0.0] * 15 + [0.9] * 10 + [0.0] * 30 + [0.9] * 10 + [0.0] * 30
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    got = run(det, len(probs) * W)
+    assert [round(u.speech_start - 50.0, 3) for _, u in got] == [0.0, round(65 * W, 3)]
+    assert got[0][1].speech_end == pytest.approx(50.0 + 35 * W)
+
+
+def test_onset_moves_back_over_rising_windows():
+    probs = [0.0] * 10 + [0.02, 0.1, 0.2, 0.3] + [0.9] * 10 + [0.0] * 30
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    (_, utt) = run(det, len(probs) * W)[0]
+    assert utt.speech_start == pytest.approx(50.0 + 11 * W)  # back to the 0.1 window
+
+
+def test_long_speech_is_cut_at_max_utterance():
+    vad = Vad(threshold=0.5, min_speech_ms=200, min_silence_ms=700, max_utterance_s=2.0)
+    det = SileroTurnDetector(vad, model=Scripted([0.9] * 200))
+    got = run(det, 200 * W)
+    assert len(got) >= 2
+    for _, utt in got:
+        assert utt.speech_end - utt.speech_start == pytest.approx(2.0, abs=W)
+
+
+def test_one_big_chunk_with_two_turns_gives_both_over_two_calls():
+    probs = [0.9] * 10 + [0.0] * 30 + [0.9] * 10 + [0.0] * 30
+    det = SileroTurnDetector(VAD, model=Scripted(probs))
+    pcm = ramp(len(probs) * WINDOW)
+    first = det.feed(AudioChunk(pcm, RATE, 10.0))
+    second = det.feed(AudioChunk(bytes(640), RATE, 10.0 + len(probs) * W))
+    assert first is not None and second is not None
+    assert first.speech_start == pytest.approx(10.0)
+    assert second.speech_start == pytest.approx(10.0 + 40 * W)
+    assert first_sample(second) == 40 * WINDOW - 3200
+
+
+def test_windows_are_consecutive_samples_across_chunks():
+    model = Scripted([])
+    det = SileroTurnDetector(VAD, model=model)
+    run(det, 0.5)
+    got = np.concatenate(model.windows)
+    want = (np.arange(got.size) % 30000).astype(np.float32) / 32768
+    assert np.array_equal(got, want)
+
+
+def test_reset_forgets_audio_turn_and_model_state():
+    model = Scripted([0.9] * 100)
+    det = SileroTurnDetector(VAD, model=model)
+    run(det, 10 * W)
+    assert det.speech_active
+    resets = model.resets
+    det.reset()
+    assert model.resets == resets + 1 and not det.speech_active and det.probability == 0.0
+
+
+def test_wrong_rates_are_refused():
+    with pytest.raises(VadError) as err:
+        SileroTurnDetector(VAD, rate=8000, model=Scripted([]))
+    assert err.value.code == "vad-bad-rate"
+    det = SileroTurnDetector(VAD, model=Scripted([]))
+    with pytest.raises(VadError):
+        det.feed(AudioChunk(bytes(320), 8000))
+
+
+def test_model_failures_are_wrapped(monkeypatch: pytest.MonkeyPatch):
+    det = SileroTurnDetector(VAD)  # the real (shared) Silero session
+
+    class Boom:
+        def run(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("onnx exploded")
+
+    monkeypatch.setattr(det._model, "_session", Boom())
+    with pytest.raises(VadError) as err:
+        for _ in range(3):
+            det.feed(AudioChunk(bytes(640), RATE))
+    assert err.value.code == "vad-failed"
+    assert err.value.stage == "vad"
