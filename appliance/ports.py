@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from appliance.audio import AudioChunk
@@ -68,7 +68,7 @@ class TextToSpeech(Protocol):
     @property
     def rate(self) -> int: ...  # Hz of the produced audio
 
-    def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+    def synthesize(self, text: str) -> AsyncGenerator[AudioChunk, None]:
         """Yield audio sentence by sentence as soon as each is ready."""
         ...
 

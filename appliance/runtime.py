@@ -33,6 +33,7 @@ from appliance.store.db import Database
 
 logger = logging.getLogger(__name__)
 
+
 class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()

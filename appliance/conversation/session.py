@@ -7,6 +7,7 @@ caller then hears the cached apology and the call ends politely (never dead air)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -292,11 +293,12 @@ class CallSession:
         timeout = self._d.stage_timeout_s
         while (sentence := await sentences.get()) is not None:
             late = TextToSpeechError("tts-timeout", "speech synthesis took too long")
-            async for chunk in _paced(self._d.tts.synthesize(sentence), timeout, late):
-                if turn.timings.tts_first_audio is None:
-                    turn.timings.tts_first_audio = self._d.clock.monotonic() - turn.anchor
-                await self._call.play(chunk)
-                seconds += chunk.duration
+            async with contextlib.aclosing(self._d.tts.synthesize(sentence)) as audio:
+                async for chunk in _paced(audio, timeout, late):
+                    if turn.timings.tts_first_audio is None:
+                        turn.timings.tts_first_audio = self._d.clock.monotonic() - turn.anchor
+                    await self._call.play(chunk)
+                    seconds += chunk.duration
             spoken.append(sentence)
         return spoken, seconds
 

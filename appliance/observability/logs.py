@@ -43,6 +43,7 @@ NOISY_LOGGERS = (
     "uvicorn.access",
     "faster_whisper",
     "urllib3",
+    "piper",
 )
 # LogRecord attributes, and uvicorn's ANSI-coloured duplicate of its message
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}

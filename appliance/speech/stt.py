@@ -63,9 +63,18 @@ class WhisperStt:
     async def transcribe(self, utterance: Utterance) -> Transcript:
         audio = utterance.audio
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self.transcribe_pcm, audio.pcm, audio.rate
-        )
+        try:
+            job = loop.run_in_executor(self._executor, self.transcribe_pcm, audio.pcm, audio.rate)
+        except RuntimeError as exc:  # the executor was shut down
+            raise SpeechToTextError("stt-closed", "the model was closed") from exc
+        try:
+            return await job
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our caller was cancelled: let it through
+            # close() dropped the queued job
+            raise SpeechToTextError("stt-closed", "the model was closed") from None
 
     def transcribe_pcm(self, pcm: bytes, rate: int) -> Transcript:
         """Blocking: transcribe s16le mono PCM at any rate (resampled to 16 kHz)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,10 @@ from appliance.audio import PIPELINE_RATE, AudioChunk, resample
 from appliance.errors import TextToSpeechError
 
 _Item = AudioChunk | TextToSpeechError | None  # None: the text is done
+
+
+def _closed() -> TextToSpeechError:
+    return TextToSpeechError("tts-closed", "the voice was closed")
 
 
 def _quiet_piper() -> None:
@@ -74,8 +78,12 @@ class PiperTts:
                 if close is not None:
                     close()  # piper's generator: stop it here, under the lock
 
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
-        """Yield each sentence's audio as soon as the worker thread has it."""
+    async def synthesize(self, text: str) -> AsyncGenerator[AudioChunk, None]:
+        """Yield each sentence's audio as soon as the worker thread has it.
+
+        Closing the generator early (`aclose()`, or cancelling the consumer) stops the
+        worker after the sentence in progress.
+        """
         if not text.strip():
             return
         loop = asyncio.get_running_loop()
@@ -99,7 +107,16 @@ class PiperTts:
             else:
                 put(None)
 
-        loop.run_in_executor(self._executor, work)
+        try:
+            job = loop.run_in_executor(self._executor, work)
+        except RuntimeError as exc:  # the executor was shut down
+            raise _closed() from exc
+
+        def cancelled(future: asyncio.Future[None]) -> None:
+            if future.cancelled():  # close() dropped the job before it ran
+                queue.put_nowait(_closed())
+
+        job.add_done_callback(cancelled)
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, TextToSpeechError):

@@ -150,6 +150,7 @@ class SileroTurnDetector:
         self._win_pos = 0  # start of the next window
         self._audio = bytearray()  # PCM from _audio_pos to _pos
         self._audio_pos = 0
+        self._floor = 0  # end of the last utterance's audio: the next one starts after it
         self._anchor = (0, 0.0)  # (sample position, its time): the latest chunk's start
         self._turn = _Turn()
         self._history: deque[tuple[int, float]] = deque(maxlen=64)  # (window start, prob)
@@ -209,15 +210,21 @@ class SileroTurnDetector:
         for pos, prob in reversed(self._history):
             if pos >= start:
                 continue
-            if pos != start - WINDOW or prob < ONSET_LEVEL or onset - pos > self._backtrack:
+            if (
+                pos != start - WINDOW
+                or prob < ONSET_LEVEL
+                or onset - pos > self._backtrack
+                or pos < self._floor
+            ):
                 break
             start = pos
         return start
 
     def _finish(self, start: int, voice_end: int) -> None:
         """Queue the utterance [start - pre-roll, voice_end + post-roll) and start a new turn."""
-        first = max(start - self._pre_roll, self._audio_pos)
+        first = max(start - self._pre_roll, self._audio_pos, self._floor)
         last = min(voice_end + self._post_roll, self._pos)
+        self._floor = last
         lo = (first - self._audio_pos) * SAMPLE_WIDTH
         hi = (last - self._audio_pos) * SAMPLE_WIDTH
         audio = AudioChunk(bytes(self._audio[lo:hi]), PIPELINE_RATE, self._time(first))

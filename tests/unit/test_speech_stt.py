@@ -159,3 +159,34 @@ def test_load_refuses_a_directory_without_a_model(tmp_path: Path):
     with pytest.raises(SpeechToTextError) as err:
         WhisperStt.load(tmp_path, STT)
     assert err.value.code == "stt-load-failed"
+
+
+async def test_a_closed_model_says_so():
+    stt = WhisperStt(FakeWhisper([]), STT)
+    stt.close()
+    with pytest.raises(SpeechToTextError) as err:
+        await stt.transcribe(utterance())
+    assert err.value.code == "stt-closed"
+
+
+async def test_closing_drops_queued_work_with_a_coded_error():
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.2)
+    stt = WhisperStt(fake, STT)
+    running = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
+    queued = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
+    await asyncio.sleep(0.05)
+    stt.close()
+    assert (await running).text == "ok"
+    with pytest.raises(SpeechToTextError) as err:
+        await queued
+    assert err.value.code == "stt-closed"
+
+
+async def test_cancelling_the_caller_is_not_turned_into_an_error():
+    stt = WhisperStt(FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.2), STT)
+    task = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stt.close()

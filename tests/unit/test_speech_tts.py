@@ -153,3 +153,24 @@ def test_piper_debug_logging_of_text_is_kept_off(tmp_path: Path):
     with pytest.raises(TextToSpeechError):
         PiperTts.load(tmp_path, "v")
     assert not logging.getLogger("piper.voice").isEnabledFor(logging.DEBUG)
+
+
+async def test_a_closed_voice_says_so_instead_of_hanging():
+    voice = FakeVoice()
+    gate = threading.Event()
+    voice.gates.append(gate)
+    tts = PiperTts(voice)
+    first = tts.synthesize("One. Two.")
+    await anext(first)  # the worker is now busy, waiting at the gate
+    queued = tts.synthesize("Three.")
+    pending = asyncio.ensure_future(anext(queued))
+    await asyncio.sleep(0.05)
+    tts.close()  # drops the queued job
+    gate.set()
+    with pytest.raises(TextToSpeechError) as err:
+        await asyncio.wait_for(pending, 5)
+    assert err.value.code == "tts-closed"
+    with pytest.raises(TextToSpeechError) as err:
+        await anext(tts.synthesize("Four."))
+    assert err.value.code == "tts-closed"
+    await first.aclose()

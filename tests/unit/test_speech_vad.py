@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -145,6 +146,11 @@ def test_long_speech_is_cut_at_max_utterance():
     assert len(got) >= 2
     for _, utt in got:
         assert utt.speech_end - utt.speech_start == pytest.approx(2.0, abs=W)
+    # consecutive pieces neither overlap nor leave a gap: no word is lost or said twice
+    for (_, before), (_, after) in itertools.pairwise(got):
+        assert after.audio.timestamp == pytest.approx(
+            before.audio.timestamp + before.audio.duration
+        )
 
 
 def test_one_big_chunk_with_two_turns_gives_both_over_two_calls():

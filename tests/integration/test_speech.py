@@ -1,0 +1,210 @@
+"""The speech stage with the real models: Whisper tiny.en, Silero VAD, the Piper joe voice.
+
+Real telephone speech comes from Debian's asterisk-core-sounds-en-wav (8 kHz prompts).
+Timings are printed (run with -s to see them); the bounds asserted are loose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from faster_whisper.vad import get_vad_model
+
+from appliance.audio import PIPELINE_RATE, AudioChunk, frames, resample, to_float32
+from appliance.config import Stt, Vad
+from appliance.domain import Utterance
+from appliance.speech.stt import WhisperStt
+from appliance.speech.tts import PiperTts
+from appliance.speech.vad import WINDOW, SileroStream, SileroTurnDetector, shared_session
+from tests.integration.speech_support import (
+    model_path,
+    noise,
+    normalize,
+    prompt,
+    prompt_text,
+    voiced_span,
+    wer,
+)
+
+pytestmark = pytest.mark.integration
+
+STT = Stt(model="whisper-tiny.en", device="cpu", compute_type="int8", beam_size=1, threads=2)
+VAD = Vad(threshold=0.5, min_speech_ms=200, min_silence_ms=700, max_utterance_s=20.0)
+VOICE = "en_US-joe-medium"
+PROMPTS = [
+    "agent-pass",
+    "conf-getpin",
+    "conf-onlyperson",
+    "pbx-invalid",
+    "ss-noservice",
+    "vm-nobodyavail",
+    "vm-reachoper",
+    "followme/pls-hold-while-try",
+]
+
+
+@pytest.fixture(scope="module")
+def stt() -> Iterator[WhisperStt]:
+    started = time.perf_counter()
+    model = WhisperStt.load(model_path(STT.model), STT)
+    loaded = time.perf_counter()
+    model.warm_up()
+    print(f"\nSTT load {loaded - started:.2f} s, warm-up {time.perf_counter() - loaded:.2f} s")
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def tts() -> Iterator[PiperTts]:
+    started = time.perf_counter()
+    voice = PiperTts.load(model_path(VOICE), VOICE)
+    print(f"\nTTS load {time.perf_counter() - started:.2f} s")
+    yield voice
+    voice.close()
+
+
+def feed(detector: SileroTurnDetector, pcm: bytes) -> list[Utterance]:
+    """Feed 20 ms chunks stamped on a stream clock that starts at 0."""
+    found = []
+    for i, frame in enumerate(frames(pcm, PIPELINE_RATE)):
+        utterance = detector.feed(AudioChunk(frame, PIPELINE_RATE, i * 0.02))
+        if utterance is not None:
+            found.append(utterance)
+    return found
+
+
+# --- speech to text ------------------------------------------------------------------
+
+
+def test_stt_word_error_rate_on_telephone_prompts(stt: WhisperStt):
+    refs, hyps, spent, audio_s = [], [], 0.0, 0.0
+    for name in PROMPTS:
+        clip = prompt(name)
+        started = time.perf_counter()
+        transcript = stt.transcribe_pcm(clip.pcm, clip.rate)
+        spent += time.perf_counter() - started
+        audio_s += clip.duration
+        refs.append(prompt_text(name))
+        hyps.append(transcript.text)
+        assert transcript.duration == pytest.approx(clip.duration, abs=0.01)
+        assert transcript.no_speech_prob < 0.5
+    error = wer(refs, hyps)
+    print(
+        f"\nSTT {len(PROMPTS)} clips, {audio_s:.1f} s audio: {spent / len(PROMPTS):.2f} s per clip,"
+        f" RTF {spent / audio_s:.3f}, WER {error:.1%}"
+    )
+    assert error <= 0.20
+
+
+async def test_stt_transcribe_runs_off_the_event_loop(stt: WhisperStt):
+    clip = prompt("conf-getpin")
+    pcm = resample(clip.pcm, clip.rate, PIPELINE_RATE)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    transcript = await stt.transcribe(Utterance(AudioChunk(pcm, PIPELINE_RATE), 0.0, 1.0, 1.1))
+    task.cancel()
+    assert wer([prompt_text("conf-getpin")], [transcript.text]) <= 0.2
+    assert ticks >= 5  # the loop kept running while Whisper decoded
+
+
+# --- voice activity / end of turn ------------------------------------------------------
+
+
+def test_vad_finds_two_turns_with_true_boundaries(stt: WhisperStt):
+    names = ["conf-onlyperson", "vm-nobodyavail"]
+    clips = [resample(prompt(n).pcm, 8000, PIPELINE_RATE) for n in names]
+    lead, gap = 1.0, 1.5  # s of low noise before and between the prompts
+    stream = noise(lead, -60) + clips[0] + noise(gap, -60, seed=2) + clips[1] + noise(2, -60)
+    offsets = [lead, lead + len(clips[0]) / 2 / PIPELINE_RATE + gap]
+    turns = feed(SileroTurnDetector(VAD), stream)
+    assert len(turns) == 2
+    for turn, clip, offset, name in zip(turns, clips, offsets, names, strict=True):
+        first, last = voiced_span(clip, PIPELINE_RATE)
+        assert turn.speech_start == pytest.approx(offset + first, abs=0.3)
+        assert turn.speech_end == pytest.approx(offset + last, abs=0.3)
+        assert turn.audio.timestamp <= offset + first  # the pre-roll kept the onset
+        heard = stt.transcribe_pcm(turn.audio.pcm, turn.audio.rate).text
+        assert wer([prompt_text(name)], [heard]) <= 0.2, "the cut lost words"
+
+
+@pytest.mark.parametrize("level", [None, -60.0, -45.0])
+def test_vad_stays_quiet_on_silence_and_low_noise(level: float | None):
+    pcm = bytes(10 * PIPELINE_RATE * 2) if level is None else noise(10, level)
+    detector = SileroTurnDetector(VAD)
+    active = False
+    for i, frame in enumerate(frames(pcm, PIPELINE_RATE)):
+        assert detector.feed(AudioChunk(frame, PIPELINE_RATE, i * 0.02)) is None
+        active |= detector.speech_active
+    assert not active
+    assert detector.probability < VAD.threshold
+
+
+def test_vad_streaming_matches_faster_whisper_batch_and_is_cheap():
+    clip = resample(prompt("vm-nobodyavail").pcm, 8000, PIPELINE_RATE)
+    audio = to_float32(noise(0.5, -60) + clip + noise(0.5, -60))
+    audio = audio[: audio.size // WINDOW * WINDOW]
+    batch = np.asarray(get_vad_model()(audio)).ravel()
+    stream = SileroStream(shared_session())
+    streamed = [stream.probability(w) for w in audio.reshape(-1, WINDOW)]
+    assert np.max(np.abs(np.array(streamed) - batch)) < 1e-4
+    # cost per 20 ms chunk through the whole detector
+    detector = SileroTurnDetector(VAD)
+    pcm = noise(0.5, -60) + clip
+    chunks = frames(pcm, PIPELINE_RATE)
+    started = time.perf_counter()
+    for i, frame in enumerate(chunks):
+        detector.feed(AudioChunk(frame, PIPELINE_RATE, i * 0.02))
+    per_frame = (time.perf_counter() - started) / len(chunks)
+    print(f"\nVAD {per_frame * 1000:.3f} ms per 20 ms chunk")
+    assert per_frame < 0.005
+
+
+# --- text to speech ------------------------------------------------------------------
+
+SENTENCES = (
+    "Thank you for calling the clinic.",
+    "Please stay on the line while I look for the next appointment that is free this week.",
+)
+
+
+def test_tts_audio_is_plausible_and_round_trips_through_stt(tts: PiperTts, stt: WhisperStt):
+    text = " ".join(SENTENCES)
+    started = time.perf_counter()
+    audio = tts.synthesize_all(text)
+    spent = time.perf_counter() - started
+    assert audio.rate == tts.rate == 16_000
+    words = len(text.split())
+    assert 1.5 <= words / audio.duration <= 4.5  # words per second of natural speech
+    heard = stt.transcribe_pcm(audio.pcm, audio.rate).text
+    print(
+        f"\nTTS {audio.duration:.2f} s of audio in {spent:.2f} s: RTF {spent / audio.duration:.3f}"
+    )
+    assert wer([text], [heard]) <= 0.2, normalize(heard)
+
+
+async def test_tts_first_sentence_arrives_before_the_text_is_done(tts: PiperTts):
+    started = time.perf_counter()
+    arrivals, chunks = [], []
+    async for chunk in tts.synthesize(" ".join(SENTENCES)):
+        arrivals.append(time.perf_counter() - started)
+        chunks.append(chunk)
+    assert len(chunks) == 2
+    assert all(c.rate == 16_000 and c.duration > 0.5 for c in chunks)
+    assert chunks[1].duration > 2 * chunks[0].duration
+    print(f"\nTTS first sentence after {arrivals[0]:.3f} s, whole text after {arrivals[1]:.3f} s")
+    assert arrivals[0] < 0.6 * arrivals[1]
+
+
+async def test_tts_blank_text_yields_nothing(tts: PiperTts):
+    assert [c async for c in tts.synthesize("   ")] == []
