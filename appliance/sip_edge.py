@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from appliance.children import spawn, terminate
 from appliance.config import Settings
 from appliance.errors import TelephonyError
 
@@ -181,24 +182,8 @@ class SipEdge:
             raise TelephonyError("edge-missing", "kamailio is not installed (Debian: kamailio)")
         config = self.write_config()
         await self._check(binary, config)
-        self._log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self._log_file.open("ab") as log:
-            self._proc = await asyncio.create_subprocess_exec(
-                binary,
-                "-f",
-                str(config),
-                "-DD",
-                "-E",
-                "-m",
-                "64",
-                "-M",
-                "8",
-                "-Y",
-                str(self._run_dir),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        argv = [binary, "-f", str(config), "-DD", "-E", "-m", "64", "-M", "8"]
+        self._proc = await spawn([*argv, "-Y", str(self._run_dir)], self._log_file)
         logger.info("sip edge starting", extra={"stage": "edge", "pid": self._proc.pid})
 
     async def _check(self, binary: str, config: Path) -> None:
@@ -220,15 +205,9 @@ class SipEdge:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), grace_s)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-        logger.info("sip edge stopped", extra={"stage": "edge"})
+        if proc is not None:
+            code = await terminate(proc, grace_s)
+            logger.info("sip edge stopped", extra={"stage": "edge", "code": code})
 
 
 def _options(host: str, port: int, timeout_s: float) -> bool:

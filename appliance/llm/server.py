@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from appliance.children import spawn, terminate
 from appliance.config import LlmServer
 from appliance.errors import ChatModelError
 
@@ -73,17 +74,8 @@ class LlmServerProcess:
             "HF_HUB_OFFLINE": "1",
             "DO_NOT_TRACK": "1",
         }
-        self._log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self._log_file.open("ab") as log:
-            self._proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        argv = [sys.executable, "-m", "llama_cpp.server"]
+        self._proc = await spawn(argv, self._log_file, env)
         logger.info("llm server starting", extra={"stage": "llm", "pid": self._proc.pid})
         await self._wait_ready(timeout_s)
 
@@ -113,12 +105,6 @@ class LlmServerProcess:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), grace_s)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-        logger.info("llm server stopped", extra={"stage": "llm", "code": proc.returncode})
+        if proc is not None:
+            code = await terminate(proc, grace_s)
+            logger.info("llm server stopped", extra={"stage": "llm", "code": code})
