@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
+
+
+def _payload(messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
+    return [
+        {"role": m.role, "content": m.content}  # type: ignore[misc]
+        for m in messages
+    ]
 
 
 class OpenAIChatModel:
@@ -40,14 +47,10 @@ class OpenAIChatModel:
         self._temperature = temperature
 
     async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        payload: list[ChatCompletionMessageParam] = [
-            {"role": m.role, "content": m.content}  # type: ignore[misc]
-            for m in messages
-        ]
         try:
             response = await self._client.chat.completions.create(
                 model=self._model,
-                messages=payload,
+                messages=_payload(messages),
                 max_tokens=self._max_tokens,
                 temperature=self._temperature,
                 stream=True,
@@ -69,6 +72,40 @@ class OpenAIChatModel:
             ) from exc
         except openai.OpenAIError as exc:
             raise ChatModelError("llm-failed", type(exc).__name__) from exc
+
+    async def complete_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
+    ) -> str:
+        """One non-streamed reply constrained to `schema`.
+
+        `mode` "json_schema" is the OpenAI/vllm form; "json_object" is llama.cpp's
+        (`{"type": "json_object", "schema": ...}`; its json_schema form answers HTTP 500).
+        """
+        if mode == "json_schema":
+            fmt: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": "understanding", "schema": schema, "strict": True},
+            }
+        else:
+            fmt = {"type": "json_object", "schema": schema}
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=_payload(messages),
+                max_tokens=200,
+                temperature=0.0,
+                stream=False,
+                extra_body={"response_format": fmt},
+            )
+        except openai.APITimeoutError as exc:
+            raise ChatModelError(
+                "llm-timeout", "the language model did not answer in time"
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise ChatModelError("llm-failed", type(exc).__name__) from exc
+        if not response.choices:
+            return ""
+        return response.choices[0].message.content or ""
 
     async def ready(self) -> bool:
         try:

@@ -1,0 +1,1 @@
+"""Scheduling: the built-in schedule, and resolving spoken dates and times."""
