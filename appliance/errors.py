@@ -53,3 +53,7 @@ class StoreError(ApplianceError):
 
 class ModelError(ApplianceError):
     stage = "models"
+
+
+class SchedulingError(ApplianceError):
+    stage = "scheduling"
