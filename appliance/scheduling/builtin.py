@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appliance.errors import SchedulingError
-from appliance.scheduling.model import Appointment, Patient, Slot, SlotQuery
+from appliance.scheduling.model import Appointment, Patient, Provider, Slot, SlotQuery
 from appliance.store.db import Connection, Database
 
 SEARCH_DAYS = 60  # how far ahead find_slots looks
@@ -101,6 +101,13 @@ class BuiltinSchedule:
             if _norm(r[1]) == _norm(first) and _norm(r[2]) == _norm(last)
         ]
         return matches[0] if len(matches) == 1 else None
+
+    async def providers(self) -> list[Provider]:
+        def read(conn: Connection) -> list[Provider]:
+            rows = conn.execute("SELECT id, name, specialty FROM providers ORDER BY id")
+            return [Provider(*row) for row in rows]
+
+        return await self._db.run_query(read)
 
     # --- writes ----------------------------------------------------------------------
 

@@ -1,0 +1,40 @@
+"""The clinic's knowledge base: vetted answers to common questions, from a TOML file."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from appliance.errors import ConfigError
+
+
+class Topic(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    keywords: list[str]
+    answer: str
+
+
+class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    topic: list[Topic]
+
+    def answer(self, question: str, topic_hint: str | None = None) -> str | None:
+        """The vetted answer whose keywords best match, or None."""
+        text = f"{topic_hint or ''} {question}".lower()
+        best, score = None, 0
+        for t in self.topic:
+            hits = sum(1 for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", text))
+            if hits > score:
+                best, score = t, hits
+        return best.answer if best else None
+
+
+def load_kb(path: Path) -> KnowledgeBase:
+    try:
+        return msgspec.convert(tomllib.loads(path.read_text("utf-8")), type=KnowledgeBase)
+    except FileNotFoundError as exc:
+        raise ConfigError("kb-missing", f"knowledge base not found: {path}") from exc
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
+        raise ConfigError("kb-invalid", f"{path.name}: {exc}") from exc

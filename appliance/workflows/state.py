@@ -1,0 +1,52 @@
+"""The dialogue state a workflow keeps between turns (also the core of the handoff packet)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from appliance.llm.understanding import Intent
+from appliance.scheduling.model import Appointment, Patient, Slot
+
+
+class Stage(enum.StrEnum):
+    IDLE = "idle"
+    IDENTIFY = "identify"
+    CHOOSE_DAY = "choose-day"
+    CHOOSE_SLOT = "choose-slot"
+    CONFIRM = "confirm"
+    CONFIRM_CANCEL = "confirm-cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    action: str  # e.g. "book", "cancel", "find-slots", "identify"
+    outcome: str  # "ok" or a reason code
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the session does after a caller turn."""
+
+    say: str
+    transfer: str | None = None  # escalation reason code
+    end_call: bool = False
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class DialogueState:
+    task: Intent | None = None
+    stage: Stage = Stage.IDLE
+    patient: Patient | None = None
+    identity_attempts: int = 0
+    misunderstood: int = 0
+    offered: list[Slot] = field(default_factory=list)
+    chosen: Slot | None = None
+    appointment: Appointment | None = None  # the one being changed
+    actions: list[ActionRecord] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+
+    def reset_task(self) -> None:
+        self.task, self.stage = None, Stage.IDLE
+        self.offered, self.chosen, self.appointment = [], None, None

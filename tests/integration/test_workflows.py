@@ -1,0 +1,359 @@
+"""Scripted dialogues through the workflow engine: a fake LLM (scripted understandings)
+and the real built-in schedule on SQLCipher. Table-driven: caller lines -> outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.llm.understanding import Intent, Slots, Understanding
+from appliance.scheduling.builtin import BuiltinSchedule
+from appliance.scheduling.importer import import_directory
+from appliance.scheduling.model import SlotQuery
+from appliance.workflows.engine import SCHEDULING, Policy, WorkflowEngine
+from appliance.workflows.kb import load_kb
+from appliance.workflows.state import Stage
+from tests.integration.test_schedule import ASSETS, open_db
+
+pytestmark = pytest.mark.integration
+
+TZ = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)  # Tuesday
+KB = load_kb(ASSETS.parent / "kb.toml")
+MARIA = "My name is Maria Gonzalez, born April 12th, 1980."
+
+
+def U(intent: Intent = Intent.OTHER, conf: float = 0.9, human: bool = False, **slots: str):
+    return Understanding(intent, Slots(**slots), human, conf, "llm")
+
+
+@dataclass
+class Dialogue:
+    name: str
+    turns: list[tuple[str, Understanding]]
+    transfer: str | None = None
+    end_call: bool = False
+    booked: int = 0  # booked appointments of Maria afterwards
+    says: list[str] = field(default_factory=list)  # phrases the last reply must contain
+    policy: Policy = field(default_factory=Policy)
+    existing: bool = False  # Maria already has an appointment (Friday 9:00 with Dr Lee)
+
+
+DIALOGUES = [
+    Dialogue(
+        "book in steps",
+        [
+            ("I'd like to book an appointment", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Friday please", U(date="Friday")),
+            ("the first one", U()),
+            ("yes please", U()),
+        ],
+        booked=1,
+        says=["You're booked for Friday, November 27 at 8:00 AM"],
+    ),
+    Dialogue(
+        "book with everything at once",
+        [
+            (f"Can I book for Friday? {MARIA}", U(Intent.BOOK, date="Friday")),
+            ("the second", U()),
+            ("yes", U()),
+        ],
+        booked=1,
+        says=["8:30 AM"],
+    ),
+    Dialogue(
+        "slot negotiation over a holiday",
+        [
+            ("book an appointment", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Thursday", U(date="Thursday")),
+            ("how about Monday afternoon", U(date="Monday afternoon")),
+            ("the 12:30 one", U()),
+            ("correct", U()),
+        ],
+        booked=1,
+        says=["Monday, November 30 at 12:30 PM with Dr Ravi Patel"],
+    ),
+    Dialogue(
+        "declines at the read-back",
+        [
+            ("book", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Friday", U(date="Friday")),
+            ("first", U()),
+            ("no, don't", U()),
+        ],
+        booked=0,
+        says=["I haven't booked anything"],
+    ),  # fmt: skip
+    Dialogue(
+        "morning preference",
+        [
+            ("book", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Monday morning", U(date="Monday morning")),
+        ],
+        says=["Monday, November 30 at 8:00 AM with Dr Amanda Lee"],
+    ),  # fmt: skip
+    Dialogue(
+        "reschedule",
+        [
+            ("I need to move my appointment", U(Intent.RESCHEDULE)),
+            (MARIA, U()),
+            ("next Monday", U(date="next Monday")),
+            ("the second one", U()),
+            ("yes", U()),
+        ],
+        booked=1,
+        existing=True,
+        says=["now Monday, November 30 at 8:30 AM"],
+    ),
+    Dialogue(
+        "cancel",
+        [
+            ("cancel my appointment", U(Intent.CANCEL)),
+            (MARIA, U()),
+            ("yes", U()),
+        ],
+        booked=0,
+        existing=True,
+        says=["is cancelled"],
+    ),  # fmt: skip
+    Dialogue(
+        "cancel, then keep it",
+        [
+            ("cancel my appointment", U(Intent.CANCEL)),
+            (MARIA, U()),
+            ("no", U()),
+        ],
+        booked=1,
+        existing=True,
+        says=["left it as it is"],
+    ),  # fmt: skip
+    Dialogue(
+        "when is my appointment",
+        [
+            ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
+            (MARIA, U()),
+        ],
+        booked=1,
+        existing=True,
+        says=["Friday, November 27 at 9:00 AM with Dr Amanda Lee"],
+    ),
+    Dialogue(
+        "when is my appointment, none",
+        [
+            ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
+            (MARIA, U()),
+        ],
+        says=["don't see any upcoming appointments"],
+    ),  # fmt: skip
+    Dialogue(
+        "identity fails twice",
+        [
+            ("cancel my appointment", U(Intent.CANCEL)),
+            ("I'm Maria Gonzales, born April 13th, 1980", U()),
+            ("Maria Gonzalez, born May 12th, 1980", U()),
+        ],
+        transfer="identity-failed",
+        existing=True,
+        booked=1,
+    ),
+    Dialogue(
+        "identity wrong then right",
+        [
+            ("cancel my appointment", U(Intent.CANCEL)),
+            ("I'm Maria Gonzales, born April 13th, 1980", U()),
+            (MARIA, U()),
+            ("yes", U()),
+        ],
+        existing=True,
+        booked=0,
+        says=["is cancelled"],
+    ),  # fmt: skip
+    Dialogue(
+        "duplicate name needs the birth date",
+        [
+            ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
+            ("My name is John Smith", U()),
+        ],
+        says=["couldn't find a match"],
+    ),  # fmt: skip
+    Dialogue(
+        "agent during booking",
+        [
+            ("book", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("just put me through to a person", U(Intent.SPEAK_TO_PERSON, human=True)),
+        ],
+        transfer="caller-request",
+    ),  # fmt: skip
+    Dialogue(
+        "agent at once",
+        [("operator", U(Intent.SPEAK_TO_PERSON, human=True))],
+        transfer="caller-request",
+    ),  # fmt: skip
+    Dialogue(
+        "two misunderstandings", [("blah", U()), ("wibble", U())], transfer="not-understood"
+    ),  # fmt: skip
+    Dialogue(
+        "low confidence counts as not understood",
+        [
+            ("mumble", U(Intent.BOOK, conf=0.1)),
+            ("mumble", U(Intent.CANCEL, conf=0.2)),
+        ],
+        transfer="not-understood",
+    ),  # fmt: skip
+    Dialogue(
+        "one misunderstanding then fine",
+        [
+            ("blah", U()),
+            ("where do I park", U(Intent.CLINIC_INFO, topic="parking")),
+        ],
+        says=["lot behind the building"],
+    ),  # fmt: skip
+    Dialogue(
+        "emergency mid-booking",
+        [
+            ("book", U(Intent.BOOK)),
+            ("my father has chest pain", U(Intent.EMERGENCY)),
+        ],
+        end_call=True,
+        says=["dial 911"],
+    ),  # fmt: skip
+    Dialogue(
+        "refill is high risk",
+        [("I need a refill", U(Intent.REFILL))],
+        transfer="high-risk-use-case",
+    ),  # fmt: skip
+    Dialogue(
+        "billing is high risk",
+        [("question on my bill", U(Intent.BILLING))],
+        transfer="high-risk-use-case",
+    ),  # fmt: skip
+    Dialogue(
+        "test results are high risk",
+        [("my results?", U(Intent.TEST_RESULTS))],
+        transfer="high-risk-use-case",
+    ),  # fmt: skip
+    Dialogue(
+        "disabled use case",
+        [("cancel please", U(Intent.CANCEL))],
+        transfer="use-case-disabled",
+        policy=Policy(enabled=frozenset({Intent.BOOK, Intent.CLINIC_INFO})),
+    ),
+    Dialogue(
+        "opening hours",
+        [("when do you open", U(Intent.CLINIC_INFO, topic="hours"))],
+        says=["Monday to Friday, 8 AM to 5 PM"],
+    ),  # fmt: skip
+    Dialogue(
+        "insurance",
+        [("do you take Aetna", U(Intent.CLINIC_INFO))],
+        says=["Aetna, Blue Cross and Medicare"],
+    ),  # fmt: skip
+    Dialogue(
+        "unknown info",
+        [("do you sell bicycles", U(Intent.CLINIC_INFO))],
+        says=["don't have that information"],
+    ),  # fmt: skip
+    Dialogue(
+        "goodbye", [("that's all, bye", U(Intent.GOODBYE))], end_call=True, says=["Goodbye"]
+    ),  # fmt: skip
+    Dialogue(
+        "unclear slot choice, then clear",
+        [
+            ("book", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Friday", U(date="Friday")),
+            ("hmm whichever", U()),
+            ("the second one", U()),
+            ("yes", U()),
+        ],
+        booked=1,
+        says=["8:30 AM"],
+    ),  # fmt: skip
+    Dialogue(
+        "book at a spoken time",
+        [
+            ("book", U(Intent.BOOK)),
+            (MARIA, U()),
+            ("Friday at half past ten", U(date="Friday", time="half past ten")),
+            ("the first", U()),
+            ("yes", U()),
+        ],
+        booked=1,
+        says=["Friday, November 27 at 10:30 AM"],
+    ),  # fmt: skip
+    Dialogue(
+        "status then goodbye",
+        [
+            ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
+            (MARIA, U()),
+            ("great, goodbye", U(Intent.GOODBYE)),
+        ],
+        existing=True,
+        booked=1,
+        end_call=True,
+    ),  # fmt: skip
+]
+
+
+@pytest.fixture
+def schedule(tmp_path: Path):
+    db = open_db(tmp_path / "w.db")
+    import_directory(db, ASSETS)
+    yield BuiltinSchedule(db, TZ, now=lambda: NOW)
+    db.close()
+
+
+async def book_friday_nine(schedule: BuiltinSchedule) -> None:
+    slots = await schedule.find_slots(
+        SlotQuery("checkup", provider_id="lee", day=NOW.date().replace(day=27), limit=3)
+    )
+    await schedule.book("p1", slots[2], None)  # 9:00
+
+
+@pytest.mark.parametrize("dialogue", DIALOGUES, ids=lambda d: d.name)
+async def test_dialogue(schedule: BuiltinSchedule, dialogue: Dialogue) -> None:
+    if dialogue.existing:
+        await book_friday_nine(schedule)
+    engine = WorkflowEngine(schedule, KB, TZ, dialogue.policy, clock=lambda: NOW)
+    decision = None
+    for text, understanding in dialogue.turns:
+        assert decision is None or (decision.transfer is None and not decision.end_call)
+        decision = await engine.turn(understanding, text)
+    assert decision is not None
+    assert decision.transfer == dialogue.transfer, decision
+    assert decision.end_call == dialogue.end_call, decision
+    for phrase in dialogue.says:
+        assert phrase in decision.say, decision.say
+    assert len(await schedule.upcoming("p1")) == dialogue.booked
+
+
+async def test_double_booking_race_recovers(schedule: BuiltinSchedule) -> None:
+    first = WorkflowEngine(schedule, KB, TZ, clock=lambda: NOW)
+    second = WorkflowEngine(schedule, KB, TZ, clock=lambda: NOW)
+    john = "I'm John Smith, born 09/30/1975"
+    for engine, who in ((first, MARIA), (second, john)):
+        await engine.turn(U(Intent.BOOK), "book")
+        await engine.turn(U(), who)
+        await engine.turn(U(date="Friday"), "Friday")
+        await engine.turn(U(), "the first one")
+    assert (await first.turn(U(), "yes")).say.startswith("You're booked")
+    lost = await second.turn(U(), "yes")
+    assert "just taken" in lost.say and second.state.stage == Stage.CHOOSE_DAY
+    await second.turn(U(date="Monday"), "Monday")
+    await second.turn(U(), "first")
+    assert (await second.turn(U(), "yes")).say.startswith("You're booked")
+    assert len(await schedule.upcoming("p1")) == 1 and len(await schedule.upcoming("p2")) == 1
+
+
+def test_there_are_at_least_thirty_dialogues() -> None:
+    assert len(DIALOGUES) + 1 >= 30
+    assert set(SCHEDULING) <= {u.intent for d in DIALOGUES for _, u in d.turns}
