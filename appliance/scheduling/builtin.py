@@ -123,13 +123,26 @@ class BuiltinSchedule:
         appointment_id = uuid.uuid4().hex
         conn.execute(
             "INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
-            (appointment_id, patient_id, slot.provider_id, slot.type_id,
-             int(slot.start.timestamp()), int(slot.end.timestamp()), call_id, _time.time()),
-        )  # fmt: skip
+            (
+                appointment_id,
+                patient_id,
+                slot.provider_id,
+                slot.type_id,
+                int(slot.start.timestamp()),
+                int(slot.end.timestamp()),
+                call_id,
+                _time.time(),
+            ),
+        )
         return Appointment(
-            appointment_id, patient_id, slot.provider_id, slot.type_id, slot.start, slot.end,
+            appointment_id,
+            patient_id,
+            slot.provider_id,
+            slot.type_id,
+            slot.start,
+            slot.end,
             "booked",
-        )  # fmt: skip
+        )
 
     async def reschedule(self, appointment_id: str, slot: Slot) -> Appointment:
         return await self._db.run(self._reschedule, appointment_id, slot)
@@ -140,13 +153,23 @@ class BuiltinSchedule:
         conn.execute(
             "UPDATE appointments SET provider_id = ?, type_id = ?, start_utc = ?, end_utc = ?"
             " WHERE id = ?",
-            (slot.provider_id, slot.type_id, int(slot.start.timestamp()),
-             int(slot.end.timestamp()), appointment_id),
-        )  # fmt: skip
+            (
+                slot.provider_id,
+                slot.type_id,
+                int(slot.start.timestamp()),
+                int(slot.end.timestamp()),
+                appointment_id,
+            ),
+        )
         return Appointment(
-            appointment_id, current.patient_id, slot.provider_id, slot.type_id, slot.start,
-            slot.end, "booked",
-        )  # fmt: skip
+            appointment_id,
+            current.patient_id,
+            slot.provider_id,
+            slot.type_id,
+            slot.start,
+            slot.end,
+            "booked",
+        )
 
     async def cancel(self, appointment_id: str) -> Appointment:
         return await self._db.run(self._cancel, appointment_id)
@@ -155,9 +178,14 @@ class BuiltinSchedule:
         current = self._load(conn, appointment_id)
         conn.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?", (appointment_id,))
         return Appointment(
-            current.id, current.patient_id, current.provider_id, current.type_id,
-            current.start, current.end, "cancelled",
-        )  # fmt: skip
+            current.id,
+            current.patient_id,
+            current.provider_id,
+            current.type_id,
+            current.start,
+            current.end,
+            "cancelled",
+        )
 
     # --- helpers ---------------------------------------------------------------------
 

@@ -26,8 +26,12 @@ NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)  # Tuesday 10:05
 
 def open_db(path: Path) -> Database:
     db = Database.open(path, "7e" * 32)
-    if "appointments" not in {r[0] for r in db.query(lambda c: c.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())}:  # fmt: skip
+    if "appointments" not in {
+        r[0]
+        for r in db.query(
+            lambda c: c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        )
+    }:
         db.execute(lambda c: [c.execute(s) for s in split_statements(SCHEDULE_MIGRATION)])
     return db
 
@@ -64,8 +68,10 @@ async def test_time_window_and_any_provider(schedule) -> None:
         SlotQuery("consult", day=date(2026, 11, 30), earliest=time(14, 0), limit=5)
     )
     assert [(s.provider_id, s.start.hour) for s in slots] == [
-        ("patel", 14), ("patel", 15), ("patel", 16)
-    ]  # fmt: skip
+        ("patel", 14),
+        ("patel", 15),
+        ("patel", 16),
+    ]
 
 
 async def test_book_reschedule_cancel_round_trip(schedule) -> None:
@@ -108,8 +114,12 @@ async def test_overlapping_longer_appointment_is_refused(schedule) -> None:
         SlotQuery("consult", provider_id="patel", day=day, limit=1)
     )
     await schedule.book("p1", consult, None)
-    half = Slot("patel", "checkup", consult.start + timedelta(minutes=30),
-                consult.start + timedelta(minutes=60))  # fmt: skip
+    half = Slot(
+        "patel",
+        "checkup",
+        consult.start + timedelta(minutes=30),
+        consult.start + timedelta(minutes=60),
+    )
     with pytest.raises(SchedulingError) as err:
         await schedule.book("p2", half, None)
     assert err.value.code == "slot-taken"
@@ -118,18 +128,53 @@ async def test_overlapping_longer_appointment_is_refused(schedule) -> None:
 @pytest.mark.parametrize(
     ("slot", "code"),
     [
-        (Slot("lee", "checkup", datetime(2026, 11, 26, 9, 0, tzinfo=TZ),
-              datetime(2026, 11, 26, 9, 30, tzinfo=TZ)), "slot-invalid"),  # holiday
-        (Slot("lee", "checkup", datetime(2026, 11, 27, 13, 0, tzinfo=TZ),
-              datetime(2026, 11, 27, 13, 30, tzinfo=TZ)), "slot-invalid"),  # off hours
-        (Slot("lee", "checkup", datetime(2026, 11, 27, 9, 0, tzinfo=TZ),
-              datetime(2026, 11, 27, 10, 0, tzinfo=TZ)), "slot-invalid"),  # wrong length
-        (Slot("lee", "checkup", datetime(2026, 11, 23, 9, 0, tzinfo=TZ),
-              datetime(2026, 11, 23, 9, 30, tzinfo=TZ)), "slot-in-past"),
-        (Slot("lee", "nope", datetime(2026, 11, 27, 9, 0, tzinfo=TZ),
-              datetime(2026, 11, 27, 9, 30, tzinfo=TZ)), "unknown-appointment-type"),
+        (
+            Slot(
+                "lee",
+                "checkup",
+                datetime(2026, 11, 26, 9, 0, tzinfo=TZ),
+                datetime(2026, 11, 26, 9, 30, tzinfo=TZ),
+            ),
+            "slot-invalid",
+        ),  # holiday
+        (
+            Slot(
+                "lee",
+                "checkup",
+                datetime(2026, 11, 27, 13, 0, tzinfo=TZ),
+                datetime(2026, 11, 27, 13, 30, tzinfo=TZ),
+            ),
+            "slot-invalid",
+        ),  # off hours
+        (
+            Slot(
+                "lee",
+                "checkup",
+                datetime(2026, 11, 27, 9, 0, tzinfo=TZ),
+                datetime(2026, 11, 27, 10, 0, tzinfo=TZ),
+            ),
+            "slot-invalid",
+        ),  # wrong length
+        (
+            Slot(
+                "lee",
+                "checkup",
+                datetime(2026, 11, 23, 9, 0, tzinfo=TZ),
+                datetime(2026, 11, 23, 9, 30, tzinfo=TZ),
+            ),
+            "slot-in-past",
+        ),
+        (
+            Slot(
+                "lee",
+                "nope",
+                datetime(2026, 11, 27, 9, 0, tzinfo=TZ),
+                datetime(2026, 11, 27, 9, 30, tzinfo=TZ),
+            ),
+            "unknown-appointment-type",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_invented_slots_are_refused(schedule, slot: Slot, code: str) -> None:
     with pytest.raises(SchedulingError) as err:
         await schedule.book("p1", slot, None)
@@ -163,7 +208,10 @@ def test_import_is_all_or_nothing_and_errors_hide_values(tmp_path: Path) -> None
 def test_import_counts(tmp_path: Path) -> None:
     db = open_db(tmp_path / "s.db")
     assert import_directory(db, ASSETS) == {
-        "providers.csv": 2, "appointment_types.csv": 2, "working_hours.csv": 7,
-        "holidays.csv": 2, "patients.csv": 3,
-    }  # fmt: skip
+        "providers.csv": 2,
+        "appointment_types.csv": 2,
+        "working_hours.csv": 7,
+        "holidays.csv": 2,
+        "patients.csv": 3,
+    }
     db.close()

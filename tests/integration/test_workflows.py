@@ -90,7 +90,7 @@ DIALOGUES = [
         ],
         booked=0,
         says=["I haven't booked anything"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "morning preference",
         [
@@ -99,7 +99,7 @@ DIALOGUES = [
             ("Monday morning", U(date="Monday morning")),
         ],
         says=["Monday, November 30 at 8:00 AM with Dr Amanda Lee"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "reschedule",
         [
@@ -123,7 +123,7 @@ DIALOGUES = [
         booked=0,
         existing=True,
         says=["is cancelled"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "cancel, then keep it",
         [
@@ -134,7 +134,7 @@ DIALOGUES = [
         booked=1,
         existing=True,
         says=["left it as it is"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "when is my appointment",
         [
@@ -152,7 +152,7 @@ DIALOGUES = [
             (MARIA, U()),
         ],
         says=["don't see any upcoming appointments"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "identity fails twice",
         [
@@ -175,7 +175,7 @@ DIALOGUES = [
         existing=True,
         booked=0,
         says=["is cancelled"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "duplicate name needs the birth date",
         [
@@ -183,7 +183,7 @@ DIALOGUES = [
             ("My name is John Smith", U()),
         ],
         says=["couldn't find a match"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "agent during booking",
         [
@@ -192,15 +192,13 @@ DIALOGUES = [
             ("just put me through to a person", U(Intent.SPEAK_TO_PERSON, human=True)),
         ],
         transfer="caller-request",
-    ),  # fmt: skip
+    ),
     Dialogue(
         "agent at once",
         [("operator", U(Intent.SPEAK_TO_PERSON, human=True))],
         transfer="caller-request",
-    ),  # fmt: skip
-    Dialogue(
-        "two misunderstandings", [("blah", U()), ("wibble", U())], transfer="not-understood"
-    ),  # fmt: skip
+    ),
+    Dialogue("two misunderstandings", [("blah", U()), ("wibble", U())], transfer="not-understood"),
     Dialogue(
         "low confidence counts as not understood",
         [
@@ -208,7 +206,7 @@ DIALOGUES = [
             ("mumble", U(Intent.CANCEL, conf=0.2)),
         ],
         transfer="not-understood",
-    ),  # fmt: skip
+    ),
     Dialogue(
         "one misunderstanding then fine",
         [
@@ -216,7 +214,7 @@ DIALOGUES = [
             ("where do I park", U(Intent.CLINIC_INFO, topic="parking")),
         ],
         says=["lot behind the building"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "emergency mid-booking",
         [
@@ -225,22 +223,22 @@ DIALOGUES = [
         ],
         end_call=True,
         says=["dial 911"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "refill is high risk",
         [("I need a refill", U(Intent.REFILL))],
         transfer="high-risk-use-case",
-    ),  # fmt: skip
+    ),
     Dialogue(
         "billing is high risk",
         [("question on my bill", U(Intent.BILLING))],
         transfer="high-risk-use-case",
-    ),  # fmt: skip
+    ),
     Dialogue(
         "test results are high risk",
         [("my results?", U(Intent.TEST_RESULTS))],
         transfer="high-risk-use-case",
-    ),  # fmt: skip
+    ),
     Dialogue(
         "disabled use case",
         [("cancel please", U(Intent.CANCEL))],
@@ -251,20 +249,18 @@ DIALOGUES = [
         "opening hours",
         [("when do you open", U(Intent.CLINIC_INFO, topic="hours"))],
         says=["Monday to Friday, 8 AM to 5 PM"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "insurance",
         [("do you take Aetna", U(Intent.CLINIC_INFO))],
         says=["Aetna, Blue Cross and Medicare"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "unknown info",
         [("do you sell bicycles", U(Intent.CLINIC_INFO))],
         says=["don't have that information"],
-    ),  # fmt: skip
-    Dialogue(
-        "goodbye", [("that's all, bye", U(Intent.GOODBYE))], end_call=True, says=["Goodbye"]
-    ),  # fmt: skip
+    ),
+    Dialogue("goodbye", [("that's all, bye", U(Intent.GOODBYE))], end_call=True, says=["Goodbye"]),
     Dialogue(
         "unclear slot choice, then clear",
         [
@@ -277,7 +273,7 @@ DIALOGUES = [
         ],
         booked=1,
         says=["8:30 AM"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "book at a spoken time",
         [
@@ -289,7 +285,7 @@ DIALOGUES = [
         ],
         booked=1,
         says=["Friday, November 27 at 10:30 AM"],
-    ),  # fmt: skip
+    ),
     Dialogue(
         "status then goodbye",
         [
@@ -300,7 +296,7 @@ DIALOGUES = [
         existing=True,
         booked=1,
         end_call=True,
-    ),  # fmt: skip
+    ),
 ]
 
 
