@@ -1,0 +1,72 @@
+"""The workflow engine seen through the session's ChatModel seam."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.domain import ChatMessage
+from appliance.llm.understanding import Understander
+from appliance.scheduling.model import Appointment, Patient, Provider, Slot, SlotQuery
+from appliance.workflows.agent import WorkflowChat
+from appliance.workflows.engine import WorkflowEngine
+from appliance.workflows.kb import KnowledgeBase, Topic
+
+pytestmark = pytest.mark.unit
+
+
+class NoSchedule:
+    async def find_slots(self, query: SlotQuery) -> list[Slot]:
+        return []
+
+    async def book(self, patient_id: str, slot: Slot, call_id: str | None) -> Appointment:
+        raise AssertionError("not expected")
+
+    reschedule = cancel = book  # type: ignore[assignment]
+
+    async def upcoming(self, patient_id: str) -> list[Appointment]:
+        return []
+
+    async def find_patient(self, first: str, last: str, birth: Any) -> Patient | None:
+        return None
+
+    async def providers(self) -> list[Provider]:
+        return []
+
+
+class Scripted:
+    def __init__(self, intent: str) -> None:
+        self.intent = intent
+
+    async def complete_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
+    ) -> str:
+        return json.dumps(
+            {"intent": self.intent, "slots": {"topic": "parking"}, "wants_human": False,
+             "confidence": 0.9}
+        )  # fmt: skip
+
+
+def chat(intent: str) -> WorkflowChat:
+    kb = KnowledgeBase([Topic("parking", ["park"], "Park behind the building.")])
+    engine = WorkflowEngine(NoSchedule(), kb, ZoneInfo("UTC"))  # type: ignore[arg-type]
+    return WorkflowChat(Understander(Scripted(intent)), engine)
+
+
+async def test_reply_comes_from_the_knowledge_base() -> None:
+    c = chat("clinic_info")
+    messages = [ChatMessage("system", "s"), ChatMessage("user", "where do I park")]
+    out = [d async for d in c.stream(messages)]
+    assert out == ["Park behind the building. Is there anything else I can help you with?"]
+    assert c.decision is not None and c.decision.transfer is None
+
+
+async def test_emergency_ends_the_call_whatever_the_llm_says() -> None:
+    c = chat("clinic_info")
+    out = [d async for d in c.stream([ChatMessage("user", "I have chest pain")])]
+    assert "dial 911" in out[0]
+    assert c.decision is not None and c.decision.end_call
