@@ -11,7 +11,7 @@ WHEELS_DIR := $(VAR)/cache/model-wheels
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
 RUN_DEBS := build-essential cmake python3-dev kamailio
-TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox
+TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox nftables iproute2
 
 PYTEST_ARGS ?=
 

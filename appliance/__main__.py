@@ -42,6 +42,22 @@ def _parser() -> argparse.ArgumentParser:
     calls.add_argument("--limit", type=int, default=20)
     calls.add_argument("--show-text", action="store_true", help="include transcript text (PHI)")
     calls.add_argument("--json", action="store_true")
+    dbsub.add_parser("check", help="cipher settings, cipher_integrity_check, integrity_check")
+    dbsub.add_parser("rekey", help="rotate the database key (key file only)")
+    purge = dbsub.add_parser("purge", help="remove transcript text older than the retention")
+    purge.add_argument("--days", type=int, help="default: [store] transcript_retention_days")
+    backup = dbsub.add_parser("backup", help="write a checked, encrypted backup")
+    backup.add_argument("dest", type=Path)
+    restore = dbsub.add_parser("restore", help="check a backup and swap it in (appliance stopped)")
+    restore.add_argument("src", type=Path)
+
+    audit = sub.add_parser("audit", help="verify or export the tamper-evident audit log")
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    averify = asub.add_parser("verify", help="check the hash chain and signed checkpoints")
+    averify.add_argument("--export", type=Path, help="verify an export directory instead")
+    averify.add_argument("--anchor", type=Path, help="checkpoints file kept off the box")
+    aexport = asub.add_parser("export", help="write records, checkpoints and public key")
+    aexport.add_argument("--out", type=Path, required=True)
 
     schedule = sub.add_parser("schedule", help="the built-in schedule")
     ssub = schedule.add_subparsers(dest="schedule_command", required=True)
@@ -55,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     asm.add_argument("--models-dir", type=Path)
     ver = msub.add_parser("verify", help="check every model file against the manifest")
     ver.add_argument("--models-dir", type=Path)
+
+    from appliance import cli_ops
+
+    cli_ops.add_verify_isolation(sub)
+    cli_ops.add_bundle(sub)
     return p
 
 
@@ -79,8 +100,19 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance import cli_governance as gov
     from appliance.cli_db import print_calls
 
+    if args.db_command == "check":
+        return gov.db_check(settings)
+    if args.db_command == "rekey":
+        return gov.db_rekey(settings)
+    if args.db_command == "purge":
+        return gov.db_purge(settings, args.days)
+    if args.db_command in ("backup", "restore"):
+        return gov.db_backup_restore(
+            settings, args.db_command, args.dest if args.db_command == "backup" else args.src
+        )
     return print_calls(settings, args.limit, show_text=args.show_text, as_json=args.json)
 
 
@@ -96,6 +128,14 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
     for name, rows in counts.items():
         print(f"{name}: {rows} rows")
     return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance import cli_governance as gov
+
+    if args.audit_command == "export":
+        return gov.audit_export(settings, args.out)
+    return gov.audit_verify(settings, args.export, args.anchor)
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace) -> int:
@@ -127,13 +167,28 @@ def cmd_agent(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_agent(settings, args.worker))
 
 
+def cmd_verify_isolation(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli_ops import cmd_verify_isolation as run_checks
+
+    return run_checks(settings, args)
+
+
+def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli_ops import cmd_bundle as run_bundle
+
+    return run_bundle(settings, args)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "agent": cmd_agent,
     "call": cmd_call,
     "db": cmd_db,
+    "audit": cmd_audit,
     "models": cmd_models,
     "schedule": cmd_schedule,
+    "verify-isolation": cmd_verify_isolation,
+    "bundle": cmd_bundle,
 }
 
 

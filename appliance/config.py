@@ -6,6 +6,7 @@ systemd credentials under $CREDENTIALS_DIRECTORY).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -40,6 +41,16 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_calls: int
     workers: int  # agent processes behind the edge (pjsua2 holds 4 calls each)
     worker_port: int  # first worker's SIP port on 127.0.0.1
+    full_reply: int = 486  # SIP status when every worker is full: 486 or 503
+    retry_after_s: int = 30  # Retry-After (s) sent with a 503
+    drain_s: float = 30.0  # s that calls may go on after SIGTERM before they are ended
+    allowed_sources: list[str] = []  # addresses/CIDRs allowed to send INVITEs ([]: any)
+    acl_reply: int = 403  # SIP status for other sources (0: drop without an answer)
+    max_call_s: float = 3600.0  # s after answer when a call is ended with a BYE (0: no limit)
+    flood_limit: int = 40  # new requests per 2 s from one untrusted source before it is
+    # blocked for a while (Kamailio pike; sources in allowed_sources are exempt; 0: off)
+    invite_rate: int = 20  # new calls per s the edge hands to the workers, all sources
+    # together; more get full_reply (protects pjsua2, which aborts when flooded)
 
 
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -87,11 +98,26 @@ class Vad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Store(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     db_file: str
-    key_file: str
+    key_file: str  # used when no systemd credential "db.key" is passed
+    audit_key_file: str = "var/keys/audit-signing.key"  # else credential "audit-signing.key"
+    audit_checkpoint_every: int = 100  # audit records between signed checkpoints
+    transcript_retention_days: int = 90  # turn text older than this is purged
 
 
 class Log(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     level: str
+
+
+class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Turn-taking timing (see appliance/conversation/turn_taking.py)."""
+
+    barge_in: bool = True  # caller speech cuts interruptible agent audio
+    barge_in_min_speech_s: float = 0.0  # s of voiced speech beyond [vad] min_speech_ms
+    backchannel_max_words: int = 2  # a barge-in of only backchannel words gets no reply
+    filler_after_s: float = 1.2  # s after end of turn with no reply audio: "One moment."
+    filler_every_s: float = 1.5  # s of silence after a filler before it repeats (0: once)
+    reprompt_after_s: float = 8.0  # s of caller silence before a re-prompt
+    max_reprompts: int = 2  # then the call is closed politely
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -105,6 +131,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     vad: Vad
     store: Store
     log: Log
+    conversation: Conversation = msgspec.field(default_factory=Conversation)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -161,10 +188,34 @@ def _validate(s: Settings) -> None:
     bad = set(s.sip.transports) - {"udp", "tcp"}
     if bad or not s.sip.transports:
         raise ConfigError("config-invalid", f"sip.transports must be udp/tcp, got {sorted(bad)}")
+    _validate_edge(s.sip)
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
     if not 0.0 < s.vad.threshold < 1.0:
         raise ConfigError("config-invalid", "vad.threshold must be in (0, 1)")
+    if s.store.audit_checkpoint_every < 1 or s.store.transcript_retention_days < 1:
+        raise ConfigError(
+            "config-invalid",
+            "store.audit_checkpoint_every and store.transcript_retention_days must be >= 1",
+        )
+
+
+def _validate_edge(sip: Sip) -> None:
+    if sip.full_reply not in (486, 503):
+        raise ConfigError("config-invalid", "sip.full_reply must be 486 or 503")
+    if sip.acl_reply not in (0, 403):
+        raise ConfigError("config-invalid", "sip.acl_reply must be 403 or 0 (no answer)")
+    if min(sip.retry_after_s, sip.drain_s, sip.max_call_s, sip.flood_limit) < 0:
+        raise ConfigError("config-invalid", "sip time and rate limits must be >= 0")
+    if sip.invite_rate < 1:
+        raise ConfigError("config-invalid", "sip.invite_rate must be >= 1")
+    for source in sip.allowed_sources:
+        try:
+            ipaddress.ip_network(source, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "config-invalid", f"sip.allowed_sources: not an address or CIDR: {source!r}"
+            ) from None
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:

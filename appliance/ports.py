@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from appliance.audio import AudioChunk
 from appliance.domain import CallId, ChatMessage, Transcript, Utterance
@@ -46,6 +47,28 @@ class CallHandle(Protocol):
 
 CallHandler = Callable[[CallHandle], Awaitable[None]]
 
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfDigit:
+    """One key the caller pressed. Digits may be card numbers (PCI): never log them."""
+
+    digit: str  # one of DTMF_DIGITS
+    duration_ms: int  # ms the key was held, as the sender reported it (0: unknown)
+    method: str  # "rfc4733" (RTP telephone-event) | "sip-info"
+    at: float  # monotonic s when it arrived
+
+
+class DtmfCallHandle(CallHandle, Protocol):
+    """A call that also carries keypad digits (optional: not every CallHandle does)."""
+
+    def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        """Digits as they arrive; ends when the call ends."""
+        ...
+
+    async def send_dtmf(self, digits: str, method: str = "rfc4733") -> None: ...
+
 
 class Telephony(Protocol):
     async def start(self, on_call: CallHandler) -> None: ...
@@ -58,6 +81,17 @@ class EndOfTurnDetector(Protocol):
 
     def feed(self, chunk: AudioChunk) -> Utterance | None: ...
     def reset(self) -> None: ...
+
+
+@runtime_checkable
+class SpeechActivity(Protocol):
+    """A detector that also says whether the caller is speaking now (for barge-in)."""
+
+    @property
+    def speech_active(self) -> bool: ...  # from the start of speech to the end of the turn
+
+    @property
+    def probability(self) -> float: ...  # speech probability of the latest audio
 
 
 class SpeechToText(Protocol):

@@ -7,6 +7,7 @@ production splits the same parts into systemd units (agent, admin, llm).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -15,9 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.config import Settings, read_or_create_secret
+from appliance.config import Settings
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
+from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
@@ -28,6 +30,7 @@ from appliance.ports import CallHandle
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
+from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 
@@ -91,8 +94,8 @@ class Agent:
 
 
 def open_store(settings: Settings) -> tuple[Database, CallRepository]:
-    key = read_or_create_secret(settings.path(settings.store.key_file))
-    db = Database.open(settings.path(settings.store.db_file), key)
+    """Keys from systemd credentials or key files (dev files made 0400 on first use)."""
+    db = open_database(settings, create=True)
     return db, CallRepository(db)
 
 
@@ -137,8 +140,23 @@ async def build_agent(
         cache=cache,
         observer=MetricsObserver(metrics),
         clock=SystemClock(),
+        policy=turn_policy(settings),
     )
     return Agent(deps), llm
+
+
+def turn_policy(settings: Settings) -> TurnPolicy:
+    c = settings.conversation
+    return TurnPolicy(
+        barge_in=c.barge_in,
+        barge_in_min_speech_s=c.barge_in_min_speech_s,
+        voiced_threshold=settings.vad.threshold,
+        backchannel_max_words=c.backchannel_max_words,
+        filler_after_s=c.filler_after_s,
+        filler_every_s=c.filler_every_s,
+        reprompt_after_s=c.reprompt_after_s,
+        max_reprompts=c.max_reprompts,
+    )
 
 
 async def warm_up_llm(llm: OpenAIChatModel, system_prompt: str) -> None:
@@ -153,6 +171,18 @@ def llm_server(settings: Settings, api_key: str) -> LlmServerProcess:
     gguf = model_dir(settings.models_dir, cfg.model) / "model.gguf"
     var = settings.var_dir
     return LlmServerProcess(cfg, gguf, api_key, var / "run", var / "log" / "llm-server.log")
+
+
+async def watchdog(stop: asyncio.Event) -> None:
+    """Ping systemd's watchdog (WatchdogSec=) at half its interval until `stop`."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    if not usec or not usec.isdigit():
+        return
+    interval = int(usec) / 2_000_000
+    while not stop.is_set():
+        sd_notify("WATCHDOG=1")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

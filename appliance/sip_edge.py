@@ -4,20 +4,26 @@ One pjsua2 endpoint holds at most 4 calls (the wheel's compile-time PJSUA_MAX_CA
 so the appliance runs several agent workers on loopback ports and Kamailio listens on
 the public SIP address, spreading new calls over the workers (round robin, failing over
 on 486/503/timeout) and staying in the signalling path (record-route). Media (RTP) goes
-straight between the caller and the worker. Issue 3 adds TLS, ACLs and pike here.
+straight between the caller and the worker. The edge also applies the source ACL, pike
+(per-source flood limit), a global new-call rate towards the workers, the rejection when
+every worker is full, and drain (new INVITEs refused, set over its JSON-RPC socket).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
 import os
 import shutil
 from pathlib import Path
 
-from appliance.children import spawn, terminate
-from appliance.config import Settings
+from appliance.children import _die_with_parent, terminate
+from appliance.config import Settings, Sip
 from appliance.errors import TelephonyError
+from appliance.telephony.edgelog import copy_redacted
+from appliance.telephony.edgerpc import rpc_call
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,11 @@ loadmodule "siputils.so"
 loadmodule "textops.so"
 loadmodule "dispatcher.so"
 loadmodule "htable.so"
+loadmodule "ipops.so"
+loadmodule "jsonrpcs.so"
+loadmodule "xlog.so"
+loadmodule "pike.so"
+loadmodule "pipelimit.so"
 
 modparam("tm", "fr_timer", 4000)
 modparam("tm", "fr_inv_timer", 60000)
@@ -59,6 +70,16 @@ modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_ping_from", "sip:edge@{host}")
 # Call-ID -> worker, for peers that send in-dialog requests without our Route header
 modparam("htable", "htable", "calls=>size=12;autoexpire=14400;")
+# state=>draining is set to 1 over the RPC socket on SIGTERM: no new calls from then on
+modparam("htable", "htable", "state=>size=2;initval=0;")
+modparam("jsonrpcs", "transport", 4)
+modparam("jsonrpcs", "dgram_socket", "{rpc_socket}")
+# pike: more than {flood_limit} new requests in 2 s from one source -> ignored while it keeps on
+modparam("pike", "sampling_time_unit", 2)
+modparam("pike", "reqs_density_per_unit", {flood_limit_or_max})
+modparam("pike", "remove_latency", 4)
+# pipelimit: at most {invite_rate} new calls per second to the workers, all sources together
+modparam("pipelimit", "timer_interval", 1)
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -67,6 +88,9 @@ request_route {{
     }}
     if (!sanity_check("17895", "7")) {{
         exit;
+    }}
+    if (!has_totag()) {{
+        route(FLOOD);
     }}
     if (has_totag()) {{
         if (loose_route()) {{
@@ -107,11 +131,20 @@ request_route {{
         sl_send_reply("405", "Method Not Allowed");
         exit;
     }}
+    route(SOURCE_ACL);
+    if ($sht(state=>draining) == 1) {{
+        append_to_reply("Retry-After: {retry_after}\r\n");
+        sl_send_reply("503", "Service Unavailable");
+        exit;
+    }}
+    if (!pl_check("invites", "TAILDROP", "{invite_rate}")) {{
+        xlog("L_NOTICE", "edge: new-call rate above {invite_rate}/s: refused\n");
+        route(FULL);
+    }}
     t_check_trans();
     record_route();
     if (!ds_select_dst("{dispatch_set}", "4")) {{
-        send_reply("503", "Service Unavailable");
-        exit;
+        route(FULL);
     }}
     $sht(calls=>$ci) = $du;
     t_on_failure("NEXT_WORKER");
@@ -132,6 +165,23 @@ failure_route[NEXT_WORKER] {{
         }}
     }}
     $sht(calls=>$ci) = $null;
+    if (t_check_status("486|503|408|480") || t_branch_timeout()) {{
+        route(FULL);
+    }}
+}}
+
+# every worker is full, down or draining: the configured rejection, never a hang
+route[FULL] {{
+{full_reply}
+    exit;
+}}
+
+route[FLOOD] {{
+{flood}
+}}
+
+route[SOURCE_ACL] {{
+{acl}
 }}
 """
 
@@ -140,7 +190,52 @@ def worker_ports(settings: Settings) -> list[int]:
     return [settings.sip.worker_port + i for i in range(settings.sip.workers)]
 
 
-def render(settings: Settings, dispatcher_list: Path) -> str:
+def _full_reply(sip: Sip) -> str:
+    if sip.full_reply == 503:
+        return (
+            f'    append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");\n'
+            '    send_reply("503", "Service Unavailable");'
+        )
+    return '    send_reply("486", "Busy Here");'
+
+
+def _acl(sip: Sip) -> str:
+    """Kamailio statements refusing INVITEs whose source is not in sip.allowed_sources."""
+    if not sip.allowed_sources:
+        return "    return;"
+    test = _trusted(sip)
+    refuse = '        sl_send_reply("403", "Forbidden");\n' if sip.acl_reply == 403 else ""
+    return (
+        f"    if (!({test})) {{\n"
+        '        xlog("L_NOTICE", "edge: INVITE refused by the source ACL from $si\\n");\n'
+        f"{refuse}"
+        "        exit;\n"
+        "    }"
+    )
+
+
+def _trusted(sip: Sip) -> str:
+    nets = [str(ipaddress.ip_network(s, strict=False)) for s in sip.allowed_sources]
+    return " || ".join(f'is_in_subnet("$si", "{net}")' for net in nets)
+
+
+def _flood(sip: Sip) -> str:
+    """Pike for new requests from sources outside sip.allowed_sources (the PBX is exempt)."""
+    if sip.flood_limit == 0:
+        return "    return;"
+    trusted = (
+        f"    if ({_trusted(sip)}) {{\n        return;\n    }}\n" if sip.allowed_sources else ""
+    )
+    return (
+        f"{trusted}"
+        "    if (!pike_check_req()) {\n"
+        '        xlog("L_NOTICE", "edge: flood from $si: request ignored ($rm)\\n");\n'
+        "        exit;\n"
+        "    }"
+    )
+
+
+def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
     sip = settings.sip
     listen = "\n".join(f"listen={t}:{sip.host}:{sip.port}" for t in sip.transports)
     return CONFIG_TEMPLATE.format(
@@ -150,6 +245,14 @@ def render(settings: Settings, dispatcher_list: Path) -> str:
         listen=listen,
         dispatcher_list=dispatcher_list,
         dispatch_set=DISPATCH_SET,
+        rpc_socket=rpc_socket,
+        retry_after=sip.retry_after_s,
+        full_reply=_full_reply(sip),
+        acl=_acl(sip),
+        flood=_flood(sip),
+        flood_limit=sip.flood_limit,
+        flood_limit_or_max=sip.flood_limit or 1_000_000,
+        invite_rate=sip.invite_rate,
     )
 
 
@@ -167,13 +270,14 @@ class SipEdge:
         self._run_dir = run_dir
         self._log_file = log_file
         self._proc: asyncio.subprocess.Process | None = None
+        self._copier: asyncio.Task[None] | None = None  # Kamailio's output -> log file
 
     def write_config(self) -> Path:
         self._run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         dispatcher = self._run_dir / "edge-dispatcher.list"
         dispatcher.write_text(render_dispatcher(worker_ports(self._settings)))
         config = self._run_dir / "edge.cfg"
-        config.write_text(render(self._settings, dispatcher))
+        config.write_text(render(self._settings, dispatcher, self.rpc_socket))
         return config
 
     async def start(self) -> None:
@@ -183,8 +287,19 @@ class SipEdge:
         config = self.write_config()
         await self._check(binary, config)
         argv = [binary, "-f", str(config), "-DD", "-E", "-m", "64", "-M", "8"]
-        self._proc = await spawn([*argv, "-Y", str(self._run_dir)], self._log_file)
-        logger.info("sip edge starting", extra={"stage": "edge", "pid": self._proc.pid})
+        self._proc = proc = await asyncio.create_subprocess_exec(
+            *argv,
+            "-Y",
+            str(self._run_dir),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        assert proc.stdout is not None
+        self._copier = asyncio.create_task(copy_redacted(proc.stdout, self._log_file))
+        logger.info("sip edge starting", extra={"stage": "edge", "pid": proc.pid})
 
     async def _check(self, binary: str, config: Path) -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -200,6 +315,29 @@ class SipEdge:
             tail = out.decode(errors="replace").strip().splitlines()[-3:]
             raise TelephonyError("edge-config-invalid", " | ".join(tail))
 
+    @property
+    def port(self) -> int:
+        """The public SIP port."""
+        return self._settings.sip.port
+
+    @property
+    def rpc_socket(self) -> Path:
+        return self._run_dir / "edge-rpc.sock"
+
+    async def drain(self) -> bool:
+        """Stop taking new calls (503 + Retry-After); dialogs in progress go on.
+
+        Returns False if the edge did not confirm (not running, or no RPC answer).
+        """
+        if not self.running():
+            return False
+        reply = await asyncio.to_thread(
+            rpc_call, self.rpc_socket, "htable.seti", ["state", "draining", 1]
+        )
+        ok = reply is not None and "error" not in reply
+        logger.info("sip edge draining", extra={"stage": "edge", "confirmed": ok})
+        return ok
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
@@ -208,6 +346,10 @@ class SipEdge:
         if proc is not None:
             code = await terminate(proc, grace_s)
             logger.info("sip edge stopped", extra={"stage": "edge", "code": code})
+        copier, self._copier = self._copier, None
+        if copier is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(copier, grace_s)
 
 
 def _options(host: str, port: int, timeout_s: float) -> bool:

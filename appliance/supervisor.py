@@ -3,8 +3,9 @@
 Children: the CPU LLM engine, N agent workers (pjsua2 holds 4 calls per process), and
 the Kamailio SIP edge on the public SIP address. Start order: store and admin first (so
 /healthz reports progress), LLM and workers in parallel, the edge last, so no call is
-accepted before an agent can speak. Ctrl-C / SIGTERM stops the edge first (no new
-calls), then the workers (which end their calls), the LLM engine and the admin app.
+accepted before an agent can speak. Ctrl-C / SIGTERM drains: the edge refuses new calls,
+the workers let calls in progress finish until `sip.drain_s` and then end them, then the
+edge, the LLM engine and the admin app stop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from pathlib import Path
 
 from appliance.admin.app import create_app
@@ -33,12 +35,14 @@ from appliance.runtime import (
     open_store,
     sd_notify,
     warm_up_llm,
+    watchdog,
 )
 from appliance.sip_edge import SipEdge, options_ping
 
 logger = logging.getLogger(__name__)
 WORKER_START_S = 240.0  # s for a worker to load its models and listen
 RESTART_BACKOFF_S = 5.0  # s before a crashed worker is started again
+WORKER_STOP_S = 20.0  # s for a worker to hang up and exit after its drain deadline
 
 
 class Worker:
@@ -78,9 +82,9 @@ class Worker:
         alive = self.proc is not None and self.proc.returncode is None
         return alive and self.notify is not None and self.notify.ready.is_set()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 20.0) -> None:
         if self.proc is not None:
-            await terminate(self.proc, grace_s=20.0)
+            await terminate(self.proc, grace_s=grace_s)
         if self.notify is not None:
             self.notify.close()
             self.notify = None
@@ -172,8 +176,13 @@ class Supervisor:
         self.stopping = True
         sd_notify("STOPPING=1")
         logger.info("appliance stopping", extra={"stage": "run"})
+        # Drain: the edge refuses new INVITEs (503 + Retry-After) but keeps routing the
+        # dialogs in progress; each worker lets its calls go on for up to sip.drain_s,
+        # then hangs up the rest; the edge stops last, once the BYEs went through it.
+        await self.edge.drain()
+        grace = self.s.sip.drain_s + WORKER_STOP_S
+        await asyncio.gather(*(w.stop(grace) for w in self.workers))
         await self.edge.stop()
-        await asyncio.gather(*(w.stop() for w in self.workers))
         if self.llm_proc is not None:
             await self.llm_proc.stop()
 
@@ -186,6 +195,10 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         sup.health.set(name, False, "starting")
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
+    interrupted = repo.mark_interrupted(time.time())  # calls a crash left open
+    if interrupted:
+        logger.warning("calls left open were marked interrupted",
+                       extra={"stage": "run", "count": len(interrupted)})  # fmt: skip
     sup.health.set("store", True, "sqlcipher")
     api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
     llm = sup.llm_client(api_key)
@@ -206,8 +219,9 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
+        pinger = asyncio.create_task(watchdog(sup.stop))
         await sup.stop.wait()
-        await watcher
+        await asyncio.gather(watcher, pinger)
     finally:
         await sup.shutdown()
         with contextlib.suppress(Exception):

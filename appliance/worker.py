@@ -16,7 +16,13 @@ from appliance.config import Settings, read_or_create_secret
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import build_agent, install_signal_handlers, open_store, sd_notify
+from appliance.runtime import (
+    build_agent,
+    install_signal_handlers,
+    open_store,
+    sd_notify,
+    watchdog,
+)
 from appliance.telephony.endpoint import PjsipTelephony
 
 logger = logging.getLogger(__name__)
@@ -57,8 +63,11 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
             "agent ready", extra={"stage": "agent", "worker": worker, "port": telephony.sip_port}
         )
         sd_notify(f"READY=1\nSTATUS=listening on {settings.sip.host}:{telephony.sip_port}")
+        pinger = asyncio.create_task(watchdog(stop))
         await stop.wait()
+        await pinger
         sd_notify("STOPPING=1")
+        await telephony.drain(settings.sip.drain_s)  # no new calls; let these finish
     finally:
         if telephony is not None:
             await telephony.stop()  # hangs up what is left; sessions record their end

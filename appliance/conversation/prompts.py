@@ -15,6 +15,11 @@ class Prompts:
     goodbye: str
     not_heard: str
     system: str
+    filler: str = "One moment."
+    reprompt: str = "Are you still there? How can I help you?"
+    silence_goodbye: str = (
+        "I haven't heard anything, so I'll end the call now. Please call again any time. Goodbye."
+    )
 
 
 def clinic_prompts(clinic: str, front_desk_hours: str, facts: str = "") -> Prompts:
@@ -62,4 +67,7 @@ class PromptCache:
             "apology": prompts.apology,
             "goodbye": prompts.goodbye,
             "not_heard": prompts.not_heard,
+            "filler": prompts.filler,
+            "reprompt": prompts.reprompt,
+            "silence_goodbye": prompts.silence_goodbye,
         }

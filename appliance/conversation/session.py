@@ -2,6 +2,7 @@
 
 Stages are joined by typed data. Any stage failure becomes a coded error; the
 caller then hears the cached apology and the call ends politely (never dead air).
+All time comes from `deps.clock` (tests run on a virtual clock).
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from appliance.audio import AudioChunk
+from appliance.conversation.filler import Filler
 from appliance.conversation.prompts import PromptCache, Prompts
-from appliance.conversation.sentences import clean, split_ready
+from appliance.conversation.replies import Turn, stream_sentences
+from appliance.conversation.timing import paced, within
+from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
 from appliance.domain import (
     CallState,
     ChatMessage,
     SessionEvent,
     Speaker,
-    TurnTimings,
     Utterance,
 )
 from appliance.errors import (
@@ -38,6 +41,7 @@ from appliance.ports import (
     Clock,
     EndOfTurnDetector,
     SessionObserver,
+    SpeechActivity,
     SpeechToText,
     TextToSpeech,
 )
@@ -46,20 +50,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _GOODBYE = re.compile(r"\b(good\s?-?bye|bye|that'?s all|hang up)\b", re.IGNORECASE)
-
-
-async def _paced(items: AsyncIterator[T], gap_s: float, error: ApplianceError) -> AsyncIterator[T]:
-    """Re-yield `items`, raising `error` if any single item takes longer than `gap_s`."""
-    iterator = aiter(items)
-    while True:
-        try:
-            async with asyncio.timeout(gap_s):
-                item = await anext(iterator)
-        except StopAsyncIteration:
-            return
-        except TimeoutError as exc:
-            raise error from exc
-        yield item
 
 
 def is_goodbye(text: str) -> bool:
@@ -80,25 +70,34 @@ class SessionDeps:
     stage_timeout_s: float = 20.0  # s, for each of STT, LLM+TTS
     max_history: int = 8  # chat messages kept for context
     no_speech_threshold: float = 0.8  # Whisper no_speech_prob above which a turn is ignored
-
-
-@dataclass(slots=True)
-class _Turn:
-    anchor: float  # monotonic s: end of the caller's speech
-    timings: TurnTimings = field(default_factory=TurnTimings)
+    policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
 
 
 class CallSession:
-    """Runs one call to its end; returns "completed", "caller-hung-up" or "failed"."""
+    """Runs one call to its end.
+
+    Returns "completed", "caller-hung-up", "no-response" (closed after the re-prompts)
+    or "failed". The caller is heard all the time: speech over interruptible agent audio
+    (replies, filler, re-prompts) stops it and cancels the reply (barge-in); speech over
+    protected audio (greeting with the AI disclosure, goodbye, apology) and short
+    backchannels are ignored.
+    """
 
     def __init__(self, call: CallHandle, deps: SessionDeps) -> None:
         self._call = call
         self._d = deps
         self._queue: asyncio.Queue[Utterance | ApplianceError | None] = asyncio.Queue()
-        self._listening = False
-        self._listen_from = 0.0
         self._ended = asyncio.Event()
         self._history: list[ChatMessage] = []
+        self._playing = False  # agent audio is queued or going out
+        self._interruptible = False  # ... and the caller may cut it
+        self._caller_speaking = False
+        self._current: asyncio.Future[object] | None = None  # work a barge-in cancels
+        self._stopped_at: float | None = None  # monotonic s of the last barge-in stop
+        audio = deps.cache.get("filler") or []
+        self._filler = Filler(
+            call, deps.clock, audio, self._filler_started, self._quiet, deps.policy.filler_every_s
+        )
         self.state = CallState.GREET
         self.events: list[SessionEvent] = []
 
@@ -131,30 +130,73 @@ class CallSession:
         """Run `work` until it finishes or the caller hangs up, whichever is first."""
         task = asyncio.ensure_future(work)
         ended = asyncio.create_task(self._ended.wait())
-        done, _ = await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
+        try:
+            done, _ = await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
             ended.cancel()
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, ended, return_exceptions=True)
+        if task in done or not task.cancelled():
             return task.result()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         return "caller-hung-up"
 
     async def _listen(self) -> None:
+        """Feed every caller frame to the detector, also while the agent speaks."""
         detector = self._d.new_detector()
+        tracker = BargeInTracker(self._d.policy)
         try:
             async for chunk in self._call.frames():
-                if not self._listening or chunk.timestamp < self._listen_from:
-                    continue
                 utterance = detector.feed(chunk)
+                active = voiced = False
+                if isinstance(detector, SpeechActivity):
+                    active = detector.speech_active
+                    voiced = detector.probability >= self._d.policy.voiced_threshold
+                self._caller_speaking = active
+                can_cut = self._playing and self._interruptible
+                if tracker.update(active, voiced, chunk.duration, can_cut):
+                    self._barge_in()
                 if utterance is not None:
-                    self._listening = False
-                    detector.reset()
-                    self._queue.put_nowait(utterance)
+                    self._caller_speaking = False
+                    self._on_utterance(utterance, tracker.end_of_utterance())
         except ApplianceError as exc:
             self._queue.put_nowait(exc)
             return
         self._ended.set()
         self._queue.put_nowait(None)
+
+    def _on_utterance(self, utterance: Utterance, barged_in: bool) -> None:
+        if barged_in or not self._playing:
+            self._queue.put_nowait(utterance)
+        else:  # over protected audio, or too short to interrupt
+            code = "backchannel" if self._interruptible else "protected-audio"
+            self._event("speech-ignored", code=code)
+
+    def _barge_in(self) -> None:
+        """Stop the agent's audio at once and cancel what it was about to say."""
+        self._call.stop_playback()
+        self._stopped_at = self._d.clock.monotonic()
+        self._playing = False
+        self._event("barge-in")
+        if self._current is not None and not self._current.done():
+            self._current.cancel()
+
+    async def _cancellable(self, work: Coroutine[object, object, T]) -> T | None:
+        """Run `work` so that a barge-in can cancel it; None when it was cancelled so."""
+        task = asyncio.ensure_future(work)
+        self._current = cast("asyncio.Future[object]", task)
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._current = None
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await self._filler.disarm(wait=False)
+            self._playing = False
+        if task.cancelled():
+            return None
+        return task.result()
 
     # --- conversation ------------------------------------------------------------
 
@@ -164,23 +206,55 @@ class CallSession:
             delay = first - self._started
             self._d.observer.stage_time("greeting_first_audio", delay)
             self._event("greeted", timings={"first_audio_out": delay})
+        reprompts = 0
         while True:
             self.state = CallState.LISTEN
-            self._listen_from = self._d.clock.monotonic()
-            self._listening = True
-            item = await self._queue.get()
+            item = await self._next_item()
             if item is None:
                 return "caller-hung-up"
             if isinstance(item, ApplianceError):
                 raise item
-            if await self._turn(item):
+            if isinstance(item, str):  # "silence"
+                reprompts += 1
+                if reprompts > self._d.policy.max_reprompts:
+                    self._event("closed-silent")
+                    await self._say("silence_goodbye", self._d.prompts.silence_goodbye)
+                    await self._call.hangup()
+                    return "no-response"
+                self._event("reprompt")
+                await self._cancellable(
+                    self._say("reprompt", self._d.prompts.reprompt, interruptible=True)
+                )
+                continue
+            reprompts = 0
+            if await self._cancellable(self._turn(item)):
                 return "completed"
+
+    async def _next_item(self) -> Utterance | ApplianceError | str | None:
+        """The next caller utterance; "silence" after `reprompt_after_s` without one."""
+        quiet = ApplianceError("caller-silent", "no caller speech")
+        while True:
+            try:
+                return await within(
+                    self._d.clock, self._d.policy.reprompt_after_s, self._queue.get(), quiet
+                )
+            except ApplianceError as exc:
+                if exc is not quiet:
+                    raise
+                if not self._caller_speaking:
+                    return "silence"
 
     async def _turn(self, utterance: Utterance) -> bool:
         """Handle one caller turn; True when the call is over."""
-        d, turn = self._d, _Turn(anchor=utterance.speech_end)
+        d, turn = self._d, Turn(anchor=utterance.speech_end)
         turn.timings.end_of_turn = utterance.detected_at - turn.anchor
+        if self._stopped_at is not None and utterance.speech_start <= self._stopped_at:
+            stop = self._stopped_at - utterance.speech_start
+            turn.extra["barge_in_stop"] = stop
+            d.observer.stage_time("barge_in_stop", stop)
+        self._stopped_at = None
         self.state = CallState.THINK
+        self._filler.arm(utterance.detected_at + d.policy.filler_after_s)
         transcript = await self._stage(
             d.stt.transcribe(utterance),
             SpeechToTextError("stt-timeout", "transcription took too long"),
@@ -189,7 +263,11 @@ class CallSession:
         text = transcript.text.strip()
         if not text or transcript.no_speech_prob > d.no_speech_threshold:
             self._event("not-heard")
-            await self._say("not_heard", d.prompts.not_heard)
+            await self._say("not_heard", d.prompts.not_heard, interruptible=True)
+            return False
+        if "barge_in_stop" in turn.extra and is_backchannel(text, d.policy.backchannel_max_words):
+            await self._filler.disarm(wait=False)
+            self._event("speech-ignored", code="backchannel")
             return False
         await d.recorder.add_turn(
             self._call.call_id,
@@ -197,10 +275,10 @@ class CallSession:
             text,
             self._wall(utterance.speech_start),
             self._wall(utterance.speech_end),
-            turn.timings.as_dict(),
+            turn.as_dict(),
             transcript.avg_logprob,
         )
-        self._event("heard", timings=turn.timings.as_dict())
+        self._event("heard", timings=turn.as_dict())
         if is_goodbye(text):
             await self._say("goodbye", d.prompts.goodbye)
             await self._call.hangup()
@@ -209,7 +287,7 @@ class CallSession:
         self._finish_turn(turn, reply)
         return False
 
-    def _finish_turn(self, turn: _Turn, reply: str) -> None:
+    def _finish_turn(self, turn: Turn, reply: str) -> None:
         t = turn.timings
         for stage, value in (
             ("end_of_turn", t.end_of_turn),
@@ -221,31 +299,39 @@ class CallSession:
         ):
             if value is not None:
                 self._d.observer.stage_time(stage, value)
-        self._event("replied", timings=t.as_dict())
+        self._event("replied", timings=turn.as_dict())
         logger.info(
             "turn",
-            extra={"call_id": self._call.call_id, "stage": "turn", "timings": t.as_dict()},
+            extra={"call_id": self._call.call_id, "stage": "turn", "timings": turn.as_dict()},
         )
         _ = reply
 
-    async def _reply(self, text: str, turn: _Turn) -> str:
+    async def _reply(self, text: str, turn: Turn) -> str:
         d = self._d
         user = ChatMessage("user", text)
         messages = [ChatMessage("system", d.prompts.system), *self._history, user]
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        producer = asyncio.create_task(self._think(messages, sentences, turn))
+        producer = asyncio.create_task(
+            stream_sentences(
+                self._d.llm, messages, self._d.clock, self._d.stage_timeout_s, sentences, turn
+            )
+        )
         started = d.clock.time()
         try:
             spoken, seconds = await self._speak(sentences, turn)
         finally:
             if not producer.done():
                 producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
         await producer
         if not spoken:
             raise ChatModelError("llm-empty-reply", "the language model returned no text")
         first_out = await self._drain(seconds)
+        self._playing = False
         if first_out is not None:
             turn.timings.first_audio_out = first_out - turn.anchor
+        if self._filler.started_at is not None:  # first_audio_out is then the filler's
+            turn.extra["filler"] = self._filler.started_at - turn.anchor
         reply = " ".join(spoken)
         self._history = [*self._history, user, ChatMessage("assistant", reply)][-d.max_history :]
         await d.recorder.add_turn(
@@ -254,49 +340,26 @@ class CallSession:
             reply,
             started,
             d.clock.time(),
-            turn.timings.as_dict(),
+            turn.as_dict(),
         )
         return reply
 
-    async def _think(
-        self, messages: list[ChatMessage], out: asyncio.Queue[str | None], turn: _Turn
-    ) -> None:
-        clock, t, buffer = self._d.clock, turn.timings, ""
-        try:
-            async for delta in _paced(
-                self._d.llm.stream(messages),
-                self._d.stage_timeout_s,
-                ChatModelError("llm-timeout", "the language model stopped answering"),
-            ):
-                if t.llm_first_token is None:
-                    t.llm_first_token = clock.monotonic() - turn.anchor
-                buffer += delta
-                ready, buffer = split_ready(buffer)
-                for sentence in ready:
-                    if t.first_sentence is None:
-                        t.first_sentence = clock.monotonic() - turn.anchor
-                    out.put_nowait(sentence)
-            if tail := clean(buffer):
-                if t.first_sentence is None:
-                    t.first_sentence = clock.monotonic() - turn.anchor
-                out.put_nowait(tail)
-        finally:
-            out.put_nowait(None)
-
     async def _speak(
-        self, sentences: asyncio.Queue[str | None], turn: _Turn
+        self, sentences: asyncio.Queue[str | None], turn: Turn
     ) -> tuple[list[str], float]:
         """Synthesize and queue each sentence; return them and the seconds of audio queued."""
         self.state = CallState.SPEAK
         spoken: list[str] = []
         seconds = 0.0
-        timeout = self._d.stage_timeout_s
+        clock, timeout = self._d.clock, self._d.stage_timeout_s
         while (sentence := await sentences.get()) is not None:
             late = TextToSpeechError("tts-timeout", "speech synthesis took too long")
             async with contextlib.aclosing(self._d.tts.synthesize(sentence)) as audio:
-                async for chunk in _paced(audio, timeout, late):
+                async for chunk in paced(clock, audio, timeout, late):
                     if turn.timings.tts_first_audio is None:
-                        turn.timings.tts_first_audio = self._d.clock.monotonic() - turn.anchor
+                        turn.timings.tts_first_audio = clock.monotonic() - turn.anchor
+                        await self._filler.disarm(wait=True)
+                        self._start_playing(interruptible=True)
                     await self._call.play(chunk)
                     seconds += chunk.duration
             spoken.append(sentence)
@@ -304,23 +367,29 @@ class CallSession:
 
     async def _drain(self, seconds: float) -> float | None:
         """Wait for queued audio to be sent, allowing its duration plus a margin."""
-        try:
-            async with asyncio.timeout(seconds + self._d.stage_timeout_s):
-                return await self._call.drain()
-        except TimeoutError as exc:
-            raise ApplianceError("playback-stalled", "queued audio was not sent") from exc
+        stalled = ApplianceError("playback-stalled", "queued audio was not sent")
+        margin = seconds + self._d.stage_timeout_s
+        return await within(self._d.clock, margin, self._call.drain(), stalled)
 
-    async def _say(self, key: str, text: str, anchor: float | None = None) -> float | None:
+    async def _say(
+        self, key: str, text: str, anchor: float | None = None, *, interruptible: bool = False
+    ) -> float | None:
         """Play a cached prompt to the end; record it as an agent turn.
 
         With `anchor` (monotonic s), the delay until its first frame left is recorded.
+        Protected prompts (`interruptible=False`) are never cut by caller speech.
         """
+        await self._filler.disarm(wait=False)
         self.state = CallState.SPEAK
         chunks: list[AudioChunk] = self._d.cache.get(key) or []
         started = self._d.clock.time()
-        for chunk in chunks:
-            await self._call.play(chunk)
-        first = await self._drain(sum(c.duration for c in chunks))
+        self._start_playing(interruptible)
+        try:
+            for chunk in chunks:
+                await self._call.play(chunk)
+            first = await self._drain(sum(c.duration for c in chunks))
+        finally:
+            self._playing = False
         timings: dict[str, float | None] = {}
         if anchor is not None and first is not None:
             timings["first_audio_out"] = first - anchor
@@ -329,12 +398,18 @@ class CallSession:
         )
         return first
 
+    def _start_playing(self, interruptible: bool) -> None:
+        self._playing, self._interruptible = True, interruptible
+
+    def _filler_started(self) -> None:
+        self._start_playing(interruptible=True)
+        self._event("filler")
+
+    def _quiet(self) -> None:
+        self._playing = False
+
     async def _stage(self, work: Awaitable[T], error: ApplianceError) -> T:
-        try:
-            async with asyncio.timeout(self._d.stage_timeout_s):
-                return await work
-        except TimeoutError as exc:
-            raise error from exc
+        return await within(self._d.clock, self._d.stage_timeout_s, work, error)
 
     # --- failure -----------------------------------------------------------------
 
@@ -353,12 +428,11 @@ class CallSession:
             return
         try:
             self._call.stop_playback()
-            async with asyncio.timeout(30.0):
-                await self._say("apology", d.prompts.apology)
+            late = ApplianceError("apology-timeout", "the apology was not played")
+            await within(d.clock, 30.0, self._say("apology", d.prompts.apology), late)
             await self._call.hangup()
-        except (ApplianceError, TimeoutError) as again:
-            code = getattr(again, "code", "apology-timeout")
-            logger.error("apology failed", extra={"call_id": call_id, "code": code})
+        except ApplianceError as again:
+            logger.error("apology failed", extra={"call_id": call_id, "code": again.code})
             await self._call.hangup()
 
     # --- helpers -----------------------------------------------------------------

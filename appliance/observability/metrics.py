@@ -23,6 +23,7 @@ STAGES = (
     "tts_first_audio",
     "turn_gap",
     "greeting_first_audio",
+    "barge_in_stop",
 )
 BUCKETS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 OTHER = "other"

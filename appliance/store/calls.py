@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from appliance.errors import StoreError
+from appliance.store.audit import AuditEvent, append_audit
 from appliance.store.db import Connection, Database
 
 SPEAKERS = frozenset({"caller", "agent"})
@@ -53,15 +54,28 @@ class CallEvent:
 
 
 class CallRepository:
-    """Implements appliance.ports.CallRecorder, plus reads for the CLI and admin."""
+    """Implements appliance.ports.CallRecorder, plus reads for the CLI and admin.
+
+    Call start, call end and call events also append audit records (metadata only) in
+    the same transaction as the write they describe.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def _audit(self, conn: Connection, event: AuditEvent) -> None:
+        append_audit(conn, event, self._db.audit_signer, self._db.audit_checkpoint_every)
+
     async def start_call(
         self, call_id: str, started_at: float, codec: str, remote_hash: str
     ) -> None:
-        await self._db.run(_insert_call, call_id, started_at, codec, remote_hash)
+        await self._db.run(self._start_call, call_id, started_at, codec, remote_hash)
+
+    def _start_call(
+        self, conn: Connection, call_id: str, started_at: float, codec: str, remote_hash: str
+    ) -> None:
+        _insert_call(conn, call_id, started_at, codec, remote_hash)
+        self._audit(conn, _call_event("call.start", call_id, started_at, "ok", None))
 
     async def add_turn(
         self,
@@ -81,12 +95,46 @@ class CallRepository:
         return await self._db.run(_insert_turn, row)
 
     async def end_call(self, call_id: str, ended_at: float, outcome: str) -> None:
-        await self._db.run(_end_call, call_id, ended_at, outcome)
+        await self._db.run(self._end_call, call_id, ended_at, outcome)
+
+    def _end_call(self, conn: Connection, call_id: str, ended_at: float, outcome: str) -> None:
+        _end_call(conn, call_id, ended_at, outcome)
+        self._audit(conn, _call_event("call.end", call_id, ended_at, "ok", outcome))
+
+    def mark_interrupted(self, at: float) -> list[str]:
+        """End every call still open (a crash or kill -9 left it so) with the outcome
+        "interrupted", audited; for start-up, before any agent takes calls (blocking).
+        Returns the call ids."""
+        return self._db.execute(self._mark_interrupted, at)
+
+    def _mark_interrupted(self, conn: Connection, at: float) -> list[str]:
+        open_calls = conn.execute(
+            "SELECT call_id FROM calls WHERE ended_at IS NULL ORDER BY started_at, rowid"
+        ).fetchall()
+        ids = [str(row[0]) for row in open_calls]
+        for call_id in ids:
+            _end_call(conn, call_id, at, "interrupted")
+            self._audit(conn, _call_event("call.end", call_id, at, "failed", "interrupted"))
+        return ids
 
     async def add_event(
         self, call_id: str, kind: str, stage: str | None, code: str | None, at: float
     ) -> None:
-        await self._db.run(_insert_event, call_id, kind, stage, code, at)
+        await self._db.run(self._add_event, call_id, kind, stage, code, at)
+
+    def _add_event(
+        self,
+        conn: Connection,
+        call_id: str,
+        kind: str,
+        stage: str | None,
+        code: str | None,
+        at: float,
+    ) -> None:
+        _insert_event(conn, call_id, kind, stage, code, at)
+        failed = "failed" in kind
+        event = _call_event(f"call.{kind}", call_id, at, "failed" if failed else "ok", code)
+        self._audit(conn, AuditEvent(**{**asdict(event), "component": stage or "session"}))
 
     # --- reads (blocking; CLI and admin) ---------------------------------------
 
@@ -101,6 +149,23 @@ class CallRepository:
 
     def events(self, call_id: str) -> list[CallEvent]:
         return [CallEvent(*row) for row in self._db.query(_select_events, call_id)]
+
+
+def _call_event(
+    action: str, call_id: str, at: float, outcome: str, reason: str | None
+) -> AuditEvent:
+    return AuditEvent(
+        actor="agent",
+        actor_role="system",
+        action=action,
+        outcome=outcome,
+        object_type="call",
+        object_id=call_id,
+        reason_code=reason,
+        call_id=call_id,
+        component="session",
+        at=at,
+    )
 
 
 # --- SQL (run on the store's worker thread, inside a transaction) -------------

@@ -69,6 +69,9 @@ class Database:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.path = path
+        # signs audit checkpoints when set (appliance.store.audit); the chain works without
+        self.audit_signer: Any = None
+        self.audit_checkpoint_every = 100  # records between signed checkpoints
 
     @classmethod
     def open(cls, path: Path, key_hex: str) -> Database:
@@ -145,6 +148,55 @@ class Database:
             except sqlcipher3.Error as exc:
                 raise StoreError("store-checkpoint-failed", _describe(exc)) from exc
 
+    def integrity_problems(self) -> list[str]:
+        """PRAGMA cipher_integrity_check (page HMACs) and integrity_check; [] when clean."""
+        with self._lock:
+            conn = self._require_open()
+            try:
+                cipher = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check")]
+                plain = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+            except sqlcipher3.Error as exc:
+                return [f"integrity check failed: {_describe(exc)}"]
+        return cipher + [p for p in plain if p != "ok"]
+
+    def rekey(self, new_key_hex: str) -> None:
+        """Re-encrypt every page with a new raw key (after a WAL checkpoint).
+
+        Raises StoreError store-bad-key-format or store-rekey-failed.
+        """
+        if not _HEX_KEY.match(new_key_hex):
+            raise StoreError("store-bad-key-format", "the key must be 64 hex digits (256 bits)")
+        self.checkpoint()
+        with self._lock:
+            conn = self._require_open()
+            try:
+                conn.execute(f"PRAGMA rekey = \"x'{new_key_hex}'\"")  # validated: hex only
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlcipher3.Error as exc:
+                raise StoreError("store-rekey-failed", _describe(exc)) from exc
+
+    def export_to(self, dest: Path, key_hex: str) -> None:
+        """Copy the whole store into the new, empty file `dest`, encrypted with `key_hex`.
+
+        Encrypted to encrypted (ATTACH ... KEY + sqlcipher_export): no plaintext page
+        ever reaches disk. Raises StoreError store-backup-failed.
+        """
+        if not _HEX_KEY.match(key_hex):
+            raise StoreError("store-bad-key-format", "the key must be 64 hex digits (256 bits)")
+        self.checkpoint()
+        with self._lock:
+            conn = self._require_open()
+            try:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{key_hex}'\"", (str(dest),))
+                try:
+                    conn.execute("SELECT sqlcipher_export('backup')").fetchall()
+                    conn.execute(f"PRAGMA backup.user_version = {version}")
+                finally:
+                    conn.execute("DETACH DATABASE backup")
+            except sqlcipher3.Error as exc:
+                raise StoreError("store-backup-failed", _describe(exc)) from exc
+
     def close(self) -> None:
         """Finish queued writes, then close the connection.
 
@@ -209,6 +261,7 @@ def _connect(path: Path, key_hex: str) -> Connection:
         _require_sqlcipher(conn)
         conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")  # validated: 64 hex digits only
         _check_key(conn)
+        check_cipher_settings(cipher_settings(conn))
         _configure(conn)
     except BaseException as exc:
         conn.close()
@@ -231,12 +284,49 @@ def _check_key(conn: Connection) -> None:
         raise StoreError("store-bad-key", "wrong key, or not an appliance database") from exc
 
 
+# SQLCipher 4 defaults: anything weaker is refused at start-up.
+MIN_CIPHER_MAJOR = 4
+REQUIRED_SETTINGS = {
+    "cipher_use_hmac": "1",
+    "cipher_plaintext_header_size": "0",
+    "cipher_hmac_algorithm": "HMAC_SHA512",
+    "cipher_kdf_algorithm": "PBKDF2_HMAC_SHA512",
+}
+MIN_SETTINGS = {"kdf_iter": 256000, "cipher_page_size": 4096}
+
+
+def cipher_settings(conn: Connection) -> dict[str, str]:
+    """`cipher_version` plus this connection's settings (PRAGMA cipher_settings)."""
+    settings = {"cipher_version": str(conn.execute("PRAGMA cipher_version").fetchone()[0])}
+    for (line,) in conn.execute("PRAGMA cipher_settings").fetchall():
+        match = re.match(r"PRAGMA (\w+) = (\w+);", str(line))
+        if match:
+            settings[match.group(1)] = match.group(2)
+    return settings
+
+
+def check_cipher_settings(settings: dict[str, str]) -> None:
+    """Raise StoreError store-weak-cipher unless the settings match SQLCipher 4 defaults."""
+    version = settings.get("cipher_version", "")
+    major = re.match(r"(\d+)\.", version)
+    if not major or int(major.group(1)) < MIN_CIPHER_MAJOR:
+        raise StoreError("store-weak-cipher", f"SQLCipher {version or '?'} is older than 4")
+    for name, wanted in REQUIRED_SETTINGS.items():
+        if settings.get(name) != wanted:
+            raise StoreError("store-weak-cipher", f"{name} is {settings.get(name)}, not {wanted}")
+    for name, minimum in MIN_SETTINGS.items():
+        value = settings.get(name, "0")
+        if not value.isdigit() or int(value) < minimum:
+            raise StoreError("store-weak-cipher", f"{name} is {value}, below {minimum}")
+
+
 def _configure(conn: Connection) -> None:
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError("store-open-failed", f"cannot enable WAL (journal mode {mode})")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA secure_delete = ON")  # purged text is overwritten, not just unlinked
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 

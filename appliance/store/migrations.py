@@ -39,4 +39,38 @@ MIGRATIONS: list[str] = [
     """,
     # 2: the built-in schedule (providers, hours, holidays, patients, appointments)
     SCHEDULE_MIGRATION,
+    # 3: tamper-evident audit log (metadata only, no PHI), retention marker on turns
+    """
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY,    -- 1, 2, ... no gaps
+        at          TEXT NOT NULL,          -- UTC ISO 8601
+        actor       TEXT NOT NULL,
+        actor_role  TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        object_type TEXT,
+        object_id   TEXT,
+        outcome     TEXT NOT NULL,
+        reason_code TEXT,
+        call_id     TEXT,
+        component   TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+    CREATE TABLE audit_checkpoints (
+        seq       INTEGER PRIMARY KEY,      -- the last audit record it covers
+        hash      TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        key_id    TEXT NOT NULL,
+        signature TEXT NOT NULL             -- Ed25519, hex
+    );
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    ALTER TABLE turns ADD COLUMN purged_at REAL;  -- UNIX s when retention removed the text
+    """,
 ]

@@ -15,15 +15,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from appliance.audio import AudioChunk, frames, resample
 from appliance.domain import CallId, new_call_id
+from appliance.errors import TelephonyError
+from appliance.ports import DTMF_DIGITS, DtmfDigit
 from appliance.telephony.media import FRAME_BYTES, PORT_RATE, Outbox
+from appliance.telephony.transfer import TransferResult, refer_to
 
 logger = logging.getLogger(__name__)
 
+DTMF_QUEUE = 64  # digits kept for a slow reader; older ones are dropped
+DTMF_METHODS = ("rfc4733", "sip-info")
 RX_QUEUE_FRAMES = 250  # 5 s of caller audio; older frames are dropped if nobody reads
 HANGUP_WAIT_S = 2.0  # s to wait for the call to be disconnected after a local hangup
 DRAIN_POLL_S = 0.1  # s: safety net while waiting for the media thread to empty the outbox
 
 Hangup = Callable[[], Awaitable[None]]
+SendDtmf = Callable[[str, str], Awaitable[None]]  # (digits, method)
+Refer = Callable[[str], Awaitable[None]]  # (Refer-To value)
 
 
 class PjsipCall:
@@ -37,8 +44,9 @@ class PjsipCall:
         self.answered_at: float | None = None  # monotonic s when media became active
         self.ended_at: float | None = None  # monotonic s
         self.remote_ended = False  # True when the far end hung up, vanished or refused
-        self.end_reason: str | None = None  # "remote-hangup" | "local-hangup" | "rtp-timeout"
+        self.end_reason: str | None = None  # remote-hangup|local-hangup|rtp-timeout|max-duration
         self.status_code: int | None = None  # last SIP status code, once ended
+        self.on_hold = False  # the far end holds the call (re-INVITE sendonly/inactive)
         self.rx_dropped = 0  # caller frames dropped because the consumer was stuck
         self._rx: asyncio.Queue[AudioChunk | None] = asyncio.Queue(RX_QUEUE_FRAMES)
         self._ended = asyncio.Event()
@@ -50,6 +58,11 @@ class PjsipCall:
         self._batches = 0
         self._remainder = b""  # < 20 ms of audio waiting for the next play() or drain()
         self._hangup: Hangup | None = None
+        self._send_dtmf: SendDtmf | None = None
+        self._refer: Refer | None = None
+        self.sip_headers: dict[str, str] = {}  # X- headers of the INVITE (inbound calls)
+        self._transfer: asyncio.Future[int] | None = None  # final NOTIFY status of a REFER
+        self._dtmf: asyncio.Queue[DtmfDigit | None] = asyncio.Queue(DTMF_QUEUE)
 
     # --- CallHandle ----------------------------------------------------------------
 
@@ -111,6 +124,57 @@ class PjsipCall:
             self._batch = 0  # none of it left: the next play() starts a new batch
         self._drained.set()
 
+    async def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        """Keypad digits (RFC 4733 events and SIP INFO) as they arrive; ends with the call."""
+        while True:
+            digit = await self._dtmf.get()
+            if digit is None:
+                self._dtmf.put_nowait(None)
+                return
+            yield digit
+
+    async def send_dtmf(self, digits: str, method: str = "rfc4733") -> None:
+        """Send keypad digits to the far end (RFC 4733 events, or SIP INFO)."""
+        if not digits or set(digits) - DTMF_DIGITS or method not in DTMF_METHODS:
+            raise TelephonyError("sip-dtmf-invalid", "digits must be 0-9 * # A-D")
+        if self.ended or self._send_dtmf is None:
+            raise TelephonyError("sip-call-ended", "the call has ended")
+        await self._send_dtmf(digits, method)
+
+    async def transfer(
+        self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
+    ) -> TransferResult:
+        """Blind transfer (REFER) to `uri`, carrying X-`headers` to the target.
+
+        Waits up to `within` s for the outcome. On success the far end is connected to
+        the target and this call is hung up; otherwise the call stays with the agent.
+        """
+        try:
+            target = refer_to(uri, headers or {})
+        except ValueError as exc:
+            raise TelephonyError("sip-transfer-invalid", str(exc)) from None
+        if self.ended or self._refer is None:
+            return TransferResult(False, None, "call-ended")
+        if self._transfer is not None and not self._transfer.done():
+            raise TelephonyError("sip-transfer-busy", "a transfer is already in progress")
+        self._transfer = outcome = self._loop.create_future()
+        await self._refer(target)
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            await asyncio.wait(
+                {outcome, ended}, timeout=within, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ended.cancel()
+        if not outcome.done():
+            outcome.cancel()
+            return TransferResult(False, None, "call-ended" if self.ended else "timeout")
+        status = outcome.result()
+        if 200 <= status < 300:
+            await self.hangup()
+            return TransferResult(True, status, "answered")
+        return TransferResult(False, status, "refused" if status >= 400 else "failed")
+
     async def hangup(self) -> None:
         """Hang up (idempotent); returns once the call is disconnected or after 2 s."""
         if self.ended:
@@ -146,8 +210,12 @@ class PjsipCall:
             self.outbox.put(queued, 0)
         self._drained.clear()
 
-    def bind(self, hangup: Hangup) -> None:
+    def bind(
+        self, hangup: Hangup, send_dtmf: SendDtmf | None = None, refer: Refer | None = None
+    ) -> None:
         self._hangup = hangup
+        self._send_dtmf = send_dtmf
+        self._refer = refer
 
     def set_active(self, codec: str) -> None:
         """Media became active (loop side)."""
@@ -168,12 +236,22 @@ class PjsipCall:
         self._drained.set()
         self.outbox.clear()
         self._push(None)
+        self._push_dtmf(None)
 
     def _push(self, chunk: AudioChunk | None) -> None:
         if self._rx.full():
             self._rx.get_nowait()
             self.rx_dropped += 1
         self._rx.put_nowait(chunk)
+
+    def _push_dtmf(self, digit: DtmfDigit | None) -> None:
+        if self._dtmf.full():
+            self._dtmf.get_nowait()
+        self._dtmf.put_nowait(digit)
+
+    def _deliver_dtmf(self, digit: DtmfDigit) -> None:
+        if not self.ended:
+            self._push_dtmf(digit)
 
     def _deliver(self, pcm: bytes, at: float) -> None:
         if not self.ended:
@@ -191,6 +269,28 @@ class PjsipCall:
 
     def sip_active(self, codec: str) -> None:
         self._threadsafe(self.set_active, codec)
+
+    def sip_dtmf(self, digit: str, duration_ms: int, method: str) -> None:
+        """A keypad digit arrived (endpoint thread)."""
+        self._threadsafe(
+            self._deliver_dtmf, DtmfDigit(digit, duration_ms, method, time.monotonic())
+        )
+
+    def sip_hold(self, held: bool) -> None:
+        """The far end put the call on hold or took it off (endpoint thread)."""
+        self._threadsafe(self._set_hold, held)
+
+    def _set_hold(self, held: bool) -> None:
+        self.on_hold = held
+
+    def sip_transfer(self, status: int, final: bool) -> None:
+        """The transferee reported the transfer's progress (endpoint thread)."""
+        if final:
+            self._threadsafe(self._settle_transfer, status)
+
+    def _settle_transfer(self, status: int) -> None:
+        if self._transfer is not None and not self._transfer.done():
+            self._transfer.set_result(status)
 
     def sip_ended(self, remote: bool, status_code: int, reason: str) -> None:
         self._threadsafe(self.set_ended, remote, status_code, reason)

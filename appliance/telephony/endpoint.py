@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 
 from appliance.config import Sip
 from appliance.errors import ApplianceError, TelephonyError
@@ -25,6 +26,7 @@ RTP_TIMEOUT_S = 30.0  # s without a single RTP packet before a call is considere
 STOP_HANGUP_WAIT_S = 2.0  # s for calls to disconnect when stopping
 STOP_HANDLER_WAIT_S = 3.0  # s for call handlers to finish before they are cancelled
 THREAD_NAME = "pjsip-endpoint"
+DRAIN_POLL_S = 0.1  # s between checks for calls still up while draining
 
 
 class PjsipTelephony:
@@ -37,8 +39,10 @@ class PjsipTelephony:
         user_agent: str = "appliance",
         rtp_timeout_s: float = RTP_TIMEOUT_S,
         log_level: int = 0,
+        accept_transfers: bool = False,
     ) -> None:
         self._sip = sip
+        self._accept_transfers = accept_transfers  # follow REFERs (off: 603 Decline)
         self._rtp_timeout_s = rtp_timeout_s  # hang up a call with no RTP this long (0: never)
         self._user_agent = user_agent
         self._log_level = log_level  # PJSIP's own log level (0: off; its logs carry URIs)
@@ -75,6 +79,7 @@ class PjsipTelephony:
             self._inbound,
             self._log_level,
             self._rtp_timeout_s,
+            self._accept_transfers,
         )
         worker = EndpointThread(THREAD_NAME, stack.setup, stack.poll, stack.teardown)
         self._stack, self._worker = stack, worker
@@ -96,6 +101,28 @@ class PjsipTelephony:
                 "codecs": stack.codecs,
             },
         )
+
+    async def drain(self, within: float) -> int:
+        """Refuse new calls (503 + Retry-After) and wait up to `within` s for calls in
+        progress to end. Returns how many are still up (`stop()` hangs those up)."""
+        worker, stack = self._worker, self._stack
+        if worker is None or stack is None or not self._listening:
+            return 0
+        with contextlib.suppress(RuntimeError):
+            await worker.run(stack.start_draining)
+        logger.info(
+            "sip draining",
+            extra={"stage": "telephony", "active_calls": stack.active, "within_s": within},
+        )
+        deadline = time.monotonic() + within
+        while stack.active > 0 and (left := deadline - time.monotonic()) > 0:
+            # wake when a call ends; poll too, for calls not yet handed to a handler
+            waits = [asyncio.ensure_future(c.wait_ended()) for c in self._calls if not c.ended]
+            waits.append(asyncio.ensure_future(asyncio.sleep(min(left, DRAIN_POLL_S))))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
+        return stack.active
 
     async def stop(self) -> None:
         """Hang up every call, let handlers finish, shut pjsua2 down, join the thread."""
@@ -152,7 +179,11 @@ class PjsipTelephony:
     def _new_handle(self, direction: str) -> PjsipCall:
         assert self._loop is not None
         handle = PjsipCall(self._loop, direction)
-        handle.bind(functools.partial(self._hangup, handle))
+        handle.bind(
+            functools.partial(self._hangup, handle),
+            functools.partial(self._send_dtmf, handle),
+            functools.partial(self._refer, handle),
+        )
         return handle
 
     async def _hangup(self, handle: PjsipCall) -> None:
@@ -161,6 +192,24 @@ class PjsipTelephony:
             return
         with contextlib.suppress(RuntimeError):  # the endpoint thread has already stopped
             await worker.run(functools.partial(stack.hangup, handle.sip_key))
+
+    async def _send_dtmf(self, handle: PjsipCall, digits: str, method: str) -> None:
+        worker, stack = self._worker, self._stack
+        if worker is None or stack is None:
+            raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
+        try:
+            await worker.run(functools.partial(stack.send_dtmf, handle.sip_key, digits, method))
+        except RuntimeError as exc:
+            raise TelephonyError("sip-not-started", "the SIP endpoint has stopped") from exc
+
+    async def _refer(self, handle: PjsipCall, target: str) -> None:
+        worker, stack = self._worker, self._stack
+        if worker is None or stack is None:
+            raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
+        try:
+            await worker.run(functools.partial(stack.transfer, handle.sip_key, target))
+        except RuntimeError as exc:
+            raise TelephonyError("sip-not-started", "the SIP endpoint has stopped") from exc
 
     def _inbound(self, handle: PjsipCall) -> None:
         """Media of an inbound call is active (endpoint thread): start its handler."""

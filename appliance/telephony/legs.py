@@ -16,10 +16,15 @@ import pjsua2 as pj
 
 from appliance.telephony.call import PjsipCall
 from appliance.telephony.media import FramePort, PortPool
+from appliance.telephony.transfer import x_headers
 
 logger = logging.getLogger(__name__)
 
 DISCONNECTED = pj.PJSIP_INV_STATE_DISCONNECTED
+DECLINE = 603
+DTMF_IS_END = 2  # PJMEDIA_STREAM_DTMF_IS_END: the final event of an RFC 4733 digit
+DTMF_SEND_MS = 160  # ms per digit we send (pjsua's default)
+DTMF_METHODS = {"rfc4733": pj.PJSUA_DTMF_METHOD_RFC2833, "sip-info": pj.PJSUA_DTMF_METHOD_SIP_INFO}
 
 
 class LegOwner(Protocol):
@@ -27,6 +32,7 @@ class LegOwner(Protocol):
 
     def leg_media_ready(self, leg: CallLeg) -> None: ...
     def leg_ended(self, leg: CallLeg) -> None: ...
+    def leg_for_transfer(self) -> CallLeg | None: ...  # None: refuse REFERs from the far end
 
 
 def _guard(what: str, call_id: str, fn: Callable[[], None]) -> None:
@@ -50,14 +56,16 @@ def _guard(what: str, call_id: str, fn: Callable[[], None]) -> None:
 class SipAccount(pj.Account):  # type: ignore[misc]
     """The local default account: takes every incoming INVITE, registers nowhere."""
 
-    def __init__(self, on_incoming: Callable[[int], None]) -> None:
+    def __init__(self, on_incoming: Callable[[int, dict[str, str]], None]) -> None:
         super().__init__()
-        self._on_incoming: Callable[[int], None] | None = on_incoming
+        self._on_incoming: Callable[[int, dict[str, str]], None] | None = on_incoming
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         handler = self._on_incoming
         if handler is not None:
-            _guard("incoming", "-", lambda: handler(int(prm.callId)))
+            rdata = prm.rdata  # keep it alive while reading it
+            headers = x_headers(str(rdata.wholeMsg))
+            _guard("incoming", "-", lambda: handler(int(prm.callId), headers))
 
     def detach(self) -> None:
         self._on_incoming = None
@@ -80,6 +88,29 @@ class SipCall(pj.Call):  # type: ignore[misc]
         if leg is not None:
             _guard("media", leg.handle.call_id, leg.on_media)
 
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """A REFER from the far end. Refused (603) unless the owner takes transfers: a
+        caller must not make the appliance dial arbitrary URIs (toll fraud)."""
+        leg = self.leg
+        new_leg = leg.owner.leg_for_transfer() if leg is not None else None
+        if new_leg is None or new_leg.call is None:
+            prm.statusCode = DECLINE
+            return
+        prm.newCall = new_leg.call  # pjsua2 binds the new call to it (Call.child)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        leg = self.leg
+        if leg is not None:
+            code, final = int(prm.statusCode), bool(prm.finalNotify)
+            _guard("transfer", leg.handle.call_id, lambda: leg.handle.sip_transfer(code, final))
+
+    def onDtmfEvent(self, prm: pj.OnDtmfEventParam) -> None:
+        leg = self.leg
+        if leg is not None:
+            method, flags = int(prm.method), int(prm.flags)
+            digit, duration = str(prm.digit), int(prm.duration)
+            _guard("dtmf", leg.handle.call_id, lambda: leg.on_dtmf(digit, duration, method, flags))
+
 
 class CallLeg:
     """One call on the endpoint thread: the pjsua2 Call, its media port and its handle."""
@@ -101,6 +132,9 @@ class CallLeg:
         self.counted = True  # counts against max_calls until it ends
         self.local_hangup = False
         self.timed_out = False  # hung up because no RTP arrived
+        self.too_long = False  # hung up at the maximum call duration
+        self.answered_at: float | None = None  # monotonic s when media first became active
+        self.on_hold = False  # the far end put us on hold (sendonly/inactive)
         self.dispatched = False
         self.ended = False
         self.media_index: int | None = None
@@ -115,12 +149,21 @@ class CallLeg:
         assert self.call is not None
         self.call.answer(op)
 
-    def reject(self, status: int) -> None:
+    def reject(self, status: int, retry_after_s: int | None = None) -> None:
         self.local_hangup = True
         op = pj.CallOpParam(True)
         op.statusCode = status
         assert self.call is not None
-        self.call.hangup(op)
+        if retry_after_s is None:
+            self.call.hangup(op)
+            return
+        header = pj.SipHeader()
+        header.hName = "Retry-After"
+        header.hValue = str(retry_after_s)
+        op.txOption.headers.append(header)
+        # answer(), not hangup(): while pjsua still sets up the media of a new call,
+        # hangup() defers the reply and drops its headers; answer() keeps them.
+        self.call.answer(op)
 
     def dial(self, uri: str) -> None:
         assert self.call is not None
@@ -138,7 +181,27 @@ class CallLeg:
                 extra={"call_id": self.handle.call_id, "pj_status": exc.status},
             )
 
+    def transfer(self, target: str) -> None:
+        """Send REFER with `target` (a Refer-To value) to the far end."""
+        assert self.call is not None
+        self.call.xfer(target, pj.CallOpParam(True))
+
+    def send_dtmf(self, digits: str, method: str) -> None:
+        assert self.call is not None
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = DTMF_METHODS[method]
+        prm.duration = DTMF_SEND_MS
+        self.call.sendDtmf(prm)
+
     # --- callbacks -----------------------------------------------------------------
+
+    def on_dtmf(self, digit: str, duration_ms: int, method: int, flags: int) -> None:
+        """RFC 4733: only the end event (it has the duration); SIP INFO: the one event."""
+        if method == pj.PJSUA_DTMF_METHOD_SIP_INFO:
+            self.handle.sip_dtmf(digit.upper(), max(0, duration_ms), "sip-info")
+        elif flags & DTMF_IS_END:
+            self.handle.sip_dtmf(digit.upper(), max(0, duration_ms), "rfc4733")
 
     def on_state(self) -> None:
         assert self.call is not None
@@ -148,19 +211,33 @@ class CallLeg:
             code = int(ci.lastStatusCode)
             self.owner.leg_ended(self)
             reason = "rtp-timeout" if self.timed_out else None
+            reason = "max-duration" if self.too_long else reason
             if reason is None:
                 reason = "local-hangup" if self.local_hangup else "remote-hangup"
-            self.handle.sip_ended(reason != "local-hangup", code, reason)
+            remote = reason in ("remote-hangup", "rtp-timeout")  # the far end left or vanished
+            self.handle.sip_ended(remote, code, reason)
 
     def on_media(self) -> None:
         assert self.call is not None
         ci = self.call.getInfo()  # keep it: ci.media points into it
         media = ci.media
+        held = False
         for mi in media:
             if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self._set_hold(False)
                 self._connect(int(mi.index))
                 return
+            held = held or mi.status in (
+                pj.PJSUA_CALL_MEDIA_REMOTE_HOLD,
+                pj.PJSUA_CALL_MEDIA_LOCAL_HOLD,
+            )
         self.media_index = None  # on hold (or no audio): no RTP to expect, none to check
+        self._set_hold(held)
+
+    def _set_hold(self, held: bool) -> None:
+        if held != self.on_hold:
+            self.on_hold = held
+            self.handle.sip_hold(held)
 
     def _connect(self, index: int) -> None:
         assert self.call is not None
@@ -169,6 +246,8 @@ class CallLeg:
             self.port = self._ports.acquire(self.handle.media_frame, self.handle.outbox)
         aud.startTransmit(self.port)
         self.port.startTransmit(aud)
+        if self.answered_at is None:
+            self.answered_at = time.monotonic()
         if self.media_index != index:
             self.media_index = index
             self._rx_packets, self._rx_seen_at = -1, time.monotonic()

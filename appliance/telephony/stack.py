@@ -34,6 +34,7 @@ from appliance.telephony.pjconfig import (
 logger = logging.getLogger(__name__)
 
 BUSY_HERE = 486
+SERVICE_UNAVAILABLE = 503
 OK = 200
 RTP_CHECK_EVERY_S = 1.0  # s between RTP inactivity checks
 TEARDOWN_WAIT_S = 1.0  # s to let BYEs go out and calls disconnect before libDestroy
@@ -52,8 +53,10 @@ class SipStack:
         on_inbound: Callable[[PjsipCall], None],
         log_level: int = 0,
         rtp_timeout_s: float = 0.0,
+        accept_transfers: bool = False,
     ) -> None:
         self.sip = sip
+        self.accept_transfers = accept_transfers  # follow REFERs from the far end (tests)
         self.user_agent = user_agent
         self.log_level = log_level
         self.port = 0  # bound SIP port, once set up
@@ -70,6 +73,7 @@ class SipStack:
         self.active = 0  # calls counted against max_calls (read from any thread)
         self._rtp_timeout_s = rtp_timeout_s  # 0: never hang up for lack of RTP
         self._next_rtp_check = 0.0
+        self.draining = False  # refuse new calls with 503 + Retry-After
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -98,9 +102,12 @@ class SipStack:
         self._ep.libHandleEvents(ms)
         self._reap()
         now = time.monotonic()
-        if self._rtp_timeout_s > 0 and now >= self._next_rtp_check:
+        if now >= self._next_rtp_check:
             self._next_rtp_check = now + RTP_CHECK_EVERY_S
-            self._check_rtp(now)
+            if self._rtp_timeout_s > 0:
+                self._check_rtp(now)
+            if self.sip.max_call_s > 0:
+                self._check_duration(now)
 
     def teardown(self) -> None:
         ep = self._ep
@@ -155,22 +162,53 @@ class SipStack:
         if leg is not None:
             leg.hangup()
 
+    def send_dtmf(self, key: int, digits: str, method: str) -> None:
+        leg = self._legs.get(key)
+        if leg is None or leg.ended:
+            raise TelephonyError("sip-call-ended", "the call has ended")
+        try:
+            leg.send_dtmf(digits, method)
+        except pj.Error as exc:
+            raise TelephonyError(
+                "sip-dtmf-failed", f"cannot send DTMF (pj status {exc.status})"
+            ) from exc
+
+    def transfer(self, key: int, target: str) -> None:
+        leg = self._legs.get(key)
+        if leg is None or leg.ended:
+            raise TelephonyError("sip-call-ended", "the call has ended")
+        try:
+            leg.transfer(target)
+        except pj.Error as exc:
+            raise TelephonyError(
+                "sip-transfer-failed", f"cannot send REFER (pj status {exc.status})"
+            ) from exc
+
+    def start_draining(self) -> None:
+        self.draining = True
+
     def hangup_all(self) -> None:
         for leg in list(self._legs.values()):
             leg.hangup()
 
     # --- callbacks -----------------------------------------------------------------
 
-    def _incoming(self, pj_call_id: int) -> None:
+    def _incoming(self, pj_call_id: int, headers: dict[str, str]) -> None:
         assert self._acc is not None
         handle = self._new_handle("inbound")
-        busy = self.active >= self.max_calls
+        handle.sip_headers = headers
+        busy = self.draining or self.active >= self.max_calls
         leg = self._add(CallLeg(self, self._acc, handle, self._ports, pj_call_id), counted=not busy)
         if busy:
-            leg.reject(BUSY_HERE)
+            if self.draining:
+                code = SERVICE_UNAVAILABLE
+                leg.reject(code, self.sip.retry_after_s)
+            else:
+                code = BUSY_HERE
+                leg.reject(code)
             logger.info(
                 "call rejected",
-                extra={"stage": "telephony", "call_id": handle.call_id, "code": BUSY_HERE},
+                extra={"stage": "telephony", "call_id": handle.call_id, "code": code},
             )
             return
         try:
@@ -200,6 +238,12 @@ class SipStack:
         if leg.handle.direction == "inbound":
             self._on_inbound(leg.handle)
 
+    def leg_for_transfer(self) -> CallLeg | None:
+        """A new outbound leg for a REFER we follow, or None to refuse it."""
+        if not self.accept_transfers or self._acc is None or self.active >= self.max_calls:
+            return None
+        return self._add(CallLeg(self, self._acc, self._new_handle("outbound"), self._ports))
+
     def leg_ended(self, leg: CallLeg) -> None:
         """Disconnected: stop counting it now; release its pjsua2 objects after the callback."""
         if leg.counted:
@@ -225,6 +269,25 @@ class SipStack:
                     },
                 )
                 leg.timed_out = True
+                leg.hangup()
+
+    def _check_duration(self, now: float) -> None:
+        """End calls that reached sip.max_call_s since they were answered (BYE)."""
+        for leg in list(self._legs.values()):
+            answered = leg.answered_at
+            if answered is None or leg.ended or leg.local_hangup:
+                continue
+            if now - answered >= self.sip.max_call_s:
+                logger.info(
+                    "maximum call duration: hanging up",
+                    extra={
+                        "stage": "telephony",
+                        "call_id": leg.handle.call_id,
+                        "code": "sip-max-duration",
+                        "max_call_s": self.sip.max_call_s,
+                    },
+                )
+                leg.too_long = True
                 leg.hangup()
 
     # --- bookkeeping ---------------------------------------------------------------

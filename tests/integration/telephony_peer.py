@@ -3,9 +3,10 @@
     python telephony_peer.py --rtp-port 46000 [--codecs PCMU/8000 ...] [--hangup-after 2.5]
 
 Answers every call: plays a 440 Hz tone (--tone-ms), reports when its first frame
-left, then echoes what it hears until it hangs up (--hangup-after s) or the caller
-does. Everything it observes goes to stdout as one JSON object per line:
-{"event": "listening", "port": N}, {"event": "call", ...}, {"event": "drained", ...},
+left, sends --dtmf digits if given (and reports every digit it receives), then echoes
+what it hears until it hangs up (--hangup-after s) or the caller does. Everything it
+observes goes to stdout as one JSON object per line: {"event": "listening", "port": N},
+{"event": "call", ...}, {"event": "drained", ...}, {"event": "dtmf", "digit": ...},
 {"event": "ended", "remote_ended": ..., "heard_hz": ...}. It exits when stdin closes.
 """
 
@@ -56,7 +57,7 @@ def dominant_hz(pcm: bytes, rate: int = RATE) -> float:
 
 async def handle(call: CallHandle, args: argparse.Namespace) -> None:
     assert isinstance(call, PjsipCall)
-    emit("call", call_id=call.call_id, codec=call.codec, rate=call.rate)
+    emit("call", call_id=call.call_id, codec=call.codec, rate=call.rate, headers=call.sip_headers)
     heard = bytearray()
 
     async def listen_and_echo() -> None:
@@ -65,17 +66,25 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
             if echo_on.is_set():
                 await call.play(chunk)
 
+    async def report_dtmf() -> None:
+        async for key in call.dtmf():
+            emit("dtmf", digit=key.digit, duration_ms=key.duration_ms, method=key.method)
+
     echo_on = asyncio.Event()
     listener = asyncio.create_task(listen_and_echo())
+    keys = asyncio.create_task(report_dtmf())
     await call.play(tone(440.0, args.tone_ms))
     first = await call.drain()
     emit("drained", first_sent=first, now=time.monotonic())
+    if args.dtmf:
+        await call.send_dtmf(args.dtmf, args.dtmf_method)
     echo_on.set()
     try:
         await asyncio.wait_for(asyncio.shield(listener), args.hangup_after)
     except TimeoutError:
         await call.hangup()
         await listener
+    await keys
     loud = _loud_part(bytes(heard))
     emit(
         "ended",
@@ -104,6 +113,9 @@ async def main() -> int:
     parser.add_argument("--max-calls", type=int, default=4)
     parser.add_argument("--tone-ms", type=int, default=600)
     parser.add_argument("--hangup-after", type=float, default=2.5)
+    parser.add_argument("--dtmf", default="", help="digits to send after the tone")
+    parser.add_argument("--dtmf-method", default="rfc4733", choices=["rfc4733", "sip-info"])
+    parser.add_argument("--accept-transfers", action="store_true", help="follow REFERs")
     args = parser.parse_args()
     sip = loopback_sip(
         port=args.port,
@@ -113,7 +125,9 @@ async def main() -> int:
         codecs=args.codecs,
         max_calls=args.max_calls,
     )
-    telephony = PjsipTelephony(sip, user_agent="telephony-peer")
+    telephony = PjsipTelephony(
+        sip, user_agent="telephony-peer", accept_transfers=args.accept_transfers
+    )
     await telephony.start(lambda call: handle(call, args))
     emit("listening", port=telephony.sip_port)
     await asyncio.to_thread(sys.stdin.read)  # until the test closes our stdin

@@ -43,7 +43,7 @@ _rtp_base = iter(range(47000, 48000, 20))
 class Peer:
     """The subprocess endpoint; its JSON events arrive on a queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         cmd = [
             sys.executable,
             str(PEER),
@@ -53,6 +53,7 @@ class Peer:
             str(PEER_TONE_MS),
             "--hangup-after",
             str(PEER_HANGUP_S),
+            *extra,
         ]
         env = {**os.environ, "PYTHONPATH": str(PEER.parents[2])}
         self.proc = subprocess.Popen(

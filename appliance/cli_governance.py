@@ -1,0 +1,108 @@
+"""`appliance db check|rekey|purge` and `appliance audit verify|export`.
+
+Exit status: 0 clean, 1 a problem was found (integrity, tampering), 2 a coded error.
+Nothing printed here is PHI: only codes, counts, sequence numbers and key ids.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.governance.audit_chain import Checkpoint, Verdict
+from appliance.governance.retention import purge_transcripts
+from appliance.store.audit import (
+    AuditEvent,
+    AuditLog,
+    export_key_id,
+    read_anchor,
+    verify_export,
+)
+from appliance.store.backup import backup, restore
+from appliance.store.bootstrap import open_database, rekey
+from appliance.store.db import cipher_settings
+
+
+def db_check(settings: Settings) -> int:
+    """Cipher settings (checked at open), cipher_integrity_check and integrity_check."""
+    db = open_database(settings)
+    try:
+        settings_now = db.query(cipher_settings)
+        problems = db.integrity_problems()
+    finally:
+        db.close()
+    print(
+        f"cipher {settings_now['cipher_version']}: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(settings_now.items()) if k != "cipher_version")
+    )
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if not problems:
+        print("db OK: cipher_integrity_check and integrity_check are clean")
+    return 1 if problems else 0
+
+
+def db_rekey(settings: Settings) -> int:
+    rekey(settings)
+    print("db key rotated; the store reopened and checked with the new key")
+    return 0
+
+
+def db_purge(settings: Settings, days: int | None) -> int:
+    keep = days if days is not None else settings.store.transcript_retention_days
+    db = open_database(settings)
+    try:
+        count = purge_transcripts(db, keep)
+    finally:
+        db.close()
+    print(f"purged the text of {count} turns older than {keep} days")
+    return 0
+
+
+def db_backup_restore(settings: Settings, command: str, path: Path) -> int:
+    if command == "backup":
+        counts = backup(settings, path)
+        print(f"backup written to {path}: {_rows(counts)}")
+    else:
+        counts = restore(settings, path)
+        print(f"restored from {path}: {_rows(counts)}; the old store is kept as *.pre-restore")
+    return 0
+
+
+def _rows(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
+def audit_verify(settings: Settings, export_dir: Path | None, anchor_file: Path | None) -> int:
+    anchors: list[Checkpoint] = [read_anchor(anchor_file)] if anchor_file else []
+    if export_dir is not None:
+        verdict = verify_export(export_dir, anchors)
+        print(f"signing key id {export_key_id(export_dir)} (compare with the published id)")
+    else:
+        db = open_database(settings)
+        try:
+            verdict = AuditLog(db).verify(anchors)
+        finally:
+            db.close()
+    return _report(verdict)
+
+
+def audit_export(settings: Settings, out: Path) -> int:
+    db = open_database(settings)
+    try:
+        log = AuditLog(db)
+        log.append(
+            AuditEvent(actor="cli", actor_role="operator", action="audit.export", component="audit")
+        )
+        records, checkpoints = log.export(out)
+    finally:
+        db.close()
+    print(f"exported {records} audit records and {checkpoints} signed checkpoints to {out}")
+    print(f"signing key id {export_key_id(out)}")
+    return 0
+
+
+def _report(verdict: Verdict) -> int:
+    print(verdict.line(), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1

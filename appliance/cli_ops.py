@@ -1,0 +1,97 @@
+"""CLI handlers for operations: verify-isolation (and the offline bundle)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.isolation import report, settings, units
+
+SYSTEM_UNITS = Path("/etc/systemd/system")
+
+
+def _units_dir(chosen: Path | None) -> Path:
+    if chosen is not None:
+        return chosen
+    if (SYSTEM_UNITS / "appliance-admin.service").exists():
+        return SYSTEM_UNITS
+    return units.UNITS_DIR
+
+
+def add_verify_isolation(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("verify-isolation", help="prove network isolation; exit 1 on any failure")
+    p.add_argument(
+        "--settings", type=Path, default=settings.DEFAULT_FILE, help="isolation TOML file"
+    )
+    p.add_argument("--units-dir", type=Path, help="where the appliance unit files are")
+    p.add_argument("--json", type=Path, help="write the report as JSON here")
+    p.add_argument(
+        "--sign-key",
+        type=Path,
+        help="sign the JSON with the audit signing key (credential audit-signing.key, else this"
+        " key file)",
+    )
+
+
+def cmd_verify_isolation(_: Settings, args: argparse.Namespace) -> int:
+    iso = settings.load(args.settings)
+    result = report.run_all(iso, _units_dir(args.units_dir), proc_net=Path("/proc/net"))
+    print(result.to_text())
+    if args.json:
+        data = json.loads(result.to_json())
+        if args.sign_key is not None:
+            from appliance.isolation.signing import sign
+
+            data = sign(data, args.sign_key)
+        fd = os.open(args.json, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2) + "\n")
+    return 0 if result.passed else 1
+
+
+def add_bundle(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bundle", help="build or verify the offline installation bundle")
+    bsub = p.add_subparsers(dest="bundle_command", required=True)
+    b = bsub.add_parser("build", help="one reproducible tarball (run on a staging machine)")
+    b.add_argument("--out", type=Path, required=True, help="the .tar.gz to write")
+    b.add_argument("--wheelhouse", type=Path, help="folder of the locked wheels")
+    b.add_argument("--model-wheels", type=Path, help="folder of the model packages")
+    b.add_argument("--debs", type=Path, help="folder of Debian packages to include")
+    b.add_argument(
+        "--download",
+        type=Path,
+        help="fetch both locks with pip (hash-checked) into this folder first",
+    )
+    v = bsub.add_parser("verify", help="check every file of a bundle against SHA256SUMS")
+    v.add_argument("path", type=Path, help="a bundle .tar.gz or an unpacked bundle folder")
+
+
+def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from appliance import bundle
+
+    if args.bundle_command == "verify":
+        if args.path.is_dir():
+            problems = bundle.verify(args.path)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                problems = bundle.verify(bundle.unpack(args.path, Path(tmp)))
+        for problem in problems:
+            print(f"FAIL {problem}")
+        print(f"bundle {'FAILED' if problems else 'OK'}: {args.path}")
+        return 1 if problems else 0
+    wheelhouse, model_wheels = args.wheelhouse, args.model_wheels
+    if args.download is not None:
+        wheelhouse, model_wheels = args.download / "wheels", args.download / "model-wheels"
+        bundle.download(bundle.REPO / "requirements.lock", wheelhouse)
+        bundle.download(bundle.REPO / "models" / "wheels.lock", model_wheels)
+    if wheelhouse is None or model_wheels is None:
+        print("bundle build: give --wheelhouse and --model-wheels, or --download DIR")
+        return 2
+    out = bundle.build(args.out, wheelhouse=wheelhouse, model_wheels=model_wheels, debs=args.debs)
+    print(f"{out}  sha256 {bundle.sha256(out)}")
+    return 0

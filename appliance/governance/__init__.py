@@ -1,0 +1,1 @@
+"""Governance plane: tamper-evident audit chain, retention (PHI/PCI/consent to come)."""

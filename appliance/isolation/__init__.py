@@ -1,0 +1,1 @@
+"""Proof of isolation: nftables ruleset, unit sandbox checks, egress probes, report."""

@@ -1,0 +1,122 @@
+"""Read systemd unit files and check the sandbox settings every appliance unit must have."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+UNITS_DIR = Path(__file__).resolve().parent.parent.parent / "systemd"
+APPLIANCE_UNITS = (
+    "appliance-agent@.service",
+    "appliance-admin.service",
+    "appliance-llm.service",
+    "appliance-llm-cpu.service",
+    "appliance-sip-edge.service",
+)
+OWN_UNITS = ("appliance-agent@.service", "appliance-admin.service")  # Type=notify + watchdog
+
+# Setting -> the value it must have (None: present with any non-empty value).
+REQUIRED: Mapping[str, str | None] = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "CapabilityBoundingSet": "",
+    "DevicePolicy": "closed",
+    "IPAddressDeny": "any",
+    "LimitCORE": "0",
+    "RestrictAddressFamilies": None,
+    "SystemCallFilter": None,
+    "LoadCredentialEncrypted": None,
+}
+OFFLINE_ENV = ("HF_HUB_OFFLINE=1", "DO_NOT_TRACK=1")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFile:
+    name: str
+    settings: Mapping[str, tuple[str, ...]]  # key -> every value, in order ([Service] etc.)
+
+    def last(self, key: str) -> str | None:
+        values = self.settings.get(key)
+        return values[-1] if values else None
+
+    def environment(self) -> set[str]:
+        return {item for value in self.settings.get("Environment", ()) for item in value.split()}
+
+
+def parse_unit(path: Path) -> UnitFile:
+    """A unit file's settings (continuation lines joined; sections merged)."""
+    settings: dict[str, list[str]] = {}
+    pending = ""
+    for raw in path.read_text("utf-8").splitlines():
+        line = pending + raw.strip()
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        pending = ""
+        if not line or line[0] in "#;[" or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        settings.setdefault(key.strip(), []).append(value.strip())
+    return UnitFile(path.name, {k: tuple(v) for k, v in settings.items()})
+
+
+def check_unit(unit: UnitFile) -> list[str]:
+    """Problems with one unit's sandbox, as readable sentences ([] when it is sound)."""
+    problems: list[str] = []
+    for key, wanted in REQUIRED.items():
+        if key == "LoadCredentialEncrypted" and unit.name == "appliance-sip-edge.service":
+            continue  # Kamailio holds no secret (TLS keys live in the admin unit).
+        value = unit.last(key)
+        if value is None or (wanted is None and not value):
+            problems.append(f"{unit.name}: {key}= is missing")
+        elif wanted is not None and value != wanted:
+            problems.append(f"{unit.name}: {key}={value}, expected {key}={wanted or '(empty)'}")
+    allowed = " ".join(unit.settings.get("IPAddressAllow", ())).split()
+    for entry in allowed:
+        if entry in {"any", "0.0.0.0/0", "::/0"}:
+            problems.append(f"{unit.name}: IPAddressAllow={entry} undoes IPAddressDeny=any")
+    families = (unit.last("RestrictAddressFamilies") or "").split()
+    if "AF_PACKET" in families or (families and families[0].startswith("~")):
+        problems.append(f"{unit.name}: RestrictAddressFamilies={' '.join(families)} is too broad")
+    if unit.name in OWN_UNITS:
+        if unit.last("Type") != "notify":
+            problems.append(f"{unit.name}: Type={unit.last('Type')}, expected notify")
+        if not unit.last("WatchdogSec"):
+            problems.append(f"{unit.name}: WatchdogSec= is missing")
+    if unit.name != "appliance-sip-edge.service":
+        missing = [flag for flag in OFFLINE_ENV if flag not in unit.environment()]
+        if missing:
+            problems.append(f"{unit.name}: offline flags missing: {', '.join(missing)}")
+    if unit.name == "appliance-llm.service":
+        problems.extend(_check_vllm(unit))
+    return problems
+
+
+def _check_vllm(unit: UnitFile) -> list[str]:
+    problems: list[str] = []
+    if "VLLM_NO_USAGE_STATS=1" not in unit.environment():
+        problems.append(f"{unit.name}: VLLM_NO_USAGE_STATS=1 is missing")
+    command = unit.last("ExecStart") or ""
+    for flag in ("--host 127.0.0.1", "--no-enable-log-requests"):
+        if flag not in command:
+            problems.append(f"{unit.name}: ExecStart lacks {flag!r}")
+    model = [v for v in unit.environment() if v.startswith("APPLIANCE_LLM_MODEL=")]
+    if not model or not model[-1].partition("=")[2].startswith("/"):
+        problems.append(f"{unit.name}: APPLIANCE_LLM_MODEL must be an absolute path")
+    if "--api-key" in command:
+        problems.append(f"{unit.name}: the API key is on argv")
+    return problems
+
+
+def check_units(directory: Path, names: tuple[str, ...] = APPLIANCE_UNITS) -> list[str]:
+    problems: list[str] = []
+    for name in names:
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{name}: unit file not found in {directory}")
+            continue
+        problems.extend(check_unit(parse_unit(path)))
+    return problems

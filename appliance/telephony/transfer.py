@@ -1,0 +1,45 @@
+"""Blind transfer (REFER) helpers: the Refer-To target with X-headers, the X-headers of
+an incoming INVITE, and the outcome reported by the transferee's NOTIFYs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+MAX_X_HEADERS = 16  # X-headers kept from one INVITE
+MAX_X_VALUE = 256  # characters kept of one X-header value
+_NAME = re.compile(r"^X-[A-Za-z0-9-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """How a blind transfer ended, from the transferee's final NOTIFY (RFC 3515)."""
+
+    ok: bool  # the target answered (sipfrag 2xx)
+    status: int | None  # final SIP status of the transferred call (None: no answer in time)
+    reason: str  # "answered" | "failed" | "refused" | "timeout" | "call-ended"
+
+
+def refer_to(uri: str, headers: dict[str, str]) -> str:
+    """`uri` with `headers` as URI headers (`?X-A=1&X-B=2`), which the transferee copies
+    into its INVITE to the target (RFC 3261 19.1.5). Only X- headers are allowed."""
+    for name in headers:
+        if not _NAME.match(name):
+            raise ValueError(f"not an X- header name: {name!r}")
+    if not headers:
+        return f"<{uri}>"
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in headers.items())
+    return f"<{uri}?{query}>"
+
+
+def x_headers(message: str) -> dict[str, str]:
+    """The X- headers of a SIP message (header section only; bounded in count and size)."""
+    head = message.split("\r\n\r\n", 1)[0]
+    found: dict[str, str] = {}
+    for line in head.split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if sep and _NAME.match(name) and len(found) < MAX_X_HEADERS:
+            found[name] = value.strip()[:MAX_X_VALUE]
+    return found

@@ -1,0 +1,81 @@
+"""The offline bundle: reproducible, and tampering is caught."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance import bundle
+
+pytestmark = pytest.mark.integration
+
+
+def _inputs(tmp: Path) -> tuple[Path, Path]:
+    wheels, models = tmp / "wheelhouse", tmp / "model-wheels"
+    wheels.mkdir()
+    models.mkdir()
+    (wheels / "alpha-1.0-py3-none-any.whl").write_bytes(b"PK fake wheel alpha" * 50)
+    (wheels / "beta-2.0-py3-none-any.whl").write_bytes(b"PK fake wheel beta" * 50)
+    (models / "voice-1.0-py3-none-any.whl").write_bytes(bytes(range(256)) * 20)
+    return wheels, models
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", "bundle", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bundle_is_reproducible_and_complete(tmp_path: Path) -> None:
+    wheels, models = _inputs(tmp_path)
+    first = bundle.build(tmp_path / "a.tar.gz", wheelhouse=wheels, model_wheels=models)
+    second = bundle.build(tmp_path / "b.tar.gz", wheelhouse=wheels, model_wheels=models)
+    assert bundle.sha256(first) == bundle.sha256(second)
+
+    unpacked = bundle.unpack(first, tmp_path / "unpacked")
+    assert bundle.verify(unpacked) == []
+    sums = (unpacked / bundle.SUMS).read_text()
+    for name in (
+        "wheels/alpha-1.0-py3-none-any.whl",
+        "model-wheels/voice-1.0-py3-none-any.whl",
+        "ansible/site.yml",
+        "systemd/appliance-llm.service",
+        "models/manifest.toml",
+        "requirements.lock",
+    ):
+        assert f"  {name}\n" in sums
+        assert (unpacked / name).is_file()
+    assert _cli("verify", str(first)).returncode == 0
+
+
+def test_tampered_bundle_is_refused(tmp_path: Path) -> None:
+    wheels, models = _inputs(tmp_path)
+    tarball = bundle.build(tmp_path / "bundle.tar.gz", wheelhouse=wheels, model_wheels=models)
+    unpacked = bundle.unpack(tarball, tmp_path / "unpacked")
+    target = unpacked / "model-wheels/voice-1.0-py3-none-any.whl"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0x01
+    target.write_bytes(bytes(data))
+    (unpacked / "wheels/evil-6.6-py3-none-any.whl").write_bytes(b"not listed")
+    (unpacked / "systemd/appliance-admin.service").unlink()
+
+    assert bundle.verify(unpacked) == [
+        "checksum mismatch: model-wheels/voice-1.0-py3-none-any.whl",
+        "missing: systemd/appliance-admin.service",
+        "not in SHA256SUMS: wheels/evil-6.6-py3-none-any.whl",
+    ]
+    result = _cli("verify", str(unpacked))
+    assert result.returncode == 1
+    assert "checksum mismatch: model-wheels/voice-1.0-py3-none-any.whl" in result.stdout
+
+
+def test_missing_input_is_a_coded_error(tmp_path: Path) -> None:
+    with pytest.raises(bundle.BundleError) as err:
+        bundle.build(tmp_path / "x.tar.gz", wheelhouse=tmp_path / "no", model_wheels=tmp_path)
+    assert err.value.code == "bundle-input-missing"

@@ -1,0 +1,101 @@
+"""verify-isolation's building blocks against real sockets and real nft JSON."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from appliance.errors import ConfigError
+from appliance.isolation import report, ruleset, settings, signing, sockets
+
+pytestmark = pytest.mark.integration
+
+
+def test_listeners_are_read_from_proc_net() -> None:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as exposed,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as local,
+    ):
+        exposed.bind(("0.0.0.0", 0))
+        exposed.listen()
+        local.bind(("127.0.0.1", 0))
+        tcp_port, udp_port = exposed.getsockname()[1], local.getsockname()[1]
+        found = sockets.listeners()
+        keys = {(item.proto, item.address, item.port) for item in found}
+        assert ("tcp", "0.0.0.0", tcp_port) in keys
+        assert ("udp", "127.0.0.1", udp_port) in keys
+        extra = {item.key for item in sockets.unexpected(found, set())}
+        assert f"tcp:{tcp_port}" in extra
+        assert f"udp:{udp_port}" not in extra  # loopback only: not reachable off the box
+        assert f"tcp:{tcp_port}" not in {
+            item.key for item in sockets.unexpected(found, {f"tcp:{tcp_port}"})
+        }
+
+
+def _rule(chain: str, *exprs: dict[str, object]) -> dict[str, object]:
+    return {"rule": {"family": "inet", "table": "t", "chain": chain, "handle": 7, "expr": exprs}}
+
+
+def test_broad_accepts_and_policies_are_found() -> None:
+    chains = [
+        {"chain": {"family": "inet", "table": "t", "name": h, "hook": h, "policy": "drop"}}
+        for h in ("input", "output")
+    ]
+    dport = {"match": {"op": "==", "left": {"payload": {"field": "dport"}}, "right": 53}}
+    anywhere = {"prefix": {"addr": "0.0.0.0", "len": 0}}
+    daddr_any = {"match": {"op": "==", "left": {"payload": {"field": "daddr"}}, "right": anywhere}}
+    daddr_dns = {
+        "match": {"op": "==", "left": {"payload": {"field": "daddr"}}, "right": "10.0.0.5"}
+    }
+    data = {
+        "nftables": [
+            *chains,
+            _rule("output", dport, {"accept": None}),
+            _rule("output", daddr_any, {"accept": None}),
+            _rule("output", daddr_dns, dport, {"accept": None}),
+        ]
+    }
+    problems = ruleset.check_loaded(data)
+    assert problems[0] == "no forward chain with policy drop"
+    assert len([p for p in problems if "accepts any peer (output)" in p]) == 2
+
+
+def test_isolation_settings_reject_bad_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as bad_address:
+        settings.parse({"firewall": {"pbx": ["10.0.0.300"]}})
+    assert bad_address.value.code == "config-invalid"
+    with pytest.raises(ConfigError):
+        settings.parse({"firewall": {"rtp_ports": [50000, 40000]}})
+    with pytest.raises(ConfigError) as missing:
+        settings.load(tmp_path / "absent.toml")
+    assert missing.value.code == "config-missing"
+    parsed = settings.parse({"firewall": {"pbx": ["10.1.2.7"]}, "probes": {"tcp": ["1.2.3.4:443"]}})
+    assert parsed.firewall.pbx == ("10.1.2.7/32",)
+
+
+def test_runtime_flags_check_reads_process_environments(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    for pid, env in (("101", b"HF_HUB_OFFLINE=1\0DO_NOT_TRACK=1\0"), ("102", b"PATH=/bin\0")):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "cmdline").write_bytes(b"python\0-m\0llama_cpp.server\0")
+        (proc / pid / "environ").write_bytes(env)
+    check = report.check_runtime_flags(proc)
+    assert check.status == "fail"
+    assert check.details == (
+        "pid 102 (python -m llama_cpp.server ) lacks HF_HUB_OFFLINE=1, DO_NOT_TRACK=1",
+    )
+
+
+def test_signed_report_detects_any_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    key = tmp_path / "audit-signing.key"
+    key.write_text("cd" * 32)
+    key.chmod(0o400)
+    data = {"host": "h", "started": "2026-11-24T14:00:00+00:00", "passed": False, "checks": []}
+    signed = signing.sign(data, key)
+    assert signing.check(signed)
+    assert not signing.check({**signed, "passed": True})
+    assert not signing.check({**signed, "started": "2026-11-25T14:00:00+00:00"})
+    assert not signing.check(data)
