@@ -120,6 +120,16 @@ class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_reprompts: int = 2  # then the call is closed politely
 
 
+class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Deterministic clinic workflows (appliance/workflows) instead of free LLM replies."""
+
+    enabled: bool = False  # off: the LLM answers freely (the walking skeleton's behaviour)
+    kb_file: str = ""  # TOML knowledge base ("" = hours and facts from [clinic])
+    front_desk_uri: str = ""  # SIP URI transfers go to ("" = tell the caller to call back)
+    emergency_number: str = "911"
+    structured_output: str = "json_object"  # llama.cpp; "json_schema" for vllm
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -132,6 +142,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     store: Store
     log: Log
     conversation: Conversation = msgspec.field(default_factory=Conversation)
+    workflows: Workflows = msgspec.field(default_factory=Workflows)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""

@@ -86,3 +86,11 @@ class SessionEvent:
     stage: str | None = None
     code: str | None = None
     timings: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """What the agent plane asks the session to do after speaking a reply."""
+
+    end_call: bool = False
+    transfer_reason: str | None = None  # escalation reason code: hand the caller to a human

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from appliance.audio import AudioChunk
-from appliance.domain import CallId, ChatMessage, Transcript, Utterance
+from appliance.domain import CallId, ChatMessage, Directive, Transcript, Utterance
 
 
 class Clock(Protocol):
@@ -147,3 +147,29 @@ class SessionObserver(Protocol):
     def call_ended(self, outcome: str) -> None: ...
     def stage_time(self, stage: str, seconds: float) -> None: ...
     def stage_failed(self, stage: str, code: str) -> None: ...
+
+
+@runtime_checkable
+class Directed(Protocol):
+    """A ChatModel that also decides call control (the workflow engine does)."""
+
+    def directive(self) -> Directive | None:
+        """What to do after the reply just streamed; cleared once read."""
+        ...
+
+
+class TransferOutcome(Protocol):
+    @property
+    def ok(self) -> bool: ...  # the target answered
+
+    @property
+    def reason(self) -> str: ...  # "answered" | "failed" | "refused" | "timeout" | ...
+
+
+@runtime_checkable
+class Transferable(Protocol):
+    """A call that can be handed to another party (blind transfer, REFER)."""
+
+    async def transfer(
+        self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
+    ) -> TransferOutcome: ...

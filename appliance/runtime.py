@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.model_files import model_dir
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
-from appliance.ports import CallHandle
+from appliance.ports import CallHandle, ChatModel
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
@@ -86,11 +88,15 @@ class Agent:
     """The speech + agent parts shared by all calls."""
 
     deps: SessionDeps
+    new_chat: Callable[[], ChatModel] | None = None  # per-call agent (workflows), if any
     calls: int = 0
 
     async def handle(self, call: CallHandle) -> None:
         self.calls += 1
-        await CallSession(call, self.deps).run()
+        deps = self.deps
+        if self.new_chat is not None:
+            deps = dataclasses.replace(deps, llm=self.new_chat())
+        await CallSession(call, deps).run()
 
 
 def open_store(settings: Settings) -> tuple[Database, CallRepository]:
@@ -113,7 +119,12 @@ async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:
 
 
 async def build_agent(
-    settings: Settings, repo: CallRepository, metrics: Metrics, health: Health, api_key: str
+    settings: Settings,
+    repo: CallRepository,
+    metrics: Metrics,
+    health: Health,
+    api_key: str,
+    db: Database | None = None,
 ) -> tuple[Agent, OpenAIChatModel]:
     stt, tts = await load_speech(settings)
     health.set("stt", True, settings.stt.model)
@@ -141,8 +152,14 @@ async def build_agent(
         observer=MetricsObserver(metrics),
         clock=SystemClock(),
         policy=turn_policy(settings),
+        front_desk_uri=settings.workflows.front_desk_uri,
     )
-    return Agent(deps), llm
+    new_chat = None
+    if settings.workflows.enabled and db is not None:
+        from appliance.workflows.factory import workflow_chats
+
+        new_chat = workflow_chats(settings, db, llm)
+    return Agent(deps, new_chat), llm
 
 
 def turn_policy(settings: Settings) -> TurnPolicy:

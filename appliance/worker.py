@@ -56,7 +56,7 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     telephony: PjsipTelephony | None = None
     llm = None
     try:
-        agent, llm = await build_agent(settings, repo, metrics, health, api_key)
+        agent, llm = await build_agent(settings, repo, metrics, health, api_key, db)
         telephony = PjsipTelephony(settings.sip)
         await telephony.start(agent.handle)
         logger.info(

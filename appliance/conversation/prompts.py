@@ -17,6 +17,10 @@ class Prompts:
     system: str
     filler: str = "One moment."
     reprompt: str = "Are you still there? How can I help you?"
+    no_transfer: str = (
+        "I'm sorry, I can't connect you to the front desk right now. "
+        "Please call them directly. Is there anything else I can help you with?"
+    )
     silence_goodbye: str = (
         "I haven't heard anything, so I'll end the call now. Please call again any time. Goodbye."
     )
@@ -70,4 +74,5 @@ class PromptCache:
             "filler": prompts.filler,
             "reprompt": prompts.reprompt,
             "silence_goodbye": prompts.silence_goodbye,
+            "no_transfer": prompts.no_transfer,
         }

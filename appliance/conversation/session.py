@@ -39,11 +39,13 @@ from appliance.ports import (
     CallRecorder,
     ChatModel,
     Clock,
+    Directed,
     EndOfTurnDetector,
     SessionObserver,
     SpeechActivity,
     SpeechToText,
     TextToSpeech,
+    Transferable,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class SessionDeps:
     max_history: int = 8  # chat messages kept for context
     no_speech_threshold: float = 0.8  # Whisper no_speech_prob above which a turn is ignored
     policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
+    front_desk_uri: str = ""  # SIP URI for transfers to a human ("" = none configured)
 
 
 class CallSession:
@@ -285,6 +288,36 @@ class CallSession:
             return True
         reply = await self._reply(text, turn)
         self._finish_turn(turn, reply)
+        return await self._follow()
+
+    async def _follow(self) -> bool:
+        """Act on the agent plane's directive after a reply; True when the call is over."""
+        llm = self._d.llm
+        directive = llm.directive() if isinstance(llm, Directed) else None
+        if directive is None:
+            return False
+        if directive.transfer_reason:
+            return await self._transfer(directive.transfer_reason)
+        if directive.end_call:
+            await self._call.hangup()
+            return True
+        return False
+
+    async def _transfer(self, reason: str) -> bool:
+        """Blind transfer to the front desk with the reason; stay with the caller if it fails."""
+        d, call = self._d, self._call
+        self._event("transfer", code=reason)
+        await d.recorder.add_event(call.call_id, "transfer-requested", "workflow", reason,
+                                   d.clock.time())  # fmt: skip
+        if d.front_desk_uri and isinstance(call, Transferable):
+            headers = {"X-Appliance-Call": call.call_id, "X-Appliance-Reason": reason}
+            result = await call.transfer(d.front_desk_uri, headers, 20.0)
+            kind = "transfer-ok" if result.ok else "transfer-failed"
+            await d.recorder.add_event(call.call_id, kind, "telephony", result.reason,
+                                       d.clock.time())  # fmt: skip
+            if result.ok:
+                return True
+        await self._say("no_transfer", d.prompts.no_transfer, interruptible=True)
         return False
 
     def _finish_turn(self, turn: Turn, reply: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from appliance.domain import ChatMessage
+from appliance.domain import ChatMessage, Directive
 from appliance.llm.understanding import Understander
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.state import Decision
@@ -44,6 +44,13 @@ class WorkflowChat:
             },
         )
         yield self.decision.say
+
+    def directive(self) -> Directive | None:
+        """End the call or transfer it, as the last decision asked; cleared once read."""
+        decision, self.decision = self.decision, None
+        if decision is None or not (decision.end_call or decision.transfer):
+            return None
+        return Directive(end_call=decision.end_call, transfer_reason=decision.transfer)
 
     async def ready(self) -> bool:
         return True

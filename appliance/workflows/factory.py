@@ -1,0 +1,44 @@
+"""Building the per-call workflow agent from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from appliance.config import Settings
+from appliance.llm.client import OpenAIChatModel
+from appliance.llm.understanding import Understander
+from appliance.scheduling.builtin import BuiltinSchedule
+from appliance.store.db import Database
+from appliance.workflows.agent import WorkflowChat
+from appliance.workflows.engine import Policy, WorkflowEngine
+from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
+
+
+def knowledge_base(settings: Settings) -> KnowledgeBase:
+    """The configured KB file, or one built from [clinic] hours and facts."""
+    if settings.workflows.kb_file:
+        return load_kb(settings.path(settings.workflows.kb_file))
+    c = settings.clinic
+    topics = [Topic("hours", ["hours", "open", "close", "opening", "closing"],
+                    f"The front desk is open {c.front_desk_hours}.")]  # fmt: skip
+    if c.facts:
+        topics.append(Topic("facts", ["park", "parking", "where", "address"], c.facts))
+    return KnowledgeBase(topics)
+
+
+def workflow_chats(
+    settings: Settings, db: Database, llm: OpenAIChatModel
+) -> Callable[[], WorkflowChat]:
+    """A factory of WorkflowChat, one per call (each call has its own dialogue state)."""
+    tz = ZoneInfo(settings.clinic.timezone)
+    schedule = BuiltinSchedule(db, tz)
+    kb = knowledge_base(settings)
+    wf = settings.workflows
+    policy = Policy(emergency_number=wf.emergency_number)
+    understander = Understander(llm, mode=wf.structured_output)
+
+    def new_chat() -> WorkflowChat:
+        return WorkflowChat(understander, WorkflowEngine(schedule, kb, tz, policy))
+
+    return new_chat
