@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.conversation.session import CallSession
-from appliance.domain import ChatMessage
+from appliance.domain import ChatMessage, Directive
 from appliance.llm.understanding import Understander
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
@@ -64,10 +64,29 @@ def db(tmp_path: Path):
     database.close()
 
 
-def chat(db: Database, answers: Sequence[dict[str, Any]]) -> WorkflowChat:
+class ClockedChat:
+    """The real WorkflowChat, with virtual time held while the schedule's thread works."""
+
+    def __init__(self, inner: WorkflowChat, clock: FakeClock) -> None:
+        self._inner, self._clock = inner, clock
+
+    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+        with self._clock.busy():
+            chunks = [c async for c in self._inner.stream(messages)]
+        for chunk in chunks:
+            yield chunk
+
+    def directive(self) -> Directive | None:
+        return self._inner.directive()
+
+    async def ready(self) -> bool:
+        return True
+
+
+def chat(db: Database, answers: Sequence[dict[str, Any]], clock: FakeClock) -> ClockedChat:
     schedule = BuiltinSchedule(db, TZ, now=lambda: NOW)
     engine = WorkflowEngine(schedule, load_kb(ASSETS / "kb.toml"), TZ, clock=lambda: NOW)
-    return WorkflowChat(Understander(Understands(answers)), engine)
+    return ClockedChat(WorkflowChat(Understander(Understands(answers)), engine), clock)
 
 
 async def test_a_caller_books_by_voice(db: Database) -> None:
@@ -83,14 +102,16 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
     understood = [{"intent": "book"}, {}, {"slots": {"date": "Friday"}}, {}, {}]
     repo = CallRepository(db)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    deps = dataclasses.replace(deps, llm=chat(db, understood))
+    deps = dataclasses.replace(deps, llm=chat(db, understood, clock))
     call = FakeCall(clock, answers=len(lines))
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed"
     booked = await BuiltinSchedule(db, TZ, now=lambda: NOW).upcoming("p1")
     assert [a.start for a in booked] == [datetime(2026, 11, 27, 8, 0, tzinfo=TZ)]
     said = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    assert "You're booked for Friday, November 27 at 8:00 AM with Dr Amanda Lee" in said[5]
+    assert any(
+        "You're booked for Friday, November 27 at 8:00 AM with Dr Amanda Lee" in s for s in said
+    )
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:
@@ -98,7 +119,7 @@ async def test_an_emergency_ends_the_call(db: Database) -> None:
     repo = CallRepository(db)
     stt = FakeStt(clock, ["My husband has chest pain"])
     deps, _ = await session_deps(clock, repo, stt, None)
-    deps = dataclasses.replace(deps, llm=chat(db, []))
+    deps = dataclasses.replace(deps, llm=chat(db, [], clock))
     call = FakeCall(clock, answers=1)
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed" and call.hung_up
@@ -112,7 +133,7 @@ async def test_a_request_for_a_person_is_transferred(db: Database, ok: bool) -> 
     repo = CallRepository(db)
     stt = FakeStt(clock, ["Can I talk to a real person?", "okay, goodbye"])
     deps, _ = await session_deps(clock, repo, stt, None)
-    deps = dataclasses.replace(deps, llm=chat(db, []), front_desk_uri="sip:desk@127.0.0.1")
+    deps = dataclasses.replace(deps, llm=chat(db, [], clock), front_desk_uri="sip:desk@127.0.0.1")
     call = TransferringCall(clock, answers=2, ok=ok)
     session = CallSession(call, deps)
     outcome = await clock.run(session.run())
