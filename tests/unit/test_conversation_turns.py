@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from appliance.conversation.session import CallSession
 from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
-from appliance.store.calls import CallRepository
-from appliance.store.db import Database
-from tests.fakes import FakeCall, FakeClock, FakeLlm, FakeStt, Speech, session_deps
+from tests.fakes import FakeCall, FakeLlm, FakeStt, Speech, session_deps
+from tests.unit.conftest import kinds
 
 pytestmark = pytest.mark.unit
 
@@ -19,22 +17,6 @@ LONG_REPLY = (
     "We are open Monday to Friday from eight to five. "
     "On Saturdays a nurse line is open in the morning for urgent questions only."
 )  # 24 words: 7.2 s of fake audio
-
-
-@pytest.fixture
-def repo(tmp_path: Path):
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
-    yield CallRepository(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def kinds(session: CallSession) -> list[str]:
-    return [e.kind for e in session.events]
 
 
 def seconds_of(deps, key: str) -> float:

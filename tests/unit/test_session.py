@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from appliance.conversation.session import CallSession, is_goodbye
 from appliance.errors import ChatModelError, SpeechToTextError
-from appliance.store.calls import CallRepository
-from appliance.store.db import Database
-from tests.fakes import FakeCall, FakeClock, FakeLlm, FakeStt, FakeTts, session_deps
+from tests.fakes import FakeCall, FakeLlm, FakeStt, FakeTts, session_deps
+from tests.unit.conftest import kinds
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def repo(tmp_path: Path):
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
-    yield CallRepository(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def kinds(session: CallSession) -> list[str]:
-    return [e.kind for e in session.events]
 
 
 async def test_conversation_until_goodbye(repo, clock) -> None:
