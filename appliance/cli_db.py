@@ -1,15 +1,19 @@
 """`appliance db calls`: recent calls from the encrypted store.
 
-Transcript text (PHI) is printed only when asked for with --show-text.
+Transcript text (PHI) is printed only when asked for with --show-text, and each call
+shown that way is recorded in the audit log as a PHI read.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from appliance.config import Settings, read_or_create_secret
+from appliance.config import Settings
+from appliance.store.audit import AuditEvent, AuditLog
+from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 
@@ -38,11 +42,30 @@ def collect(repo: CallRepository, limit: int, show_text: bool) -> list[dict[str,
     return rows
 
 
+def audit_phi_reads(db: Database, call_ids: list[str]) -> None:
+    """Every transcript shown is a PHI read: audited (who, which call) before it is shown."""
+    log = AuditLog(db)
+    actor = getpass.getuser()
+    for call_id in call_ids:
+        log.append(
+            AuditEvent(
+                actor=actor,
+                actor_role="operator",
+                action="phi.read",
+                object_type="call",
+                object_id=call_id,
+                call_id=call_id,
+                component="cli",
+            )
+        )
+
+
 def print_calls(settings: Settings, limit: int, *, show_text: bool, as_json: bool) -> int:
-    key = read_or_create_secret(settings.path(settings.store.key_file))
-    db = Database.open(settings.path(settings.store.db_file), key)
+    db = open_database(settings)  # keys from systemd credentials or key files
     try:
         rows = collect(CallRepository(db), limit, show_text)
+        if show_text:
+            audit_phi_reads(db, [row["call_id"] for row in rows])
     finally:
         db.close()
     if as_json:

@@ -35,6 +35,7 @@ from appliance.speech.vad import SileroTurnDetector
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
+from appliance.store.keys import load_key
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,14 @@ class Agent:
         if self.new_chat is not None:
             deps = dataclasses.replace(deps, llm=self.new_chat())
         await CallSession(call, deps).run()
+
+
+LLM_CREDENTIAL = "llm.key"
+
+
+def llm_api_key(settings: Settings) -> str:
+    """The LLM server's API key: systemd credential `llm.key`, else the key file (dev: made)."""
+    return load_key(LLM_CREDENTIAL, settings.path(settings.llm.api_key_file), create=True).hex
 
 
 def open_store(settings: Settings) -> tuple[Database, CallRepository]:

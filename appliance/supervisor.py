@@ -20,7 +20,7 @@ from pathlib import Path
 from appliance.admin.app import create_app
 from appliance.admin.server import AdminServer
 from appliance.children import NotifySocket, spawn, terminate
-from appliance.config import Settings, read_or_create_secret
+from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.llm.client import OpenAIChatModel
@@ -31,6 +31,7 @@ from appliance.observability.metrics import Metrics
 from appliance.runtime import (
     ensure_dirs,
     install_signal_handlers,
+    llm_api_key,
     llm_server,
     open_store,
     sd_notify,
@@ -200,7 +201,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         logger.warning("calls left open were marked interrupted",
                        extra={"stage": "run", "count": len(interrupted)})  # fmt: skip
     sup.health.set("store", True, "sqlcipher")
-    api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
+    api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
     admin = AdminServer(
         create_app(sup.health, sup.metrics, repo), settings.admin.host, settings.admin.port

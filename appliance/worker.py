@@ -12,13 +12,14 @@ import logging
 
 import msgspec
 
-from appliance.config import Settings, read_or_create_secret
+from appliance.config import Settings
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.runtime import (
     build_agent,
     install_signal_handlers,
+    llm_api_key,
     open_store,
     sd_notify,
     watchdog,
@@ -51,7 +52,7 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
     db, repo = open_store(settings)
-    api_key = read_or_create_secret(settings.path(settings.llm.api_key_file))
+    api_key = llm_api_key(settings)
     metrics, health = Metrics(), Health()
     telephony: PjsipTelephony | None = None
     llm = None

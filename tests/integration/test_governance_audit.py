@@ -268,3 +268,35 @@ def test_verifying_100k_records_takes_under_10_s(tmp_path: Path) -> None:
     assert (verdict.ok, verdict.records, verdict.checkpoints) == (True, 100_000, 1)
     print(f"verified 100,000 audit records in {elapsed:.2f} s")
     assert elapsed < 10.0, elapsed
+
+
+async def test_showing_transcripts_is_an_audited_phi_read(tmp_path: Path) -> None:
+    from appliance.cli_db import print_calls
+    from appliance.config import load_settings
+    from appliance.store.audit import read_records
+    from appliance.store.bootstrap import open_database
+
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        f'[store]\ndb_file = "{tmp_path}/a.db"\nkey_file = "{tmp_path}/db.key"\n'
+        f'audit_key_file = "{tmp_path}/audit.key"\n'
+    )
+    settings = load_settings(cfg)
+    db = open_database(settings, create=True)
+    repo = CallRepository(db)
+    await repo.start_call("c-1", 1.0, "PCMU", "")
+    await repo.add_turn("c-1", "caller", "my knee hurts", 1.0, 2.0, {})
+    db.close()
+
+    def phi_reads() -> list[str | None]:
+        db = open_database(settings)
+        try:
+            records = db.query(read_records)
+        finally:
+            db.close()
+        return [r.object_id for r in records if r.action == "phi.read"]
+
+    assert print_calls(settings, 10, show_text=False, as_json=True) == 0
+    assert phi_reads() == []
+    assert print_calls(settings, 10, show_text=True, as_json=True) == 0
+    assert phi_reads() == ["c-1"]
