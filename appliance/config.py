@@ -31,6 +31,18 @@ class Paths(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     models_dir: str
 
 
+class SipTls(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """SIP over TLS (1.2+) on the Kamailio edge; off while cert_file is empty."""
+
+    cert_file: str = ""  # PEM certificate (chain) the edge presents to the PBX
+    key_file: str = ""  # PEM private key of that certificate (not readable by others)
+    port: int = 5061  # TLS listening port on sip.host
+    ca_file: str = ""  # PEM CA list: PBX certificates are required and verified ("": not)
+
+
+SRTP_MODES = ("off", "optional", "mandatory")
+
+
 class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     host: str
     port: int
@@ -51,6 +63,8 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # blocked for a while (Kamailio pike; sources in allowed_sources are exempt; 0: off)
     invite_rate: int = 20  # new calls per s the edge hands to the workers, all sources
     # together; more get full_reply (protects pjsua2, which aborts when flooded)
+    tls: SipTls = msgspec.field(default_factory=SipTls)  # [sip.tls]: TLS on the edge
+    srtp: str = "off"  # SDES-SRTP on the media: "off" | "optional" | "mandatory"
 
 
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -130,6 +144,26 @@ class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     structured_output: str = "json_object"  # llama.cpp; "json_schema" for vllm
 
 
+class Pci(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """PCI pause (appliance/governance/pci.py): card data never reaches STT/LLM/store/logs."""
+
+    enabled: bool = False  # on: payment phrases start payment mode
+    mode: str = "transfer"  # "transfer" to ivr_uri | "collect" (count digits, then go on)
+    ivr_uri: str = ""  # SIP URI of the PCI-compliant payment IVR (needed for "transfer")
+    expected_digits: int = 16  # collect: payment mode ends after this many digits ...
+    end_key: str = "#"  # ... or this key ...
+    timeout_s: float = 120.0  # ... or after this many s
+    triggers: list[str] = []  # caller phrases that start payment mode ([]: the built-in ones)
+
+
+class Consent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """AI disclosure, AI-handling consent and call recording (appliance/governance/consent.py)."""
+
+    recording: str = "off"  # "off" | "announce" (told in the greeting) | "opt-in" (caller says yes)
+    decline_to_human: bool = True  # "I don't want to talk to a robot" -> front desk, audited
+    decline_phrases: list[str] = []  # extra phrases that decline AI handling
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -143,6 +177,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     log: Log
     conversation: Conversation = msgspec.field(default_factory=Conversation)
     workflows: Workflows = msgspec.field(default_factory=Workflows)
+    pci: Pci = msgspec.field(default_factory=Pci)
+    consent: Consent = msgspec.field(default_factory=Consent)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -200,6 +236,8 @@ def _validate(s: Settings) -> None:
     if bad or not s.sip.transports:
         raise ConfigError("config-invalid", f"sip.transports must be udp/tcp, got {sorted(bad)}")
     _validate_edge(s.sip)
+    _validate_tls(s.sip)
+    _validate_governance(s)
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
     if not 0.0 < s.vad.threshold < 1.0:
@@ -209,6 +247,34 @@ def _validate(s: Settings) -> None:
             "config-invalid",
             "store.audit_checkpoint_every and store.transcript_retention_days must be >= 1",
         )
+
+
+def _validate_governance(s: Settings) -> None:
+    pci = s.pci
+    if pci.mode not in ("transfer", "collect"):
+        raise ConfigError("config-invalid", "pci.mode must be 'transfer' or 'collect'")
+    if pci.enabled and pci.mode == "transfer" and not pci.ivr_uri:
+        raise ConfigError("config-invalid", "pci.ivr_uri is needed for pci.mode = 'transfer'")
+    if not 1 <= pci.expected_digits <= 32 or pci.timeout_s <= 0 or len(pci.end_key) != 1:
+        raise ConfigError(
+            "config-invalid",
+            "pci.expected_digits must be 1..32, pci.timeout_s > 0, pci.end_key one key",
+        )
+    if s.consent.recording not in ("off", "announce", "opt-in"):
+        raise ConfigError(
+            "config-invalid", "consent.recording must be 'off', 'announce' or 'opt-in'"
+        )
+
+
+def _validate_tls(sip: Sip) -> None:
+    """Shape only; the edge checks the certificate and key files when it starts."""
+    if sip.srtp not in SRTP_MODES:
+        raise ConfigError("config-invalid", f"sip.srtp must be one of {', '.join(SRTP_MODES)}")
+    tls = sip.tls
+    if not 0 < tls.port < 65536 or (tls.cert_file and tls.port == sip.port):
+        raise ConfigError("config-invalid", f"sip.tls.port must be a free port: {tls.port}")
+    if bool(tls.cert_file) != bool(tls.key_file):
+        raise ConfigError("config-invalid", "sip.tls needs both cert_file and key_file")
 
 
 def _validate_edge(sip: Sip) -> None:

@@ -94,3 +94,4 @@ class Directive:
 
     end_call: bool = False
     transfer_reason: str | None = None  # escalation reason code: hand the caller to a human
+    payment: bool = False  # enter the PCI pause (appliance/governance/pci.py)

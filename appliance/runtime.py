@@ -23,6 +23,7 @@ from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
+from appliance.governance.pci import pci_policy
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.model_files import model_dir
@@ -142,6 +143,9 @@ async def build_agent(
     prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
     cache = PromptCache()
     await cache.prepare(tts, PromptCache.for_prompts(prompts))
+    pci = pci_policy(settings.pci)
+    if pci.enabled:
+        await cache.prepare(tts, pci.prompts())
     llm = OpenAIChatModel(
         settings.llm.base_url,
         api_key,
@@ -162,6 +166,7 @@ async def build_agent(
         clock=SystemClock(),
         policy=turn_policy(settings),
         front_desk_uri=settings.workflows.front_desk_uri,
+        pci=pci,
     )
     new_chat = None
     if settings.workflows.enabled and db is not None:

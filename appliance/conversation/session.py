@@ -34,6 +34,7 @@ from appliance.errors import (
     SpeechToTextError,
     TextToSpeechError,
 )
+from appliance.governance.pci import PaymentFlow, PaymentPause, PciPolicy
 from appliance.ports import (
     CallHandle,
     CallRecorder,
@@ -74,6 +75,7 @@ class SessionDeps:
     no_speech_threshold: float = 0.8  # Whisper no_speech_prob above which a turn is ignored
     policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
     front_desk_uri: str = ""  # SIP URI for transfers to a human ("" = none configured)
+    pci: PciPolicy = field(default_factory=PciPolicy)  # payment mode (off by default)
 
 
 class CallSession:
@@ -103,6 +105,7 @@ class CallSession:
         )
         self.state = CallState.GREET
         self.events: list[SessionEvent] = []
+        self.payment = PaymentPause(deps.pci, deps.clock)  # PCI pause: no audio, digits counted
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class CallSession:
         d.observer.call_started()
         self._event("answered")
         listener = asyncio.create_task(self._listen(), name=f"listen-{call_id}")
+        keys = asyncio.create_task(self.payment.consume(self._call), name=f"keys-{call_id}")
         outcome = "failed"
         try:
             outcome = await self._race(self._converse())
@@ -122,7 +126,8 @@ class CallSession:
             await self._fail(ApplianceError("session-failed", type(exc).__name__))
         finally:
             listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            keys.cancel()
+            await asyncio.gather(listener, keys, return_exceptions=True)
             self.state = CallState.END
             self._event("ended", code=outcome)
             await asyncio.shield(d.recorder.end_call(call_id, d.clock.time(), outcome))
@@ -148,8 +153,17 @@ class CallSession:
         """Feed every caller frame to the detector, also while the agent speaks."""
         detector = self._d.new_detector()
         tracker = BargeInTracker(self._d.policy)
+        paused = False
         try:
             async for chunk in self._call.frames():
+                if self.payment.active:  # PCI pause: dropped, never buffered or transcribed
+                    paused, self._caller_speaking = True, False
+                    continue
+                if paused:  # nothing from before the pause may join a later utterance
+                    paused = False
+                    detector.reset()
+                    tracker = BargeInTracker(self._d.policy)
+                    self._drop_queued()
                 utterance = detector.feed(chunk)
                 active = voiced = False
                 if isinstance(detector, SpeechActivity):
@@ -282,6 +296,9 @@ class CallSession:
             transcript.avg_logprob,
         )
         self._event("heard", timings=turn.as_dict())
+        if d.pci.triggered(text):  # nothing of it goes to the LLM
+            await self._filler.disarm(wait=False)
+            return await self._payment()
         if is_goodbye(text):
             await self._say("goodbye", d.prompts.goodbye)
             await self._call.hangup()
@@ -296,6 +313,8 @@ class CallSession:
         directive = llm.directive() if isinstance(llm, Directed) else None
         if directive is None:
             return False
+        if directive.payment and self._d.pci.enabled:
+            return await self._payment()
         if directive.transfer_reason:
             return await self._transfer(directive.transfer_reason)
         if directive.end_call:
@@ -319,6 +338,21 @@ class CallSession:
                 return True
         await self._say("no_transfer", d.prompts.no_transfer, interruptible=True)
         return False
+
+    async def _payment(self) -> bool:
+        """PCI pause (appliance/governance/pci.py); True when the call left the agent."""
+        d, call = self._d, self._call
+        say = lambda key, text: self._say(key, text)  # noqa: E731
+        event = lambda kind, code: self._event(kind, stage="governance", code=code)  # noqa: E731
+        flow = PaymentFlow(self.payment, call, call.call_id, d.recorder, d.clock, say, event)
+        return await flow.run()
+
+    def _drop_queued(self) -> None:
+        """Forget utterances detected before a PCI pause ended (keep hang-ups, failures)."""
+        items = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+        for item in items:
+            if not isinstance(item, Utterance):
+                self._queue.put_nowait(item)
 
     def _finish_turn(self, turn: Turn, reply: str) -> None:
         t = turn.timings

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from appliance.audio import AudioChunk
 from appliance.domain import CallId, ChatMessage, Transcript, Utterance
 from appliance.errors import TextToSpeechError
+from appliance.ports import DtmfDigit
 
 T = TypeVar("T")
 RATE = 16_000
@@ -178,6 +179,17 @@ class FakeCall:
         self.hung_up = False
         self.caller_gone = False
         self.stopped_playback = 0
+        self._keys: asyncio.Queue[str] = asyncio.Queue()
+
+    def press(self, digits: str) -> None:
+        """The caller presses keypad keys (delivered by `dtmf()` at once)."""
+        for digit in digits:
+            self._keys.put_nowait(digit)
+
+    async def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        while True:
+            digit = await self._keys.get()
+            yield DtmfDigit(digit, 100, "rfc4733", self._clock.monotonic())
 
     async def frames(self) -> AsyncIterator[AudioChunk]:
         start = self._clock.monotonic()

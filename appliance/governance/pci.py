@@ -1,0 +1,195 @@
+"""PCI pause: card data never reaches STT, the LLM, the store, logs or recordings.
+
+When a caller must pay (a configured phrase, or the workflow's directive), the session
+says a fixed notice and enters payment mode. While it lasts, caller audio is dropped
+(not buffered: the VAD and STT never see it), nothing is added to the LLM context, and
+keypad digits are only counted, never kept. Then the call is either transferred to the
+clinic's PCI-compliant payment IVR ("transfer") or the digits are counted until the
+expected number or the end key ("collect": the card data itself goes to the payment
+provider on the PBX side, never to the appliance). Audit events mark the start and the
+end, with the digit count only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from appliance.config import Pci
+from appliance.ports import CallRecorder, Clock, DtmfDigit, Transferable
+
+PCI_MODES = ("transfer", "collect")
+DEFAULT_TRIGGERS = (
+    "pay my bill",
+    "make a payment",
+    "pay by card",
+    "pay with a card",
+    "pay with my card",
+    "credit card",
+    "debit card",
+)
+PCI_REASON = "pci-payment"  # X-Appliance-Reason on the transfer to the payment IVR
+
+
+@dataclass(frozen=True, slots=True)
+class PciPolicy:
+    """The [pci] settings the session needs."""
+
+    enabled: bool = False
+    mode: str = "transfer"  # "transfer" | "collect"
+    ivr_uri: str = ""  # SIP URI of the PCI-compliant payment IVR (transfer mode)
+    expected_digits: int = 16  # collect mode: payment mode ends after this many digits
+    end_key: str = "#"  # ... or when this key is pressed
+    timeout_s: float = 120.0  # s: ... or after this long
+    transfer_within_s: float = 20.0  # s to wait for the IVR to answer
+    triggers: tuple[str, ...] = DEFAULT_TRIGGERS  # caller phrases that start payment mode
+    notice: str = (
+        "For your security, I will not listen to or record anything while you pay. "
+        "Please enter your card number on your keypad, then press the pound key."
+    )
+    done: str = "Thank you, your card details were entered. Is there anything else I can do?"
+    failed: str = (
+        "I'm sorry, I can't take your payment right now. "
+        "Please call the front desk to pay. Is there anything else I can do?"
+    )
+
+    def triggered(self, text: str) -> bool:
+        """True when payment mode is on and `text` asks to pay (whole words, any case)."""
+        if not self.enabled:
+            return False
+        words = " ".join(re.findall(r"[a-z']+", text.lower()))
+        return any(re.search(rf"\b{re.escape(p)}\b", words) for p in self.triggers)
+
+    def prompts(self) -> dict[str, str]:
+        """Fixed texts to synthesize at start-up (PromptCache keys)."""
+        return {"pci_notice": self.notice, "pci_done": self.done, "pci_failed": self.failed}
+
+
+@runtime_checkable
+class KeypadCall(Protocol):
+    """A call that delivers keypad digits (PjsipCall does: RFC 4733 and SIP INFO)."""
+
+    def dtmf(self) -> AsyncIterator[DtmfDigit]: ...
+
+
+class PaymentPause:
+    """Payment mode of one call. Counts keypad digits; never keeps or logs them."""
+
+    def __init__(self, policy: PciPolicy, clock: Clock) -> None:
+        self.policy = policy
+        self._clock = clock
+        self.active = False
+        self.count = 0  # digits entered in the current (or last) payment mode
+        self.ignored = 0  # digits pressed outside payment mode (dropped too)
+        self._done = asyncio.Event()
+
+    def start(self) -> None:
+        self.active, self.count = True, 0
+        self._done.clear()
+
+    def end(self) -> int:
+        """Leave payment mode; the number of digits entered."""
+        self.active = False
+        self._done.set()
+        return self.count
+
+    def key(self, digit: str) -> None:
+        """One keypad digit: counted in payment mode, dropped otherwise."""
+        if not self.active:
+            self.ignored += 1
+            return
+        if digit == self.policy.end_key:
+            self._done.set()
+            return
+        self.count += 1
+        if self.count >= self.policy.expected_digits:
+            self._done.set()
+
+    async def consume(self, call: object) -> None:
+        """Feed the call's keypad digits to `key` until the call ends (no-op without DTMF)."""
+        if not isinstance(call, KeypadCall):
+            return
+        async for pressed in call.dtmf():
+            self.key(pressed.digit)
+
+    async def collect(self) -> str:
+        """Wait for the digits: "complete", "end-key" or "timeout"."""
+        timer = asyncio.ensure_future(self._clock.sleep(self.policy.timeout_s))
+        done = asyncio.ensure_future(self._done.wait())
+        try:
+            await asyncio.wait({timer, done}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (timer, done):
+                pending.cancel()
+            await asyncio.gather(timer, done, return_exceptions=True)
+        if not self._done.is_set():
+            return "timeout"
+        return "complete" if self.count >= self.policy.expected_digits else "end-key"
+
+
+Say = Callable[[str, str], Awaitable[object]]  # (prompt key, text): play it to the end
+Event = Callable[[str, str | None], None]  # (kind, code): a SessionEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFlow:
+    """One run of payment mode, wired to the session's call, recorder and prompts."""
+
+    pause: PaymentPause
+    call: object  # the CallHandle (Transferable for transfer mode)
+    call_id: str
+    recorder: CallRecorder
+    clock: Clock
+    say: Say
+    event: Event
+
+    async def run(self) -> bool:
+        """Notice, then transfer or collect; True when the call left the agent."""
+        policy, pause = self.pause.policy, self.pause
+        pause.start()
+        self.event("pci-pause-start", policy.mode)
+        await self._audit("pci-pause-start", policy.mode)
+        outcome = "failed"
+        try:
+            await self.say("pci_notice", policy.notice)
+            if policy.mode == "transfer":
+                outcome = await self._transfer()
+            else:
+                outcome = await pause.collect()
+        finally:
+            count = pause.end()
+            code = f"{outcome}:{count}-digits"
+            self.event("pci-pause-end", code)
+            await asyncio.shield(self._audit("pci-pause-end", code))
+        if outcome == "transferred":
+            return True
+        await self.say(*(("pci_done", policy.done) if count else ("pci_failed", policy.failed)))
+        return False
+
+    async def _transfer(self) -> str:
+        policy = self.pause.policy
+        if not policy.ivr_uri or not isinstance(self.call, Transferable):
+            return "no-ivr"
+        headers = {"X-Appliance-Call": self.call_id, "X-Appliance-Reason": PCI_REASON}
+        result = await self.call.transfer(policy.ivr_uri, headers, policy.transfer_within_s)
+        return "transferred" if result.ok else f"transfer-{result.reason}"
+
+    async def _audit(self, kind: str, code: str) -> None:
+        await self.recorder.add_event(self.call_id, kind, "governance", code, self.clock.time())
+
+
+def pci_policy(cfg: Pci) -> PciPolicy:
+    """The session's policy from the [pci] settings."""
+    triggers = tuple(t.lower() for t in cfg.triggers) or DEFAULT_TRIGGERS
+    return PciPolicy(
+        enabled=cfg.enabled,
+        mode=cfg.mode,
+        ivr_uri=cfg.ivr_uri,
+        expected_digits=cfg.expected_digits,
+        end_key=cfg.end_key,
+        timeout_s=cfg.timeout_s,
+        triggers=triggers,
+    )
