@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from appliance.scheduling.schema import SCHEDULE_MIGRATION
+from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
 
 MIGRATIONS: list[str] = [
     # 1: calls, turns, call events
@@ -73,4 +74,6 @@ MIGRATIONS: list[str] = [
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     ALTER TABLE turns ADD COLUMN purged_at REAL;  -- UNIX s when retention removed the text
     """,
+    # 4: handoff packets (screen-pop) and caller messages after a failed transfer (PHI)
+    HANDOFF_MIGRATION,
 ]
