@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Pci
 from appliance.ports import CallRecorder, Clock, DtmfDigit, Transferable
 
@@ -32,6 +33,9 @@ DEFAULT_TRIGGERS = (
     "debit card",
 )
 PCI_REASON = "pci-payment"  # X-Appliance-Reason on the transfer to the payment IVR
+QUIET_DBFS = -45.0  # a caller frame below this level is quiet
+RESUME_QUIET_S = 0.6  # s of quiet caller audio before listening resumes after payment mode
+RESUME_MAX_S = 5.0  # s after payment mode when listening resumes anyway (noisy line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,8 @@ class PaymentPause:
         self.count = 0  # digits entered in the current (or last) payment mode
         self.ignored = 0  # digits pressed outside payment mode (dropped too)
         self._done = asyncio.Event()
+        self._quiet = RESUME_QUIET_S  # s of quiet caller audio since payment mode ended
+        self._after = RESUME_MAX_S  # s of caller audio since payment mode ended
 
     def start(self) -> None:
         self.active, self.count = True, 0
@@ -94,7 +100,21 @@ class PaymentPause:
         """Leave payment mode; the number of digits entered."""
         self.active = False
         self._done.set()
+        self._quiet = self._after = 0.0
         return self.count
+
+    def drops(self, chunk: AudioChunk) -> bool:
+        """True when this caller frame must be dropped unheard: in payment mode, and after
+        it until the caller has been quiet for a moment (the tail of a card number spoken
+        aloud must not reach the VAD either)."""
+        if self.active:
+            return True
+        if self._quiet >= RESUME_QUIET_S - 1e-6 or self._after >= RESUME_MAX_S - 1e-6:
+            return False
+        self._after += chunk.duration
+        quiet = rms_dbfs(chunk.pcm) < QUIET_DBFS
+        self._quiet = self._quiet + chunk.duration if quiet else 0.0
+        return True
 
     def key(self, digit: str) -> None:
         """One keypad digit: counted in payment mode, dropped otherwise."""

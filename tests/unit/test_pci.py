@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from appliance.audio import AudioChunk
 from appliance.config import Pci
 from appliance.conversation.session import CallSession
 from appliance.domain import Utterance
@@ -179,3 +180,21 @@ def test_digits_outside_payment_mode_are_dropped(clock) -> None:
         pause.key(digit)
     assert pause.count == 5 and pause.end() == 5 and not pause.active
     assert not any(isinstance(v, str) and v.isdigit() for v in vars(pause).values())
+
+
+def test_listening_resumes_only_after_the_caller_is_quiet(clock) -> None:
+    from tests.fakes import FRAME, tone
+
+    pause = PaymentPause(COLLECT, clock)
+    voice, quiet = tone(20), AudioChunk(FRAME, 16_000)
+    assert not pause.drops(voice)  # normal listening
+    pause.start()
+    assert pause.drops(quiet) and pause.drops(voice)
+    pause.end()
+    assert all(pause.drops(voice) for _ in range(50))  # still speaking the card number
+    assert all(pause.drops(quiet) for _ in range(29))  # 0.58 s of quiet: not yet
+    assert pause.drops(quiet) and not pause.drops(voice)  # 0.6 s: listening again
+    pause.start()
+    pause.end()
+    assert all(pause.drops(voice) for _ in range(250))  # 5 s
+    assert not pause.drops(voice)  # a noisy line: listening resumes after 5 s anyway
