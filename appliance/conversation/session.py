@@ -156,7 +156,7 @@ class CallSession:
         paused = False
         try:
             async for chunk in self._call.frames():
-                if self.payment.active:  # PCI pause: dropped, never buffered or transcribed
+                if self.payment.drops(chunk):  # PCI pause: dropped, never buffered or heard
                     paused, self._caller_speaking = True, False
                     continue
                 if paused:  # nothing from before the pause may join a later utterance
