@@ -181,6 +181,8 @@ def turn_policy(settings: Settings) -> TurnPolicy:
     return TurnPolicy(
         barge_in=c.barge_in,
         barge_in_min_speech_s=c.barge_in_min_speech_s,
+        barge_in_pause_s=c.barge_in_pause_s,
+        barge_in_resume_s=c.barge_in_resume_s,
         voiced_threshold=settings.vad.threshold,
         backchannel_max_words=c.backchannel_max_words,
         filler_after_s=c.filler_after_s,

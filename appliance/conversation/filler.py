@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 from appliance.audio import AudioChunk
-from appliance.ports import CallHandle, Clock
+from appliance.ports import Clock
+
+
+class Player(Protocol):
+    async def play(self, chunk: AudioChunk) -> None: ...
 
 
 class Filler:
@@ -19,7 +24,7 @@ class Filler:
 
     def __init__(
         self,
-        call: CallHandle,
+        call: Player,  # the call's Playout (or the call itself)
         clock: Clock,
         audio: list[AudioChunk],
         on_start: Callable[[], None],

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from appliance.audio import AudioChunk
+from appliance.conversation.barge_in import Action, BargeInRule
 from appliance.conversation.filler import Filler
+from appliance.conversation.playout import Playout
 from appliance.conversation.prompts import PromptCache, Prompts
 from appliance.conversation.replies import Turn, stream_sentences
 from appliance.conversation.timing import paced, within
-from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
+from appliance.conversation.turn_taking import TurnPolicy, is_backchannel
 from appliance.domain import (
     CallState,
     ChatMessage,
@@ -99,10 +101,12 @@ class CallSession:
         self._caller_speaking = False
         self._current: asyncio.Future[object] | None = None  # work a barge-in cancels
         self._stopped_at: float | None = None  # monotonic s of the last barge-in stop
+        self._out = Playout(call, deps.clock)  # all agent audio: pause/resume for barge-in
         audio = deps.cache.get("filler") or []
         self._filler = Filler(
-            call, deps.clock, audio, self._filler_started, self._quiet, deps.policy.filler_every_s
-        )
+            self._out, deps.clock, audio, self._filler_started, self._quiet,
+            deps.policy.filler_every_s,
+        )  # fmt: skip
         self.state = CallState.GREET
         self.events: list[SessionEvent] = []
         self.payment = PaymentPause(deps.pci, deps.clock)  # PCI pause: no audio, digits counted
@@ -152,7 +156,7 @@ class CallSession:
     async def _listen(self) -> None:
         """Feed every caller frame to the detector, also while the agent speaks."""
         detector = self._d.new_detector()
-        tracker = BargeInTracker(self._d.policy)
+        rule = BargeInRule(self._d.policy)
         paused = False
         try:
             async for chunk in self._call.frames():
@@ -171,11 +175,13 @@ class CallSession:
                     voiced = detector.probability >= self._d.policy.voiced_threshold
                 self._caller_speaking = active
                 can_cut = self._playing and self._interruptible
-                if tracker.update(active, voiced, chunk.duration, can_cut):
-                    self._barge_in()
+                await self._on_action(rule.update(active, voiced, chunk.duration, can_cut))
                 if utterance is not None:
                     self._caller_speaking = False
-                    self._on_utterance(utterance, tracker.end_of_utterance())
+                    barged, resume = rule.end_of_utterance()
+                    if resume:
+                        await self._on_action(Action.RESUME)
+                    self._on_utterance(utterance, barged)
         except ApplianceError as exc:
             self._queue.put_nowait(exc)
             return
@@ -189,10 +195,21 @@ class CallSession:
             code = "backchannel" if self._interruptible else "protected-audio"
             self._event("speech-ignored", code=code)
 
+    async def _on_action(self, action: Action) -> None:
+        if action is Action.PAUSE:
+            self._out.pause()
+            self._event("barge-in-paused")
+        elif action is Action.RESUME:
+            await self._out.resume()
+            self._event("barge-in-resumed")
+        elif action is Action.STOP:
+            self._barge_in()
+
     def _barge_in(self) -> None:
         """Stop the agent's audio at once and cancel what it was about to say."""
-        self._call.stop_playback()
-        self._stopped_at = self._d.clock.monotonic()
+        paused_at = self._out.paused_at
+        self._out.stop()
+        self._stopped_at = self._d.clock.monotonic() if paused_at is None else paused_at
         self._playing = False
         self._event("barge-in")
         if self._current is not None and not self._current.done():
@@ -427,7 +444,7 @@ class CallSession:
                         turn.timings.tts_first_audio = clock.monotonic() - turn.anchor
                         await self._filler.disarm(wait=True)
                         self._start_playing(interruptible=True)
-                    await self._call.play(chunk)
+                    await self._out.play(chunk)
                     seconds += chunk.duration
             spoken.append(sentence)
         return spoken, seconds
@@ -436,7 +453,7 @@ class CallSession:
         """Wait for queued audio to be sent, allowing its duration plus a margin."""
         stalled = ApplianceError("playback-stalled", "queued audio was not sent")
         margin = seconds + self._d.stage_timeout_s
-        return await within(self._d.clock, margin, self._call.drain(), stalled)
+        return await within(self._d.clock, margin, self._out.drain(), stalled)
 
     async def _say(
         self, key: str, text: str, anchor: float | None = None, *, interruptible: bool = False
@@ -453,7 +470,7 @@ class CallSession:
         self._start_playing(interruptible)
         try:
             for chunk in chunks:
-                await self._call.play(chunk)
+                await self._out.play(chunk)
             first = await self._drain(sum(c.duration for c in chunks))
         finally:
             self._playing = False
@@ -494,7 +511,7 @@ class CallSession:
         if self._ended.is_set():
             return
         try:
-            self._call.stop_playback()
+            self._out.stop()
             late = ApplianceError("apology-timeout", "the apology was not played")
             await within(d.clock, 30.0, self._say("apology", d.prompts.apology), late)
             await self._call.hangup()
