@@ -166,7 +166,7 @@ class CallSession:
                 if paused:  # nothing from before the pause may join a later utterance
                     paused = False
                     detector.reset()
-                    tracker = BargeInTracker(self._d.policy)
+                    rule = BargeInRule(self._d.policy)
                     self._drop_queued()
                 utterance = detector.feed(chunk)
                 active = voiced = False
