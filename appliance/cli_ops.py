@@ -95,3 +95,38 @@ def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
     out = bundle.build(args.out, wheelhouse=wheelhouse, model_wheels=model_wheels, debs=args.debs)
     print(f"{out}  sha256 {bundle.sha256(out)}")
     return 0
+
+
+def add_doctor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("doctor", help="preflight checks for IT; exit 1 on any failure")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--out", type=Path, help="also write the JSON report here")
+    p.add_argument("--profile", choices=("cpu", "gpu"), help="default: from [stt] device")
+    p.add_argument("--units-dir", type=Path, help="installed unit files (default: systemd's)")
+
+
+def cmd_doctor(config: Settings, args: argparse.Namespace) -> int:
+    from appliance.doctor.run import run_all
+
+    chosen = args.units_dir
+    if chosen is None and (SYSTEM_UNITS / "appliance-admin.service").exists():
+        chosen = SYSTEM_UNITS
+    result = run_all(config, profile=args.profile, units_dir=chosen)
+    print(result.to_json() if args.json else result.to_text())
+    if args.out is not None:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(result.to_json() + "\n")
+    return 0 if result.passed else 1
+
+
+def add_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser("admin", help="the admin app alone on [admin] host:port (systemd unit)")
+
+
+def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
+    import asyncio
+
+    from appliance.admin.server import run_standalone
+
+    return asyncio.run(run_standalone(config))

@@ -29,6 +29,7 @@ class Clinic(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Paths(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     var_dir: str
     models_dir: str
+    manifest: str = ""  # models manifest checked at start ("" = models/manifest.toml of the code)
 
 
 class SipTls(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

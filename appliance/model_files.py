@@ -185,11 +185,16 @@ class _Stamps:
         self._dirty |= self._data.pop(path, None) is not None
 
     def save(self) -> None:
+        """Best effort: the stamps are only a cache (the models dir may be read-only)."""
         if not self._dirty or not self._file.parent.is_dir():
             return
         tmp = self._file.with_name(self._file.name + ".tmp")
-        tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self._file)
+        try:
+            tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), "utf-8")
+            os.replace(tmp, self._file)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return
         self._dirty = False
 
 
@@ -221,13 +226,20 @@ def verify(manifest: Manifest, models_dir: Path, trust_stamps: bool = False) -> 
     """
     problems = []
     for model in manifest.models:
-        directory = model_dir(models_dir, model.name)
-        stamps = _Stamps(directory)
-        for f in model.files:
-            problem = _check_file(directory, f, model.name, stamps, trust_stamps)
-            if problem is not None:
-                problems.append(problem)
-        stamps.save()
+        problems += verify_model(model, models_dir, trust_stamps)
+    return problems
+
+
+def verify_model(model: Model, models_dir: Path, trust_stamps: bool = False) -> list[Problem]:
+    """Every file of one model: presence, size and sha256."""
+    directory = model_dir(models_dir, model.name)
+    stamps = _Stamps(directory)
+    problems = []
+    for f in model.files:
+        problem = _check_file(directory, f, model.name, stamps, trust_stamps)
+        if problem is not None:
+            problems.append(problem)
+    stamps.save()
     return problems
 
 

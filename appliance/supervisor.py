@@ -25,6 +25,7 @@ from appliance.conversation.prompts import clinic_prompts
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
+from appliance.model_check import require_configured
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
@@ -190,6 +191,7 @@ class Supervisor:
 
 async def run(settings: Settings, config: Path | None = None) -> int:
     configure_logging(settings.log.level)
+    require_configured(settings)  # every model byte checked before anything starts
     ensure_dirs(settings.var_dir)
     sup = Supervisor(settings, config)
     for name in ("llm", "sip-edge", *(w.name for w in sup.workers)):

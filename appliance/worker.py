@@ -13,6 +13,7 @@ import logging
 import msgspec
 
 from appliance.config import Settings
+from appliance.model_check import manifest_path, require_models
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
@@ -48,6 +49,9 @@ def worker_sip(settings: Settings, worker: int | None) -> Settings:
 
 async def run_agent(settings: Settings, worker: int | None) -> int:
     configure_logging(settings.log.level)
+    # refuse to start on a model file that does not match the manifest (coded ModelError)
+    speech = [settings.stt.model, settings.tts.voice]
+    require_models(manifest_path(settings), settings.models_dir, speech)
     settings = worker_sip(settings, worker)
     stop = asyncio.Event()
     install_signal_handlers(stop)

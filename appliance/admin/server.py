@@ -16,6 +16,7 @@ from collections.abc import Generator
 import uvicorn
 from litestar import Litestar
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 
 logger = logging.getLogger(__name__)
@@ -137,3 +138,35 @@ def _bind(host: str, port: int) -> socket.socket:
 async def serve(app: Litestar, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     """Serve `app` on (host, port) in this loop until cancelled, then shut down cleanly."""
     await AdminServer(app, host, port).serve(ready)
+
+
+async def run_standalone(settings: Settings) -> int:
+    """`appliance admin`: the admin app alone (unit appliance-admin), sd_notify + watchdog."""
+    from appliance.admin.app import create_app
+    from appliance.observability.health import Health
+    from appliance.observability.logs import configure_logging
+    from appliance.observability.metrics import Metrics
+    from appliance.runtime import install_signal_handlers, open_store, sd_notify, watchdog
+
+    configure_logging(settings.log.level)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    db, repo = open_store(settings)
+    health, metrics = Health(), Metrics()
+    health.set("store", True, "sqlcipher")
+    server = AdminServer(
+        create_app(health, metrics, repo), settings.admin.host, settings.admin.port
+    )
+    try:
+        await server.start()
+        health.set("admin", True, f"listening on {settings.admin.host}:{server.port}")
+        sd_notify(f"READY=1\nSTATUS=admin on {settings.admin.host}:{server.port}")
+        pinger = asyncio.create_task(watchdog(stop))
+        await stop.wait()
+        await pinger
+        sd_notify("STOPPING=1")
+    finally:
+        await server.stop()
+        db.close()
+        logger.info("admin stopped", extra={"stage": "admin"})
+    return 0

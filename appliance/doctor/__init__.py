@@ -1,0 +1,1 @@
+"""`appliance doctor`: preflight checks for hospital IT, one module per check group."""
