@@ -24,6 +24,7 @@ class Prompts:
     silence_goodbye: str = (
         "I haven't heard anything, so I'll end the call now. Please call again any time. Goodbye."
     )
+    hold: str = "Please hold while I connect you."  # played while a transfer rings
 
 
 def clinic_prompts(clinic: str, front_desk_hours: str, facts: str = "") -> Prompts:
@@ -75,4 +76,5 @@ class PromptCache:
             "reprompt": prompts.reprompt,
             "silence_goodbye": prompts.silence_goodbye,
             "no_transfer": prompts.no_transfer,
+            "hold": prompts.hold,
         }

@@ -48,8 +48,8 @@ from appliance.ports import (
     SpeechActivity,
     SpeechToText,
     TextToSpeech,
-    Transferable,
 )
+from appliance.workflows.transfer_flow import TransferFlow
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -340,21 +340,29 @@ class CallSession:
         return False
 
     async def _transfer(self, reason: str) -> bool:
-        """Blind transfer to the front desk with the reason; stay with the caller if it fails."""
-        d, call = self._d, self._call
+        """Hand the caller to the front desk: handoff packet, hold prompt, blind transfer;
+        if no human answers, the caller stays and is offered a message (transfer_flow.py)."""
+        d, p = self._d, self._d.prompts
         self._event("transfer", code=reason)
-        await d.recorder.add_event(call.call_id, "transfer-requested", "workflow", reason,
-                                   d.clock.time())  # fmt: skip
-        if d.front_desk_uri and isinstance(call, Transferable):
-            headers = {"X-Appliance-Call": call.call_id, "X-Appliance-Reason": reason}
-            result = await call.transfer(d.front_desk_uri, headers, 20.0)
-            kind = "transfer-ok" if result.ok else "transfer-failed"
-            await d.recorder.add_event(call.call_id, kind, "telephony", result.reason,
-                                       d.clock.time())  # fmt: skip
-            if result.ok:
-                return True
-        await self._say("no_transfer", d.prompts.no_transfer, interruptible=True)
-        return False
+        texts = {"hold": p.hold, "no_transfer": p.no_transfer}
+        flow = TransferFlow(self._call, d.front_desk_uri, d.recorder, d.clock, d.llm,
+                            lambda key: self._say(key, texts[key]), self._say_text,
+                            self._out.stop)  # fmt: skip
+        return await flow.run(reason)
+
+    async def _say_text(self, text: str) -> None:
+        """Synthesize `text` (not a cached prompt), play it to the end, record it."""
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        for item in (text, None):
+            sentences.put_nowait(item)
+        started = self._d.clock.time()
+        _, seconds = await self._speak(sentences, Turn(anchor=self._d.clock.monotonic()))
+        await self._drain(seconds)
+        self._playing = False
+        self._history = [*self._history, ChatMessage("assistant", text)][-self._d.max_history :]
+        await self._d.recorder.add_turn(
+            self._call.call_id, Speaker.AGENT, text, started, self._d.clock.time(), {}
+        )
 
     async def _payment(self) -> bool:
         """PCI pause (appliance/governance/pci.py); True when the call left the agent."""

@@ -12,6 +12,7 @@ from appliance.errors import SchedulingError
 from appliance.llm.understanding import Intent, Understanding
 from appliance.scheduling.dates import PARTS_OF_DAY, resolve
 from appliance.scheduling.model import ScheduleBackend, Slot, SlotQuery
+from appliance.workflows import messages
 from appliance.workflows import templates as t
 from appliance.workflows.identity import birth_date, full_name
 from appliance.workflows.kb import KnowledgeBase
@@ -22,6 +23,7 @@ _NO = re.compile(r"\b(no|nope|don'?t|not really|cancel that)\b", re.I)
 _ORDINAL = {"first": 0, "earlier": 0, "second": 1, "later": 1, "last": -1}
 SCHEDULING = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS)
 HIGH_RISK = (Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)
+MESSAGE_STAGES = (Stage.OFFER_MESSAGE, Stage.TAKE_MESSAGE, Stage.TAKE_NUMBER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,8 @@ class WorkflowEngine:
             s.flags.add("emergency")
             say = t.EMERGENCY.format(number=p.emergency_number)
             return Decision(say, end_call=True, flags=("emergency",))
-        if u.wants_human or u.intent == Intent.SPEAK_TO_PERSON:
+        wants_human = u.wants_human or u.intent == Intent.SPEAK_TO_PERSON
+        if wants_human and s.stage not in MESSAGE_STAGES:  # no human was free a moment ago
             return self._escalate("caller-request")
         if u.intent == Intent.GOODBYE and s.stage in (Stage.IDLE, Stage.CHOOSE_DAY):
             return Decision(t.GOODBYE, end_call=True)
@@ -103,7 +106,18 @@ class WorkflowEngine:
             return self._choose_slot(text)
         if stage == Stage.CONFIRM:
             return await self._confirm(text)
+        if stage in MESSAGE_STAGES:
+            return messages.step(self.state, text) or self._misunderstood(stay=True)
         return await self._confirm_cancel(text)
+
+    def transfer_failed(self, outcome: str) -> Decision:
+        """The transfer did not reach a human (outcome code): offer a message or callback."""
+        return messages.failed(self.state, outcome)
+
+    @property
+    def provider_names(self) -> dict[str, str]:
+        """Provider names looked up so far (for the handoff packet)."""
+        return dict(self._providers)
 
     async def _identify(self, u: Understanding, text: str, first: bool) -> Decision:
         s = self.state

@@ -12,6 +12,7 @@ from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.store.db import Database
 from appliance.workflows.agent import WorkflowChat
 from appliance.workflows.engine import Policy, WorkflowEngine
+from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
 
 
@@ -38,7 +39,9 @@ def workflow_chats(
     policy = Policy(emergency_number=wf.emergency_number)
     understander = Understander(llm, mode=wf.structured_output)
 
+    handoffs = HandoffStore(db)
+
     def new_chat() -> WorkflowChat:
-        return WorkflowChat(understander, WorkflowEngine(schedule, kb, tz, policy))
+        return WorkflowChat(understander, WorkflowEngine(schedule, kb, tz, policy), handoffs)
 
     return new_chat

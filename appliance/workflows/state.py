@@ -16,12 +16,28 @@ class Stage(enum.StrEnum):
     CHOOSE_SLOT = "choose-slot"
     CONFIRM = "confirm"
     CONFIRM_CANCEL = "confirm-cancel"
+    OFFER_MESSAGE = "offer-message"  # the transfer failed: a message or a callback?
+    TAKE_MESSAGE = "take-message"
+    TAKE_NUMBER = "take-number"
 
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
     action: str  # e.g. "book", "cancel", "find-slots", "identify"
     outcome: str  # "ok" or a reason code
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDraft:
+    """A message the caller left (PHI: body and number); stored by the agent."""
+
+    reason: str  # code: why it was taken (the failed transfer's outcome)
+    callback_number: str | None  # digits as the caller said them
+    body: str
+
+    @property
+    def kind(self) -> str:
+        return "callback" if self.callback_number else "message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +48,7 @@ class Decision:
     transfer: str | None = None  # escalation reason code
     end_call: bool = False
     flags: tuple[str, ...] = ()
+    message: MessageDraft | None = None  # to be stored now
 
 
 @dataclass(slots=True)
@@ -46,7 +63,10 @@ class DialogueState:
     appointment: Appointment | None = None  # the one being changed
     actions: list[ActionRecord] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
+    message_reason: str = ""  # why a message is being taken (transfer outcome)
+    message_body: str = ""  # PHI: kept only until the message is stored
 
     def reset_task(self) -> None:
         self.task, self.stage = None, Stage.IDLE
         self.offered, self.chosen, self.appointment = [], None, None
+        self.message_reason, self.message_body = "", ""

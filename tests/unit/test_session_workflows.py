@@ -20,9 +20,13 @@ from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
+from appliance.telephony.transfer import TransferResult
 from appliance.workflows.agent import WorkflowChat
 from appliance.workflows.engine import WorkflowEngine
+from appliance.workflows.handoff import validate
+from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import load_kb
+from appliance.workflows.transfer_metrics import MESSAGES, transfers
 from tests.fakes import FakeCall, FakeClock, FakeStt, session_deps
 
 pytestmark = pytest.mark.unit
@@ -46,14 +50,22 @@ class Understands:
 
 
 class TransferringCall(FakeCall):
-    def __init__(self, *args: Any, ok: bool, **kwargs: Any) -> None:
+    """A call whose transfer rings for `ring_s` (virtual) and then ends with `status`."""
+
+    def __init__(self, *args: Any, status: int, ring_s: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ok = ok
+        self.status, self.ring_s = status, ring_s
         self.transfers: list[tuple[str, dict[str, str]]] = []
+        self.played_before_answer = 0  # chunks queued while the desk rang
 
     async def transfer(self, uri: str, headers: dict[str, str] | None = None, within: float = 20):
         self.transfers.append((uri, dict(headers or {})))
-        return type("Result", (), {"ok": self.ok, "reason": "answered" if self.ok else "refused"})
+        await self._clock.sleep(self.ring_s)
+        self.played_before_answer = len(self.played)
+        ok = 200 <= self.status < 300
+        if ok:
+            self.hung_up = True
+        return TransferResult(ok, self.status, "answered" if ok else "refused")
 
 
 @pytest.fixture
@@ -79,6 +91,14 @@ class ClockedChat:
     def directive(self) -> Directive | None:
         return self._inner.directive()
 
+    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
+        with self._clock.busy():
+            return await self._inner.begin_handoff(call_id, reason)
+
+    async def transfer_result(self, outcome: str) -> str | None:
+        with self._clock.busy():
+            return await self._inner.transfer_result(outcome)
+
     async def ready(self) -> bool:
         return True
 
@@ -86,7 +106,8 @@ class ClockedChat:
 def chat(db: Database, answers: Sequence[dict[str, Any]], clock: FakeClock) -> ClockedChat:
     schedule = BuiltinSchedule(db, TZ, now=lambda: NOW)
     engine = WorkflowEngine(schedule, load_kb(ASSETS / "kb.toml"), TZ, clock=lambda: NOW)
-    return ClockedChat(WorkflowChat(Understander(Understands(answers)), engine), clock)
+    inner = WorkflowChat(Understander(Understands(answers)), engine, HandoffStore(db))
+    return ClockedChat(inner, clock)
 
 
 async def test_a_caller_books_by_voice(db: Database) -> None:
@@ -127,25 +148,69 @@ async def test_an_emergency_ends_the_call(db: Database) -> None:
     assert "dial 911" in said[-1]
 
 
-@pytest.mark.parametrize("ok", [True, False])
-async def test_a_request_for_a_person_is_transferred(db: Database, ok: bool) -> None:
+async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Database) -> None:
     clock = FakeClock()
     repo = CallRepository(db)
-    stt = FakeStt(clock, ["Can I talk to a real person?", "okay, goodbye"])
+    stt = FakeStt(clock, ["Can I talk to a real person?"])
     deps, _ = await session_deps(clock, repo, stt, None)
     deps = dataclasses.replace(deps, llm=chat(db, [], clock), front_desk_uri="sip:desk@127.0.0.1")
-    call = TransferringCall(clock, answers=2, ok=ok)
-    session = CallSession(call, deps)
-    outcome = await clock.run(session.run())
-    assert call.transfers == [
-        ("sip:desk@127.0.0.1",
-         {"X-Appliance-Call": "fake-call", "X-Appliance-Reason": "caller-request"})
-    ]  # fmt: skip
+    call = TransferringCall(clock, answers=1, status=200)
+    before = transfers("success")
+    outcome = await clock.run(CallSession(call, deps).run())
+    assert outcome == "completed" and transfers("success") == before + 1
+    [(uri, headers)] = call.transfers
+    [stored] = HandoffStore(db).packets("fake-call")
+    packet = json.loads(stored.packet)
+    validate(packet)
+    assert uri == "sip:desk@127.0.0.1" and stored.outcome == "success"
+    assert headers == {
+        "X-Appliance-Call": "fake-call",
+        "X-Appliance-Reason": "caller-request",
+        "X-Appliance-Handoff": packet["handoff_id"],
+        "X-Appliance-Summary": "reason=caller-request; intent=speak_to_person; stage=idle",
+    }
+    assert packet["actions"] == [{"action": "transfer", "outcome": "caller-request"}]
+    # the cached hold prompt was playing while the desk rang
+    hold = deps.cache.get("hold")
+    assert hold and call.played[call.played_before_answer - len(hold) :][: len(hold)] == hold
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert ("transfer-requested", "caller-request") in events
-    assert (("transfer-ok", "answered") if ok else ("transfer-failed", "refused")) in events
+    assert ("transfer-ok", "answered") in events
+
+
+async def test_a_busy_desk_leaves_the_caller_with_the_agent_who_takes_a_message(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    repo = CallRepository(db)
+    lines = [
+        "I'd like to book an appointment.",
+        "My name is Maria Gonzalez, born April 12th, 1980.",
+        "Actually, can I talk to a real person?",
+        "Yes please, call me back at 555 0142 about my appointment.",
+        "No, that's all, goodbye.",
+    ]
+    deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
+    understood = [{"intent": "book"}, {}, {"intent": "other"}]
+    deps = dataclasses.replace(
+        deps, llm=chat(db, understood, clock), front_desk_uri="sip:desk@127.0.0.1"
+    )
+    call = TransferringCall(clock, answers=len(lines), status=486)
+    busy, messages = transfers("busy"), MESSAGES.labels(kind="callback")._value.get()
+    outcome = await clock.run(CallSession(call, deps).run())
+    assert outcome == "completed" and transfers("busy") == busy + 1
+    store = HandoffStore(db)
+    [stored] = store.packets("fake-call")
+    packet = json.loads(stored.packet)
+    assert stored.outcome == "busy" and packet["intent"] == "book"
+    assert packet["stage"] == "choose-day"
+    assert packet["caller"]["name"] == "Maria Gonzalez" and packet["caller"]["identified"]
+    [message] = store.messages("fake-call")
+    assert (message.kind, message.reason) == ("callback", "busy")
+    assert message.callback_number == "5550142"
+    assert message.handoff_id == packet["handoff_id"] and "about my appointment" in message.body
+    assert MESSAGES.labels(kind="callback")._value.get() == messages + 1
     said = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    if ok:
-        assert outcome == "completed" and "front desk" in said[-1]
-    else:  # the caller stays with the agent and is told
-        assert any("can't connect you" in s for s in said)
+    offer = next(i for i, s in enumerate(said) if "the front desk is busy" in s)
+    assert "leave a message" in said[offer] and "passed your message" in said[offer + 1]
+    assert not call.hung_up or said[-1].startswith("Thank you for calling")
