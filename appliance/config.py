@@ -71,6 +71,8 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     host: str
     port: int
+    # screen-pop token (systemd credential "screenpop.key", else this file; "" = var/keys/)
+    screenpop_key_file: str = ""
 
 
 class LlmServer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

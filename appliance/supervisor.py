@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from appliance.admin.app import create_app
+from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
 from appliance.children import NotifySocket, spawn, terminate
 from appliance.config import Settings
@@ -206,7 +207,9 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
     admin = AdminServer(
-        create_app(sup.health, sup.metrics, repo), settings.admin.host, settings.admin.port
+        create_app(sup.health, sup.metrics, repo, ScreenPop.from_settings(settings, db)),
+        settings.admin.host,
+        settings.admin.port,
     )
     try:
         await admin.start()

@@ -1,4 +1,4 @@
-"""litestar app factory: health and metrics now; call review and KB editing later.
+"""litestar app factory: health, metrics, the screen-pop; call review and KB editing later.
 
 Controllers stay thin: the state lives in `Health`, `Metrics` and the repositories,
 injected as dependencies. No request logging (bodies could carry PHI) and no OpenAPI
@@ -11,10 +11,13 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Litestar, Request, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.response import Response
 from prometheus_client.exposition import choose_encoder
 
+from appliance.admin.screenpop import ScreenPop
+from appliance.admin.screenpop_routes import ScreenPopController
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.store.calls import CallRepository
@@ -59,10 +62,20 @@ class OpsController(Controller):
         return Response(encoder(metrics.exposition_registry()), headers=headers)
 
 
-def create_app(health: Health, metrics: Metrics, repo: CallRepository | None = None) -> Litestar:
-    """The admin app. `repo` is for the call-review screens (not served yet)."""
+def create_app(
+    health: Health,
+    metrics: Metrics,
+    repo: CallRepository | None = None,
+    screenpop: ScreenPop | None = None,
+) -> Litestar:
+    """The admin app. `repo` is for the call-review screens (not served yet); with
+    `screenpop` (ScreenPop.from_settings) the scheduler's screen-pop is served too."""
+    handlers: list[type[Controller]] = [OpsController]
+    if screenpop is not None:
+        handlers.append(ScreenPopController)
     return Litestar(
-        route_handlers=[OpsController],
+        route_handlers=handlers,
+        state=State({"screenpop": screenpop}),
         dependencies={
             "health": Provide(lambda: health, use_cache=True, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, use_cache=True, sync_to_thread=False),

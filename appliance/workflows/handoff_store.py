@@ -102,20 +102,31 @@ class HandoffStore:
         return int(row[0]) - 1
 
     def read_for_view(self, after: int, actor: str) -> list[StoredHandoff]:
-        """Packets with seq > `after`, each audited as a PHI read by `actor` (blocking)."""
-        return self._db.execute(self._read_for_view, after, actor)
+        """Packets with seq > `after`, each audited as a PHI read by `actor` before it is
+        returned (blocking). The poll itself is a read transaction: no write lock."""
+        found = self._db.query(self._select_after, after)
+        if found:
+            self._db.execute(self._audit_reads, found, actor)
+        return found
 
-    def _read_for_view(self, conn: Connection, after: int, actor: str) -> list[StoredHandoff]:
+    @staticmethod
+    def _select_after(conn: Connection, after: int) -> list[StoredHandoff]:
         rows = conn.execute(
             "SELECT seq, handoff_id, call_id, created_at, reason, packet, outcome FROM handoffs"
             " WHERE seq > ? ORDER BY seq LIMIT ?",
             (after, MAX_READ),
         ).fetchall()
-        found = [StoredHandoff(*row) for row in rows]
+        return [StoredHandoff(*row) for row in rows]
+
+    def _audit_reads(self, conn: Connection, found: list[StoredHandoff], actor: str) -> None:
         for h in found:
-            event = _event("phi.read", h.handoff_id, h.call_id, None, actor=actor)
-            self._audit(conn, event)
-        return found
+            self._audit(conn, _event("phi.read", h.handoff_id, h.call_id, None, actor=actor))
+
+    def audit_login(self, actor: str, ok: bool) -> None:
+        """A screen-pop sign-in attempt (metadata only)."""
+        event = AuditEvent(actor=actor, actor_role="scheduler", action="screenpop.login",
+                           outcome="ok" if ok else "denied", component="admin")  # fmt: skip
+        self._db.execute(lambda conn: self._audit(conn, event))
 
     def packets(self, call_id: str) -> list[StoredHandoff]:
         """A call's packets, unaudited: for the agent's own checks and tests."""
