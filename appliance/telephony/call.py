@@ -17,6 +17,7 @@ from appliance.audio import AudioChunk, frames, resample
 from appliance.domain import CallId, new_call_id
 from appliance.errors import TelephonyError
 from appliance.ports import DTMF_DIGITS, DtmfDigit
+from appliance.telephony.attended import Place, ReferReplaces, attended_transfer
 from appliance.telephony.media import FRAME_BYTES, PORT_RATE, Outbox
 from appliance.telephony.transfer import TransferResult, refer_to
 
@@ -39,7 +40,7 @@ class PjsipCall:
     def __init__(self, loop: asyncio.AbstractEventLoop, direction: str) -> None:
         self._loop = loop
         self._call_id = new_call_id()
-        self.direction = direction  # "inbound" | "outbound"
+        self.direction = direction  # "inbound" | "outbound" | "referred" (we follow a REFER)
         self._codec = ""
         self.answered_at: float | None = None  # monotonic s when media became active
         self.ended_at: float | None = None  # monotonic s
@@ -60,6 +61,8 @@ class PjsipCall:
         self._hangup: Hangup | None = None
         self._send_dtmf: SendDtmf | None = None
         self._refer: Refer | None = None
+        self._place: Place | None = None  # consultation calls (attended transfer)
+        self._refer_replaces: ReferReplaces | None = None
         self.sip_headers: dict[str, str] = {}  # X- headers of the INVITE (inbound calls)
         self._transfer: asyncio.Future[int] | None = None  # final NOTIFY status of a REFER
         self._dtmf: asyncio.Queue[DtmfDigit | None] = asyncio.Queue(DTMF_QUEUE)
@@ -153,12 +156,48 @@ class PjsipCall:
             target = refer_to(uri, headers or {})
         except ValueError as exc:
             raise TelephonyError("sip-transfer-invalid", str(exc)) from None
-        if self.ended or self._refer is None:
+        refer = self._refer
+        if self.ended or refer is None:
+            return TransferResult(False, None, "call-ended")
+        return await self.refer_and_wait(lambda: refer(target), within)
+
+    async def attended_transfer(
+        self,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        ring_s: float = 20.0,
+        within: float = 20.0,
+    ) -> TransferResult:
+        """Attended transfer to `uri`: a consultation call carrying X-`headers`, then
+        REFER with Replaces (see attended.py).
+
+        Waits up to `ring_s` s for the desk to answer and `within` s for the outcome. On
+        success the caller is connected to the desk and this call is hung up; otherwise
+        (busy, no answer, refused) the caller stays with the agent.
+        """
+        place, refer_replaces = self._place, self._refer_replaces
+        if self.ended or place is None or refer_replaces is None:
+            return TransferResult(False, None, "call-ended")
+        if self._transfer is not None and not self._transfer.done():
+            raise TelephonyError("sip-transfer-busy", "a transfer is already in progress")
+        try:
+            return await attended_transfer(
+                self, place, refer_replaces, uri, headers or {}, ring_s, within
+            )
+        except ValueError as exc:
+            raise TelephonyError("sip-transfer-invalid", str(exc)) from None
+
+    async def refer_and_wait(
+        self, send: Callable[[], Awaitable[None]], within: float
+    ) -> TransferResult:
+        """Send a REFER with `send` and wait up to `within` s for the final NOTIFY; on a
+        2xx hang up (the caller is with the target now)."""
+        if self.ended:
             return TransferResult(False, None, "call-ended")
         if self._transfer is not None and not self._transfer.done():
             raise TelephonyError("sip-transfer-busy", "a transfer is already in progress")
         self._transfer = outcome = self._loop.create_future()
-        await self._refer(target)
+        await send()
         ended = asyncio.ensure_future(self._ended.wait())
         try:
             await asyncio.wait(
@@ -216,6 +255,11 @@ class PjsipCall:
         self._hangup = hangup
         self._send_dtmf = send_dtmf
         self._refer = refer
+
+    def bind_attended(self, place: Place, refer_replaces: ReferReplaces) -> None:
+        """How to place a consultation call and send a REFER with Replaces."""
+        self._place = place
+        self._refer_replaces = refer_replaces
 
     def set_active(self, codec: str) -> None:
         """Media became active (loop side)."""

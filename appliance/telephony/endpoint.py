@@ -159,20 +159,32 @@ class PjsipTelephony:
             "max_calls": stack.max_calls if stack is not None else self._sip.max_calls,
         }
 
-    async def dial(self, uri: str, timeout: float = 10.0) -> CallHandle:  # noqa: ASYNC109
-        """Call `uri`; returns once media is active. Raises TelephonyError if not answered."""
-        worker, stack = self._worker, self._stack
-        if worker is None or stack is None or not self._listening:
-            raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
-        handle = self._new_handle("outbound")
-        await worker.run(functools.partial(stack.dial, uri, handle))
-        self._track(handle)
+    async def dial(
+        self,
+        uri: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        headers: dict[str, str] | None = None,
+    ) -> CallHandle:
+        """Call `uri` (X-`headers` in the INVITE); returns once media is active.
+
+        Raises TelephonyError if not answered."""
+        handle = await self.place(uri, headers)
         if await handle.wait_answered(timeout):
             return handle
         if not handle.ended:
             await handle.hangup()
             raise TelephonyError("sip-call-failed", f"no answer within {timeout:g} s")
         raise TelephonyError("sip-call-failed", f"call failed with SIP status {handle.status_code}")
+
+    async def place(self, uri: str, headers: dict[str, str] | None = None) -> PjsipCall:
+        """Send the INVITE and return the call at once (it may still ring, or fail)."""
+        worker, stack = self._worker, self._stack
+        if worker is None or stack is None or not self._listening:
+            raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
+        handle = self._new_handle("outbound")
+        await worker.run(functools.partial(stack.dial, uri, handle, headers))
+        self._track(handle)
+        return handle
 
     # --- internals -----------------------------------------------------------------
 
@@ -184,6 +196,7 @@ class PjsipTelephony:
             functools.partial(self._send_dtmf, handle),
             functools.partial(self._refer, handle),
         )
+        handle.bind_attended(self.place, functools.partial(self._refer_replaces, handle))
         return handle
 
     async def _hangup(self, handle: PjsipCall) -> None:
@@ -208,6 +221,17 @@ class PjsipTelephony:
             raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
         try:
             await worker.run(functools.partial(stack.transfer, handle.sip_key, target))
+        except RuntimeError as exc:
+            raise TelephonyError("sip-not-started", "the SIP endpoint has stopped") from exc
+
+    async def _refer_replaces(self, handle: PjsipCall, consult: PjsipCall) -> None:
+        worker, stack = self._worker, self._stack
+        if worker is None or stack is None:
+            raise TelephonyError("sip-not-started", "the SIP endpoint is not running")
+        try:
+            await worker.run(
+                functools.partial(stack.transfer_replaces, handle.sip_key, consult.sip_key)
+            )
         except RuntimeError as exc:
             raise TelephonyError("sip-not-started", "the SIP endpoint has stopped") from exc
 

@@ -33,6 +33,7 @@ class LegOwner(Protocol):
     def leg_media_ready(self, leg: CallLeg) -> None: ...
     def leg_ended(self, leg: CallLeg) -> None: ...
     def leg_for_transfer(self) -> CallLeg | None: ...  # None: refuse REFERs from the far end
+    def leg_replaced(self, leg: CallLeg, pj_call_id: int) -> CallLeg | None: ...  # Replaces
 
 
 def _guard(what: str, call_id: str, fn: Callable[[], None]) -> None:
@@ -97,6 +98,15 @@ class SipCall(pj.Call):  # type: ignore[misc]
             prm.statusCode = DECLINE
             return
         prm.newCall = new_leg.call  # pjsua2 binds the new call to it (Call.child)
+
+    def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:
+        """An INVITE with Replaces took this call's place (attended transfer to us): pjsua
+        answered it and ends this one; the new call needs its own Call object."""
+        leg = self.leg
+        new_id = int(prm.newCallId)
+        new_leg = leg.owner.leg_replaced(leg, new_id) if leg is not None else None
+        if new_leg is not None and new_leg.call is not None:
+            prm.newCall = new_leg.call
 
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
         leg = self.leg
@@ -165,9 +175,16 @@ class CallLeg:
         # hangup() defers the reply and drops its headers; answer() keeps them.
         self.call.answer(op)
 
-    def dial(self, uri: str) -> None:
+    def dial(self, uri: str, headers: dict[str, str] | None = None) -> None:
+        """Place the call; `headers` (checked X- headers) go into the INVITE."""
         assert self.call is not None
-        self.call.makeCall(uri, pj.CallOpParam(True))
+        op = pj.CallOpParam(True)
+        for name, value in (headers or {}).items():
+            header = pj.SipHeader()
+            header.hName = name
+            header.hValue = value
+            op.txOption.headers.append(header)
+        self.call.makeCall(uri, op)
 
     def hangup(self) -> None:
         if self.ended or self.call is None:
@@ -185,6 +202,11 @@ class CallLeg:
         """Send REFER with `target` (a Refer-To value) to the far end."""
         assert self.call is not None
         self.call.xfer(target, pj.CallOpParam(True))
+
+    def transfer_replaces(self, consult: CallLeg) -> None:
+        """Send REFER to the far end, naming `consult`'s far end with Replaces=its dialog."""
+        assert self.call is not None and consult.call is not None
+        self.call.xferReplaces(consult.call, pj.CallOpParam(True))
 
     def send_dtmf(self, digits: str, method: str) -> None:
         assert self.call is not None

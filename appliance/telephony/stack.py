@@ -141,14 +141,14 @@ class SipStack:
 
     # --- commands (from the event loop, via the worker) -----------------------------
 
-    def dial(self, uri: str, handle: PjsipCall) -> int:
+    def dial(self, uri: str, handle: PjsipCall, headers: dict[str, str] | None = None) -> int:
         """Place a call; returns its key. Raises TelephonyError if pjsua2 refuses it."""
         if self.active >= self.max_calls:
             raise TelephonyError("sip-too-many-calls", f"{self.active} calls already active")
         assert self._acc is not None
         leg = self._add(CallLeg(self, self._acc, handle, self._ports))
         try:
-            leg.dial(uri)
+            leg.dial(uri, headers)
         except pj.Error as exc:
             leg.ended = True
             self._release(leg)
@@ -179,6 +179,18 @@ class SipStack:
             raise TelephonyError("sip-call-ended", "the call has ended")
         try:
             leg.transfer(target)
+        except pj.Error as exc:
+            raise TelephonyError(
+                "sip-transfer-failed", f"cannot send REFER (pj status {exc.status})"
+            ) from exc
+
+    def transfer_replaces(self, key: int, consult_key: int) -> None:
+        """REFER with Replaces on call `key`, handing its far end to `consult_key`'s."""
+        leg, consult = self._legs.get(key), self._legs.get(consult_key)
+        if leg is None or leg.ended or consult is None or consult.ended:
+            raise TelephonyError("sip-call-ended", "the call has ended")
+        try:
+            leg.transfer_replaces(consult)
         except pj.Error as exc:
             raise TelephonyError(
                 "sip-transfer-failed", f"cannot send REFER (pj status {exc.status})"
@@ -235,14 +247,23 @@ class SipStack:
                 "direction": leg.handle.direction,
             },
         )
-        if leg.handle.direction == "inbound":
+        if leg.handle.direction in ("inbound", "referred"):
             self._on_inbound(leg.handle)
 
     def leg_for_transfer(self) -> CallLeg | None:
         """A new outbound leg for a REFER we follow, or None to refuse it."""
         if not self.accept_transfers or self._acc is None or self.active >= self.max_calls:
             return None
-        return self._add(CallLeg(self, self._acc, self._new_handle("outbound"), self._ports))
+        return self._add(CallLeg(self, self._acc, self._new_handle("referred"), self._ports))
+
+    def leg_replaced(self, leg: CallLeg, pj_call_id: int) -> CallLeg | None:
+        """The leg for an INVITE with Replaces that took `leg`'s place (pjsua answered it);
+        it keeps the X-headers of the call it replaces."""
+        if self._acc is None:
+            return None
+        handle = self._new_handle("inbound")
+        handle.sip_headers = dict(leg.handle.sip_headers)
+        return self._add(CallLeg(self, self._acc, handle, self._ports, pj_call_id))
 
     def leg_ended(self, leg: CallLeg) -> None:
         """Disconnected: stop counting it now; release its pjsua2 objects after the callback."""

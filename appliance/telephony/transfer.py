@@ -1,5 +1,6 @@
-"""Blind transfer (REFER) helpers: the Refer-To target with X-headers, the X-headers of
-an incoming INVITE, and the outcome reported by the transferee's NOTIFYs."""
+"""Transfer (REFER) helpers: the Refer-To target with X-headers, the X-headers of an
+incoming INVITE, and the outcome reported by the transferee's NOTIFYs. Attended
+transfer (consultation, then REFER with Replaces) is in attended.py."""
 
 from __future__ import annotations
 
@@ -14,11 +15,24 @@ _NAME = re.compile(r"^X-[A-Za-z0-9-]{1,64}$")
 
 @dataclass(frozen=True, slots=True)
 class TransferResult:
-    """How a blind transfer ended, from the transferee's final NOTIFY (RFC 3515)."""
+    """How a transfer (blind or attended) ended, from the transferee's final NOTIFY (RFC 3515)."""
 
     ok: bool  # the target answered (sipfrag 2xx)
     status: int | None  # final SIP status of the transferred call (None: no answer in time)
     reason: str  # "answered" | "failed" | "refused" | "timeout" | "call-ended"
+
+
+def check_x_headers(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` if they are X- headers with printable one-line values, at most
+    MAX_X_HEADERS of them and MAX_X_VALUE characters each (else ValueError)."""
+    if len(headers) > MAX_X_HEADERS:
+        raise ValueError(f"at most {MAX_X_HEADERS} X- headers")
+    for name, value in headers.items():
+        if not _NAME.match(name):
+            raise ValueError(f"not an X- header name: {name!r}")
+        if len(value) > MAX_X_VALUE or not value.isprintable():
+            raise ValueError(f"{name}: value too long or not printable on one line")
+    return dict(headers)
 
 
 def refer_to(uri: str, headers: dict[str, str]) -> str:

@@ -2,12 +2,14 @@
 
     python telephony_peer.py --rtp-port 46000 [--codecs PCMU/8000 ...] [--hangup-after 2.5]
 
-Answers every call: plays a 440 Hz tone (--tone-ms), reports when its first frame
-left, sends --dtmf digits if given (and reports every digit it receives), then echoes
-what it hears until it hangs up (--hangup-after s) or the caller does. Everything it
-observes goes to stdout as one JSON object per line: {"event": "listening", "port": N},
-{"event": "call", ...}, {"event": "drained", ...}, {"event": "dtmf", "digit": ...},
-{"event": "ended", "remote_ended": ..., "heard_hz": ...}. It exits when stdin closes.
+Answers every call (and runs the same on a call it places to follow a REFER, with
+--accept-transfers): plays a 440 Hz tone (--tone-hz, --tone-ms), reports when its first
+frame left, sends --dtmf digits if given (and reports every digit it receives), then
+echoes what it hears (unless --no-echo) until it hangs up (--hangup-after s) or the
+caller does. Everything it observes goes to stdout as one JSON object per line:
+{"event": "listening", "port": N}, {"event": "call", ...}, {"event": "drained", ...},
+{"event": "dtmf", "digit": ...}, {"event": "ended", "remote_ended": ..., "heard_hz": ...}.
+It exits when stdin closes.
 """
 
 from __future__ import annotations
@@ -57,7 +59,14 @@ def dominant_hz(pcm: bytes, rate: int = RATE) -> float:
 
 async def handle(call: CallHandle, args: argparse.Namespace) -> None:
     assert isinstance(call, PjsipCall)
-    emit("call", call_id=call.call_id, codec=call.codec, rate=call.rate, headers=call.sip_headers)
+    emit(
+        "call",
+        call_id=call.call_id,
+        codec=call.codec,
+        rate=call.rate,
+        headers=call.sip_headers,
+        direction=call.direction,
+    )
     heard = bytearray()
 
     async def listen_and_echo() -> None:
@@ -73,12 +82,13 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
     echo_on = asyncio.Event()
     listener = asyncio.create_task(listen_and_echo())
     keys = asyncio.create_task(report_dtmf())
-    await call.play(tone(440.0, args.tone_ms))
+    await call.play(tone(args.tone_hz, args.tone_ms))
     first = await call.drain()
     emit("drained", first_sent=first, now=time.monotonic())
     if args.dtmf:
         await call.send_dtmf(args.dtmf, args.dtmf_method)
-    echo_on.set()
+    if args.echo:
+        echo_on.set()
     try:
         await asyncio.wait_for(asyncio.shield(listener), args.hangup_after)
     except TimeoutError:
@@ -112,6 +122,10 @@ async def main() -> int:
     parser.add_argument("--codecs", nargs="+", default=["G722/16000", "PCMU/8000", "PCMA/8000"])
     parser.add_argument("--max-calls", type=int, default=4)
     parser.add_argument("--tone-ms", type=int, default=600)
+    parser.add_argument("--tone-hz", type=float, default=440.0)
+    parser.add_argument(
+        "--no-echo", dest="echo", action="store_false", help="silent after the tone"
+    )
     parser.add_argument("--hangup-after", type=float, default=2.5)
     parser.add_argument("--dtmf", default="", help="digits to send after the tone")
     parser.add_argument("--dtmf-method", default="rfc4733", choices=["rfc4733", "sip-info"])

@@ -1,0 +1,81 @@
+"""Attended transfer: a consultation call to the front desk, then REFER with Replaces.
+
+1. The agent places a consultation call to the desk (an outbound leg). Its INVITE
+   carries the X-headers (handoff id, short summary), so the desk's phone or screen-pop
+   shows them before anyone picks up. The caller stays connected to the agent meanwhile
+   (the agent plane tells them to hold on; no SIP hold, so the caller never hears
+   nothing at all).
+2. Not answered (busy, declined, no answer within `ring_s`): the caller is still with
+   the agent and the result says why (e.g. 486: "the front desk is busy").
+3. Answered: the agent sends the caller's side a REFER whose Refer-To names the desk with
+   `Replaces=<the consultation dialog>` (RFC 3891; pjsua's `xferReplaces`). The caller's
+   phone or PBX then sends the desk an INVITE with Replaces, which takes the
+   consultation's place at the desk. The final NOTIFY (sipfrag, RFC 3515) settles the
+   outcome: 2xx -> the agent leaves both calls; otherwise it ends the consultation and
+   keeps the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from appliance.errors import TelephonyError
+from appliance.telephony.transfer import TransferResult, check_x_headers
+
+if TYPE_CHECKING:
+    from appliance.telephony.call import PjsipCall
+
+logger = logging.getLogger(__name__)
+
+Place = Callable[[str, dict[str, str]], Awaitable["PjsipCall"]]  # (uri, X-headers) -> leg
+ReferReplaces = Callable[["PjsipCall"], Awaitable[None]]  # REFER naming that leg's dialog
+
+
+def _failed(status: int | None) -> str:
+    return "refused" if status is not None and status >= 400 else "failed"
+
+
+async def attended_transfer(
+    call: PjsipCall,
+    place: Place,
+    refer_replaces: ReferReplaces,
+    uri: str,
+    headers: dict[str, str],
+    ring_s: float,
+    within: float,
+) -> TransferResult:
+    """Consult `uri`, then hand `call` over to it; see the module docstring."""
+    headers = check_x_headers(headers)
+    try:
+        consult = await place(uri, headers)
+    except TelephonyError as exc:
+        logger.warning(
+            "consultation call not placed",
+            extra={"stage": "telephony", "call_id": call.call_id, "code": exc.code},
+        )
+        return TransferResult(False, None, "failed")
+    answered = await consult.wait_answered(ring_s)
+    if not answered or call.ended:
+        await consult.hangup()
+        if call.ended:
+            return TransferResult(False, None, "call-ended")
+        if consult.status_code is None or consult.status_code < 300:
+            return TransferResult(False, None, "timeout")  # still ringing: we cancelled
+        return TransferResult(False, consult.status_code, _failed(consult.status_code))
+    result = await call.refer_and_wait(lambda: refer_replaces(consult), within)
+    if not consult.ended:  # on success the desk's Replaces has usually ended it already
+        await consult.hangup()
+    logger.info(
+        "attended transfer",
+        extra={
+            "stage": "telephony",
+            "call_id": call.call_id,
+            "consult_call_id": consult.call_id,
+            "ok": result.ok,
+            "code": result.status,
+            "reason": result.reason,
+        },
+    )
+    return result
