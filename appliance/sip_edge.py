@@ -24,7 +24,7 @@ from appliance.config import Settings, Sip
 from appliance.errors import TelephonyError
 from appliance.telephony.edgelog import copy_redacted
 from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.tls_edge import tls_listen, tls_module
+from appliance.telephony.tls_edge import check_tls_files, tls_enabled, tls_listen, tls_module
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ class SipEdge:
     """Kamailio as a child process, configured from the settings."""
 
     def __init__(self, settings: Settings, run_dir: Path, log_file: Path) -> None:
+        if tls_enabled(settings.sip):  # a bad certificate fails start-up at once (ConfigError)
+            check_tls_files(settings.sip.tls)
         self._settings = settings
         self._run_dir = run_dir
         self._log_file = log_file
