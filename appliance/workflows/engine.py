@@ -14,7 +14,7 @@ from appliance.scheduling.dates import PARTS_OF_DAY, resolve
 from appliance.scheduling.model import ScheduleBackend, Slot, SlotQuery
 from appliance.workflows import messages
 from appliance.workflows import templates as t
-from appliance.workflows.identity import birth_date, full_name
+from appliance.workflows.identity import birth_date, full_name, without_birth_date
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
 
@@ -149,7 +149,7 @@ class WorkflowEngine:
         assert s.patient is not None
         if s.task == Intent.BOOK:
             s.stage = Stage.CHOOSE_DAY
-            if u.slots.date or u.slots.time:
+            if without_birth_date(f"{u.slots.date or ''} {u.slots.time or ''}").strip():
                 return await self._choose_day(u, text)
             return Decision(t.ASK_DAY)
         upcoming = await self.schedule.upcoming(s.patient.id)
@@ -171,7 +171,7 @@ class WorkflowEngine:
     async def _choose_day(self, u: Understanding, text: str) -> Decision:
         s = self.state
         spoken = " ".join(x for x in (u.slots.date, u.slots.time, text) if x)
-        when = resolve(spoken, self.now())
+        when = resolve(without_birth_date(spoken), self.now())
         type_id = s.appointment.type_id if s.appointment else self.policy.default_type
         query = SlotQuery(type_id, day=when.day, limit=self.policy.offer_count)
         if when.part_of_day:

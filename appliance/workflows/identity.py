@@ -36,14 +36,24 @@ def birth_date(text: str) -> date | None:
     return None
 
 
+def without_birth_date(text: str) -> str:
+    """`text` without dates that carry a year (a date of birth is not a day to book)."""
+    for pattern in (_SPOKEN, _SPOKEN_DAY_FIRST, _NUMERIC):
+        text = pattern.sub(" ", text)
+    return text
+
+
 def full_name(text: str, slot: str | None = None) -> tuple[str, str] | None:
-    """(first, last) from the LLM's slot or from 'my name is ...'."""
-    candidate = slot
-    if not candidate and (m := _NAME.search(text)):
-        candidate = m.group(1)
-    if not candidate:
-        return None
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", candidate) if w.lower() not in _STOP]
-    if len(words) < 2:
-        return None
-    return words[0], words[-1]
+    """(first, last) from 'my name is ...' in the caller's words, else from the LLM's slot
+    (cut before any comma, digit or "born": a small model sometimes copies the DOB too)."""
+    m = _NAME.search(text)
+    for candidate in (m.group(1) if m else None, slot):
+        if not candidate:
+            continue
+        candidate = re.split(r"[,\d]|\bborn\b", candidate, maxsplit=1, flags=re.I)[0]
+        words = [
+            w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", candidate) if w.lower() not in _STOP
+        ]
+        if len(words) >= 2:
+            return words[0], words[-1]
+    return None

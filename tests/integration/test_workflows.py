@@ -287,6 +287,17 @@ DIALOGUES = [
         says=["Friday, November 27 at 10:30 AM"],
     ),
     Dialogue(
+        "the model copies the birth date into the date slot",
+        [
+            ("book", U(Intent.BOOK)),
+            (
+                MARIA,
+                U(patient_name="Maria Gonzalez, born April 12th, 1980", date="April 12th, 1980"),
+            ),
+        ],
+        says=["What day would suit you?"],
+    ),
+    Dialogue(
         "status then goodbye",
         [
             ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
@@ -353,3 +364,37 @@ async def test_double_booking_race_recovers(schedule: BuiltinSchedule) -> None:
 def test_there_are_at_least_thirty_dialogues() -> None:
     assert len(DIALOGUES) + 1 >= 30
     assert set(SCHEDULING) <= {u.intent for d in DIALOGUES for _, u in d.turns}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "lines", "taken"),
+    [
+        ("busy", ["yes please", "call me about my bill", "555 0142"], ("callback", "5550142")),
+        (
+            "no_answer",
+            ["yes, call me back at five five five oh one four two"],
+            ("callback", "5550142"),
+        ),
+        ("timeout", ["sure", "please ask Dr Lee to call me, at 555-0199"], ("callback", "5550199")),
+        ("failed", ["yes", "tell the front desk I'll be late", "no, just the message"], ("message", None)),
+        ("busy", ["no thanks"], None),
+    ],
+)
+async def test_failed_transfer_takes_a_message(
+    schedule: BuiltinSchedule, outcome: str, lines: list[str], taken: tuple[str, str | None] | None
+) -> None:
+    engine = WorkflowEngine(schedule, KB, TZ, clock=lambda: NOW)
+    await engine.turn(U(Intent.SPEAK_TO_PERSON, human=True), "operator")
+    offer = engine.transfer_failed(outcome)
+    assert "leave a message" in offer.say and engine.state.stage == Stage.OFFER_MESSAGE
+    decision = None
+    for line in lines:  # "front desk" in a message does not trigger another transfer
+        decision = await engine.turn(U(Intent.SPEAK_TO_PERSON, human="desk" in line), line)
+        assert decision.transfer is None
+    assert decision is not None and engine.state.stage == Stage.IDLE
+    if taken is None:
+        assert decision.message is None and "anything else" in decision.say
+        return
+    assert decision.message is not None and "passed your message" in decision.say
+    assert (decision.message.kind, decision.message.callback_number) == taken
+    assert decision.message.reason == outcome and decision.message.body
