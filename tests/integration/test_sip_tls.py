@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -100,6 +101,7 @@ class Ports:
     worker: int
     worker_rtp: int  # 10 ports from here
     caller_rtp: int  # 10 ports from here
+    caller_tls: int  # the caller's own TLS listener (in-dialog requests from the edge)
 
 
 def tls_settings(ports: Ports, cert: Path, key: Path, srtp: str) -> Settings:
@@ -140,7 +142,8 @@ async def tls_edge(settings: Settings) -> AsyncIterator[SipEdge]:
 async def capture(pcap: Path, ports: Ports) -> AsyncIterator[None]:
     """tcpdump on lo, only this test's TLS port and RTP ranges."""
     rtp = [ports.worker_rtp, ports.caller_rtp]
-    expr = f"tcp port {ports.tls} or " + " or ".join(f"udp portrange {p}-{p + 11}" for p in rtp)
+    expr = f"tcp port {ports.tls} or tcp port {ports.caller_tls} or "
+    expr += " or ".join(f"udp portrange {p}-{p + 11}" for p in rtp)
     proc = await asyncio.create_subprocess_exec(
         *["tcpdump", "-i", "lo", "-n", "-U", "-s", "0", "-w", str(pcap), expr],
         stdout=asyncio.subprocess.DEVNULL,
@@ -157,15 +160,25 @@ async def capture(pcap: Path, ports: Ports) -> AsyncIterator[None]:
         await asyncio.wait_for(proc.wait(), 10)
 
 
-async def call_through_edge(ports: Ports, cert: Path, srtp: str) -> tuple[dict, bytes]:
+async def call_through_edge(
+    ports: Ports, cert: Path, srtp: str, agent_hangs_up: bool = False
+) -> tuple[dict[str, dict[str, Any]], bytes]:
     """One call from the TLS caller to a worker behind the edge; returns the caller's
-    media event and the audio the worker heard (16 kHz s16)."""
+    events by name and the audio the worker heard (16 kHz s16). The caller hangs up
+    after CALL_S s, or with `agent_hangs_up` the worker does (its BYE reaches the caller
+    through the edge, over TLS)."""
     heard = bytearray()
     done = asyncio.Event()
 
-    async def listen(call: CallHandle) -> None:
+    async def collect(call: CallHandle) -> None:
         async for chunk in call.frames():
             heard.extend(chunk.pcm)
+
+    async def listen(call: CallHandle) -> None:
+        try:
+            await asyncio.wait_for(collect(call), CALL_S if agent_hangs_up else None)
+        except TimeoutError:
+            await call.hangup()
         done.set()
 
     settings = tls_settings(ports, cert, cert.with_suffix(".key"), srtp)
@@ -179,7 +192,8 @@ async def call_through_edge(ports: Ports, cert: Path, srtp: str) -> tuple[dict, 
             argv = [sys.executable, str(CALLER), "--ca", str(cert), "--wav", str(PROMPT)]
             argv += ["--uri", f"sip:clinic@127.0.0.1:{ports.tls};transport=tls"]
             argv += ["--rtp-port", str(ports.caller_rtp), "--srtp", srtp]
-            argv += ["--seconds", str(CALL_S)]
+            argv += ["--seconds", "0" if agent_hangs_up else str(CALL_S)]
+            argv += ["--listen-port", str(ports.caller_tls), "--key", str(cert.with_suffix(".key"))]
             env = {**os.environ, "PYTHONPATH": str(CALLER.parents[2])}
             out = await asyncio.to_thread(
                 subprocess.run, argv, capture_output=True, text=True, timeout=40, env=env
@@ -191,13 +205,13 @@ async def call_through_edge(ports: Ports, cert: Path, srtp: str) -> tuple[dict, 
             await asyncio.wait_for(done.wait(), 10)
     finally:
         await worker.stop()
-    return events["media"], bytes(heard)
+    return events, bytes(heard)
 
 
 def new_ports() -> Ports:
     rtp = free_ports(24)
     rtp += rtp % 2  # RTP on even ports
-    return Ports(free_port(), free_port(), free_port(), rtp, rtp + 12)
+    return Ports(free_port(), free_port(), free_port(), rtp, rtp + 12, free_port())
 
 
 def loud_seconds(pcm: bytes) -> float:
@@ -233,11 +247,12 @@ async def test_tls_srtp_call_shows_no_cleartext_sip_or_audio(cert: Path, tmp_pat
     ports = new_ports()
     pcap = tmp_path / "call.pcap"
     async with capture(pcap, ports):
-        media, heard = await call_through_edge(ports, cert, "mandatory")
-    assert media["srtp"] and media["codec"] == "PCMU"
+        events, heard = await call_through_edge(ports, cert, "mandatory", agent_hangs_up=True)
+    assert events["media"]["srtp"] and events["media"]["codec"] == "PCMU"
+    assert events["ended"]["remote"]  # the agent's BYE reached the PBX side over TLS
     assert loud_seconds(heard) > 1.0  # the worker decrypted and heard the prompt
     packets = read_pcap(pcap.read_bytes())
-    tls = b"".join(p.payload for p in packets if ports.tls in (p.sport, p.dport) and p.tcp)
+    tls = b"".join(p.payload for p in packets if p.tcp)  # both TLS connections
     rtp = [p.payload[12:] for p in packets if p.udp and len(p.payload) > 12]
     assert len(tls) > 2000 and tls[:1] == b"\x16"  # a TLS handshake, then records
     assert b"INVITE sip:" not in tls and b"SIP/2.0" not in tls and b"a=crypto" not in tls
@@ -251,8 +266,8 @@ async def test_the_capture_check_finds_cleartext_audio_without_srtp(
     ports = new_ports()
     pcap = tmp_path / "plain.pcap"
     async with capture(pcap, ports):
-        media, _ = await call_through_edge(ports, cert, "off")
-    assert not media["srtp"]
+        events, _ = await call_through_edge(ports, cert, "off")
+    assert not events["media"]["srtp"] and not events["ended"]["remote"]
     packets = read_pcap(pcap.read_bytes())
     rtp = [p.payload[12:] for p in packets if p.udp and len(p.payload) > 12]
     assert clear_audio(rtp, speech_windows()) > 30  # the prompt, frame after frame

@@ -7,8 +7,9 @@ It runs in its own process (pjsua2 allows one Endpoint per process). Its endpoin
 at 8 kHz with PCMU only, so the reference WAV (8 kHz) goes out as PCMU payload bytes
 that the test can look for in a capture. It verifies the edge's certificate against
 --ca. Reports JSON lines on stdout: {"event": "media", "srtp": ...}, {"event": "ended",
-"status": N, "connected": bool}. pjsua2's TLS (the wheel's OpenSSL 1.0.2) is fine for
-this test peer; the appliance itself never uses it.
+"status": N, "connected": bool, "remote": bool}. With --seconds 0 it waits for the far
+end's BYE, which the edge brings over a TLS connection to --listen-port. pjsua2's TLS
+(the wheel's OpenSSL 1.0.2) is fine for this test peer; the appliance never uses it.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def main() -> int:
     parser.add_argument("--wav", required=True)
     parser.add_argument("--rtp-port", type=int, required=True)
     parser.add_argument("--srtp", choices=sorted(SRTP_USE), default="mandatory")
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="then hang up (0: never)")
+    parser.add_argument("--listen-port", type=int, default=0, help="our TLS port (Contact)")
+    parser.add_argument("--key", default="", help="PEM key of --ca, for our TLS listener")
     args = parser.parse_args()
 
     ep = pj.Endpoint()
@@ -90,10 +93,13 @@ def main() -> int:
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.boundAddress = "127.0.0.1"
+    tcfg.port = args.listen_port
     tls = tcfg.tlsConfig
     tls.method = pj.PJSIP_TLSV1_2_METHOD
     tls.CaListFile = args.ca
     tls.verifyServer = True
+    if args.key:  # in-dialog requests from the edge (its BYE) open a TLS connection to us
+        tls.certFile, tls.privKeyFile = args.ca, args.key
     transport = ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tcfg)
     ep.libStart()
     ep.audDevManager().setNullDev()
@@ -115,13 +121,15 @@ def main() -> int:
 
     call = Caller(acc, args.wav)
     call.makeCall(args.uri, pj.CallOpParam(True))
-    deadline = time.monotonic() + args.seconds + 10
+    deadline = time.monotonic() + args.seconds + 15
+    hung_up = False
     while call.status is None and time.monotonic() < deadline:
         ep.libHandleEvents(20)
-        if call.active_at is not None and time.monotonic() - call.active_at > args.seconds:
-            call.active_at = None
+        active = call.active_at
+        if args.seconds and active is not None and time.monotonic() - active > args.seconds:
+            call.active_at, hung_up = None, True
             call.hangup(pj.CallOpParam(True))
-    emit("ended", status=call.status, connected=call.connected)
+    emit("ended", status=call.status, connected=call.connected, remote=not hung_up)
 
     call.player = None
     del call
