@@ -175,5 +175,8 @@ class Understander:
                 logger.warning("understanding failed", extra={"stage": "llm", "code": exc.code})
                 break
             confidence = min(1.0, max(0.0, answer.confidence))
+            if answer.intent == Intent.OTHER and rules.intent != Intent.OTHER:
+                # a small model often says "other" to a plain request: the rules carry it
+                return Understanding(rules.intent, answer.slots, False, rules.confidence, "rules")
             return Understanding(answer.intent, answer.slots, answer.wants_human, confidence, "llm")
         return rules

@@ -70,3 +70,11 @@ async def test_emergency_ends_the_call_whatever_the_llm_says() -> None:
     out = [d async for d in c.stream([ChatMessage("user", "I have chest pain")])]
     assert "dial 911" in out[0]
     assert c.decision is not None and c.decision.end_call
+
+
+async def test_a_plain_request_the_model_calls_other_is_carried_by_the_rules() -> None:
+    understander = Understander(Scripted("other"))
+    u = await understander.understand("I would like to book an appointment please")
+    assert (u.intent.value, u.source, u.slots.topic) == ("book", "rules", "parking")
+    still = await understander.understand("mumble mumble")
+    assert (still.intent.value, still.source) == ("other", "llm")
