@@ -1,0 +1,150 @@
+"""Canary test: a whole call in which the caller says a made-up name, date of birth and
+phone number (Piper speech over real SIP) into `appliance run` (SIP edge, agent worker,
+the real CPU LLM engine, admin) with DEBUG logging on. Afterwards none
+of the canaries, in any form they could take (words, digits, as Whisper wrote them), may
+appear in any file under the data directory (database, WAL, a backup made here, temp,
+the LLM engine's log), the captured log output, or the /metrics page. (The appliance
+emits no traces: its only telemetry is the JSON log and the metrics page.)"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.store.db import Database
+from appliance.store.keys import load_key
+from tests.conftest import REPO
+from tests.e2e.conftest import APPLIANCE, Running, wait_healthy, write_config
+from tests.integration.governance_calls import calling, metrics, speech
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+SAID = [
+    "Please book me a checkup. My name is Zebulon Quackenbush, I was born on March third,"
+    " nineteen sixty one, and my number is six one seven, five five five, zero one four two.",
+]
+WORDS = [
+    "zebulon", "quackenbush", "quack and bush", "ackenbush",
+    "march third", "march 3", "third of march",
+    "nineteen sixty one", "nineteen sixty-one", "six one seven", "five five five",
+    "zero one four two", "oh one four two",
+]  # fmt: skip
+DIGITS = ["1961", "0142", "6175550142", "5550142", "3/3/1961", "03/03/1961", "1961-03-03"]
+SEPARATED = re.compile(r"\d[\d ./-]{5,}\d")  # numbers written with separators
+DIGIT_RUNS = ["6175550142", "5550142", "1961", "03031961", "19610303", "331961"]
+
+
+def found(data: bytes, words: list[str]) -> list[str]:
+    """The canaries in `data`: words anywhere (any case), digits as whole numbers only."""
+    text = data.decode("latin-1").lower()
+    hits = [w for w in words if w in text]
+    hits += [d for d in DIGITS if re.search(rf"(?<![\d.]){re.escape(d)}(?!\d|\.\d)", text)]
+    for run in SEPARATED.findall(text):
+        digits = re.sub(r"\D", "", run)
+        if any(digits == d or (len(d) >= 7 and d in digits) for d in DIGIT_RUNS):
+            hits.append(run)
+    return hits
+
+
+@pytest.fixture(scope="module")
+def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[dict]:
+    root = tmp_path_factory.mktemp("canary")
+    var, config = root / "var", root / "appliance.toml"
+    sip_port, admin_port = write_config(config, var, models_dir)
+    with config.open("a") as fh:
+        fh.write('[log]\nlevel = "DEBUG"\n')
+    config.write_text(config.read_text().replace("[sip]\n", "[sip]\nworkers = 1\n", 1))
+    (var / "tmp").mkdir(parents=True)
+    log = root / "appliance.log"
+    env = {"PYTHONUNBUFFERED": "1", "TMPDIR": str(var / "tmp")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*APPLIANCE, "--config", str(config), "run"], stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO, env={**os.environ, **env},
+        )  # fmt: skip
+    running = Running(config, var, sip_port, admin_port, log, proc)
+    try:
+        phrases = [speech(models_dir, s) for s in SAID]
+        wait_healthy(running, timeout=180)
+
+        async def call() -> None:
+            async with calling(running.uri) as caller:
+                await caller.agent_turn(quiet_s=1.5)  # the greeting
+                for phrase in phrases:
+                    await caller.say(phrase)
+                    await caller.agent_turn(quiet_s=2.5, timeout_s=60)  # fillers, the reply
+
+        asyncio.run(asyncio.wait_for(call(), 180))
+        page = metrics(admin_port)
+        backup = running.cli("db", "backup", str(var / "backups" / "canary.db"))
+        assert backup.returncode == 0, backup.stderr[-2000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+    assert code == 0, log.read_text()[-3000:]
+    yield {"running": running, "metrics": page, "cli": backup.stdout + backup.stderr}
+
+
+def caller_turns(running: Running) -> list[str]:
+    key = load_key("db.key", running.var / "keys" / "db.key").hex
+    db = Database.open(running.var / "appliance.db", key)
+    try:
+        rows = db.query(
+            lambda c: c.execute("SELECT text FROM turns WHERE speaker = 'caller'").fetchall()
+        )
+    finally:
+        db.close()
+    return [str(r[0]) for r in rows]
+
+
+def test_the_canaries_were_said_and_stored_encrypted(canary_call) -> None:
+    turns = " ".join(caller_turns(canary_call["running"])).lower()
+    # the call really carried them: the store (decrypted) has the name, year and number
+    assert "ackenbush" in turns or "zebulon" in turns, turns
+    assert "1961" in turns or "sixty" in turns, turns
+    assert "0142" in turns or "one four two" in turns or "142" in turns, turns
+
+
+def test_the_agent_replied_after_hearing_them(canary_call) -> None:
+    running: Running = canary_call["running"]
+    key = load_key("db.key", running.var / "keys" / "db.key").hex
+    db = Database.open(running.var / "appliance.db", key)
+    try:
+        speakers = db.query(
+            lambda c: c.execute("SELECT speaker FROM turns ORDER BY seq").fetchall()
+        )
+    finally:
+        db.close()
+    assert [s for (s,) in speakers][:3] == ["agent", "caller", "agent"]  # greeting, them, reply
+
+
+def test_no_canary_in_files_logs_or_metrics(canary_call) -> None:
+    running: Running = canary_call["running"]
+    # what Whisper wrote is a form too: every name-like or numeric word of the caller
+    heard = " ".join(caller_turns(running))
+    extra = {w.lower() for w in re.findall(r"\b[A-Z][a-z]{4,}\b", heard)} - {"hello"}
+    extra |= {n for n in re.findall(r"\d{4,}", heard)}
+    words = [*WORDS, *sorted(extra)]
+    files = [p for p in running.var.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert "appliance.db" in names and "canary.db" in names  # the store and the backup
+    assert any(p.parent.name == "log" for p in files)  # the workers' and engine's logs
+    for path in [*files, running.log]:
+        assert not found(path.read_bytes(), words), path
+    assert '"level": "DEBUG"' in running.log.read_text()
+    assert "appliance_" in canary_call["metrics"]
+    assert not found(canary_call["metrics"].encode(), words)
+    assert not found(canary_call["cli"].encode(), words)
+    for text in SAID:  # the check itself finds each canary as it was said
+        assert found(text.encode(), words), text
