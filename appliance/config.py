@@ -130,7 +130,7 @@ class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     barge_in: bool = True  # caller speech cuts interruptible agent audio
     barge_in_min_speech_s: float = 0.0  # s of voiced speech beyond [vad] min_speech_ms
-    barge_in_pause_s: float = 0.06  # s of voiced frames that pause the audio at once (0: off)
+    barge_in_pause_s: float = 0.02  # s of voiced frames that pause the audio at once (0: off)
     barge_in_resume_s: float = 0.2  # s without voice after an unconfirmed burst: resume
     backchannel_max_words: int = 2  # a barge-in of only backchannel words gets no reply
     filler_after_s: float = 1.2  # s after end of turn with no reply audio: "One moment."
