@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from importlib import resources
@@ -44,6 +45,23 @@ class SipTls(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 SRTP_MODES = ("off", "optional", "mandatory")
 
 
+class SipRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """[[sip.registrations]]: an account the edge registers to a registrar (digest auth).
+
+    The password is never in this file: systemd credential `sip-<name>.password`, else
+    `password_file` (owner-only). See appliance/telephony/registration.py.
+    """
+
+    name: str  # short id, [a-z][a-z0-9-]*: health component and metric label
+    registrar: str  # registrar address "host[:port]" (the PBX or trunk)
+    user: str  # user part of the address of record (AOR) that is registered
+    domain: str = ""  # AOR domain ("": the registrar's host[:port])
+    auth_user: str = ""  # digest user name ("": user)
+    password_file: str = ""  # owner-only file with the digest password (one line)
+    realm: str = ""  # digest realm ("": whatever the registrar challenges with)
+    expires: int = 600  # s asked for in each REGISTER; refreshed before it runs out
+
+
 class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     host: str
     port: int
@@ -66,6 +84,11 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # together; more get full_reply (protects pjsua2, which aborts when flooded)
     tls: SipTls = msgspec.field(default_factory=SipTls)  # [sip.tls]: TLS on the edge
     srtp: str = "off"  # SDES-SRTP on the media: "off" | "optional" | "mandatory"
+    outbound_proxy: str = ""  # set by the appliance for agent workers behind the edge: their
+    # own calls (consultation calls of an attended transfer) go out through it ("": direct)
+    registrations: list[SipRegistration] = []  # [[sip.registrations]]: accounts to register
+    registration_retry_s: float = 5.0  # s before the first retry of a failed registration
+    registration_retry_max_s: float = 300.0  # retries back off (x2 each) up to this
 
 
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -242,6 +265,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("config-invalid", f"sip.transports must be udp/tcp, got {sorted(bad)}")
     _validate_edge(s.sip)
     _validate_tls(s.sip)
+    _validate_registrations(s.sip)
     _validate_governance(s)
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
@@ -280,6 +304,35 @@ def _validate_tls(sip: Sip) -> None:
         raise ConfigError("config-invalid", f"sip.tls.port must be a free port: {tls.port}")
     if bool(tls.cert_file) != bool(tls.key_file):
         raise ConfigError("config-invalid", "sip.tls needs both cert_file and key_file")
+
+
+_REG_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def _validate_registrations(sip: Sip) -> None:
+    names = [r.name for r in sip.registrations]
+    if len(set(names)) != len(names):
+        raise ConfigError("config-invalid", "sip.registrations: names must be unique")
+    for reg in sip.registrations:
+        if not _REG_NAME.match(reg.name):
+            raise ConfigError(
+                "config-invalid",
+                f"sip.registrations: name must match [a-z][a-z0-9-]{{0,31}}: {reg.name!r}",
+            )
+        if not reg.registrar or not reg.user or reg.registrar.startswith("sip"):
+            raise ConfigError(
+                "config-invalid",
+                f"sip.registrations.{reg.name}: registrar (host[:port], no sip:) and user needed",
+            )
+        if not 5 <= reg.expires <= 86400:
+            raise ConfigError(
+                "config-invalid", f"sip.registrations.{reg.name}: expires must be 5..86400 s"
+            )
+    if not 0 < sip.registration_retry_s <= sip.registration_retry_max_s:
+        raise ConfigError(
+            "config-invalid",
+            "sip.registration_retry_s must be > 0 and <= sip.registration_retry_max_s",
+        )
 
 
 def _validate_edge(sip: Sip) -> None:

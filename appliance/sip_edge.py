@@ -22,8 +22,15 @@ from pathlib import Path
 from appliance.children import _die_with_parent, terminate
 from appliance.config import Settings, Sip
 from appliance.errors import TelephonyError
+from appliance.observability.health import Health
 from appliance.telephony.edgelog import copy_redacted
 from appliance.telephony.edgerpc import rpc_call
+from appliance.telephony.outbound_edge import from_worker
+from appliance.telephony.registration import (
+    Registrations,
+    registration_module,
+    write_empty_table,
+)
 from appliance.telephony.tls_edge import check_tls_files, tls_enabled, tls_listen, tls_module
 
 logger = logging.getLogger(__name__)
@@ -82,6 +89,7 @@ modparam("pike", "remove_latency", 4)
 # pipelimit: at most {invite_rate} new calls per second to the workers, all sources together
 modparam("pipelimit", "timer_interval", 1)
 {tls_module}
+{registration_module}
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
@@ -132,6 +140,7 @@ request_route {{
         sl_send_reply("405", "Method Not Allowed");
         exit;
     }}
+    route(FROM_WORKER);
     route(SOURCE_ACL);
     if ($sht(state=>draining) == 1) {{
         append_to_reply("Retry-After: {retry_after}\r\n");
@@ -183,6 +192,12 @@ route[FLOOD] {{
 
 route[SOURCE_ACL] {{
 {acl}
+}}
+
+# a call placed by an agent worker (the consultation call of an attended transfer): out
+# to its Request-URI (TLS if the URI asks for it), staying in the path like inbound calls
+route[FROM_WORKER] {{
+{from_worker}
 }}
 """
 
@@ -256,7 +271,14 @@ def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
         flood_limit_or_max=sip.flood_limit or 1_000_000,
         invite_rate=sip.invite_rate,
         tls_module=tls_module(sip),
+        from_worker=from_worker(worker_ports(settings)),
+        registration_module=registration_module(sip, registration_db(rpc_socket)),
     )
+
+
+def registration_db(rpc_socket: Path) -> Path:
+    """db_text directory of uac_reg (an empty table: accounts are added over RPC)."""
+    return rpc_socket.parent / "edge-db"
 
 
 def render_dispatcher(ports: list[int]) -> str:
@@ -268,7 +290,9 @@ def render_dispatcher(ports: list[int]) -> str:
 class SipEdge:
     """Kamailio as a child process, configured from the settings."""
 
-    def __init__(self, settings: Settings, run_dir: Path, log_file: Path) -> None:
+    def __init__(
+        self, settings: Settings, run_dir: Path, log_file: Path, health: Health | None = None
+    ) -> None:
         if tls_enabled(settings.sip):  # a bad certificate fails start-up at once (ConfigError)
             check_tls_files(settings.sip.tls)
         self._settings = settings
@@ -276,6 +300,10 @@ class SipEdge:
         self._log_file = log_file
         self._proc: asyncio.subprocess.Process | None = None
         self._copier: asyncio.Task[None] | None = None  # Kamailio's output -> log file
+        # [[sip.registrations]]: registered by the edge (appliance/telephony/registration.py)
+        self.registrations = Registrations(settings.sip, self._rpc, health)
+        self._registering: asyncio.Task[None] | None = None
+        self._stop_registering = asyncio.Event()
 
     def write_config(self) -> Path:
         self._run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -283,6 +311,8 @@ class SipEdge:
         dispatcher.write_text(render_dispatcher(worker_ports(self._settings)))
         config = self._run_dir / "edge.cfg"
         config.write_text(render(self._settings, dispatcher, self.rpc_socket))
+        if self._settings.sip.registrations:
+            write_empty_table(registration_db(self.rpc_socket))
         return config
 
     async def start(self) -> None:
@@ -305,6 +335,9 @@ class SipEdge:
         assert proc.stdout is not None
         self._copier = asyncio.create_task(copy_redacted(proc.stdout, self._log_file))
         logger.info("sip edge starting", extra={"stage": "edge", "pid": proc.pid})
+        if self.registrations.accounts:
+            self._stop_registering.clear()
+            self._registering = asyncio.create_task(self.registrations.run(self._stop_registering))
 
     async def _check(self, binary: str, config: Path) -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -329,6 +362,18 @@ class SipEdge:
     def rpc_socket(self) -> Path:
         return self._run_dir / "edge-rpc.sock"
 
+    def _rpc(self, method: str, params: list[object]) -> dict[str, object] | None:
+        return rpc_call(self.rpc_socket, method, params)
+
+    async def _stop_registrations(self, unregister: bool) -> None:
+        task, self._registering = self._registering, None
+        if task is None:
+            return
+        self._stop_registering.set()
+        await task
+        if unregister and self.running():
+            await asyncio.to_thread(self.registrations.unregister_all)
+
     async def drain(self) -> bool:
         """Stop taking new calls (503 + Retry-After); dialogs in progress go on.
 
@@ -336,6 +381,7 @@ class SipEdge:
         """
         if not self.running():
             return False
+        await self._stop_registrations(unregister=True)  # the registrar stops sending calls
         reply = await asyncio.to_thread(
             rpc_call, self.rpc_socket, "htable.seti", ["state", "draining", 1]
         )
@@ -347,6 +393,7 @@ class SipEdge:
         return self._proc is not None and self._proc.returncode is None
 
     async def stop(self, grace_s: float = 10.0) -> None:
+        await self._stop_registrations(unregister=True)
         proc, self._proc = self._proc, None
         if proc is not None:
             code = await terminate(proc, grace_s)

@@ -119,7 +119,7 @@ class Supervisor:
         self.workers = [
             Worker(i, config, var / "run", var / "log") for i in range(settings.sip.workers)
         ]
-        self.edge = SipEdge(settings, var / "run", var / "log" / "sip-edge.log")
+        self.edge = SipEdge(settings, var / "run", var / "log" / "sip-edge.log", self.health)
         self.llm_proc: LlmServerProcess | None = None
         self.stopping = False
         c = settings.clinic
