@@ -23,6 +23,7 @@ from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
+from appliance.governance.consent import consent_policy
 from appliance.governance.pci import pci_policy
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
@@ -167,6 +168,7 @@ async def build_agent(
         policy=turn_policy(settings),
         front_desk_uri=settings.workflows.front_desk_uri,
         pci=pci,
+        consent=consent_policy(settings.consent),
     )
     new_chat = None
     if settings.workflows.enabled and db is not None:

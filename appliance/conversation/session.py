@@ -36,6 +36,7 @@ from appliance.errors import (
     SpeechToTextError,
     TextToSpeechError,
 )
+from appliance.governance.consent import DECLINED, ConsentPolicy, audit_actions, offset_code
 from appliance.governance.pci import PaymentFlow, PaymentPause, PciPolicy
 from appliance.ports import (
     CallHandle,
@@ -78,6 +79,7 @@ class SessionDeps:
     policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
     front_desk_uri: str = ""  # SIP URI for transfers to a human ("" = none configured)
     pci: PciPolicy = field(default_factory=PciPolicy)  # payment mode (off by default)
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # declining AI handling
 
 
 class CallSession:
@@ -240,6 +242,8 @@ class CallSession:
             delay = first - self._started
             self._d.observer.stage_time("greeting_first_audio", delay)
             self._event("greeted", timings={"first_audio_out": delay})
+            await self._d.recorder.add_event(self._call.call_id, "disclosure-played", "session",
+                                             offset_code(delay), self._d.clock.time())  # fmt: skip
         reprompts = 0
         while True:
             self.state = CallState.LISTEN
@@ -313,6 +317,12 @@ class CallSession:
             transcript.avg_logprob,
         )
         self._event("heard", timings=turn.as_dict())
+        if d.consent.declines_ai(text):  # to a human, without the LLM
+            await self._filler.disarm(wait=False)
+            self._event("consent-declined")
+            await d.recorder.add_event(self._call.call_id, DECLINED, "governance", "ai-handling",
+                                       d.clock.time())  # fmt: skip
+            return await self._transfer(DECLINED)
         if d.pci.triggered(text):  # nothing of it goes to the LLM
             await self._filler.disarm(wait=False)
             return await self._payment()
@@ -327,6 +337,7 @@ class CallSession:
     async def _follow(self) -> bool:
         """Act on the agent plane's directive after a reply; True when the call is over."""
         llm = self._d.llm
+        await audit_actions(llm, self._d.recorder, self._call.call_id, self._d.clock.time())
         directive = llm.directive() if isinstance(llm, Directed) else None
         if directive is None:
             return False

@@ -44,6 +44,7 @@ class WorkflowChat:
         self.heard = Heard()
         self.call_id = ""
         self.handoff_id: str | None = None  # the latest packet's
+        self._reported = 0  # workflow actions already handed to take_actions()
 
     async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
         users = [m for m in messages if m.role == "user"]
@@ -76,6 +77,12 @@ class WorkflowChat:
 
     async def ready(self) -> bool:
         return True
+
+    def take_actions(self) -> list[tuple[str, str]]:
+        """New workflow actions as (action, outcome) codes, for the audit log (no PHI)."""
+        actions = self._engine.state.actions
+        new, self._reported = actions[self._reported :], len(actions)
+        return [(a.action, a.outcome) for a in new]
 
     # --- HandsOff --------------------------------------------------------------------
 

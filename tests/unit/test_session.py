@@ -85,7 +85,8 @@ async def test_stage_failure_ends_with_apology(
     last = repo.turns("fake-call")[-1]
     assert last.speaker == "agent" and last.text == deps.prompts.apology
     assert [(e.kind, e.stage, e.code) for e in repo.events("fake-call")] == [
-        ("stage-failed", stage, code)
+        ("disclosure-played", "session", "offset-ms:0"),
+        ("stage-failed", stage, code),
     ]
     # the apology was really played out: the last span the caller heard is its full length
     apology_s = sum(c.duration for c in deps.cache.get("apology") or [])
