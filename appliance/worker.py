@@ -12,7 +12,7 @@ import logging
 
 import msgspec
 
-from appliance.config import Settings
+from appliance.config import Settings, Sip
 from appliance.model_check import manifest_path, require_models
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
@@ -30,6 +30,13 @@ from appliance.telephony.endpoint import PjsipTelephony
 logger = logging.getLogger(__name__)
 
 
+def edge_proxy(sip: Sip) -> str:
+    """The SIP edge as a worker's outbound proxy (loose route, UDP on loopback)."""
+    wildcard = sip.host in ("", "0.0.0.0")  # noqa: S104 (a comparison, not a bind)
+    host = "127.0.0.1" if wildcard else sip.host
+    return f"sip:{host}:{sip.port};lr"
+
+
 def worker_sip(settings: Settings, worker: int | None) -> Settings:
     """Settings with the SIP address and RTP range of worker `worker`."""
     if worker is None:
@@ -38,6 +45,7 @@ def worker_sip(settings: Settings, worker: int | None) -> Settings:
     span = sip.rtp_port_range // max(1, sip.workers)
     sip = msgspec.structs.replace(
         sip,
+        outbound_proxy=edge_proxy(sip),  # outgoing calls leave through the edge
         host="127.0.0.1",
         port=sip.worker_port + worker,
         transports=["udp"],

@@ -168,4 +168,6 @@ def account_config(sip: Sip, port: int) -> pj.AccountConfig:
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
     apply_srtp(acfg.mediaConfig, sip.srtp)
+    if sip.outbound_proxy:  # new outgoing calls go through the SIP edge (a loose route)
+        acfg.sipConfig.proxies.append(sip.outbound_proxy)
     return acfg

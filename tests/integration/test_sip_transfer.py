@@ -6,15 +6,19 @@ Attended: a consultation call to the desk first, then REFER with Replaces."""
 from __future__ import annotations
 
 import asyncio
+import json
 
+import msgspec
 import pytest
 
 from appliance.errors import TelephonyError
 from appliance.telephony import PjsipCall
+from appliance.telephony.edgerpc import rpc_call
 from appliance.telephony.transfer import TransferResult
+from tests.conftest import free_port
 from tests.integration.telephony_peer import _loud_part as loud_part
 from tests.integration.telephony_peer import dominant_hz, tone
-from tests.integration.test_sip_edge import sipp_workers
+from tests.integration.test_sip_edge import edge, sipp_workers
 from tests.integration.test_telephony import Peer, running, sip_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -143,3 +147,37 @@ async def echoed_hz(call: PjsipCall, hz: float) -> float:
     await asyncio.sleep(0.6)
     listener.cancel()
     return dominant_hz(loud_part(bytes(heard)))
+
+
+async def test_attended_transfer_from_a_worker_behind_the_edge() -> None:
+    """The deployed topology: the worker listens on loopback behind Kamailio, so its own
+    calls (to the caller here, and the consultation call to the desk) leave through the
+    edge as outbound proxy; the REFER goes through the edge inside the dialog."""
+    caller = Peer(
+        *("--rtp-port", "49000", "--hangup-after", "15", "--accept-transfers"),
+        *("--tone-hz", "660", "--tone-ms", "1500"),
+    )
+    desk = Peer("--rtp-port", "49100", "--hangup-after", "3", "--no-echo")
+    worker_port = free_port()
+    try:
+        async with edge(1, worker_port) as sip_edge:
+            proxy = f"sip:127.0.0.1:{sip_edge.port};lr"
+            sip = msgspec.structs.replace(
+                sip_settings(port=worker_port), transports=["udp"], outbound_proxy=proxy
+            )
+            async with running(sip) as telephony:
+                call = await telephony.dial(caller.uri, timeout=5)
+                assert isinstance(call, PjsipCall)
+                await caller.anext("drained")
+                dialogs = rpc_call(sip_edge.rpc_socket, "htable.dump", ["calls"])
+                assert f"sip:127.0.0.1:{worker_port}" in json.dumps(dialogs)  # via the edge
+                result = await call.attended_transfer(desk.uri, HANDOFF, ring_s=10, within=10)
+                assert result == TransferResult(True, 200, "answered")
+                assert (await desk.anext("call"))["headers"] == HANDOFF
+                replaced = await desk.anext("call")
+                ended = [await desk.anext("ended", 15), await desk.anext("ended", 15)]
+                bridged = next(e for e in ended if e["call_id"] == replaced["call_id"])
+                assert abs(bridged["heard_hz"] - 660) < 30  # the desk hears the caller
+    finally:
+        assert caller.close() == 0
+        assert desk.close() == 0
