@@ -161,7 +161,11 @@ async def capture(pcap: Path, ports: Ports) -> AsyncIterator[None]:
 
 
 async def call_through_edge(
-    ports: Ports, cert: Path, srtp: str, agent_hangs_up: bool = False
+    ports: Ports,
+    cert: Path,
+    srtp: str,
+    agent_hangs_up: bool = False,
+    caller_srtp: str | None = None,
 ) -> tuple[dict[str, dict[str, Any]], bytes]:
     """One call from the TLS caller to a worker behind the edge; returns the caller's
     events by name and the audio the worker heard (16 kHz s16). The caller hangs up
@@ -191,7 +195,7 @@ async def call_through_edge(
         async with tls_edge(settings):
             argv = [sys.executable, str(CALLER), "--ca", str(cert), "--wav", str(PROMPT)]
             argv += ["--uri", f"sip:clinic@127.0.0.1:{ports.tls};transport=tls"]
-            argv += ["--rtp-port", str(ports.caller_rtp), "--srtp", srtp]
+            argv += ["--rtp-port", str(ports.caller_rtp), "--srtp", caller_srtp or srtp]
             argv += ["--seconds", "0" if agent_hangs_up else str(CALL_S)]
             argv += ["--listen-port", str(ports.caller_tls), "--key", str(cert.with_suffix(".key"))]
             env = {**os.environ, "PYTHONPATH": str(CALLER.parents[2])}
@@ -201,8 +205,8 @@ async def call_through_edge(
             assert out.returncode == 0, out.stderr[-2000:]
             lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
             events = {e["event"]: e for e in map(json.loads, lines)}
-            assert events["ended"]["connected"], events
-            await asyncio.wait_for(done.wait(), 10)
+            if events["ended"]["connected"]:
+                await asyncio.wait_for(done.wait(), 10)
     finally:
         await worker.stop()
     return events, bytes(heard)
@@ -248,7 +252,8 @@ async def test_tls_srtp_call_shows_no_cleartext_sip_or_audio(cert: Path, tmp_pat
     pcap = tmp_path / "call.pcap"
     async with capture(pcap, ports):
         events, heard = await call_through_edge(ports, cert, "mandatory", agent_hangs_up=True)
-    assert events["media"]["srtp"] and events["media"]["codec"] == "PCMU"
+    assert events["ended"]["connected"] and events["media"]["srtp"]
+    assert events["media"]["codec"] == "PCMU"
     assert events["ended"]["remote"]  # the agent's BYE reached the PBX side over TLS
     assert loud_seconds(heard) > 1.0  # the worker decrypted and heard the prompt
     packets = read_pcap(pcap.read_bytes())
@@ -267,10 +272,21 @@ async def test_the_capture_check_finds_cleartext_audio_without_srtp(
     pcap = tmp_path / "plain.pcap"
     async with capture(pcap, ports):
         events, _ = await call_through_edge(ports, cert, "off")
-    assert not events["media"]["srtp"] and not events["ended"]["remote"]
+    assert events["ended"]["connected"] and not events["ended"]["remote"]
+    assert not events["media"]["srtp"]
     packets = read_pcap(pcap.read_bytes())
     rtp = [p.payload[12:] for p in packets if p.udp and len(p.payload) > 12]
     assert clear_audio(rtp, speech_windows()) > 30  # the prompt, frame after frame
+
+
+async def test_srtp_modes_against_a_pbx_without_srtp(cert: Path) -> None:
+    """optional: the call goes on with plain RTP; mandatory: it is refused (488)."""
+    events, heard = await call_through_edge(new_ports(), cert, "optional", caller_srtp="off")
+    assert events["ended"]["connected"] and not events["media"]["srtp"]
+    assert loud_seconds(heard) > 1.0
+    events, _ = await call_through_edge(new_ports(), cert, "mandatory", caller_srtp="off")
+    assert not events["ended"]["connected"] and "media" not in events
+    assert events["ended"]["status"] == 488
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1:DeprecationWarning")
