@@ -55,9 +55,21 @@ def open_database(settings: Settings, *, create: bool = False) -> Database:
         recovered = True
     db.audit_signer = signer
     db.audit_checkpoint_every = settings.store.audit_checkpoint_every
+    db.key_candidates = lambda: key_candidates(settings)
     if recovered:
         AuditLog(db).append(_event("store.rekey", "recovered-interrupted-rotation"))
     return db
+
+
+def key_candidates(settings: Settings) -> list[str]:
+    """Keys that may open the store after another process rotated it: the installed key,
+    then the pending one (`appliance db rekey` re-encrypts before it swaps the files)."""
+    loaded = db_key(settings)
+    keys = [loaded.hex]
+    pending = _pending(loaded.path)
+    if loaded.source == "file" and pending.exists():
+        keys.append(load_key(DB_CREDENTIAL, pending).hex)
+    return keys
 
 
 def rekey(settings: Settings) -> None:

@@ -10,6 +10,7 @@ may be PHI): only the SQLite error class and code name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import threading
@@ -72,6 +73,8 @@ class Database:
         # signs audit checkpoints when set (appliance.store.audit); the chain works without
         self.audit_signer: Any = None
         self.audit_checkpoint_every = 100  # records between signed checkpoints
+        # keys to reopen with when another process rotated the key (`appliance db rekey`)
+        self.key_candidates: Callable[[], list[str]] | None = None
 
     @classmethod
     def open(cls, path: Path, key_hex: str) -> Database:
@@ -217,18 +220,38 @@ class Database:
     ) -> T:
         begin, error_code = kind
         with self._lock:
-            conn = self._require_open()
+            for attempt in (1, 2):
+                conn = self._require_open()
+                try:
+                    conn.execute(begin)
+                    result = fn(conn, *args, **kwargs)
+                    conn.execute("COMMIT")
+                except sqlcipher3.Error as exc:
+                    _rollback(conn)
+                    if attempt == 1 and _key_changed(exc) and self.key_candidates is not None:
+                        self._reopen(self.key_candidates())  # then run the transaction again
+                        continue
+                    raise StoreError(error_code, _describe(exc)) from exc
+                except BaseException:
+                    _rollback(conn)
+                    raise
+                return result
+            raise AssertionError("unreachable")
+
+    def _reopen(self, keys: list[str]) -> None:
+        """Reconnect with the first of `keys` that opens the store (the lock is held)."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlcipher3.Error):
+                self._conn.close()
+            self._conn = None
+        for key_hex in keys:
             try:
-                conn.execute(begin)
-                result = fn(conn, *args, **kwargs)
-                conn.execute("COMMIT")
-            except sqlcipher3.Error as exc:
-                _rollback(conn)
-                raise StoreError(error_code, _describe(exc)) from exc
-            except BaseException:
-                _rollback(conn)
-                raise
-            return result
+                self._conn = _connect(self.path, key_hex)
+                return
+            except StoreError as exc:
+                if exc.code != "store-bad-key":
+                    raise
+        raise StoreError("store-bad-key", "the key changed and no known key opens the store")
 
     def _require_open(self) -> Connection:
         if self._conn is None:
@@ -366,7 +389,15 @@ def split_statements(script: str) -> list[str]:
 
 def _rollback(conn: Connection) -> None:
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlcipher3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _key_changed(exc: sqlcipher3.Error) -> bool:
+    """The pages no longer decrypt with this connection's key: another process rekeyed."""
+    return getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB" or (
+        isinstance(exc, sqlcipher3.DatabaseError) and "not a database" in str(exc)
+    )
 
 
 def _describe(exc: BaseException) -> str:
