@@ -45,7 +45,7 @@ def found(data: bytes, words: list[str]) -> list[str]:
     """The canaries in `data`: words anywhere (any case), digits as whole numbers only."""
     text = data.decode("latin-1").lower()
     hits = [w for w in words if w in text]
-    hits += [d for d in DIGITS if re.search(rf"(?<![\d.]){re.escape(d)}(?!\d|\.\d)", text)]
+    hits += [d for d in DIGITS if re.search(rf"(?<![\w.]){re.escape(d)}(?!\w|\.\d)", text)]
     for run in SEPARATED.findall(text):
         digits = re.sub(r"\D", "", run)
         if any(digits == d or (len(d) >= 7 and d in digits) for d in DIGIT_RUNS):

@@ -198,3 +198,24 @@ def test_listening_resumes_only_after_the_caller_is_quiet(clock) -> None:
     pause.end()
     assert all(pause.drops(voice) for _ in range(250))  # 5 s
     assert not pause.drops(voice)  # a noisy line: listening resumes after 5 s anyway
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        '[pci]\nenabled = true\nmode = "transfer"\n',  # no ivr_uri
+        '[pci]\nmode = "passthrough"\n',
+        "[pci]\nexpected_digits = 0\n",
+        '[pci]\nend_key = "##"\n',
+        '[consent]\nrecording = "always"\n',
+    ],
+)
+def test_bad_pci_and_consent_settings_are_coded_errors(tmp_path, toml: str) -> None:
+    from appliance.config import load_settings
+    from appliance.errors import ConfigError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert err.value.code == "config-invalid"
