@@ -123,6 +123,7 @@ class Stt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     compute_type: str
     beam_size: int
     threads: int
+    vocabulary: list[str] = []  # clinic and provider names etc.: hotwords that bias Whisper
 
 
 class Tts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

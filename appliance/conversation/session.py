@@ -298,6 +298,7 @@ class CallSession:
             SpeechToTextError("stt-timeout", "transcription took too long"),
         )
         turn.timings.stt_done = d.clock.monotonic() - turn.anchor
+        turn.extra["stt_no_speech_prob"] = transcript.no_speech_prob  # avg_logprob: its column
         text = transcript.text.strip()
         if not text or transcript.no_speech_prob > d.no_speech_threshold:
             self._event("not-heard")

@@ -24,6 +24,38 @@ from appliance.domain import Transcript, Utterance
 from appliance.errors import SpeechToTextError
 
 LANGUAGE = "en"
+# CTranslate2 compute types that make sense per device; "auto" picks the first
+COMPUTE_TYPES = {
+    "cpu": ("int8", "int8_float32", "int16", "float32"),
+    "cuda": ("float16", "int8_float16", "int8", "bfloat16", "int8_bfloat16", "float32"),
+}
+
+
+def compute_type_for(device: str, configured: str) -> str:
+    """The compute type for `device`: int8 on CPU, float16 on CUDA for "auto".
+
+    Raises stt-bad-compute-type for an unknown device or a type that does not fit it
+    (float16 on a CPU would be emulated, slowly).
+    """
+    kind = device.split(":", 1)[0]
+    types = COMPUTE_TYPES.get(kind)
+    if types is None:
+        raise SpeechToTextError("stt-bad-device", f"[stt] device must be cpu or cuda: {device}")
+    if configured == "auto":
+        return types[0]
+    if configured not in types:
+        raise SpeechToTextError(
+            "stt-bad-compute-type",
+            f"[stt] compute_type {configured} does not fit device {kind}: one of "
+            f"auto, {', '.join(types)}",
+        )
+    return configured
+
+
+def vocabulary_hint(*terms: str) -> str | None:
+    """Clinic vocabulary (clinic and provider names...) as Whisper hotwords; None if empty."""
+    words = [t.strip() for t in terms if t.strip()]
+    return ", ".join(dict.fromkeys(words)) or None
 
 
 class WhisperStt:
@@ -32,7 +64,7 @@ class WhisperStt:
     def __init__(self, model: Any, stt: Stt, hotwords: str | None = None) -> None:
         self._model = model  # a faster_whisper.WhisperModel (or a stand-in in unit tests)
         self._cfg = stt
-        self._hotwords = hotwords
+        self._hotwords = vocabulary_hint(hotwords or "", *stt.vocabulary)
         self._lock = threading.Lock()  # the sync path may be called from any thread
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
 
@@ -40,15 +72,17 @@ class WhisperStt:
     def load(cls, model_dir: Path, stt: Stt, hotwords: str | None = None) -> WhisperStt:
         """Load from a local CTranslate2 directory only (no hub look-up).
 
-        `hotwords` (e.g. the clinic's and providers' names) biases decoding.
+        `hotwords` (e.g. the clinic's name) and `[stt] vocabulary` (providers' names,
+        clinic terms) bias decoding.
         """
         if not (model_dir / "model.bin").is_file():
             raise SpeechToTextError("stt-model-missing", f"no model.bin in {model_dir}")
+        compute_type = compute_type_for(stt.device, stt.compute_type)
         try:
             model = WhisperModel(
                 str(model_dir),
                 device=stt.device,
-                compute_type=stt.compute_type,
+                compute_type=compute_type,
                 cpu_threads=stt.threads,
                 local_files_only=True,
             )

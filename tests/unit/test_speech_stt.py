@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ from appliance.audio import AudioChunk
 from appliance.config import Stt
 from appliance.domain import Utterance
 from appliance.errors import SpeechToTextError
-from appliance.speech.stt import WhisperStt
+from appliance.speech.stt import WhisperStt, compute_type_for, vocabulary_hint
 
 pytestmark = pytest.mark.unit
 
@@ -190,3 +191,45 @@ async def test_cancelling_the_caller_is_not_turned_into_an_error():
     with pytest.raises(asyncio.CancelledError):
         await task
     stt.close()
+
+
+def test_clinic_vocabulary_joins_the_clinic_name_as_hotwords():
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)])
+    cfg = msgspec.structs.replace(STT, vocabulary=["Doctor Nakamura", " ", "Riverside"])
+    stt = WhisperStt(fake, cfg, hotwords="Riverside")
+    stt.transcribe_pcm(bytes(3200), 16_000)
+    assert fake.calls[0]["hotwords"] == "Riverside, Doctor Nakamura"
+    WhisperStt(fake, STT).transcribe_pcm(bytes(3200), 16_000)
+    assert fake.calls[1]["hotwords"] is None  # no vocabulary: no hotwords at all
+    assert vocabulary_hint("", "  ") is None
+
+
+@pytest.mark.parametrize(
+    ("device", "configured", "expected"),
+    [
+        ("cpu", "auto", "int8"),
+        ("cpu", "int8", "int8"),
+        ("cuda", "auto", "float16"),
+        ("cuda:0", "int8_float16", "int8_float16"),
+    ],
+)
+def test_compute_type_by_device(device: str, configured: str, expected: str) -> None:
+    assert compute_type_for(device, configured) == expected
+
+
+@pytest.mark.parametrize(
+    ("device", "configured", "code"),
+    [("cpu", "float16", "stt-bad-compute-type"), ("tpu", "auto", "stt-bad-device")],
+)
+def test_bad_compute_types_are_coded_errors(device: str, configured: str, code: str) -> None:
+    with pytest.raises(SpeechToTextError) as err:
+        compute_type_for(device, configured)
+    assert err.value.code == code
+
+
+def test_load_refuses_a_compute_type_the_device_cannot_run(tmp_path: Path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"")
+    cfg = msgspec.structs.replace(STT, compute_type="float16")
+    with pytest.raises(SpeechToTextError) as err:
+        WhisperStt.load(tmp_path, cfg)
+    assert err.value.code == "stt-bad-compute-type"
