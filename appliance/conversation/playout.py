@@ -69,6 +69,12 @@ class Playout:
             return heard  # audio was heard before a pause cut it; the call forgot it
         return first
 
+    def next_start(self) -> float:
+        """When audio queued now would start playing (monotonic s, the playout model)."""
+        now = self._clock.monotonic()
+        ends = [q.end for q in self._queued if q.end > now]
+        return max(ends) if ends and not self.paused else now
+
     def pause(self) -> None:
         """Stop the audio at once and keep what the caller has not heard yet."""
         if self.paused:

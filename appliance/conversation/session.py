@@ -400,6 +400,8 @@ class CallSession:
             ("first_sentence", t.first_sentence),
             ("tts_first_audio", t.tts_first_audio),
             ("turn_gap", t.first_audio_out),
+            ("reply_audio_out", turn.extra.get("reply_audio_out")),
+            ("filler", turn.extra.get("filler")),
         ):
             if value is not None:
                 self._d.observer.stage_time(stage, value)
@@ -464,6 +466,7 @@ class CallSession:
                         turn.timings.tts_first_audio = clock.monotonic() - turn.anchor
                         await self._filler.disarm(wait=True)
                         self._start_playing(interruptible=True)
+                        turn.extra["reply_audio_out"] = self._out.next_start() - turn.anchor
                     await self._out.play(chunk)
                     seconds += chunk.duration
             spoken.append(sentence)

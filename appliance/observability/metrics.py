@@ -22,6 +22,8 @@ STAGES = (
     "first_sentence",
     "tts_first_audio",
     "turn_gap",
+    "reply_audio_out",  # the reply's own first audio out (turn_gap counts the filler)
+    "filler",  # when the filler started, on the turns where it played
     "greeting_first_audio",
     "barge_in_stop",
 )
