@@ -201,7 +201,7 @@ class CallSession:
         if action is Action.PAUSE:
             self._out.pause()
             self._event("barge-in-paused")
-        elif action is Action.RESUME:
+        elif action is Action.RESUME and self._out.paused:
             await self._out.resume()
             self._event("barge-in-resumed")
         elif action is Action.STOP:

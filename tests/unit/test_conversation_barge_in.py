@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from appliance.conversation.barge_in import Action, BargeInRule
@@ -157,3 +159,18 @@ async def test_playout_holds_the_unheard_audio_and_replays_the_cut_chunk(clock) 
     ]
     out.stop()
     assert not out.paused
+
+
+async def test_caller_hangs_up_while_the_reply_is_paused(repo, clock) -> None:
+    stt = FakeStt(clock, ["What are your hours?"])
+    deps, observed = await session_deps(clock, repo, stt, FakeLlm(clock, [LONG_REPLY]), **FAST)
+    at = first_reply_at(deps) + 1.0
+    call = FakeCall(clock, [Speech(at, 1.0)], answers=1, hangup_at=at + 0.1)
+    session = CallSession(call, deps)
+
+    assert await clock.run(session.run()) == "caller-hung-up"
+    assert kinds(session) == ["answered", "greeted", "heard", "barge-in-paused", "ended"]
+    assert observed.failures == [] and not call.hung_up
+    await asyncio.sleep(0)
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert leftovers == []  # the paused reply, its drain and the LLM stream were all cancelled
