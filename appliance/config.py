@@ -94,6 +94,8 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     host: str
     port: int
+    tls_cert_file: str = ""  # PEM certificate: HTTPS when set (`appliance admin`)
+    tls_key_file: str = ""  # its key when no systemd credential "tls.key" is passed
     # screen-pop token (systemd credential "screenpop.key", else this file; "" = var/keys/)
     screenpop_key_file: str = ""
 

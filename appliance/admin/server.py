@@ -33,11 +33,16 @@ class _Server(uvicorn.Server):
 class AdminServer:
     """One uvicorn server on (host, port); port 0 picks a free port (see `.port`)."""
 
-    def __init__(self, app: Litestar, host: str, port: int) -> None:
+    def __init__(
+        self, app: Litestar, host: str, port: int, tls: tuple[str, str] | None = None
+    ) -> None:
+        """`tls`: (certificate file, key file) to serve HTTPS."""
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
             access_log=False,
             log_config=None,
             lifespan="on",
@@ -154,9 +159,8 @@ async def run_standalone(settings: Settings) -> int:
     db, repo = open_store(settings)
     health, metrics = Health(), Metrics()
     health.set("store", True, "sqlcipher")
-    server = AdminServer(
-        create_app(health, metrics, repo), settings.admin.host, settings.admin.port
-    )
+    app = create_app(health, metrics, repo)
+    server = AdminServer(app, settings.admin.host, settings.admin.port, tls_files(settings))
     try:
         await server.start()
         health.set("admin", True, f"listening on {settings.admin.host}:{server.port}")
@@ -170,3 +174,23 @@ async def run_standalone(settings: Settings) -> int:
         db.close()
         logger.info("admin stopped", extra={"stage": "admin"})
     return 0
+
+
+def tls_files(settings: Settings) -> tuple[str, str] | None:
+    """(certificate, key) when [admin] tls_cert_file is set; the key from the credential
+    `tls.key` (decrypted by systemd into a private ramfs), else [admin] tls_key_file."""
+    from appliance.store.keys import credential_path
+
+    admin = settings.admin
+    if not admin.tls_cert_file:
+        return None
+    key = credential_path("tls.key") or (
+        settings.path(admin.tls_key_file) if admin.tls_key_file else None
+    )
+    cert = settings.path(admin.tls_cert_file)
+    if key is None or not key.is_file() or not cert.is_file():
+        raise ApplianceError(
+            "admin-tls-missing",
+            f"HTTPS needs {cert} and the credential tls.key or [admin] tls_key_file",
+        )
+    return str(cert), str(key)

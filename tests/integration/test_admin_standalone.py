@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,17 +30,39 @@ def _messages(sock: socket.socket, until: str, timeout: float) -> list[str]:
     return seen
 
 
-def test_admin_runs_alone_with_sd_notify(tmp_path: Path) -> None:
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    cert, key = tmp / "admin.crt", tmp / "creds" / "tls.key"
+    key.parent.mkdir(mode=0o700)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", "/CN=appliance", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-days", "2", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https-credential"])
+def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
     var, port = tmp_path / "var", free_port()
     config = tmp_path / "appliance.toml"
+    env = {"PATH": "/usr/bin:/bin", "WATCHDOG_USEC": "400000"}
+    admin = f"[admin]\nport = {port}\n"
+    scheme = "http"
+    verify_ctx: bool | ssl.SSLContext = True
+    if tls:  # the key as systemd passes it: a credential file, not a config entry
+        cert, key = _self_signed(tmp_path)
+        admin += f'tls_cert_file = "{cert}"\n'
+        env["CREDENTIALS_DIRECTORY"] = str(key.parent)
+        scheme, verify_ctx = "https", ssl.create_default_context(cafile=str(cert))
     config.write_text(
-        f'[paths]\nvar_dir = "{var}"\n[admin]\nport = {port}\n'
+        f'[paths]\nvar_dir = "{var}"\n{admin}'
         f'[store]\ndb_file = "{var}/appliance.db"\nkey_file = "{var}/keys/db.key"\n'
     )
     notify = tmp_path / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(notify))
-        env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "400000"}
+        env["NOTIFY_SOCKET"] = str(notify)
         proc = subprocess.Popen(
             [sys.executable, "-m", "appliance", "--config", str(config), "admin"],
             cwd=REPO,
@@ -51,14 +74,18 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path) -> None:
         try:
             seen = _messages(sock, "READY=1", 60)
             assert any("READY=1" in m for m in seen), (seen, proc.poll())
-            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            base = f"{scheme}://127.0.0.1:{port}"
+            health = httpx.get(f"{base}/healthz", timeout=5, verify=verify_ctx)
             assert health.status_code == 200
             body = health.json()
             assert body["status"] == "ok"
             assert body["components"]["store"]["ok"] is True
             assert body["components"]["admin"]["detail"] == f"listening on 127.0.0.1:{port}"
-            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+            metrics = httpx.get(f"{base}/metrics", timeout=5, verify=verify_ctx)
             assert metrics.status_code == 200
+            if tls:  # plain HTTP is not served on the HTTPS port
+                with pytest.raises(httpx.HTTPError):
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             # the watchdog is pinged at half of WATCHDOG_USEC
             assert any("WATCHDOG=1" in m for m in _messages(sock, "WATCHDOG=1", 5))
             proc.send_signal(signal.SIGTERM)
@@ -70,3 +97,18 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path) -> None:
                 proc.wait()
     assert (var / "appliance.db").exists()  # the store was opened (encrypted, key made)
     assert oct((var / "keys" / "db.key").stat().st_mode & 0o777) == "0o400"
+
+
+def test_admin_https_without_a_key_is_a_coded_error(tmp_path: Path) -> None:
+    config = tmp_path / "appliance.toml"
+    config.write_text(
+        f'[paths]\nvar_dir = "{tmp_path}/var"\n[admin]\nport = {free_port()}\n'
+        f'tls_cert_file = "{tmp_path}/missing.crt"\n'
+        f'[store]\ndb_file = "{tmp_path}/var/a.db"\nkey_file = "{tmp_path}/var/keys/db.key"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance", "--config", str(config), "admin"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "appliance: error admin-tls-missing:" in result.stderr
