@@ -86,6 +86,7 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     srtp: str = "off"  # SDES-SRTP on the media: "off" | "optional" | "mandatory"
     outbound_proxy: str = ""  # set by the appliance for agent workers behind the edge: their
     # own calls (consultation calls of an attended transfer) go out through it ("": direct)
+    ring_s: float = 0.3  # s of 180 Ringing before a worker answers (0: answer at once)
     registrations: list[SipRegistration] = []  # [[sip.registrations]]: accounts to register
     registration_retry_s: float = 5.0  # s before the first retry of a failed registration
     registration_retry_max_s: float = 300.0  # retries back off (x2 each) up to this

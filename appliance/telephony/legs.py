@@ -150,6 +150,7 @@ class CallLeg:
         self.media_index: int | None = None
         self._rx_packets = -1  # RTP packets received at the last check
         self._rx_seen_at = 0.0  # monotonic s when that count last grew
+        self.media_stats: dict[str, int] = {}  # last stream statistics (sample_stats)
 
     # --- actions -------------------------------------------------------------------
 
@@ -237,6 +238,15 @@ class CallLeg:
             if reason is None:
                 reason = "local-hangup" if self.local_hangup else "remote-hangup"
             remote = reason in ("remote-hangup", "rtp-timeout")  # the far end left or vanished
+            if self.media_stats:
+                logger.info(
+                    "call media stats",
+                    extra={
+                        "stage": "telephony",
+                        "call_id": self.handle.call_id,
+                        **self.media_stats,
+                    },
+                )
             self.handle.sip_ended(remote, code, reason)
 
     def on_media(self) -> None:
@@ -291,6 +301,24 @@ class CallLeg:
         if packets != self._rx_packets:
             self._rx_packets, self._rx_seen_at = packets, now
         return now - self._rx_seen_at
+
+    def sample_stats(self) -> None:
+        """Keep the RTP/jitter-buffer counters (the stream is gone once the call ends)."""
+        if self.ended or self.call is None or self.media_index is None:
+            return
+        stat = self.call.getStreamStat(self.media_index)
+        rtcp, jbuf = stat.rtcp, stat.jbuf  # keep each level alive (SWIG views)
+        rx, tx = rtcp.rxStat, rtcp.txStat
+        self.media_stats = {
+            "rx_packets": int(rx.pkt),
+            "rx_lost": int(rx.loss),  # sequence gaps
+            "rx_discarded": int(rx.discard),  # too late or out of order
+            "jbuf_lost": int(jbuf.lost),  # frames the jitter buffer never got
+            "jbuf_discarded": int(jbuf.discard),  # late frames dropped by the jitter buffer
+            "jbuf_empty": int(jbuf.empty),  # playout found no frame: a missing 20 ms
+            "tx_packets": int(tx.pkt),
+            "media_ms": int((time.monotonic() - (self.answered_at or time.monotonic())) * 1000),
+        }
 
     # --- teardown ------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 BUSY_HERE = 486
 SERVICE_UNAVAILABLE = 503
 OK = 200
+RINGING = 180
 RTP_CHECK_EVERY_S = 1.0  # s between RTP inactivity checks
 TEARDOWN_WAIT_S = 1.0  # s to let BYEs go out and calls disconnect before libDestroy
 
@@ -74,6 +75,7 @@ class SipStack:
         self._rtp_timeout_s = rtp_timeout_s  # 0: never hang up for lack of RTP
         self._next_rtp_check = 0.0
         self.draining = False  # refuse new calls with 503 + Retry-After
+        self._ringing: list[tuple[float, CallLeg]] = []  # (monotonic s to answer, leg)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -102,6 +104,8 @@ class SipStack:
         self._ep.libHandleEvents(ms)
         self._reap()
         now = time.monotonic()
+        if self._ringing:
+            self._answer_due(now)
         if now >= self._next_rtp_check:
             self._next_rtp_check = now + RTP_CHECK_EVERY_S
             if self._rtp_timeout_s > 0:
@@ -114,6 +118,7 @@ class SipStack:
         if ep is None:
             return
         lingering = self._hangup_and_wait(ep)
+        self._ringing.clear()
         for leg in list(self._legs.values()):
             self._release(leg)
         self._ended.clear()
@@ -223,6 +228,26 @@ class SipStack:
                 extra={"stage": "telephony", "call_id": handle.call_id, "code": code},
             )
             return
+        if self.sip.ring_s > 0:  # 180 Ringing first: the PBX shows alerting; CANCEL works
+            try:
+                leg.answer(RINGING)
+            except pj.Error:
+                pass  # answered below without ringing
+            else:
+                self._ringing.append((time.monotonic() + self.sip.ring_s, leg))
+                return
+        self._answer(leg)
+
+    def _answer_due(self, now: float) -> None:
+        """Answer the ringing calls whose ring time is up (not those CANCELled meanwhile)."""
+        due = [leg for at, leg in self._ringing if at <= now]
+        self._ringing = [(at, leg) for at, leg in self._ringing if at > now]
+        for leg in due:
+            if not leg.ended and leg.key in self._legs:
+                self._answer(leg)
+
+    def _answer(self, leg: CallLeg) -> None:
+        handle = leg.handle
         try:
             leg.answer(OK)
         except pj.Error as exc:
@@ -277,6 +302,7 @@ class SipStack:
         for leg in list(self._legs.values()):
             try:
                 silent = leg.rtp_silent_for(now)
+                leg.sample_stats()
             except pj.Error:
                 continue
             if silent > self._rtp_timeout_s and not leg.local_hangup:

@@ -1,0 +1,105 @@
+"""Resource hygiene of the agent workers: after 200 short calls (SIPp, hung up just after
+the answer, while the greeting plays) each worker's open file descriptors, threads and
+RSS are back near where they were before. The figures are printed (pytest -s)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_sipp import failed, sipp, successful
+from tests.e2e.test_sipp_flows import wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+CALLS = 200
+CONCURRENT = 4  # calls at a time (over both workers): 200 calls in ~40 s
+WARM_UP = 8  # calls before the baseline: first calls fill pools and caches
+FD_SLACK = 8
+THREAD_SLACK = 4
+RSS_SLACK_MB = 60.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    fds: int
+    threads: int
+    rss_mb: float
+
+
+def usage(pid: int) -> Usage:
+    proc = Path(f"/proc/{pid}")
+    status = (proc / "status").read_text()
+    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    fds = len(list((proc / "fd").iterdir()))
+    threads = len(list((proc / "task").iterdir()))
+    return Usage(fds, threads, rss_kb / 1024)
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The `appliance agent --worker N` children of the appliance process."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"agent" in argv and b"--worker" in argv:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def calls(appliance, count: int, concurrent: int) -> None:
+    out = sipp(
+        f"127.0.0.1:{appliance.sip_port}",
+        "-sn",
+        "uac",
+        "-m",
+        str(count),
+        "-l",
+        str(concurrent),
+        "-r",
+        "10",
+        "-d",
+        "300",
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert successful(out) == count and failed(out) == 0
+
+
+def settle(appliance) -> None:
+    wait_idle(appliance)
+    time.sleep(2.0)  # sessions write their end, pjsua2 releases the call slots
+
+
+def test_fds_threads_and_rss_return_to_baseline_after_200_calls(appliance) -> None:
+    pids = worker_pids(appliance.proc.pid)
+    assert len(pids) == 2, pids
+    calls(appliance, WARM_UP, CONCURRENT)
+    settle(appliance)
+    baseline = {pid: usage(pid) for pid in pids}
+    started = time.monotonic()
+    calls(appliance, CALLS, CONCURRENT)
+    took = time.monotonic() - started
+    settle(appliance)
+    after = {pid: usage(pid) for pid in pids}
+    print(f"\n{CALLS} calls ({CONCURRENT} at a time) in {took:.1f} s")
+    for pid in pids:
+        b, a = baseline[pid], after[pid]
+        print(
+            f"worker {pid}: fds {b.fds} -> {a.fds}, threads {b.threads} -> {a.threads}, "
+            f"RSS {b.rss_mb:.1f} -> {a.rss_mb:.1f} MB"
+        )
+    for pid in pids:
+        b, a = baseline[pid], after[pid]
+        assert a.fds <= b.fds + FD_SLACK, (pid, b, a)
+        assert a.threads <= b.threads + THREAD_SLACK, (pid, b, a)
+        assert a.rss_mb <= b.rss_mb + RSS_SLACK_MB, (pid, b, a)
