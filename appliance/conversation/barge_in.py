@@ -8,6 +8,9 @@ voiced frames arrived. Then either
   is cancelled and the caller's utterance answered), or
 - the burst ends unconfirmed (noise, a cough), or the utterance ends without having
   barged in (too short for `barge_in_min_speech_s`): the paused audio resumes.
+With the fast pause on, a confirmed barge-in keeps the reply paused until its words are
+known (`judge`): a backchannel ("mm-hm, okay") or no words resume it; anything else
+stops it, and the transcript serves the new turn (no second transcription).
 
 Pure decisions, fed frame by frame by the session; no I/O and no clock of its own.
 """
@@ -17,7 +20,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy
+from appliance.conversation.timing import within
+from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
+from appliance.domain import Transcript, Utterance
+from appliance.errors import SpeechToTextError
+from appliance.ports import Clock, SpeechToText
 
 
 class Action(enum.Enum):
@@ -36,6 +43,7 @@ class BargeInRule:
     voiced_s: float = 0.0  # s of voiced frames in the current burst
     quiet_s: float = 0.0  # s of unvoiced frames since the last voiced one
     paused: bool = False
+    confirmed: bool = False  # the VAD confirmed a barge-in: nothing more until the utterance
 
     def __post_init__(self) -> None:
         self.confirm = BargeInTracker(self.policy)
@@ -48,8 +56,10 @@ class BargeInRule:
             self.quiet_s = 0.0
         else:
             self.quiet_s += frame_s
+        if self.confirmed:
+            return Action.NONE
         if self.confirm.update(speech_active, voiced, frame_s, can_cut or self.paused):
-            self.paused = False
+            self.paused, self.confirmed = False, True
             return Action.STOP
         burst_over = not speech_active and self.quiet_s >= p.barge_in_resume_s - 1e-9
         if burst_over:
@@ -69,6 +79,22 @@ class BargeInRule:
         """The VAD ended an utterance: (whether it barged in, whether to resume the audio)."""
         barged = self.confirm.end_of_utterance()
         resume = self.paused and not barged
-        self.paused = False
+        self.paused = self.confirmed = False
         self.voiced_s = self.quiet_s = 0.0
         return barged, resume
+
+
+async def judge(
+    stt: SpeechToText,
+    utterance: Utterance,
+    clock: Clock,
+    timeout_s: float,
+    policy: TurnPolicy,
+    no_speech_threshold: float,
+) -> tuple[Transcript, bool]:
+    """Transcribe an utterance that barged into a paused reply; True: resume the reply."""
+    late = SpeechToTextError("stt-timeout", "transcription took too long")
+    transcript = await within(clock, timeout_s, stt.transcribe(utterance), late)
+    text = transcript.text.strip()
+    nothing = not text or transcript.no_speech_prob > no_speech_threshold
+    return transcript, nothing or is_backchannel(text, policy.backchannel_max_words)

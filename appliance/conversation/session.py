@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from appliance.audio import AudioChunk
-from appliance.conversation.barge_in import Action, BargeInRule
+from appliance.conversation.barge_in import Action, BargeInRule, judge
 from appliance.conversation.filler import Filler
 from appliance.conversation.playout import Playout
 from appliance.conversation.prompts import PromptCache, Prompts
@@ -28,6 +28,7 @@ from appliance.domain import (
     ChatMessage,
     SessionEvent,
     Speaker,
+    Transcript,
     Utterance,
 )
 from appliance.errors import (
@@ -112,6 +113,8 @@ class CallSession:
         self.state = CallState.GREET
         self.events: list[SessionEvent] = []
         self.payment = PaymentPause(deps.pci, deps.clock)  # PCI pause: no audio, digits counted
+        self._judging: asyncio.Task[None] | None = None  # words of a barge-in into a pause
+        self._heard: dict[int, Transcript] = {}  # id(utterance) -> its transcript, if known
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -134,6 +137,7 @@ class CallSession:
             listener.cancel()
             keys.cancel()
             await asyncio.gather(listener, keys, return_exceptions=True)
+            await self._stop_judging()
             self.state = CallState.END
             self._event("ended", code=outcome)
             await asyncio.shield(d.recorder.end_call(call_id, d.clock.time(), outcome))
@@ -191,7 +195,9 @@ class CallSession:
         self._queue.put_nowait(None)
 
     def _on_utterance(self, utterance: Utterance, barged_in: bool) -> None:
-        if barged_in or not self._playing:
+        if barged_in and self._out.paused:  # the reply waits, paused, for the words
+            self._judging = asyncio.create_task(self._judge(utterance))
+        elif barged_in or not self._playing:
             self._queue.put_nowait(utterance)
         else:  # over protected audio, or too short to interrupt
             code = "backchannel" if self._interruptible else "protected-audio"
@@ -204,8 +210,33 @@ class CallSession:
         elif action is Action.RESUME and self._out.paused:
             await self._out.resume()
             self._event("barge-in-resumed")
-        elif action is Action.STOP:
+        elif action is Action.STOP and not self._out.paused:  # paused: the words decide
             self._barge_in()
+
+    async def _stop_judging(self) -> None:
+        if self._judging is not None:
+            self._judging.cancel()
+            await asyncio.gather(self._judging, return_exceptions=True)
+
+    async def _judge(self, utterance: Utterance) -> None:
+        """A barge-in into a paused reply: a backchannel or no words resume the reply."""
+        d = self._d
+        try:
+            transcript, resume = await judge(
+                d.stt, utterance, d.clock, d.stage_timeout_s, d.policy, d.no_speech_threshold
+            )
+        except ApplianceError as exc:
+            self._barge_in()
+            self._queue.put_nowait(exc)
+            return
+        if resume and self._out.paused:
+            self._event("speech-ignored", code="backchannel")
+            await self._on_action(Action.RESUME)
+            return
+        self._heard[id(utterance)] = transcript
+        if self._out.paused:
+            self._barge_in()
+        self._queue.put_nowait(utterance)
 
     def _barge_in(self) -> None:
         """Stop the agent's audio at once and cancel what it was about to say."""
@@ -293,10 +324,12 @@ class CallSession:
         self._stopped_at = None
         self.state = CallState.THINK
         self._filler.arm(utterance.detected_at + d.policy.filler_after_s)
-        transcript = await self._stage(
-            d.stt.transcribe(utterance),
-            SpeechToTextError("stt-timeout", "transcription took too long"),
-        )
+        transcript = self._heard.pop(id(utterance), None)  # known if it barged into a pause
+        if transcript is None:
+            transcript = await self._stage(
+                d.stt.transcribe(utterance),
+                SpeechToTextError("stt-timeout", "transcription took too long"),
+            )
         turn.timings.stt_done = d.clock.monotonic() - turn.anchor
         turn.extra["stt_no_speech_prob"] = transcript.no_speech_prob  # avg_logprob: its column
         text = transcript.text.strip()

@@ -48,6 +48,33 @@ async def test_fast_barge_in_stops_the_reply_within_the_pause_time(repo, clock) 
     assert call.spans[1][1] == pytest.approx(first_stop)  # nothing heard after it
     assert observed.stages["barge_in_stop"] == [pytest.approx(0.06, abs=0.021)]
     assert [m.content for m in llm.requests[1][1:]] == ["Actually, can I book a visit?"]
+    assert stt.calls == 3  # the barge-in's words were transcribed once, while paused
+
+
+async def test_backchannel_words_over_a_paused_reply_resume_it(repo, clock) -> None:
+    stt = FakeStt(clock, ["What are your hours?", "Mm-hm, okay.", "bye"])
+    llm = FakeLlm(clock, [LONG_REPLY, "Anything else?"])
+    deps, _ = await session_deps(clock, repo, stt, llm, **FAST)
+    at = first_reply_at(deps) + 1.0  # 1 s into the first sentence (3.0 s)
+    call = FakeCall(clock, [Speech(at, 0.6)], answers=2)
+    session = CallSession(call, deps)
+    started = clock.monotonic()
+
+    assert await clock.run(session.run()) == "completed"
+    assert kinds(session) == [
+        "answered", "greeted", "heard", "barge-in-paused", "speech-ignored",
+        "barge-in-resumed", "replied", "heard", "ended",
+    ]  # fmt: skip
+    assert session.events[4].code == "backchannel"
+    assert len(llm.requests) == 1  # "mm-hm, okay" asked for no reply ...
+    paused, resumed = call.spans[1], call.spans[2]
+    assert paused[1] - (started + at) == pytest.approx(0.06, abs=0.021)
+    # ... and the reply went on once the words were known (0.6 s + 0.3 s VAD + 0.1 s STT),
+    # from the start of the cut sentence, to its end
+    assert resumed[0] - (started + at) == pytest.approx(1.0, abs=0.041)
+    assert resumed[1] - resumed[0] == pytest.approx(7.2)
+    reply = [t for t in repo.turns("fake-call") if t.speaker == "agent"][1]
+    assert reply.text == LONG_REPLY
 
 
 async def test_noise_pauses_then_the_reply_resumes_from_the_cut_sentence(repo, clock) -> None:
