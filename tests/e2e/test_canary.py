@@ -24,7 +24,7 @@ from tests.conftest import REPO
 from tests.e2e.conftest import APPLIANCE, Running, wait_healthy, write_config
 from tests.integration.governance_calls import calling, metrics, speech
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 SAID = [
     "Please book me a checkup. My name is Zebulon Quackenbush, I was born on March third,"
@@ -76,12 +76,12 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
 
         async def call() -> None:
             async with calling(running.uri) as caller:
-                await caller.agent_turn(quiet_s=1.5)  # the greeting
+                await caller.agent_turn(min_s=4.0, quiet_s=1.5)  # the greeting
                 for phrase in phrases:
                     await caller.say(phrase)
-                    await caller.agent_turn(quiet_s=2.5, timeout_s=60)  # fillers, the reply
+                    await caller.agent_turn(min_s=1.5, quiet_s=2.5, timeout_s=90)  # the reply
 
-        asyncio.run(asyncio.wait_for(call(), 180))
+        asyncio.run(asyncio.wait_for(call(), 200))
         page = metrics(admin_port)
         backup = running.cli("db", "backup", str(var / "backups" / "canary.db"))
         assert backup.returncode == 0, backup.stderr[-2000:]

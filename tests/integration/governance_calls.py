@@ -185,6 +185,7 @@ class Caller:
         self.call = call
         self.heard = bytearray()
         self.last_loud = 0.0  # monotonic s of the latest loud frame from the agent
+        self.loud_s = 0.0  # s of loud agent audio heard so far
         self.task = asyncio.create_task(self._record())
 
     async def _record(self) -> None:
@@ -192,13 +193,19 @@ class Caller:
             self.heard += chunk.pcm
             if rms_dbfs(chunk.pcm) > SPEECH_DBFS:
                 self.last_loud = time.monotonic()
+                self.loud_s += chunk.duration
 
-    async def agent_turn(self, quiet_s: float = 1.2, timeout_s: float = 40.0) -> None:
-        """Wait until the agent has spoken and then been quiet for `quiet_s`."""
+    async def agent_turn(
+        self, min_s: float = 0.0, quiet_s: float = 1.2, timeout_s: float = 60.0
+    ) -> None:
+        """Wait until the agent has spoken for at least `min_s` (so a "One moment." filler
+        is not taken for the reply) and then been quiet for `quiet_s`."""
         since, deadline = time.monotonic(), time.monotonic() + timeout_s
+        heard_before = self.loud_s
         while time.monotonic() < deadline and not self.task.done():
             await asyncio.sleep(0.05)
-            if self.last_loud > since and time.monotonic() - self.last_loud >= quiet_s:
+            spoke = self.last_loud > since and self.loud_s - heard_before >= min_s
+            if spoke and time.monotonic() - self.last_loud >= quiet_s:
                 return
         raise AssertionError("the agent did not finish a turn")
 

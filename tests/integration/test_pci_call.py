@@ -22,7 +22,7 @@ from tests.integration.governance_calls import (
     speech,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 CARD = "4929738526140058"
 SPOKEN = "My card number is four nine two nine, seven three eight five, two six one four, zero zero five eight."  # noqa: E501
@@ -67,9 +67,9 @@ def paid_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
 
         async def call() -> None:
             async with calling(agent.uri) as caller:
-                await caller.agent_turn()  # the greeting
+                await caller.agent_turn(min_s=4.0)  # the greeting
                 await caller.say(ask)
-                await caller.agent_turn()  # the PCI notice
+                await caller.agent_turn(min_s=4.0)  # the PCI notice (not a filler)
                 # speak the number while keying it in; the last key after the speech
                 gap = card.duration / len(CARD)
 
@@ -79,11 +79,11 @@ def paid_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
                         await caller.call.send_dtmf(digit, "rfc4733")
 
                 await asyncio.gather(caller.say(card), keys())
-                await caller.agent_turn()  # "thank you, your card details were entered"
+                await caller.agent_turn(min_s=2.0)  # "thank you, your card details were entered"
                 await caller.say(question)
-                await caller.agent_turn()  # the LLM's reply
+                await caller.agent_turn(min_s=1.5)  # the LLM's reply
 
-        asyncio.run(asyncio.wait_for(call(), 120))
+        asyncio.run(asyncio.wait_for(call(), 200))
     finally:
         code = agent.stop()
         llm.close()
