@@ -1,10 +1,14 @@
-"""Turn-gap benchmark: real calls over loopback SIP against a freshly started appliance.
+"""Turn-gap benchmark: real calls over loopback SIP, the appliance next to a naive pipeline.
 
-Starts `appliance run` with free ports in a temporary var dir (models from var/models),
-places N calls with `appliance call` (each speaks the phrases below, synthesized with the
-local voice, and measures the gap from the end of each phrase to the first agent audio at
-the caller), stops the appliance, reads the per-stage turn timings from its store, and
-writes JSON to bench/results/.
+Starts `appliance run` with free ports in a temporary var dir (models from var/models) and,
+beside it, bench/naive_agent.py (the same models and LLM server, but a fixed 800 ms
+silence, the whole transcription, the whole LLM reply and the whole synthesis before
+playing). Places N calls to each, alternating, with `appliance call --play`: each call
+plays `--turns` caller utterances (Piper phrases in another voice setting, and real
+Asterisk telephone prompts; see turn_gap_support.py) and measures the gap from the end of
+each to the first agent audio at the caller. Then reads the per-stage timings (the
+appliance's store; the naive agent's JSON lines) and writes JSON and a PNG plot to
+bench/results/.
 
     .venv/bin/python bench/turn_gap.py --calls 5
 """
@@ -16,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,19 +30,19 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.turn_gap_support import caller_utterances, plot, summary  # noqa: E402
+
 APPLIANCE = [str(REPO / ".venv" / "bin" / "appliance")]
-PHRASES = (
-    "What are your opening hours?",
-    "Is there parking near the clinic?",
-    "Can I book an appointment for next week?",
-    "Do you see children as well?",
-)
+NAIVE = [str(REPO / ".venv" / "bin" / "python"), str(REPO / "bench" / "naive_agent.py")]
+NAIVE_STAGES = ("end_of_turn", "stt_done", "llm_done", "tts_done", "first_audio_out")
 STAGES = (
     "end_of_turn",
     "stt_done",
     "llm_first_token",
     "first_sentence",
     "tts_first_audio",
+    "reply_audio_out",
     "first_audio_out",
     "filler",
 )
@@ -97,29 +100,11 @@ def wait_healthy(proc: subprocess.Popen[bytes], admin: int, timeout: float) -> N
     raise SystemExit(f"the appliance was not healthy within {timeout} s")
 
 
-def place_call(config: Path, uri: str, phrases: list[str]) -> dict[str, Any]:
-    says = [arg for p in phrases for arg in ("--say", p)]
-    cmd = [*APPLIANCE, "--config", str(config), "call", uri, *says, "--json"]
+def place_call(config: Path, uri: str, utterances: list[Path]) -> dict[str, Any]:
+    plays = [arg for p in utterances for arg in ("--play", str(p))]
+    cmd = [*APPLIANCE, "--config", str(config), "call", uri, *plays, "--json"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=True)
     return dict(json.loads(out.stdout))
-
-
-def summary(values: list[float]) -> dict[str, float | int | None]:
-    if not values:
-        return {"n": 0, "p50": None, "p90": None, "p99": None}
-    ordered = sorted(values)
-
-    def pct(q: float) -> float:
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-    return {
-        "n": len(values),
-        "p50": statistics.median(values),
-        "p90": pct(0.9),
-        "p99": pct(0.99),
-        "min": ordered[0],
-        "max": ordered[-1],
-    }
 
 
 def stored_turns(var: Path) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
@@ -155,21 +140,60 @@ def stored_turns(var: Path) -> tuple[dict[str, list[float]], list[dict[str, Any]
         db.close()
 
 
+def start_naive(config: Path, out: Path, tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*NAIVE, "--config", str(config), "--port", str(port), "--out", str(out),
+         "--rtp-port", str(42000 + (port % 100) * 40)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit("the naive agent did not start")
+    return proc, f"sip:clinic@127.0.0.1:{port}"
+
+
+def naive_turns(path: Path) -> dict[str, list[float]]:
+    stages: dict[str, list[float]] = {s: [] for s in NAIVE_STAGES}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            for stage, value in json.loads(line).items():
+                stages.setdefault(stage, []).append(float(value))
+    return stages
+
+
+def run_calls(
+    args: argparse.Namespace, config: Path, uris: dict[str, str], utterances: list[Any]
+) -> dict[str, list[float]]:
+    gaps: dict[str, list[float]] = {name: [] for name in uris}
+    for i in range(args.calls):
+        picked = [utterances[(i * args.turns + k) % len(utterances)] for k in range(args.turns)]
+        for name, uri in uris.items():  # the same utterances to each pipeline, alternating
+            report = place_call(config, uri, [path for _, path in picked])
+            said = [t["gap_s"] for t in report["turns"] if t.get("said")]
+            gaps[name] += [g for g in said if isinstance(g, float)]
+            print(f"call {i + 1}/{args.calls} {name}: gaps {said}", file=sys.stderr)
+    return gaps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=5)
-    parser.add_argument("--turns", type=int, default=2, help="phrases per call")
+    parser.add_argument("--calls", type=int, default=5, help="calls per pipeline")
+    parser.add_argument("--turns", type=int, default=2, help="caller utterances per call")
     parser.add_argument("--models", type=Path, default=REPO / "var" / "models")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument(
         "--filler-after", type=float, help="[conversation] filler_after_s (default: 1.2)"
     )
+    parser.add_argument("--no-naive", action="store_true", help="the appliance alone")
     parser.add_argument("--keep", action="store_true", help="keep the var dir and the log")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="turn-gap-") as tmp:
         var, config = Path(tmp) / "var", Path(tmp) / "bench.toml"
         sip, admin = write_config(config, var, args.models.resolve(), args.filler_after)
+        utterances = caller_utterances(args.models.resolve(), "en_US-joe-medium", Path(tmp))
         log = (Path(tmp) / "appliance.log").open("wb")
         proc = subprocess.Popen(
             [*APPLIANCE, "--config", str(config), "run"],
@@ -178,17 +202,16 @@ def main() -> None:
             start_new_session=True,
             cwd=tmp,
         )
-        caller_gaps: list[float] = []
+        naive, naive_out = None, Path(tmp) / "naive.jsonl"
         try:
             wait_healthy(proc, admin, 300)
-            uri = f"sip:clinic@127.0.0.1:{sip}"
-            for i in range(args.calls):
-                phrases = [PHRASES[(i + k) % len(PHRASES)] for k in range(args.turns)]
-                report = place_call(config, uri, phrases)
-                gaps = [t["gap_s"] for t in report["turns"] if t.get("said")]
-                caller_gaps += [g for g in gaps if isinstance(g, float)]
-                print(f"call {i + 1}/{args.calls}: gaps {gaps}", file=sys.stderr)
+            uris = {"appliance": f"sip:clinic@127.0.0.1:{sip}"}
+            if not args.no_naive:
+                naive, uris["naive"] = start_naive(config, naive_out, Path(tmp))
+            gaps = run_calls(args, config, uris, utterances)
         finally:
+            if naive is not None:
+                naive.communicate(timeout=60)  # closes its stdin: it stops
             os.killpg(proc.pid, signal.SIGINT)
             try:
                 proc.wait(60)
@@ -197,31 +220,57 @@ def main() -> None:
                 proc.wait()
             log.close()
         stages, calls = stored_turns(var)
+        naive_stages = naive_turns(naive_out)
         if args.keep:
             kept = Path(tempfile.mkdtemp(prefix="turn-gap-var-"))
             subprocess.run(["cp", "-a", f"{tmp}/.", str(kept)], check=True)
             print(f"kept: {kept}", file=sys.stderr)
 
+    pipelines: dict[str, Any] = {
+        "appliance": {
+            "caller_gaps_s": gaps["appliance"],
+            "turn_gap_at_caller_s": summary(gaps["appliance"]),
+            "stages_s": {stage: summary(values) for stage, values in stages.items()},
+        }
+    }
+    if "naive" in gaps:
+        pipelines["naive"] = {
+            "caller_gaps_s": gaps["naive"],
+            "turn_gap_at_caller_s": summary(gaps["naive"]),
+            "stages_s": {stage: summary(values) for stage, values in naive_stages.items()},
+        }
     result = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count()},
-        "calls": args.calls,
+        "host": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "calls_per_pipeline": args.calls,
         "filler_after_s": args.filler_after,
-        "turn_gap_at_caller_s": summary(caller_gaps),
-        "stages_s": {stage: summary(values) for stage, values in stages.items()},
+        "caller_utterances": [f"{kind}:{path.name}" for kind, path in utterances],
+        "pipelines": pipelines,
         "calls_outline": calls,
-        "note": "turn_gap_at_caller_s: end of the caller's phrase to the first agent audio "
-        "heard by the caller (loopback SIP; the filler counts when it plays); stages_s: "
-        "relative to the end of caller speech as the agent's VAD saw it, from the store; "
-        "filler: when the filler started, on the turns where it played.",
+        "note": "turn_gap_at_caller_s: end of the caller's utterance to the first agent audio "
+        "heard by the caller (loopback SIP; for the appliance the filler counts when it "
+        "plays); stages_s: relative to the end of caller speech as each agent's VAD saw it "
+        "(appliance: from its store; reply_audio_out is the reply's own first audio); "
+        "naive: fixed 800 ms silence, whole transcription, whole LLM reply, whole synthesis.",
     }
+    naive_p50 = pipelines.get("naive", {}).get("turn_gap_at_caller_s", {}).get("p50")
+    own_p50 = pipelines["appliance"]["turn_gap_at_caller_s"]["p50"]
+    if naive_p50 and own_p50:
+        result["p50_ratio_appliance_to_naive"] = own_p50 / naive_p50
+        reply_p50 = pipelines["appliance"]["stages_s"]["reply_audio_out"]["p50"]
+        naive_out_p50 = pipelines["naive"]["stages_s"]["first_audio_out"]["p50"]
+        if reply_p50 and naive_out_p50:
+            result["p50_ratio_reply_audio_to_naive"] = reply_p50 / naive_out_p50
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"turn_gap-{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written: {path}", file=sys.stderr)
+    png = path.with_suffix(".png")
+    drawn = plot(result, png)
+    print(json.dumps({k: v for k, v in result.items() if k != "calls_outline"}, indent=2))
+    print(f"written: {path}" + (f" and {png}" if drawn else " (no matplotlib: no plot)"),
+          file=sys.stderr)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""Helpers of bench/turn_gap.py: caller utterances, summaries, the plot.
+
+Caller utterances are of two kinds, neither in the agent's own voice setting:
+- Piper-synthesized questions in a different voice setting (slower, more varied
+  prosody, quieter than the agent's default synthesis);
+- real recorded telephone speech: Asterisk prompts (8 kHz, Debian
+  asterisk-core-sounds-en-wav).
+"""
+
+from __future__ import annotations
+
+import statistics
+import wave
+from pathlib import Path
+from typing import Any
+
+PHRASES = (
+    "What are your opening hours?",
+    "Is there parking near the clinic?",
+    "Can I book an appointment for next week?",
+    "Do you see children as well?",
+)
+SOUNDS = Path("/usr/share/asterisk/sounds/en")
+ASTERISK = (  # none of them says goodbye (that would end the call)
+    "vm-nobodyavail",
+    "queue-callswaiting",
+    "pls-hold-while-try",
+    "dir-welcome",
+    "please-try-again",
+    "conf-getpin",
+)
+CALLER_VOICE = {"length_scale": 1.15, "noise_scale": 0.8, "noise_w_scale": 1.0, "volume": 0.8}
+
+
+def caller_utterances(models: Path, voice: str, out: Path) -> list[tuple[str, Path]]:
+    """WAV files for the caller: Piper phrases in CALLER_VOICE, then Asterisk prompts."""
+    from piper import PiperVoice, SynthesisConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    piper = PiperVoice.load(models / voice / f"{voice}.onnx")
+    config = SynthesisConfig(**CALLER_VOICE)  # type: ignore[arg-type]
+    found: list[tuple[str, Path]] = []
+    for i, text in enumerate(PHRASES):
+        path = out / f"piper-{i}.wav"
+        with wave.open(str(path), "wb") as w:
+            piper.synthesize_wav(text, w, syn_config=config)
+        found.append(("piper", path))
+    for name in ASTERISK:
+        path = SOUNDS / f"{name}.wav"
+        if path.is_file():
+            found.append(("asterisk", path))
+    return found
+
+
+def summary(values: list[float]) -> dict[str, float | int | None]:
+    if not values:
+        return {"n": 0, "p50": None, "p90": None, "p99": None}
+    ordered = sorted(values)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {
+        "n": len(values),
+        "p50": statistics.median(values),
+        "p90": pct(0.9),
+        "p99": pct(0.99),
+        "min": ordered[0],
+        "max": ordered[-1],
+    }
+
+
+def plot(result: dict[str, Any], path: Path) -> bool:
+    """Turn-gap distributions side by side and the median stage breakdown; False without
+    matplotlib (the `bench` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    runs = result["pipelines"]
+    names = list(runs)
+    gaps = [runs[n]["caller_gaps_s"] for n in names]
+    left.boxplot(gaps, tick_labels=names, whis=(0, 100))
+    for i, values in enumerate(gaps, start=1):
+        left.scatter([i] * len(values), values, s=12, alpha=0.6)
+    left.set_ylabel("turn gap at the caller (s)")
+    left.set_title("end of caller speech -> first agent audio heard")
+    left.grid(axis="y", alpha=0.3)
+    for i, name in enumerate(names):
+        stages = runs[name]["stages_s"]
+        previous = 0.0
+        for stage, stats in stages.items():
+            p50 = stats.get("p50")
+            if not isinstance(p50, float) or p50 < previous or stage == "filler":
+                continue
+            right.barh(i, p50 - previous, left=previous, edgecolor="white")
+            right.text((previous + p50) / 2, i, stage.replace("_", "\n"), ha="center",
+                       va="center", fontsize=6)  # fmt: skip
+            previous = p50
+    right.set_yticks(range(len(names)), names)
+    right.set_xlabel("s after the end of caller speech (median of each stage)")
+    right.set_title("per-stage breakdown (p50)")
+    fig.suptitle(f"turn gap, {result['host']['cpus']} CPUs, {result['when']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
