@@ -54,6 +54,15 @@ def download(lock: Path, dest: Path) -> None:
         raise BundleError("bundle-download-failed", f"pip download failed for {lock}")
 
 
+def own_wheel(dest: Path, repo: Path = REPO) -> None:
+    """On the staging machine: the appliance's own wheel, beside its locked dependencies
+    (the ansible role installs it from the wheelhouse after them, with --no-index)."""
+    argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check"]
+    argv += ["--wheel-dir", str(dest), str(repo)]
+    if subprocess.run(argv, check=False).returncode != 0:
+        raise BundleError("bundle-wheel-failed", f"pip wheel failed for {repo}")
+
+
 def _files(source: Path) -> Iterable[tuple[Path, str]]:
     """(file, path relative to source) for every file under source, sorted."""
     if source.is_file():

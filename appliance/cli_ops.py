@@ -63,7 +63,7 @@ def add_bundle(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     b.add_argument(
         "--download",
         type=Path,
-        help="fetch both locks with pip (hash-checked) into this folder first",
+        help="fetch both locks with pip (hash-checked) and build the appliance wheel here first",
     )
     v = bsub.add_parser("verify", help="check every file of a bundle against SHA256SUMS")
     v.add_argument("path", type=Path, help="a bundle .tar.gz or an unpacked bundle folder")
@@ -88,6 +88,7 @@ def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
     if args.download is not None:
         wheelhouse, model_wheels = args.download / "wheels", args.download / "model-wheels"
         bundle.download(bundle.REPO / "requirements.lock", wheelhouse)
+        bundle.own_wheel(wheelhouse)
         bundle.download(bundle.REPO / "models" / "wheels.lock", model_wheels)
     if wheelhouse is None or model_wheels is None:
         print("bundle build: give --wheelhouse and --model-wheels, or --download DIR")

@@ -61,13 +61,22 @@ def credentials(units_dir: Path) -> dict[Path, tuple[str, set[str]]]:
     return found
 
 
+def _enabled(units_dir: Path, unit: str) -> bool:
+    """`systemctl enable` left a link in some *.wants/ folder (agent@: any instance)."""
+    pattern = unit.replace("@.service", "@*.service")
+    return any(units_dir.glob(f"*.wants/{pattern}"))
+
+
 def check_credentials(units_dir: Path, root: Path = Path("/")) -> list[Finding]:
     findings = []
     for source, (name, users) in sorted(credentials(units_dir).items()):
         path = root / source.relative_to("/")
         who = ", ".join(sorted(users))
         if not path.is_file():
-            findings.append(fail(GROUP, name, f"{source} missing (needed by {who})"))
+            if any(_enabled(units_dir, unit) for unit in users):
+                findings.append(fail(GROUP, name, f"{source} missing (needed by {who})"))
+            else:
+                findings.append(warn(GROUP, name, f"{source} missing ({who} not enabled)"))
             continue
         problem = _mode_problem(path, 0)
         if problem:

