@@ -10,6 +10,7 @@ from appliance.conversation.barge_in import Action, BargeInRule
 from appliance.conversation.playout import Playout
 from appliance.conversation.session import CallSession
 from appliance.conversation.turn_taking import TurnPolicy
+from appliance.errors import SpeechToTextError
 from tests.fakes import FakeCall, FakeLlm, FakeStt, Speech, session_deps, tone
 from tests.unit.conftest import kinds
 
@@ -201,3 +202,19 @@ async def test_caller_hangs_up_while_the_reply_is_paused(repo, clock) -> None:
     await asyncio.sleep(0)
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert leftovers == []  # the paused reply, its drain and the LLM stream were all cancelled
+
+
+async def test_stt_failing_on_a_barge_in_into_a_pause_ends_with_the_apology(repo, clock) -> None:
+    failure = SpeechToTextError("stt-failed", "scripted failure")
+    stt = FakeStt(clock, ["What are your hours?", failure])
+    deps, observed = await session_deps(clock, repo, stt, FakeLlm(clock, [LONG_REPLY]), **FAST)
+    at = first_reply_at(deps) + 1.0
+    call = FakeCall(clock, [Speech(at, 1.0)], answers=1)
+    session = CallSession(call, deps)
+
+    assert await clock.run(session.run()) == "failed"
+    assert kinds(session)[-4:] == ["barge-in-paused", "barge-in", "stage-failed", "ended"]
+    assert observed.failures == [("stt", "stt-failed")]
+    assert call.hung_up
+    texts = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
+    assert texts[-1] == deps.prompts.apology  # the caller heard the apology, not dead air
