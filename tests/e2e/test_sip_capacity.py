@@ -41,3 +41,36 @@ async def test_the_call_after_full_capacity_gets_busy_here(appliance, tmp_path) 
     assert time.monotonic() - started < 5  # answered at once: never a hang
     held = await holding
     assert successful(held) == full and failed(held) == 0, held.stdout[-3000:]
+
+
+def _bench():  # bench/ is not a package: load bench/sip_capacity.py by path
+    import importlib.util
+
+    path = Path(__file__).parents[2] / "bench" / "sip_capacity.py"
+    spec = importlib.util.spec_from_file_location("sip_capacity", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.timeout(600)
+def test_twenty_calls_with_audio_for_sixty_seconds_all_complete(tmp_path, models_dir) -> None:
+    """Its own appliance with 5 workers (20 calls / 4 per worker); the figures it prints are
+    those of bench/sip_capacity.py (the same code)."""
+    import argparse
+    import json
+
+    bench = _bench()
+    args = argparse.Namespace(calls=20, seconds=60, echo=False, models=models_dir)
+    result = bench.measure(args, tmp_path)
+    print(json.dumps(result, indent=2))
+    assert result["sipp"]["successful"] == 20 and result["sipp"]["failed"] == 0, result["sipp"]
+    assert result["store_outcomes"].get("caller-hung-up") == 20, result["store_outcomes"]
+    frames = result["per_call_frames"]
+    assert frames["tx_packets"]["n"] == 20
+    # every call got (nearly) all of its 50 frames a second both ways
+    expected = 50 * (60 - 2)
+    assert frames["tx_missing"]["max"] < 0.05 * expected, frames
+    assert frames["rx_packets"]["n"] == 20
+    assert frames["rx_lost"]["max"] < 0.05 * expected, frames
