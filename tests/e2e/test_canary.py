@@ -9,10 +9,12 @@ emits no traces: its only telemetry is the JSON log and the metrics page.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,9 +79,10 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
         async def call() -> None:
             async with calling(running.uri) as caller:
                 await caller.agent_turn(min_s=4.0, quiet_s=1.5)  # the greeting
-                for phrase in phrases:
+                for n, phrase in enumerate(phrases, start=1):
                     await caller.say(phrase)
                     await caller.agent_turn(min_s=1.5, quiet_s=2.5, timeout_s=90)  # the reply
+                    await asyncio.to_thread(wait_for_turns, running, 1 + 2 * n)
 
         asyncio.run(asyncio.wait_for(call(), 200))
         page = metrics(admin_port)
@@ -94,6 +97,17 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
             code = proc.wait()
     assert code == 0, log.read_text()[-3000:]
     yield {"running": running, "metrics": page, "cli": backup.stdout + backup.stderr}
+
+
+def wait_for_turns(running: Running, count: int, timeout: float = 90.0) -> None:
+    """Until the store holds `count` turns of the call (a slow reply is still stored)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = running.cli("db", "calls", "--limit", "1", "--json")
+        if out.returncode == 0 and json.loads(out.stdout)[0]["turns"] >= count:
+            return
+        time.sleep(1.0)
+    raise AssertionError(f"fewer than {count} turns stored after {timeout} s")
 
 
 def caller_turns(running: Running) -> list[str]:
