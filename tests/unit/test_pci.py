@@ -219,3 +219,22 @@ def test_bad_pci_and_consent_settings_are_coded_errors(tmp_path, toml: str) -> N
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     assert err.value.code == "config-invalid"
+
+
+async def test_sip_calls_deliver_keypad_digits_to_the_pause(clock) -> None:
+    import asyncio
+
+    from appliance.governance.pci import KeypadCall
+    from appliance.telephony.call import PjsipCall
+
+    call = PjsipCall(asyncio.get_running_loop(), "inbound")
+    assert isinstance(call, KeypadCall) and isinstance(FakeCall(clock), KeypadCall)
+    pause = PaymentPause(COLLECT, clock)
+    pause.start()
+    consumer = asyncio.create_task(pause.consume(call))
+    for digit in "4929":
+        call.sip_dtmf(digit, 100, "rfc4733")  # as the endpoint thread reports them
+    await asyncio.sleep(0.01)
+    call.set_ended(True, 200, "remote-hangup")
+    await asyncio.wait_for(consumer, 2)  # ends with the call
+    assert pause.count == 4
