@@ -174,6 +174,7 @@ class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     front_desk_uri: str = ""  # SIP URI transfers go to ("" = tell the caller to call back)
     emergency_number: str = "911"
     structured_output: str = "json_object"  # llama.cpp; "json_schema" for vllm
+    understand_timeout_s: float = 6.0  # s for the LLM's understanding, then keyword rules
 
 
 class Pci(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

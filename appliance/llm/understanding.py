@@ -8,6 +8,7 @@ in a regulated setting a prompt is not a control.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import re
@@ -150,10 +151,17 @@ def by_rules(text: str) -> Understanding:
 
 
 class Understander:
-    def __init__(self, llm: JsonChat, mode: str = "json_object", history_turns: int = 4) -> None:
+    def __init__(
+        self,
+        llm: JsonChat,
+        mode: str = "json_object",
+        history_turns: int = 4,
+        timeout_s: float | None = None,  # s for the model; then the rules decide
+    ) -> None:
         self._llm = llm
         self._mode = mode
         self._history = history_turns
+        self._timeout_s = timeout_s
 
     async def understand(self, text: str, history: Sequence[ChatMessage] = ()) -> Understanding:
         rules = by_rules(text)
@@ -163,7 +171,8 @@ class Understander:
         messages = [ChatMessage("system", SYSTEM), *context, ChatMessage("user", text)]
         for attempt in (1, 2):
             try:
-                raw = await self._llm.complete_json(messages, SCHEMA, self._mode)
+                asked = self._llm.complete_json(messages, SCHEMA, self._mode)
+                raw = await asyncio.wait_for(asked, self._timeout_s)
                 answer = msgspec.json.decode(raw, type=LlmAnswer)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 logger.warning(
@@ -173,6 +182,9 @@ class Understander:
                 continue
             except ChatModelError as exc:
                 logger.warning("understanding failed", extra={"stage": "llm", "code": exc.code})
+                break
+            except TimeoutError:
+                logger.warning("understanding late", extra={"stage": "llm", "code": "llm-timeout"})
                 break
             confidence = min(1.0, max(0.0, answer.confidence))
             if answer.intent == Intent.OTHER and rules.intent != Intent.OTHER:

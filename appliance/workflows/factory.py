@@ -37,7 +37,7 @@ def workflow_chats(
     kb = knowledge_base(settings)
     wf = settings.workflows
     policy = Policy(emergency_number=wf.emergency_number)
-    understander = Understander(llm, mode=wf.structured_output)
+    understander = Understander(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
 
     handoffs = HandoffStore(db)
 

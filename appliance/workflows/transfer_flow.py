@@ -57,25 +57,38 @@ class TransferFlow:
         """True when the call left the agent (a human answered)."""
         call, handoff = self._call, self._handoff
         await self._event("transfer-requested", "workflow", reason)
-        outcome = "failed"
+        say: str | None = None
         if self._uri and isinstance(call, Transferable):
             headers = {"X-Appliance-Call": call.call_id, "X-Appliance-Reason": reason}
             if handoff is not None:
                 headers.update(await handoff.begin_handoff(call.call_id, reason))
-            result = await self._on_hold(call.transfer(self._uri, headers, TRANSFER_WITHIN_S))
-            outcome = classify(result)
-            count_transfer(outcome)
-            await self._recorded(result, outcome)
+            # shielded: on success the call ends at once and the session is torn down, but
+            # the outcome must still be counted and recorded
+            outcome, say = await asyncio.shield(self._transfer(call, headers))
+            if outcome == "success":
+                return True
         elif handoff is not None:  # no front desk configured: still offer a message
             await handoff.begin_handoff(call.call_id, reason)
-        say = await handoff.transfer_result(outcome) if handoff is not None else None
-        if outcome == "success":
-            return True
+            say = await handoff.transfer_result("failed")
         if say is None:
             await self._say("no_transfer")
         else:
             await self._speak(say)
         return False
+
+    async def _transfer(
+        self, call: Transferable, headers: dict[str, str]
+    ) -> tuple[str, str | None]:
+        """Transfer on hold; count and record the outcome; what to tell the caller if no
+        human answered."""
+        result = await self._on_hold(call.transfer(self._uri, headers, TRANSFER_WITHIN_S))
+        outcome = classify(result)
+        count_transfer(outcome)
+        await self._recorded(result, outcome)
+        say = None
+        if self._handoff is not None:
+            say = await self._handoff.transfer_result(outcome)
+        return outcome, say
 
     async def _on_hold(self, transfer: Awaitable[T]) -> T:
         """The hold prompt plays while the desk rings; it stops when the transfer ends."""
