@@ -376,7 +376,11 @@ def test_there_are_at_least_thirty_dialogues() -> None:
             ("callback", "5550142"),
         ),
         ("timeout", ["sure", "please ask Dr Lee to call me, at 555-0199"], ("callback", "5550199")),
-        ("failed", ["yes", "tell the front desk I'll be late", "no, just the message"], ("message", None)),
+        (
+            "failed",
+            ["yes", "tell the front desk I'll be late", "no, just the message"],
+            ("message", None),
+        ),
         ("busy", ["no thanks"], None),
     ],
 )
