@@ -92,10 +92,12 @@ modparam("pipelimit", "timer_interval", 1)
 {registration_module}
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
+        xlog("L_NOTICE", "edge: request from $si refused: 483 too many hops\n");
         sl_send_reply("483", "Too Many Hops");
         exit;
     }}
     if (!sanity_check("17895", "7")) {{
+        xlog("L_NOTICE", "edge: malformed request from $si refused (sanity check)\n");
         exit;
     }}
     if (!has_totag()) {{
@@ -122,6 +124,7 @@ request_route {{
             exit;
         }}
         if (!is_method("ACK")) {{
+            xlog("L_NOTICE", "edge: in-dialog request from $si refused: 481 no such call\n");
             sl_send_reply("481", "Call/Transaction Does Not Exist");
         }}
         exit;
@@ -137,6 +140,7 @@ request_route {{
         exit;
     }}
     if (!is_method("INVITE")) {{
+        xlog("L_NOTICE", "edge: request from $si refused: 405 method not allowed\n");
         sl_send_reply("405", "Method Not Allowed");
         exit;
     }}

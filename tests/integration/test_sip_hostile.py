@@ -108,12 +108,20 @@ async def test_malformed_sip_leaves_edge_and_worker_up(caplog: pytest.LogCapture
     async with edge_and_worker() as (sip_edge, worker):
         for port in (sip_edge.port, worker.sip_port):
             await asyncio.to_thread(blast, port, malformed(port))
+        # a well-formed request with an unknown method: 405, logged
+        unknown = invite(sip_edge.port).replace(b"INVITE", b"FROBNICATE")
+        await asyncio.to_thread(blast, sip_edge.port, [unknown])
         await asyncio.sleep(1.0)
         await assert_alive(sip_edge, worker)
         completed(await asyncio.to_thread(sipp, sip_edge.port, "-sn", "uac", "-d", "200"))
         log = edge_log(sip_edge)
     assert MARK not in log and "m=audio" not in log
     assert MARK not in caplog.text
+    # each kind of rejection is logged (without the message): unparsable, failing the
+    # sanity checks, unknown method
+    assert log.count("core parsing of SIP message failed") >= 100
+    assert "sanity" in log
+    assert "refused: 405 method not allowed" in log
 
 
 def flood(port: int) -> subprocess.CompletedProcess[str]:
