@@ -34,6 +34,7 @@ from appliance.ports import CallHandle, ChatModel
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
+from appliance.speech.vad import warm_up as warm_up_vad
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -126,6 +127,7 @@ async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:
     )
     stt, tts = await asyncio.gather(stt_task, tts_task)
     await asyncio.to_thread(stt.warm_up)
+    await asyncio.to_thread(warm_up_vad)
     return stt, tts
 
 

@@ -68,6 +68,12 @@ def shared_session() -> onnxruntime.InferenceSession:
         return _session
 
 
+def warm_up() -> None:
+    """Create the shared session and run one window, so the first call does not pay for it
+    (about 15 ms here: small, but on the first call's first frames)."""
+    SileroStream(shared_session()).probability(np.zeros(WINDOW, dtype=np.float32))
+
+
 class SpeechProbability(Protocol):
     """A speech model over consecutive 512-sample windows of one stream."""
 

@@ -206,3 +206,11 @@ def test_model_failures_are_wrapped(monkeypatch: pytest.MonkeyPatch):
             det.feed(AudioChunk(bytes(640), RATE))
     assert err.value.code == "vad-failed"
     assert err.value.stage == "vad"
+
+
+def test_warm_up_creates_the_shared_session_before_the_first_call() -> None:
+    from appliance.speech import vad
+
+    vad.warm_up()
+    assert vad._session is not None  # the first call's detector reuses it
+    assert vad.shared_session() is vad._session
