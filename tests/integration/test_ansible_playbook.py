@@ -1,16 +1,30 @@
-"""The playbook applied for real to a temp root (connection local), twice."""
+"""The playbook applied for real to a temp root (connection local), twice.
+
+The bundle is built in the test from a staged source tree: the real ansible/ and systemd/,
+plus small real wheels (a locked dependency, the site package, a model package) so that
+pip installs from the wheelhouse with --no-index and the models role assembles and checks
+a model, all in seconds.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from appliance import bundle
+from appliance.config import load_settings
+from appliance.doctor import keys
 from appliance.isolation import firewall, settings, units
 
 pytestmark = pytest.mark.integration
@@ -34,7 +48,12 @@ def _run(tmp: Path, *extra: str, source: Path = REPO) -> subprocess.CompletedPro
     variables.write_text(
         f"appliance_root: {tmp / 'root'}\n"
         "appliance_manage_host: false\n"
-        f"appliance_units_src: {source / 'systemd'}\n"
+        f"appliance_bundle_dir: {source}\n"
+        f"appliance_python: {sys.executable}\n"
+        f"appliance_cli: {BIN / 'appliance'}\n"
+        "appliance_package: clinic-site\n"
+        "appliance_profile: cpu\n"
+        "llm_cpu_model: tiny-voice\n"
         'appliance_pbx_networks: ["198.18.0.2/32", "fd00:5::/64"]\n'
         'appliance_management_networks: ["198.18.0.3/32"]\n'
         'appliance_ntp_servers: ["198.18.0.2/32"]\n'
@@ -68,13 +87,93 @@ def test_syntax_check(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _wheel(folder: Path, name: str, files: dict[str, bytes]) -> Path:
+    """A real (tiny) py3-none-any wheel that pip can install."""
+    dist = f"{name.replace('-', '_')}-1.0"
+    meta = {
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    members = {**files, **{k: v.encode() for k, v in meta.items()}}
+    record = ""
+    for member, data in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{member},sha256={digest},{len(data)}\n"
+    record += f"{dist}.dist-info/RECORD,,\n"
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in {**members, f"{dist}.dist-info/RECORD": record.encode()}.items():
+            zf.writestr(zipfile.ZipInfo(member, (2020, 1, 1, 0, 0, 0)), data)
+    return path
+
+
+def _staged_source(tmp: Path) -> tuple[Path, Path, Path, bytes]:
+    """Source tree, wheelhouse and model wheels for a small but real bundle."""
+    repo, wheels, model_wheels = tmp / "repo", tmp / "wheels", tmp / "model-wheels"
+    for folder in (repo / "models", wheels, model_wheels):
+        folder.mkdir(parents=True)
+    (repo / "ansible").symlink_to(ANSIBLE)
+    (repo / "systemd").symlink_to(REPO / "systemd")
+    dep = _wheel(wheels, "clinic-probe", {"clinic_probe/__init__.py": b"VALUE = 42\n"})
+    _wheel(wheels, "clinic-site", {"clinic_site/__init__.py": b""})
+    (repo / "requirements.lock").write_text(
+        f"clinic-probe==1.0 \\\n    --hash=sha256:{bundle.sha256(dep)}\n"
+    )
+    voice = bytes(range(256)) * 64
+    model = _wheel(model_wheels, "tiny-voice", {"tiny_voice/voice.onnx": voice})
+    (repo / "models" / "wheels.lock").write_text(
+        f"tiny-voice==1.0 --hash=sha256:{bundle.sha256(model)}\n"
+    )
+    (repo / "models" / "manifest.toml").write_text(
+        f"""schema = 1
+[[model]]
+name = "tiny-voice"
+role = "tts"
+format = "onnx"
+licence = "MIT"
+description = "test model"
+[[model.source]]
+package = "tiny-voice"
+version = "1.0"
+wheel = "{model.name}"
+sha256 = "{bundle.sha256(model)}"
+[[model.file]]
+path = "voice.onnx"
+size = {len(voice)}
+sha256 = "{hashlib.sha256(voice).hexdigest()}"
+parts = [{{ wheel = "{model.name}", member = "tiny_voice/voice.onnx" }}]
+"""
+    )
+    return repo, wheels, model_wheels, voice
+
+
+def _decrypt(root: Path, name: str) -> bytes:
+    env = {
+        **os.environ,
+        "SYSTEMD_CREDENTIAL_SECRET": str(root / "var/lib/systemd/credential.secret"),
+    }
+    path = root / "etc/appliance/credstore.encrypted" / name
+    result = subprocess.run(
+        ["systemd-creds", "decrypt", f"--name={name}", str(path), "-"],
+        capture_output=True,
+        env=env,
+        timeout=30,
+        check=True,
+    )
+    assert result.stdout.strip() not in path.read_bytes()  # sealed, not stored in clear
+    return result.stdout
+
+
 @needs_ansible
 @pytest.mark.skipif(shutil.which("nft") is None, reason="the firewall role validates with nft")
-def test_playbook_applies_to_a_test_root_and_is_idempotent(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    (wheels / "fake-1.0-py3-none-any.whl").write_bytes(b"PK fake")
-    tarball = bundle.build(tmp_path / "bundle.tar.gz", wheelhouse=wheels, model_wheels=wheels)
+def test_playbook_applies_to_a_test_root_and_is_idempotent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, wheels, model_wheels, voice = _staged_source(tmp_path)
+    tarball = bundle.build(
+        tmp_path / "bundle.tar.gz", wheelhouse=wheels, model_wheels=model_wheels, repo=repo
+    )
     source = bundle.unpack(tarball, tmp_path / "bundle")
     assert bundle.verify(source) == []
 
@@ -83,7 +182,7 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(tmp_path: Path) -> No
     assert _changed(first.stdout) > 0
     second = _run(tmp_path, source=source)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert _changed(second.stdout) == 0
+    assert _changed(second.stdout) == 0, second.stdout
 
     root = tmp_path / "root"
     rendered = settings.load(root / "etc/appliance/isolation.toml")
@@ -102,6 +201,58 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(tmp_path: Path) -> No
     assert (root / "etc/appliance/credstore.encrypted").stat().st_mode & 0o777 == 0o700
     engine = (installed / "appliance-llm.service.d/50-engine.conf").read_text()
     assert "APPLIANCE_LLM_GPU_SHARE=0.7 APPLIANCE_LLM_MAX_LEN=8192" in engine
+
+    # Python packages from the wheelhouse only, into the appliance's venv
+    venv_python = root / "opt/appliance/venv/bin/python"
+    probe = subprocess.run(
+        [str(venv_python), "-c", "import clinic_probe, clinic_site; print(clinic_probe.VALUE)"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert probe.stdout.strip() == "42", probe.stderr
+    # the config renders and loads; paths under the root, engine in its own unit
+    config = load_settings(root / "etc/appliance/appliance.toml")
+    assert config.models_dir == root / "opt/appliance/models"
+    assert config.paths.manifest == str(root / "opt/appliance/manifest.toml")
+    assert not config.llm.server.enabled and config.stt.device == "cpu"
+    assert config.sip.allowed_sources == ["198.18.0.2/32", "fd00:5::/64"]
+    # models assembled from the bundle's model wheels and checked
+    assert (root / "opt/appliance/models/tiny-voice/voice.onnx").read_bytes() == voice
+    # keys sealed with systemd-creds (TPM2 when present, else this root's host key)
+    creds = root / "etc/appliance/credstore.encrypted"
+    names = {"db.key", "audit-signing.key", "llm.key", "tls.key", "llm-server.json"}
+    assert {p.name for p in creds.iterdir()} == names
+    assert all((creds / n).stat().st_mode & 0o777 == 0o600 for n in names)
+    db_key = _decrypt(root, "db.key").strip()
+    assert re.fullmatch(rb"[0-9a-f]{64}", db_key)
+    llm_key = _decrypt(root, "llm.key").strip()
+    server = json.loads(_decrypt(root, "llm-server.json"))
+    assert server["api_key"] == llm_key.decode() != db_key.decode()
+    assert server["host"] == "127.0.0.1"
+    assert server["models"][0]["model"] == "/opt/appliance/models/tiny-voice/model.gguf"
+    assert b"PRIVATE KEY" in _decrypt(root, "tls.key")
+    # `appliance doctor` finds every credential the installed units load, sealed for this
+    # (test) host, root-owned and closed to others
+    secret = root / "var/lib/systemd/credential.secret"
+    monkeypatch.setenv("SYSTEMD_CREDENTIAL_SECRET", str(secret))
+    found = keys.check_credentials(installed, root=root)
+    assert {f.name for f in found} == names
+    assert all(f.status == "ok" for f in found), found
+    cert = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-in", str(root / "etc/appliance/tls/admin.crt")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "CN = localhost" in cert.stdout, cert.stderr
+    # monitoring listens and scrapes on loopback only
+    assert "127.0.0.1:9090" in (root / "etc/default/prometheus").read_text()
+    prometheus = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
+    assert "remote_write" not in prometheus
+    targets = [t for job in prometheus["scrape_configs"] for c in job["static_configs"]
+               for t in c["targets"]]  # fmt: skip
+    assert targets and all(t.startswith("127.0.0.1:") for t in targets)
 
 
 @pytest.mark.skipif(not (BIN / "ansible-lint").exists(), reason="needs the ops extra")
