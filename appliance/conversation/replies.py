@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from appliance.conversation.sentences import clean, split_ready
+from appliance.conversation.sentences import (
+    MIN_CLAUSE_CHARS,
+    MIN_FIRST_CLAUSE_CHARS,
+    clean,
+    split_ready,
+)
 from appliance.conversation.timing import paced
 from appliance.domain import ChatMessage, TurnTimings
 from appliance.errors import ChatModelError
@@ -48,7 +53,10 @@ async def stream_sentences(
             if t.llm_first_token is None:
                 t.llm_first_token = clock.monotonic() - turn.anchor
             buffer += delta
-            ready, buffer = split_ready(buffer)
+            first = t.first_sentence is None
+            ready, buffer = split_ready(
+                buffer, MIN_FIRST_CLAUSE_CHARS if first else MIN_CLAUSE_CHARS
+            )
             for sentence in ready:
                 if t.first_sentence is None:
                     t.first_sentence = clock.monotonic() - turn.anchor
