@@ -113,7 +113,7 @@ class CallSession:
         self.state = CallState.GREET
         self.events: list[SessionEvent] = []
         self.payment = PaymentPause(deps.pci, deps.clock)  # PCI pause: no audio, digits counted
-        self._judging: asyncio.Task[None] | None = None  # words of a barge-in into a pause
+        self._judging: set[asyncio.Task[None]] = set()  # words of barge-ins into a pause
         self._heard: dict[int, Transcript] = {}  # id(utterance) -> its transcript, if known
 
     # --- lifecycle ---------------------------------------------------------------
@@ -196,7 +196,9 @@ class CallSession:
 
     def _on_utterance(self, utterance: Utterance, barged_in: bool) -> None:
         if barged_in and self._out.paused:  # the reply waits, paused, for the words
-            self._judging = asyncio.create_task(self._judge(utterance))
+            task = asyncio.create_task(self._judge(utterance))
+            self._judging.add(task)
+            task.add_done_callback(self._judging.discard)
         elif barged_in or not self._playing:
             self._queue.put_nowait(utterance)
         else:  # over protected audio, or too short to interrupt
@@ -204,7 +206,7 @@ class CallSession:
             self._event("speech-ignored", code=code)
 
     async def _on_action(self, action: Action) -> None:
-        if action is Action.PAUSE:
+        if action is Action.PAUSE and not self._out.paused:
             self._out.pause()
             self._event("barge-in-paused")
         elif action is Action.RESUME and self._out.paused:
@@ -214,9 +216,10 @@ class CallSession:
             self._barge_in()
 
     async def _stop_judging(self) -> None:
-        if self._judging is not None:
-            self._judging.cancel()
-            await asyncio.gather(self._judging, return_exceptions=True)
+        tasks = list(self._judging)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _judge(self, utterance: Utterance) -> None:
         """A barge-in into a paused reply: a backchannel or no words resume the reply."""
@@ -229,7 +232,7 @@ class CallSession:
             self._barge_in()
             self._queue.put_nowait(exc)
             return
-        if resume and self._out.paused:
+        if resume:  # nothing for the agent to answer
             self._event("speech-ignored", code="backchannel")
             await self._on_action(Action.RESUME)
             return
