@@ -132,6 +132,24 @@ _RULES: list[tuple[Intent, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
+_PERSONISH = re.compile(
+    r"\b(person|people|someone|somebody|human|staff|nurse|doctor|receptionist|desk|"
+    r"operator|agent|representative|talk|speak|transfer|connect)\b",
+    re.IGNORECASE,
+)
+
+
+def _corroborated(answer: LlmAnswer, text: str, rules: Understanding) -> LlmAnswer:
+    """A wish for a human needs some word for one in the caller's words: a small model
+    otherwise hands plain requests ("cancel my appointment") to the front desk."""
+    if _PERSONISH.search(text) or not (
+        answer.wants_human or answer.intent == Intent.SPEAK_TO_PERSON
+    ):
+        return answer
+    intent = rules.intent if answer.intent == Intent.SPEAK_TO_PERSON else answer.intent
+    return LlmAnswer(intent, answer.slots, False, answer.confidence)
+
+
 class JsonChat(Protocol):
     async def complete_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
@@ -187,6 +205,7 @@ class Understander:
                 logger.warning("understanding late", extra={"stage": "llm", "code": "llm-timeout"})
                 break
             confidence = min(1.0, max(0.0, answer.confidence))
+            answer = _corroborated(answer, text, rules)
             if answer.intent == Intent.OTHER and rules.intent != Intent.OTHER:
                 # a small model often says "other" to a plain request: the rules carry it
                 return Understanding(rules.intent, answer.slots, False, rules.confidence, "rules")

@@ -78,3 +78,20 @@ async def test_a_plain_request_the_model_calls_other_is_carried_by_the_rules() -
     assert (u.intent.value, u.source, u.slots.topic) == ("book", "rules", "parking")
     still = await understander.understand("mumble mumble")
     assert (still.intent.value, still.source) == ("other", "llm")
+
+
+class WantsHuman:
+    async def complete_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
+    ) -> str:
+        return json.dumps(
+            {"intent": "speak_to_person", "slots": {}, "wants_human": True, "confidence": 0.9}
+        )
+
+
+async def test_a_wish_for_a_human_needs_a_word_for_one() -> None:
+    understander = Understander(WantsHuman())
+    plain = await understander.understand("Cancel my appointment on Friday")
+    assert (plain.intent.value, plain.wants_human) == ("cancel", False)
+    asked = await understander.understand("Could I speak with somebody there")
+    assert (asked.intent.value, asked.wants_human, asked.source) == ("speak_to_person", True, "llm")
