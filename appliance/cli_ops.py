@@ -128,6 +128,9 @@ def add_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
     import asyncio
 
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # set by the unit: the agents' metrics
+    if shared:  # before any metric is created (some are made at import)
+        Path(shared).mkdir(parents=True, exist_ok=True, mode=0o700)
     from appliance.admin.server import run_standalone
 
     return asyncio.run(run_standalone(config))

@@ -151,9 +151,16 @@ async def run_standalone(settings: Settings) -> int:
     from appliance.observability.health import Health
     from appliance.observability.logs import configure_logging
     from appliance.observability.metrics import Metrics
-    from appliance.runtime import install_signal_handlers, open_store, sd_notify, watchdog
+    from appliance.runtime import (
+        ensure_dirs,
+        install_signal_handlers,
+        open_store,
+        sd_notify,
+        watchdog,
+    )
 
     configure_logging(settings.log.level)
+    ensure_dirs(settings.var_dir)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     db, repo = open_store(settings)

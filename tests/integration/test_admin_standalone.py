@@ -47,6 +47,7 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
     var, port = tmp_path / "var", free_port()
     config = tmp_path / "appliance.toml"
     env = {"PATH": "/usr/bin:/bin", "WATCHDOG_USEC": "400000"}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(var / "run" / "metrics")  # as the unit sets it
     admin = f"[admin]\nport = {port}\n"
     scheme = "http"
     verify_ctx: bool | ssl.SSLContext = True
