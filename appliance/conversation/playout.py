@@ -104,6 +104,7 @@ class Playout:
         self._call.stop_playback()
         self._held.clear()
         self._queued.clear()
+        self._first = self._heard_from = None  # the next drain() is about new audio
         self.paused_at = None
         self._resumed.set()
 

@@ -218,3 +218,21 @@ async def test_stt_failing_on_a_barge_in_into_a_pause_ends_with_the_apology(repo
     assert call.hung_up
     texts = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
     assert texts[-1] == deps.prompts.apology  # the caller heard the apology, not dead air
+
+
+async def test_playout_forgets_stopped_audio(clock) -> None:
+    call = FakeCall(clock)
+    out = Playout(call, clock)
+
+    async def scenario() -> float | None:
+        await out.play(tone(1000))
+        await clock.sleep(0.2)
+        out.pause()
+        out.stop()  # a barge-in: the cut reply's drain() never ran
+        await clock.sleep(1.0)
+        await out.play(tone(500))  # the next reply
+        return await out.drain()
+
+    start = clock.monotonic()
+    first = await clock.run(scenario())
+    assert first == pytest.approx(start + 1.2)  # the new audio's start, not the old one's
