@@ -138,6 +138,7 @@ class Vad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_speech_ms: int
     min_silence_ms: int
     max_utterance_s: float
+    early_stt_ms: int = 300  # ms of silence after which STT starts speculatively (0: off)
 
 
 class Store(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -17,6 +17,7 @@ from typing import TypeVar, cast
 
 from appliance.audio import AudioChunk
 from appliance.conversation.barge_in import Action, BargeInRule, judge
+from appliance.conversation.early_stt import EarlyStt, TentativeTurns
 from appliance.conversation.filler import Filler
 from appliance.conversation.playout import Playout
 from appliance.conversation.prompts import PromptCache, Prompts
@@ -115,6 +116,7 @@ class CallSession:
         self.payment = PaymentPause(deps.pci, deps.clock)  # PCI pause: no audio, digits counted
         self._judging: set[asyncio.Task[None]] = set()  # words of barge-ins into a pause
         self._heard: dict[int, Transcript] = {}  # id(utterance) -> its transcript, if known
+        self._early = EarlyStt(deps.stt)  # STT from the first pause of a turn
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class CallSession:
             keys.cancel()
             await asyncio.gather(listener, keys, return_exceptions=True)
             await self._stop_judging()
+            await self._early.close()
             self.state = CallState.END
             self._event("ended", code=outcome)
             await asyncio.shield(d.recorder.end_call(call_id, d.clock.time(), outcome))
@@ -180,6 +183,7 @@ class CallSession:
                     active = detector.speech_active
                     voiced = detector.probability >= self._d.policy.voiced_threshold
                 self._caller_speaking = active
+                self._speculate(detector, voiced)
                 can_cut = self._playing and self._interruptible
                 await self._on_action(rule.update(active, voiced, chunk.duration, can_cut))
                 if utterance is not None:
@@ -194,7 +198,17 @@ class CallSession:
         self._ended.set()
         self._queue.put_nowait(None)
 
+    def _speculate(self, detector: object, voiced: bool) -> None:
+        """Start STT at a pause of the caller's turn (not while the agent talks)."""
+        if voiced:
+            self._early.cancel()  # the caller speaks on
+        tentative = detector.tentative() if isinstance(detector, TentativeTurns) else None
+        if tentative is not None and not self._playing:
+            self._early.offer(tentative)
+
     def _on_utterance(self, utterance: Utterance, barged_in: bool) -> None:
+        if barged_in or self._playing:
+            self._early.cancel()  # not a turn of its own, or judged in _judge
         if barged_in and self._out.paused:  # the reply waits, paused, for the words
             task = asyncio.create_task(self._judge(utterance))
             self._judging.add(task)
@@ -328,6 +342,10 @@ class CallSession:
         self.state = CallState.THINK
         self._filler.arm(utterance.detected_at + d.policy.filler_after_s)
         transcript = self._heard.pop(id(utterance), None)  # known if it barged into a pause
+        if transcript is None:
+            late = SpeechToTextError("stt-timeout", "transcription took too long")
+            transcript = await self._stage(self._early.take(utterance), late)
+            turn.extra["stt_early"] = 0.0 if transcript is None else 1.0
         if transcript is None:
             transcript = await self._stage(
                 d.stt.transcribe(utterance),

@@ -114,6 +114,7 @@ class _Turn:
     start: int | None = None  # confirmed speech start (speech_active)
     voice_end: int = 0  # end of the last window that was not silent
     silent_since: int | None = None  # start of the current run of silent windows
+    tentative_sent: bool = False  # a tentative utterance went out for this silence run
 
 
 class SileroTurnDetector:
@@ -145,6 +146,7 @@ class SileroTurnDetector:
         self._pre_roll = int(PRE_ROLL_S * rate)
         self._backtrack = int(BACKTRACK_S * rate)
         self._post_roll = int(POST_ROLL_S * rate)
+        self._early = vad.early_stt_ms * rate // 1000  # samples (0: no tentative utterances)
         self._model = model if model is not None else SileroStream(shared_session())
         self.reset()
 
@@ -161,6 +163,7 @@ class SileroTurnDetector:
         self._turn = _Turn()
         self._history: deque[tuple[int, float]] = deque(maxlen=64)  # (window start, prob)
         self._ready: deque[Utterance] = deque()
+        self._tentative: Utterance | None = None
         self._probability = 0.0
 
     @property
@@ -202,9 +205,17 @@ class SileroTurnDetector:
                 turn.onset, turn.voiced = None, 0
             return
         if voiced or (not silent and turn.silent_since is None):
-            turn.voice_end, turn.silent_since = end, None
+            turn.voice_end, turn.silent_since, turn.tentative_sent = end, None, False
         elif silent and turn.silent_since is None:
             turn.silent_since = start
+        if (
+            self._early
+            and turn.silent_since is not None
+            and not turn.tentative_sent
+            and end - turn.silent_since >= self._early
+        ):
+            turn.tentative_sent = True
+            self._tentative = self._utterance(turn.start, turn.voice_end)
         if (
             turn.silent_since is not None and end - turn.silent_since >= self._min_silence
         ) or end - turn.start >= self._max_len:
@@ -226,23 +237,31 @@ class SileroTurnDetector:
             start = pos
         return start
 
+    def tentative(self) -> Utterance | None:
+        """The turn so far, once per pause of `early_stt_ms` (speculative STT may start on
+        it); the final utterance, if the turn ends at this pause, has the same span."""
+        found, self._tentative = self._tentative, None
+        return found
+
     def _finish(self, start: int, voice_end: int) -> None:
         """Queue the utterance [start - pre-roll, voice_end + post-roll) and start a new turn."""
+        self._ready.append(self._utterance(start, voice_end))
+        self._floor = min(voice_end + self._post_roll, self._pos)
+        self._turn = _Turn()
+        self._tentative = None
+
+    def _utterance(self, start: int, voice_end: int) -> Utterance:
         first = max(start - self._pre_roll, self._audio_pos, self._floor)
         last = min(voice_end + self._post_roll, self._pos)
-        self._floor = last
         lo = (first - self._audio_pos) * SAMPLE_WIDTH
         hi = (last - self._audio_pos) * SAMPLE_WIDTH
         audio = AudioChunk(bytes(self._audio[lo:hi]), PIPELINE_RATE, self._time(first))
-        self._ready.append(
-            Utterance(
-                audio=audio,
-                speech_start=self._time(start),
-                speech_end=self._time(voice_end),
-                detected_at=self._clock(),
-            )
+        return Utterance(
+            audio=audio,
+            speech_start=self._time(start),
+            speech_end=self._time(voice_end),
+            detected_at=self._clock(),
         )
-        self._turn = _Turn()
 
     def _trim(self) -> None:
         """Drop audio that no utterance can need any more."""

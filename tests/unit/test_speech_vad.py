@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -214,3 +215,40 @@ def test_warm_up_creates_the_shared_session_before_the_first_call() -> None:
     vad.warm_up()
     assert vad._session is not None  # the first call's detector reuses it
     assert vad.shared_session() is vad._session
+
+
+def feed_tentatives(det: SileroTurnDetector, seconds: float) -> tuple[list, list]:
+    """Like run(), also collecting tentative utterances: ([(i, tentative)], [(i, final)])."""
+    pcm, step = ramp(int(seconds * RATE)), FRAME * 2
+    tentatives, finals = [], []
+    for i in range(len(pcm) // step):
+        utt = det.feed(AudioChunk(pcm[i * step : (i + 1) * step], RATE, 50.0 + i * 0.02))
+        if (early := det.tentative()) is not None:
+            tentatives.append((i, early))
+        if utt is not None:
+            finals.append((i, utt))
+    return tentatives, finals
+
+
+def test_tentative_utterance_at_a_pause_matches_the_final_one() -> None:
+    # 1 s of speech, a 0.4 s pause, 0.5 s of speech, then silence
+    probs = [0.9] * 31 + [0.0] * 12 + [0.9] * 16 + [0.0] * 40
+    vad = msgspec.structs.replace(VAD, early_stt_ms=300)
+    det = SileroTurnDetector(vad, model=Scripted(probs))
+    tentatives, finals = feed_tentatives(det, 3.5)
+    [(_, final)] = finals
+    assert len(tentatives) == 2  # one per pause of 300 ms: the short one, then the last
+    (_, short), (i_last, last) = tentatives
+    assert short.speech_end < final.speech_end  # the caller spoke on after the short pause
+    assert last.speech_start == pytest.approx(final.speech_start)
+    assert last.speech_end == pytest.approx(final.speech_end)
+    assert last.audio == final.audio  # same audio: its transcript serves the final turn
+    # offered 300 ms into the final silence, 400 ms before the turn ends (700 ms)
+    assert (finals[0][0] - i_last) * 0.02 == pytest.approx(0.4, abs=0.041)
+
+
+def test_no_tentative_utterances_when_off() -> None:
+    probs = [0.9] * 31 + [0.0] * 40
+    det = SileroTurnDetector(msgspec.structs.replace(VAD, early_stt_ms=0), model=Scripted(probs))
+    tentatives, finals = feed_tentatives(det, 2.5)
+    assert tentatives == [] and len(finals) == 1

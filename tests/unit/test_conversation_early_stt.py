@@ -1,0 +1,96 @@
+"""Speculative STT on virtual time: transcription starts at the first pause of a turn."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from appliance.audio import AudioChunk
+from appliance.conversation.session import CallSession
+from appliance.domain import Utterance
+from tests.fakes import RATE, FakeCall, FakeClock, FakeDetector, FakeLlm, FakeStt, Speech
+from tests.fakes import session_deps as fake_deps
+from tests.unit.conftest import kinds
+
+pytestmark = pytest.mark.unit
+
+
+class TentativeDetector(FakeDetector):
+    """FakeDetector (turn ends after 0.3 s of silence) that offers the turn after 0.1 s."""
+
+    def __init__(self, clock: FakeClock, early_s: float = 0.1) -> None:
+        super().__init__(clock)
+        self._clock_ = clock
+        self._early_s = early_s
+        self._offered = False
+        self._tentative: Utterance | None = None
+        self.offered = 0
+
+    def feed(self, chunk: AudioChunk) -> Utterance | None:
+        final = super().feed(chunk)
+        if any(chunk.pcm):
+            self._offered = False
+        elif final is None and self._active and not self._offered:
+            silent = chunk.timestamp + chunk.duration - self._voice_end
+            if silent >= self._early_s - 1e-9 and self._onset is not None:
+                self._offered = True
+                self.offered += 1
+                audio = AudioChunk(bytes(self._audio), RATE, self._onset)
+                now = self._clock_.monotonic()
+                self._tentative = Utterance(audio, self._onset, self._voice_end, now)
+        return final
+
+    def tentative(self) -> Utterance | None:
+        found, self._tentative = self._tentative, None
+        return found
+
+
+async def deps_with_tentatives(clock, repo, stt, llm):
+    deps, observed = await fake_deps(clock, repo, stt, llm)
+    detectors: list[TentativeDetector] = []
+
+    def new_detector() -> TentativeDetector:
+        detectors.append(TentativeDetector(clock))
+        return detectors[-1]
+
+    return dataclasses.replace(deps, new_detector=new_detector), observed, detectors
+
+
+async def test_the_transcript_is_ready_when_the_turn_ends(repo, clock) -> None:
+    stt = FakeStt(clock, ["What are your hours?", "bye"])
+    deps, _, detectors = await deps_with_tentatives(
+        clock, repo, stt, FakeLlm(clock, ["We are open weekdays."])
+    )
+    session = CallSession(FakeCall(clock, answers=2), deps)
+
+    assert await clock.run(session.run()) == "completed"
+    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert stt.calls == 2  # once per turn: the speculative transcript was used
+    caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
+    assert caller.timings["stt_early"] == 1.0
+    # STT (0.1 s) ran from 0.1 s into the silence: done before the turn ended at 0.3 s
+    assert caller.timings["stt_done"] == pytest.approx(caller.timings["end_of_turn"])
+    assert caller.timings["end_of_turn"] == pytest.approx(0.3)
+    assert detectors[0].offered == 2
+
+
+async def test_a_caller_who_speaks_on_after_a_short_pause_is_transcribed_whole(repo, clock) -> None:
+    stt = FakeStt(clock, ["What are your hours on Saturday?", "bye"])
+    llm = FakeLlm(clock, ["Nine to noon."])
+    deps, _, detectors = await deps_with_tentatives(clock, repo, stt, llm)
+    greeting = sum(c.duration for c in deps.cache.get("greeting") or [])
+    at = greeting + 0.2  # before the scripted caller would answer (0.5 s)
+    # a 0.16 s pause: past the 0.1 s of the tentative turn, short of the 0.3 s turn end
+    call = FakeCall(clock, [Speech(at, 0.6), Speech(at + 0.76, 0.6)], answers=1)
+    session = CallSession(call, deps)
+
+    assert await clock.run(session.run()) == "completed"
+    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert detectors[0].offered == 3  # the short pause, the turn's end, the goodbye's end
+    assert stt.calls == 3  # the speculation at the short pause started, then was dropped
+    caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
+    assert caller.text == "What are your hours on Saturday?"
+    assert caller.timings["stt_early"] == 1.0  # the second pause's speculation was used
+    [request] = llm.requests
+    assert request[-1].content == "What are your hours on Saturday?"
