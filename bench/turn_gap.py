@@ -45,6 +45,7 @@ STAGES = (
     "reply_audio_out",
     "first_audio_out",
     "filler",
+    "stt_early",  # 1.0 when the speculative transcript served the turn
 )
 
 
@@ -55,7 +56,7 @@ def free_port() -> int:
 
 
 def write_config(
-    path: Path, var: Path, models: Path, filler_after: float | None
+    path: Path, var: Path, models: Path, filler_after: float | None, early_stt_ms: int | None
 ) -> tuple[int, int]:
     sip, admin, llm, worker = free_port(), free_port(), free_port(), free_port()
     path.write_text(
@@ -81,6 +82,7 @@ db_file = "{var}/appliance.db"
 key_file = "{var}/keys/db.key"
 """
         + ("" if filler_after is None else f"[conversation]\nfiller_after_s = {filler_after}\n")
+        + ("" if early_stt_ms is None else f"[vad]\nearly_stt_ms = {early_stt_ms}\n")
     )
     return sip, admin
 
@@ -186,13 +188,16 @@ def main() -> None:
     parser.add_argument(
         "--filler-after", type=float, help="[conversation] filler_after_s (default: 1.2)"
     )
+    parser.add_argument("--early-stt-ms", type=int, help="[vad] early_stt_ms (default: 300)")
     parser.add_argument("--no-naive", action="store_true", help="the appliance alone")
     parser.add_argument("--keep", action="store_true", help="keep the var dir and the log")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="turn-gap-") as tmp:
         var, config = Path(tmp) / "var", Path(tmp) / "bench.toml"
-        sip, admin = write_config(config, var, args.models.resolve(), args.filler_after)
+        sip, admin = write_config(
+            config, var, args.models.resolve(), args.filler_after, args.early_stt_ms
+        )
         utterances = caller_utterances(args.models.resolve(), "en_US-joe-medium", Path(tmp))
         log = (Path(tmp) / "appliance.log").open("wb")
         proc = subprocess.Popen(
@@ -226,8 +231,10 @@ def main() -> None:
             subprocess.run(["cp", "-a", f"{tmp}/.", str(kept)], check=True)
             print(f"kept: {kept}", file=sys.stderr)
 
+    early = stages.pop("stt_early", [])
     pipelines: dict[str, Any] = {
         "appliance": {
+            "stt_early_rate": sum(early) / len(early) if early else None,
             "caller_gaps_s": gaps["appliance"],
             "turn_gap_at_caller_s": summary(gaps["appliance"]),
             "stages_s": {stage: summary(values) for stage, values in stages.items()},
@@ -245,6 +252,7 @@ def main() -> None:
         "host": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
         "calls_per_pipeline": args.calls,
         "filler_after_s": args.filler_after,
+        "early_stt_ms": args.early_stt_ms,
         "caller_utterances": [f"{kind}:{path.name}" for kind, path in utterances],
         "pipelines": pipelines,
         "calls_outline": calls,
