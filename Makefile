@@ -55,7 +55,7 @@ $(MODELS_DIR)/.assembled: models/manifest.toml models/wheels.lock $(VENV)/.insta
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock:
 	$(BIN)/pip install $(PIP_FLAGS) uv
-	$(BIN)/uv pip compile pyproject.toml --extra cpu-llm --extra ops --extra dev --extra bench --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra cpu-llm --extra ops --extra dev --extra bench --extra gpu-probe --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 lint: setup
