@@ -44,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     calls.add_argument("--json", action="store_true")
     dbsub.add_parser("check", help="cipher settings, cipher_integrity_check, integrity_check")
     dbsub.add_parser("rekey", help="rotate the database key (key file only)")
-    purge = dbsub.add_parser("purge", help="remove transcript text older than the retention")
-    purge.add_argument("--days", type=int, help="default: [store] transcript_retention_days")
+    purge = dbsub.add_parser("purge", help="delete data past its retention, per data class")
+    purge.add_argument(
+        "--days", type=int, help="turn text only; default: [store] transcript_retention_days"
+    )
     backup = dbsub.add_parser("backup", help="write a checked, encrypted backup")
     backup.add_argument("dest", type=Path)
     restore = dbsub.add_parser("restore", help="check a backup and swap it in (appliance stopped)")

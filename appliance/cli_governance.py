@@ -1,4 +1,4 @@
-"""`appliance db check|rekey|purge` and `appliance audit verify|export`.
+"""`appliance db check|rekey|purge|backup|restore` and `appliance audit verify|export`.
 
 Exit status: 0 clean, 1 a problem was found (integrity, tampering), 2 a coded error.
 Nothing printed here is PHI: only codes, counts, sequence numbers and key ids.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from appliance.config import Settings
 from appliance.governance.audit_chain import Checkpoint, Verdict
-from appliance.governance.retention import purge_transcripts
+from appliance.governance.retention import RetentionPolicy, purge
 from appliance.store.audit import (
     AuditEvent,
     AuditLog,
@@ -50,13 +50,18 @@ def db_rekey(settings: Settings) -> int:
 
 
 def db_purge(settings: Settings, days: int | None) -> int:
-    keep = days if days is not None else settings.store.transcript_retention_days
+    """Every data class past its retention ([retention]; `--days`: turn text only)."""
+    policy = RetentionPolicy.from_settings(settings, transcript_days=days)
     db = open_database(settings)
     try:
-        count = purge_transcripts(db, keep)
+        report = purge(db, policy)
     finally:
         db.close()
-    print(f"purged the text of {count} turns older than {keep} days")
+    print(
+        f"purged the text of {report.counts['turn-text']} turns older than "
+        f"{policy.transcript_days} days"
+    )
+    print(report.line() + ("; vacuumed" if report.vacuumed else "; vacuum deferred (busy)"))
     return 0
 
 

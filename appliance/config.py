@@ -198,6 +198,22 @@ class Consent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     decline_phrases: list[str] = []  # extra phrases that decline AI handling
 
 
+class Retention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Days each data class is kept (appliance/governance/retention.py; turn text:
+    [store] transcript_retention_days). Purged by `appliance db purge` and, in the running
+    appliance, every `purge_every_h` hours."""
+
+    handoff_days: int = 30  # handoff packets (screen-pop JSON, PHI)
+    message_days: int = 90  # messages and callback requests callers left (PHI)
+    call_days: int = 365  # call metadata, turn rows and call events (>= transcript days)
+    audit_days: int = 2192  # audit records: at least 6 years; a shorter value is refused
+    audio: str = "none"  # the appliance records no audio, so there is none to keep
+    purge_every_h: float = 24.0  # the running appliance purges this often (0: CLI only)
+
+
+AUDIT_MIN_DAYS = 2192  # 6 years of 365.25 days, rounded up
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -213,6 +229,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     workflows: Workflows = msgspec.field(default_factory=Workflows)
     pci: Pci = msgspec.field(default_factory=Pci)
     consent: Consent = msgspec.field(default_factory=Consent)
+    retention: Retention = msgspec.field(default_factory=Retention)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -298,6 +315,27 @@ def _validate_governance(s: Settings) -> None:
     if s.consent.recording not in ("off", "announce", "opt-in"):
         raise ConfigError(
             "config-invalid", "consent.recording must be 'off', 'announce' or 'opt-in'"
+        )
+    _validate_retention(s)
+
+
+def _validate_retention(s: Settings) -> None:
+    r = s.retention
+    if r.audit_days < AUDIT_MIN_DAYS:
+        raise ConfigError(
+            "config-audit-retention-short",
+            f"retention.audit_days must be at least {AUDIT_MIN_DAYS} (6 years): {r.audit_days}",
+        )
+    if min(r.handoff_days, r.message_days) < 1 or r.purge_every_h < 0:
+        raise ConfigError("config-invalid", "retention: days must be >= 1 and purge_every_h >= 0")
+    if r.call_days < s.store.transcript_retention_days:
+        raise ConfigError(
+            "config-invalid",
+            "retention.call_days must be >= store.transcript_retention_days",
+        )
+    if r.audio != "none":
+        raise ConfigError(
+            "config-invalid", "retention.audio must be 'none': the appliance records no audio"
         )
 
 

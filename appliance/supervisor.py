@@ -24,6 +24,8 @@ from appliance.children import NotifySocket, spawn, terminate
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.errors import ApplianceError, TelephonyError
+from appliance.governance.retention import RetentionPolicy
+from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.model_check import require_configured
@@ -222,12 +224,16 @@ async def run(settings: Settings, config: Path | None = None) -> int:
             return 0
         starting.result()
         watcher = asyncio.create_task(sup.watch(llm))
+        every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
+        purger = asyncio.create_task(
+            purge_periodically(db, RetentionPolicy.from_settings(settings), every_s, sup.stop)
+        )
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
         pinger = asyncio.create_task(watchdog(sup.stop))
         await sup.stop.wait()
-        await asyncio.gather(watcher, pinger)
+        await asyncio.gather(watcher, pinger, purger)
     finally:
         await sup.shutdown()
         with contextlib.suppress(Exception):

@@ -1,45 +1,144 @@
-"""Retention: remove transcript text older than the configured number of days.
+"""Retention per data class: delete what is older than its configured number of days.
 
-Call metadata (times, codec, outcome, turn timings) stays; each turn's text is replaced
-by an empty string and `purged_at` is set. With `secure_delete` on and a WAL checkpoint
-afterwards, the old text is overwritten in the database file, not only unlinked.
-Every purge appends an audit record (action `retention.purge`, object id = turn count).
+- turn-text (turns.text): emptied, `purged_at` set, timings stay;
+  [store] transcript_retention_days
+- handoff (handoffs): whole rows (packet JSON); [retention] handoff_days
+- caller-message (caller_messages): whole rows; [retention] message_days
+- call (calls with their turns and call_events): ended calls; [retention] call_days
+- audit (audit): never deleted (see below); [retention] audit_days (>= 6 years)
+
+Audio: the appliance records none, so there is nothing to purge.
+
+Audit records are not deleted, even past `audit_days`: the table is append-only by
+trigger, and the chain starts at record 1 from a fixed genesis hash, so deleting the head
+would make `appliance audit verify` report every later record as missing. The purge only
+counts audit records past their retention (`audit` in the report) so an operator can
+export them (`appliance audit export`) before the hardware is retired.
+
+All classes are purged in one transaction together with one audit record per class
+(action `retention.purge`, object type = class, object id = rows purged, reason
+`older-than-<days>d`; counts only, no PHI), then the file is vacuumed (`secure_delete`
+already overwrote the freed pages) and the WAL truncated.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from appliance.config import Settings
 from appliance.errors import StoreError
-from appliance.store.audit import AuditEvent, append_audit
+from appliance.store.audit import AuditEvent, append_audit, utc_iso
 from appliance.store.db import Connection, Database
 
 DAY_S = 86400.0
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """Days each data class is kept."""
+
+    transcript_days: int
+    handoff_days: int
+    message_days: int
+    call_days: int
+    audit_days: int
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transcript_days: int | None = None
+    ) -> RetentionPolicy:
+        r = settings.retention
+        return cls(
+            transcript_days=settings.store.transcript_retention_days
+            if transcript_days is None
+            else transcript_days,
+            handoff_days=r.handoff_days,
+            message_days=r.message_days,
+            call_days=r.call_days,
+            audit_days=r.audit_days,
+        )
+
+    def check(self) -> None:
+        days = (self.transcript_days, self.handoff_days, self.message_days, self.call_days)
+        if min(days) < 1:
+            raise StoreError("retention-bad-days", "retention must be at least 1 day")
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """Rows purged per class; `audit_past_retention`: audit records kept although older."""
+
+    counts: dict[str, int]
+    audit_past_retention: int
+    vacuumed: bool
+
+    def line(self) -> str:
+        parts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
+        return f"purged {parts}; audit records past retention (kept) {self.audit_past_retention}"
+
+
+def purge(
+    db: Database,
+    policy: RetentionPolicy,
+    *,
+    now: float | None = None,
+    actor: str = "cli",
+    vacuum: bool = True,
+) -> PurgeReport:
+    """Delete every class's expired rows (one audited transaction), then vacuum.
+
+    A vacuum that cannot run now (another process is writing) is skipped: the freed
+    pages were already overwritten (`secure_delete`); the next purge vacuums.
+    """
+    policy.check()
+    at = time.time() if now is None else now
+    counts, old_audit = db.execute(_purge_all, policy, at, actor, db)
+    vacuumed = False
+    if vacuum:
+        try:
+            db.vacuum()
+            vacuumed = True
+        except StoreError:
+            db.checkpoint()
+    return PurgeReport(counts, old_audit, vacuumed)
+
+
 def purge_transcripts(
     db: Database, days: int, *, now: float | None = None, actor: str = "cli"
 ) -> int:
-    """Purge the text of turns that ended more than `days` days ago; returns how many."""
+    """Purge only the text of turns that ended more than `days` days ago; how many."""
     if days < 1:
         raise StoreError("retention-bad-days", "retention must be at least 1 day")
     at = time.time() if now is None else now
-    count = db.execute(_purge, at - days * DAY_S, at, days, actor, db)
+    count = db.execute(_purge_one, "turn-text", days, at, actor, db)
     db.checkpoint()
     return count
 
 
-def _purge(conn: Connection, cutoff: float, at: float, days: int, actor: str, db: Database) -> int:
-    cursor = conn.execute(
-        "UPDATE turns SET text = '', purged_at = ? WHERE purged_at IS NULL AND ended_at < ?",
-        (at, cutoff),
+def _purge_all(
+    conn: Connection, policy: RetentionPolicy, at: float, actor: str, db: Database
+) -> tuple[dict[str, int], int]:
+    classes = (
+        ("turn-text", policy.transcript_days),
+        ("handoff", policy.handoff_days),
+        ("caller-message", policy.message_days),
+        ("call", policy.call_days),
     )
-    count = max(cursor.rowcount, 0)
+    counts = {name: _purge_one(conn, name, days, at, actor, db) for name, days in classes}
+    cutoff = utc_iso(at - policy.audit_days * DAY_S)
+    row = conn.execute("SELECT count(*) FROM audit WHERE at < ?", (cutoff,)).fetchone()
+    return counts, int(row[0])
+
+
+def _purge_one(conn: Connection, name: str, days: int, at: float, actor: str, db: Database) -> int:
+    cutoff = at - days * DAY_S
+    count = _DELETERS[name](conn, cutoff, at)
     event = AuditEvent(
         actor=actor,
         actor_role="system" if actor == "supervisor" else "operator",
         action="retention.purge",
-        object_type="turn-text",
+        object_type=name,
         object_id=str(count),
         reason_code=f"older-than-{days}d",
         component="retention",
@@ -47,3 +146,47 @@ def _purge(conn: Connection, cutoff: float, at: float, days: int, actor: str, db
     )
     append_audit(conn, event, db.audit_signer, db.audit_checkpoint_every)
     return count
+
+
+def _turn_text(conn: Connection, cutoff: float, at: float) -> int:
+    cursor = conn.execute(
+        "UPDATE turns SET text = '', purged_at = ? WHERE purged_at IS NULL AND ended_at < ?",
+        (at, cutoff),
+    )
+    return max(cursor.rowcount, 0)
+
+
+def _handoffs(conn: Connection, cutoff: float, at: float) -> int:
+    return max(conn.execute("DELETE FROM handoffs WHERE created_at < ?", (cutoff,)).rowcount, 0)
+
+
+def _messages(conn: Connection, cutoff: float, at: float) -> int:
+    cursor = conn.execute("DELETE FROM caller_messages WHERE created_at < ?", (cutoff,))
+    return max(cursor.rowcount, 0)
+
+
+def _calls(conn: Connection, cutoff: float, at: float) -> int:
+    """Ended calls older than the cutoff, with their turns and events (calls still
+    open are left to the crash recovery that marks them interrupted)."""
+    conn.execute(
+        "DELETE FROM turns WHERE call_id IN"
+        " (SELECT call_id FROM calls WHERE ended_at IS NOT NULL AND ended_at < ?)",
+        (cutoff,),
+    )
+    conn.execute(
+        "DELETE FROM call_events WHERE call_id IN"
+        " (SELECT call_id FROM calls WHERE ended_at IS NOT NULL AND ended_at < ?)",
+        (cutoff,),
+    )
+    cursor = conn.execute(
+        "DELETE FROM calls WHERE ended_at IS NOT NULL AND ended_at < ?", (cutoff,)
+    )
+    return max(cursor.rowcount, 0)
+
+
+_DELETERS = {
+    "turn-text": _turn_text,
+    "handoff": _handoffs,
+    "caller-message": _messages,
+    "call": _calls,
+}

@@ -151,6 +151,17 @@ class Database:
             except sqlcipher3.Error as exc:
                 raise StoreError("store-checkpoint-failed", _describe(exc)) from exc
 
+    def vacuum(self) -> None:
+        """Rebuild the file without the pages a purge freed (temp_store=MEMORY: no
+        plaintext temp file), then checkpoint. Raises StoreError store-vacuum-failed."""
+        with self._lock:
+            conn = self._require_open()
+            try:
+                conn.execute("VACUUM")
+            except sqlcipher3.Error as exc:
+                raise StoreError("store-vacuum-failed", _describe(exc)) from exc
+        self.checkpoint()
+
     def integrity_problems(self) -> list[str]:
         """PRAGMA cipher_integrity_check (page HMACs) and integrity_check; [] when clean."""
         with self._lock:

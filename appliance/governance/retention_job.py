@@ -1,0 +1,44 @@
+"""The running appliance's retention job: purge at start-up, then every `purge_every_h`.
+
+It runs in the supervisor (`appliance run`) or the admin process, on a worker thread so
+the event loop never waits on the purge or the vacuum. A failed purge is logged with its
+code only and retried at the next interval; it never stops the appliance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from appliance.errors import ApplianceError
+from appliance.governance.retention import PurgeReport, RetentionPolicy, purge
+from appliance.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+async def purge_periodically(
+    db: Database,
+    policy: RetentionPolicy,
+    every_s: float,
+    stop: asyncio.Event,
+    on_report: Callable[[PurgeReport], None] | None = None,
+) -> None:
+    """Purge now and then every `every_s` seconds until `stop` is set (0: never)."""
+    if every_s <= 0:
+        return
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(purge, db, policy, actor="supervisor")
+        except ApplianceError as exc:
+            logger.error("retention purge failed", extra={"stage": "retention", "code": exc.code})
+        else:
+            extra = {"stage": "retention", "counts": report.counts}
+            logger.info("retention purge", extra=extra)
+            if on_report is not None:
+                on_report(report)
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            continue
