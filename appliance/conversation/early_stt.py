@@ -3,7 +3,7 @@
 The VAD ends a turn after `[vad] min_silence_ms` (700 ms) of silence, but it offers the
 turn so far after `early_stt_ms` (300 ms) of it (`TentativeTurns.tentative`). STT starts
 on that at once; if the turn does end at this pause, the final utterance has the same
-span and audio, and its transcript is ready or nearly so: the turn gap shrinks by up to
+audio, and its transcript is ready or nearly so: the turn gap shrinks by up to
 the difference of the two silences. If the caller speaks on, the speculation is
 cancelled (a wasted transcription, counted in `wasted`).
 """
@@ -31,14 +31,14 @@ class EarlyStt:
     def __init__(self, stt: SpeechToText) -> None:
         self._stt = stt
         self._task: asyncio.Task[Transcript] | None = None
-        self._span: tuple[float, float] | None = None  # (speech_start, speech_end) s
+        self._audio: bytes | None = None  # the PCM being transcribed
         self.started = 0
         self.wasted = 0  # cancelled because the caller went on, or the span changed
 
     def offer(self, tentative: Utterance) -> None:
         """The turn so far, at a pause: transcribe it now."""
         self.cancel()
-        self._span = (tentative.speech_start, tentative.speech_end)
+        self._audio = tentative.audio.pcm
         self._task = asyncio.create_task(self._stt.transcribe(tentative))
         self.started += 1
 
@@ -49,15 +49,19 @@ class EarlyStt:
                 self.wasted += 1
             self._task.cancel()
             self._task.add_done_callback(_consume)
-        self._task, self._span = None, None
+        self._task, self._audio = None, None
 
     async def take(self, final: Utterance) -> Transcript | None:
-        """The transcript of `final` if the speculation covered exactly its span."""
-        task, span = self._task, self._span
-        self._task, self._span = None, None
+        """The transcript of `final` if the speculation transcribed exactly its audio.
+
+        (Its times may differ by a few ms: the VAD computes them from the latest chunk's
+        arrival time, which jitters.)
+        """
+        task, audio = self._task, self._audio
+        self._task, self._audio = None, None
         if task is None:
             return None
-        if not _same(span, (final.speech_start, final.speech_end)):
+        if audio != final.audio.pcm:
             self.wasted += 1
             task.cancel()
             task.add_done_callback(_consume)
@@ -78,11 +82,6 @@ class EarlyStt:
         if task is not None:
             with contextlib.suppress(BaseException):
                 await task
-
-
-def _same(span: tuple[float, float] | None, other: tuple[float, float]) -> bool:
-    """The same span, up to float rounding (times are computed from the latest chunk)."""
-    return span is not None and all(abs(a - b) < 1e-4 for a, b in zip(span, other, strict=True))
 
 
 def _consume(task: asyncio.Task[Transcript]) -> None:

@@ -94,3 +94,25 @@ async def test_a_caller_who_speaks_on_after_a_short_pause_is_transcribed_whole(r
     assert caller.timings["stt_early"] == 1.0  # the second pause's speculation was used
     [request] = llm.requests
     assert request[-1].content == "What are your hours on Saturday?"
+
+
+async def test_speculation_is_matched_by_audio_not_by_jittery_times(clock) -> None:
+    from appliance.conversation.early_stt import EarlyStt
+
+    stt = FakeStt(clock, ["first", "second"])
+    early = EarlyStt(stt)
+    audio = AudioChunk(b"\x01\x02" * 800, RATE, 10.0)
+    tentative = Utterance(audio, 10.0, 10.5, 10.8)
+    same = Utterance(AudioChunk(audio.pcm, RATE, 10.003), 10.003, 10.504, 11.2)
+    other = Utterance(AudioChunk(audio.pcm + b"\x00\x00", RATE, 10.0), 10.0, 10.5, 11.2)
+
+    async def scenario() -> tuple[object, object]:
+        early.offer(tentative)
+        used = await early.take(same)  # chunk arrival jitter moved the times, not the audio
+        early.offer(tentative)
+        dropped = await early.take(other)
+        return used, dropped
+
+    used, dropped = await clock.run(scenario())
+    assert getattr(used, "text", None) == "first"
+    assert dropped is None and early.wasted == 1 and early.started == 2
