@@ -23,6 +23,7 @@ from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
+from appliance.governance.config_audit import audit_config
 from appliance.governance.consent import consent_policy
 from appliance.governance.pci import pci_policy
 from appliance.llm.client import OpenAIChatModel
@@ -112,8 +113,16 @@ def llm_api_key(settings: Settings) -> str:
 
 
 def open_store(settings: Settings) -> tuple[Database, CallRepository]:
-    """Keys from systemd credentials or key files (dev files made 0400 on first use)."""
+    """Keys from systemd credentials or key files (dev files made 0400 on first use).
+
+    The effective configuration's hash is audited (`config.loaded`, and `config.changed`
+    when it differs from the last one: appliance/governance/config_audit.py)."""
     db = open_database(settings, create=True)
+    try:
+        audit_config(db, settings)
+    except BaseException:
+        db.close()
+        raise
     return db, CallRepository(db)
 
 
