@@ -69,11 +69,14 @@ class WorkflowChat:
         yield self.decision.say
 
     def directive(self) -> Directive | None:
-        """End the call or transfer it, as the last decision asked; cleared once read."""
+        """End the call, transfer it or pause for a card payment, as the last decision
+        asked; cleared once read."""
         decision, self.decision = self.decision, None
-        if decision is None or not (decision.end_call or decision.transfer):
+        if decision is None or not (decision.end_call or decision.transfer or decision.payment):
             return None
-        return Directive(end_call=decision.end_call, transfer_reason=decision.transfer)
+        return Directive(
+            end_call=decision.end_call, transfer_reason=decision.transfer, payment=decision.payment
+        )
 
     async def ready(self) -> bool:
         return True

@@ -24,6 +24,10 @@ _ORDINAL = {"first": 0, "earlier": 0, "second": 1, "later": 1, "last": -1}
 SCHEDULING = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS)
 HIGH_RISK = (Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)
 MESSAGE_STAGES = (Stage.OFFER_MESSAGE, Stage.TAKE_MESSAGE, Stage.TAKE_NUMBER)
+# a billing request to pay (not a question about a bill): goes to the PCI pause
+_PAY = re.compile(r"\b(pay|paying|payment|card)\b", re.I)
+PAYMENT_REASON = "billing-payment"
+PAYMENT_SAY = "I can help you pay securely."
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ class WorkflowEngine:
         wants_human = u.wants_human or u.intent == Intent.SPEAK_TO_PERSON
         if wants_human and s.stage not in MESSAGE_STAGES:  # no human was free a moment ago
             return self._escalate("caller-request")
+        if u.intent == Intent.BILLING and _PAY.search(text) and s.stage not in MESSAGE_STAGES:
+            return self._payment()
         if u.intent == Intent.GOODBYE and s.stage in (Stage.IDLE, Stage.CHOOSE_DAY):
             return Decision(t.GOODBYE, end_call=True)
         if s.stage != Stage.IDLE:
@@ -242,6 +248,13 @@ class WorkflowEngine:
         if s.misunderstood >= self.policy.max_misunderstood:
             return self._escalate("not-understood")
         return Decision(t.NOT_UNDERSTOOD)
+
+    def _payment(self) -> Decision:
+        """A card payment: the session's PCI pause takes the digits (or, with [pci] off,
+        the front desk): nothing of it reaches the LLM or the store."""
+        self.state.reset_task()
+        self.state.actions.append(ActionRecord("payment", PAYMENT_REASON))
+        return Decision(PAYMENT_SAY, transfer=PAYMENT_REASON, payment=True)
 
     def _escalate(self, reason: str, say: str = t.TRANSFER) -> Decision:
         self.state.actions.append(ActionRecord("transfer", reason))

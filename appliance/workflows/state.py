@@ -49,6 +49,7 @@ class Decision:
     end_call: bool = False
     flags: tuple[str, ...] = ()
     message: MessageDraft | None = None  # to be stored now
+    payment: bool = False  # card payment: the PCI pause, never the LLM (else `transfer`)
 
 
 @dataclass(slots=True)
