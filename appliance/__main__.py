@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_bundle(sub)
     cli_ops.add_doctor(sub)
     cli_ops.add_admin(sub)
+    cli_ops.add_sip_edge(sub)
     return p
 
 
@@ -212,6 +213,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "bundle": cmd_bundle,
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),
+    "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
 }
 
 

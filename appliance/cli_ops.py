@@ -134,3 +134,15 @@ def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
     from appliance.admin.server import run_standalone
 
     return asyncio.run(run_standalone(config))
+
+
+def add_sip_edge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser("sip-edge", help="the Kamailio SIP edge alone (the appliance-sip-edge unit)")
+
+
+def cmd_sip_edge(config: Settings, _: argparse.Namespace) -> int:
+    import asyncio
+
+    from appliance.edge_service import run_edge
+
+    return asyncio.run(run_edge(config))
