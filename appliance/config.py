@@ -43,6 +43,8 @@ class SipTls(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 SRTP_MODES = ("off", "optional", "mandatory")
+SESSION_TIMER_MODES = ("off", "optional", "required", "always")  # RFC 4028 use
+MIN_SE_FLOOR_S = 90  # RFC 4028: Min-SE is never below 90 s
 
 
 class SipRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -90,6 +92,9 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     registrations: list[SipRegistration] = []  # [[sip.registrations]]: accounts to register
     registration_retry_s: float = 5.0  # s before the first retry of a failed registration
     registration_retry_max_s: float = 300.0  # retries back off (x2 each) up to this
+    session_timer: str = "optional"  # RFC 4028 session timers: off|optional|required|always
+    session_expires_s: int = 1800  # s: Session-Expires we offer and accept
+    min_se_s: int = 90  # s: smallest Session-Expires accepted (422 + Min-SE below it); >= 90
 
 
 class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -289,6 +294,7 @@ def _validate(s: Settings) -> None:
     _validate_edge(s.sip)
     _validate_tls(s.sip)
     _validate_registrations(s.sip)
+    _validate_session_timer(s.sip)
     _validate_governance(s)
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
@@ -348,6 +354,20 @@ def _validate_tls(sip: Sip) -> None:
         raise ConfigError("config-invalid", f"sip.tls.port must be a free port: {tls.port}")
     if bool(tls.cert_file) != bool(tls.key_file):
         raise ConfigError("config-invalid", "sip.tls needs both cert_file and key_file")
+
+
+def _validate_session_timer(sip: Sip) -> None:
+    if sip.session_timer not in SESSION_TIMER_MODES:
+        raise ConfigError(
+            "config-invalid",
+            f"sip.session_timer must be one of {', '.join(SESSION_TIMER_MODES)}",
+        )
+    if sip.min_se_s < MIN_SE_FLOOR_S:
+        raise ConfigError(
+            "config-invalid", f"sip.min_se_s must be >= {MIN_SE_FLOOR_S} s (RFC 4028)"
+        )
+    if sip.session_expires_s < sip.min_se_s:
+        raise ConfigError("config-invalid", "sip.session_expires_s must be >= sip.min_se_s")
 
 
 _REG_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")

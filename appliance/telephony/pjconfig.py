@@ -14,6 +14,7 @@ from appliance.audio import FRAME_MS
 from appliance.config import Sip
 from appliance.errors import TelephonyError
 from appliance.telephony.media import PORT_RATE
+from appliance.telephony.session_timer import apply_session_timer
 from appliance.telephony.srtp import apply_srtp
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def account_config(sip: Sip, port: int) -> pj.AccountConfig:
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
     apply_srtp(acfg.mediaConfig, sip.srtp)
+    apply_session_timer(acfg.callConfig, sip)
     if sip.outbound_proxy:  # new outgoing calls go through the SIP edge (a loose route)
         acfg.sipConfig.proxies.append(sip.outbound_proxy)
     return acfg
