@@ -3,7 +3,8 @@
 Lifecycle (all on the endpoint thread): `setup()` (libCreate, libInit, transports,
 codecs, libStart, null audio device, account), `poll()` between commands, and
 `teardown()` in the order that keeps pjsua2 from aborting: hang up, drop every
-Call/port reference, `acc.shutdown()`, `gc.collect()`, `libDestroy()`.
+Call/port reference, `acc.shutdown()`, `gc.collect()`, `libDestroy()`. The per-second
+call watchdogs (RTP inactivity, maximum duration) are in watchdog.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gc
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pjsua2 as pj
 
@@ -30,6 +31,7 @@ from appliance.telephony.pjconfig import (
     quiet_pjlib,
     set_codecs,
 )
+from appliance.telephony.watchdog import hang_up_silent, hang_up_too_long
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,15 @@ RTP_CHECK_EVERY_S = 1.0  # s between RTP inactivity checks
 TEARDOWN_WAIT_S = 1.0  # s to let BYEs go out and calls disconnect before libDestroy
 
 HandleFactory = Callable[[str], PjsipCall]  # direction -> new handle (created for the loop)
+
+
+@contextlib.contextmanager
+def _pj_errors(code: str, what: str) -> Iterator[None]:
+    """pjsua2 errors as a coded TelephonyError ("<what> (pj status N)")."""
+    try:
+        yield
+    except pj.Error as exc:
+        raise TelephonyError(code, f"{what} (pj status {exc.status})") from exc
 
 
 class SipStack:
@@ -108,10 +119,11 @@ class SipStack:
             self._answer_due(now)
         if now >= self._next_rtp_check:
             self._next_rtp_check = now + RTP_CHECK_EVERY_S
+            legs = list(self._legs.values())
             if self._rtp_timeout_s > 0:
-                self._check_rtp(now)
+                hang_up_silent(legs, self._rtp_timeout_s, now)
             if self.sip.max_call_s > 0:
-                self._check_duration(now)
+                hang_up_too_long(legs, self.sip.max_call_s, now)
 
     def teardown(self) -> None:
         ep = self._ep
@@ -168,38 +180,26 @@ class SipStack:
             leg.hangup()
 
     def send_dtmf(self, key: int, digits: str, method: str) -> None:
-        leg = self._legs.get(key)
-        if leg is None or leg.ended:
-            raise TelephonyError("sip-call-ended", "the call has ended")
-        try:
+        leg = self._live(key)
+        with _pj_errors("sip-dtmf-failed", "cannot send DTMF"):
             leg.send_dtmf(digits, method)
-        except pj.Error as exc:
-            raise TelephonyError(
-                "sip-dtmf-failed", f"cannot send DTMF (pj status {exc.status})"
-            ) from exc
 
     def transfer(self, key: int, target: str) -> None:
-        leg = self._legs.get(key)
-        if leg is None or leg.ended:
-            raise TelephonyError("sip-call-ended", "the call has ended")
-        try:
+        leg = self._live(key)
+        with _pj_errors("sip-transfer-failed", "cannot send REFER"):
             leg.transfer(target)
-        except pj.Error as exc:
-            raise TelephonyError(
-                "sip-transfer-failed", f"cannot send REFER (pj status {exc.status})"
-            ) from exc
 
     def transfer_replaces(self, key: int, consult_key: int) -> None:
         """REFER with Replaces on call `key`, handing its far end to `consult_key`'s."""
-        leg, consult = self._legs.get(key), self._legs.get(consult_key)
-        if leg is None or leg.ended or consult is None or consult.ended:
-            raise TelephonyError("sip-call-ended", "the call has ended")
-        try:
+        leg, consult = self._live(key), self._live(consult_key)
+        with _pj_errors("sip-transfer-failed", "cannot send REFER"):
             leg.transfer_replaces(consult)
-        except pj.Error as exc:
-            raise TelephonyError(
-                "sip-transfer-failed", f"cannot send REFER (pj status {exc.status})"
-            ) from exc
+
+    def _live(self, key: int) -> CallLeg:
+        leg = self._legs.get(key)
+        if leg is None or leg.ended:
+            raise TelephonyError("sip-call-ended", "the call has ended")
+        return leg
 
     def start_draining(self) -> None:
         self.draining = True
@@ -296,46 +296,6 @@ class SipStack:
             leg.counted = False
             self.active -= 1
         self._ended.append(leg)
-
-    def _check_rtp(self, now: float) -> None:
-        """pjsua2 has no RTP inactivity timeout: hang up calls whose caller went silent."""
-        for leg in list(self._legs.values()):
-            try:
-                silent = leg.rtp_silent_for(now)
-                leg.sample_stats()
-            except pj.Error:
-                continue
-            if silent > self._rtp_timeout_s and not leg.local_hangup:
-                logger.warning(
-                    "no rtp: hanging up",
-                    extra={
-                        "stage": "telephony",
-                        "call_id": leg.handle.call_id,
-                        "code": "sip-rtp-timeout",
-                        "silent_s": round(silent, 1),
-                    },
-                )
-                leg.timed_out = True
-                leg.hangup()
-
-    def _check_duration(self, now: float) -> None:
-        """End calls that reached sip.max_call_s since they were answered (BYE)."""
-        for leg in list(self._legs.values()):
-            answered = leg.answered_at
-            if answered is None or leg.ended or leg.local_hangup:
-                continue
-            if now - answered >= self.sip.max_call_s:
-                logger.info(
-                    "maximum call duration: hanging up",
-                    extra={
-                        "stage": "telephony",
-                        "call_id": leg.handle.call_id,
-                        "code": "sip-max-duration",
-                        "max_call_s": self.sip.max_call_s,
-                    },
-                )
-                leg.too_long = True
-                leg.hangup()
 
     # --- bookkeeping ---------------------------------------------------------------
 
