@@ -2,7 +2,8 @@
 
 Everything here runs on the asyncio event loop, except the methods whose names start
 with `media_` or `sip_`: the media thread and the endpoint thread call those, and they
-only hand work to the loop with `call_soon_threadsafe`.
+only hand work to the loop with `call_soon_threadsafe`. Outgoing audio is queued by
+`Playback` (playback.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from appliance.audio import AudioChunk, frames, resample
+from appliance.audio import AudioChunk, resample
 from appliance.domain import CallId, new_call_id
 from appliance.errors import TelephonyError
 from appliance.ports import DTMF_DIGITS, DtmfDigit
 from appliance.telephony.attended import Place, ReferReplaces, attended_transfer
-from appliance.telephony.media import FRAME_BYTES, PORT_RATE, Outbox
+from appliance.telephony.media import PORT_RATE
+from appliance.telephony.playback import Playback
 from appliance.telephony.transfer import TransferResult, refer_to
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,6 @@ DTMF_QUEUE = 64  # digits kept for a slow reader; older ones are dropped
 DTMF_METHODS = ("rfc4733", "sip-info")
 RX_QUEUE_FRAMES = 250  # 5 s of caller audio; older frames are dropped if nobody reads
 HANGUP_WAIT_S = 2.0  # s to wait for the call to be disconnected after a local hangup
-DRAIN_POLL_S = 0.1  # s: safety net while waiting for the media thread to empty the outbox
 
 Hangup = Callable[[], Awaitable[None]]
 SendDtmf = Callable[[str, str], Awaitable[None]]  # (digits, method)
@@ -53,11 +54,8 @@ class PjsipCall:
         self._ended = asyncio.Event()
         self._active = asyncio.Event()
         self.sip_key = 0  # the endpoint thread's key for this call's leg
-        self._drained = asyncio.Event()
-        self.outbox = Outbox(self.media_emptied)
-        self._batch = 0  # number of the current batch of queued audio (0: none open)
-        self._batches = 0
-        self._remainder = b""  # < 20 ms of audio waiting for the next play() or drain()
+        self._out = Playback(self.media_emptied)
+        self.outbox = self._out.outbox  # the media thread takes frames from it
         self._hangup: Hangup | None = None
         self._send_dtmf: SendDtmf | None = None
         self._refer: Refer | None = None
@@ -98,34 +96,15 @@ class PjsipCall:
         """Queue audio for the caller. Audio played after the call ended is discarded."""
         if self.ended or not chunk.pcm:
             return
-        pcm = self._remainder + resample(chunk.pcm, chunk.rate, PORT_RATE)
-        whole = len(pcm) - len(pcm) % FRAME_BYTES
-        self._remainder = pcm[whole:]
-        self._enqueue(frames(pcm[:whole], PORT_RATE))
+        self._out.play(resample(chunk.pcm, chunk.rate, PORT_RATE))
 
     async def drain(self) -> float | None:
         """Wait until queued audio was handed to PJSIP; return when its first frame left."""
-        if self._remainder:
-            self._enqueue(frames(self._remainder, PORT_RATE))
-            self._remainder = b""
-        batch, self._batch = self._batch, 0
-        if not batch:
-            return None
-        while self.outbox.pending() and not self.ended:
-            self._drained.clear()
-            if not self.outbox.pending():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), DRAIN_POLL_S)
-        return self.outbox.sent_at(batch)
+        return await self._out.drain(lambda: self.ended)
 
     def stop_playback(self) -> None:
         """Drop all queued audio at once (barge-in)."""
-        self._remainder = b""
-        self.outbox.clear()
-        if self._batch and not self.outbox.was_sent(self._batch):
-            self._batch = 0  # none of it left: the next play() starts a new batch
-        self._drained.set()
+        self._out.stop()
 
     async def dtmf(self) -> AsyncIterator[DtmfDigit]:
         """Keypad digits (RFC 4733 events and SIP INFO) as they arrive; ends with the call."""
@@ -238,17 +217,6 @@ class PjsipCall:
 
     # --- internals -----------------------------------------------------------------
 
-    def _enqueue(self, queued: list[bytes]) -> None:
-        if not queued:
-            return
-        if not self._batch:
-            self._batches += 1
-            self._batch = self._batches
-            self.outbox.put(queued, self._batch)
-        else:
-            self.outbox.put(queued, 0)
-        self._drained.clear()
-
     def bind(
         self, hangup: Hangup, send_dtmf: SendDtmf | None = None, refer: Refer | None = None
     ) -> None:
@@ -277,7 +245,7 @@ class PjsipCall:
         self.status_code = status_code
         self.ended_at = time.monotonic()
         self._ended.set()
-        self._drained.set()
+        self._out.drained.set()
         self.outbox.clear()
         self._push(None)
         self._push_dtmf(None)
@@ -309,7 +277,7 @@ class PjsipCall:
 
     def media_emptied(self) -> None:
         """The last queued frame was handed to PJSIP (media thread)."""
-        self._threadsafe(self._drained.set)
+        self._threadsafe(self._out.drained.set)
 
     def sip_active(self, codec: str) -> None:
         self._threadsafe(self.set_active, codec)
