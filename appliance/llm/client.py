@@ -76,8 +76,11 @@ class OpenAIChatModel:
     async def complete_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
     ) -> str:
-        """One non-streamed reply constrained to `schema`.
+        """One reply constrained to `schema`, collected from a stream.
 
+        Streamed so that a caller who stops waiting (the understanding timeout cancels
+        this coroutine) closes the connection and the server stops generating: a
+        non-streamed request runs to its end and the next turn queues behind it.
         `mode` "json_schema" is the OpenAI/vllm form; "json_object" is llama.cpp's
         (`{"type": "json_object", "schema": ...}`; its json_schema form answers HTTP 500).
         """
@@ -88,24 +91,27 @@ class OpenAIChatModel:
             }
         else:
             fmt = {"type": "json_object", "schema": schema}
+        parts: list[str] = []
         try:
             response = await self._client.chat.completions.create(
                 model=self._model,
                 messages=_payload(messages),
                 max_tokens=200,
                 temperature=0.0,
-                stream=False,
+                stream=True,
                 extra_body={"response_format": fmt},
             )
+            async with response:
+                async for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        parts.append(chunk.choices[0].delta.content)
         except openai.APITimeoutError as exc:
             raise ChatModelError(
                 "llm-timeout", "the language model did not answer in time"
             ) from exc
         except openai.OpenAIError as exc:
             raise ChatModelError("llm-failed", type(exc).__name__) from exc
-        if not response.choices:
-            return ""
-        return response.choices[0].message.content or ""
+        return "".join(parts)
 
     async def ready(self) -> bool:
         try:
