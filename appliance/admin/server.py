@@ -148,6 +148,9 @@ async def serve(app: Litestar, host: str, port: int, ready: asyncio.Event | None
 async def run_standalone(settings: Settings) -> int:
     """`appliance admin`: the admin app alone (unit appliance-admin), sd_notify + watchdog."""
     from appliance.admin.app import create_app
+    from appliance.admin.screenpop import ScreenPop
+    from appliance.governance.retention import RetentionPolicy
+    from appliance.governance.retention_job import purge_periodically
     from appliance.observability.health import Health
     from appliance.observability.logs import configure_logging
     from appliance.observability.metrics import Metrics
@@ -166,15 +169,23 @@ async def run_standalone(settings: Settings) -> int:
     db, repo = open_store(settings)
     health, metrics = Health(), Metrics()
     health.set("store", True, "sqlcipher")
-    app = create_app(health, metrics, repo)
+    # Under systemd there is no supervisor: the admin unit serves the screen-pop and runs
+    # the retention purge (at start-up, then every [retention] purge_every_h).
+    app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db))
     server = AdminServer(app, settings.admin.host, settings.admin.port, tls_files(settings))
     try:
         await server.start()
         health.set("admin", True, f"listening on {settings.admin.host}:{server.port}")
         sd_notify(f"READY=1\nSTATUS=admin on {settings.admin.host}:{server.port}")
         pinger = asyncio.create_task(watchdog(stop))
+        every_s = settings.retention.purge_every_h * 3600.0
+        purger = asyncio.create_task(
+            purge_periodically(
+                db, RetentionPolicy.from_settings(settings), every_s, stop, actor="admin"
+            )
+        )
         await stop.wait()
-        await pinger
+        await asyncio.gather(pinger, purger)
         sd_notify("STOPPING=1")
     finally:
         await server.stop()

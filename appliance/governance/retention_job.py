@@ -24,13 +24,14 @@ async def purge_periodically(
     every_s: float,
     stop: asyncio.Event,
     on_report: Callable[[PurgeReport], None] | None = None,
+    actor: str = "supervisor",
 ) -> None:
     """Purge now and then every `every_s` seconds until `stop` is set (0: never)."""
     if every_s <= 0:
         return
     while not stop.is_set():
         try:
-            report = await asyncio.to_thread(purge, db, policy, actor="supervisor")
+            report = await asyncio.to_thread(purge, db, policy, actor=actor)
         except ApplianceError as exc:
             logger.error("retention purge failed", extra={"stage": "retention", "code": exc.code})
         else:

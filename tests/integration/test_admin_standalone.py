@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from appliance.config import load_settings
+from appliance.runtime import open_store
 from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.integration
@@ -84,6 +86,11 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
             assert body["components"]["admin"]["detail"] == f"listening on 127.0.0.1:{port}"
             metrics = httpx.get(f"{base}/metrics", timeout=5, verify=verify_ctx)
             assert metrics.status_code == 200
+            # the scheduler's screen-pop is served here too, never without its token
+            events = f"{base}/screenpop/events"
+            assert httpx.get(events, timeout=5, verify=verify_ctx).status_code == 401
+            wrong = {"Authorization": "Bearer " + "00" * 32}
+            assert httpx.get(events, headers=wrong, timeout=5, verify=verify_ctx).status_code == 401
             if tls:  # plain HTTP is not served on the HTTPS port
                 with pytest.raises(httpx.HTTPError):
                     httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
@@ -98,6 +105,19 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
                 proc.wait()
     assert (var / "appliance.db").exists()  # the store was opened (encrypted, key made)
     assert oct((var / "keys" / "db.key").stat().st_mode & 0o777) == "0o400"
+    assert oct((var / "keys" / "screenpop.key").stat().st_mode & 0o777) == "0o400"
+    # without a supervisor the admin unit runs the retention purge, and audits it
+    settings = load_settings(config)
+    db, _ = open_store(settings)
+    try:
+        actors = db.query(
+            lambda c: [
+                r[0] for r in c.execute("SELECT actor FROM audit WHERE action = 'retention.purge'")
+            ]
+        )
+    finally:
+        db.close()
+    assert actors and set(actors) == {"admin"}
 
 
 def test_admin_https_without_a_key_is_a_coded_error(tmp_path: Path) -> None:
