@@ -196,10 +196,16 @@ async def test_registers_with_digest_refreshes_routes_calls_and_backs_off(
             await wait_for(
                 lambda: len(registrar.lines(r"challenged user=wrongpw auth=wrongpw")) >= 4, 20
             )
+            # between attempts the account shows failed (it is "registering" for the
+            # moment an attempt is under way, so wait for the next failed window)
+            await wait_for(
+                lambda: health.components()["sip-registration-wrongpw"].detail.startswith("failed"),
+                10,
+            )
             status = health.components()
             assert status["sip-registration-clinic"].ok
             failed = status["sip-registration-wrongpw"]
-            assert not failed.ok and failed.detail.startswith("failed")
+            assert not failed.ok
             assert PASSWORD not in str(health.snapshot())
             assert state_metric("wrongpw", "failed") == 1.0
             assert state_metric("clinic", "registered") == 1.0
@@ -213,8 +219,9 @@ async def test_registers_with_digest_refreshes_routes_calls_and_backs_off(
     times = attempt_times(registrar, "wrongpw")
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) >= 3, gaps
-    # each gap: the delay, plus up to 1 s until the next poll and 1 s of the edge's timer
-    assert 0.8 <= gaps[0] <= 3.2 and gaps[0] < gaps[2] and 3.4 <= gaps[2] <= 6.5, gaps
+    # each gap: the delay, plus up to 1 s until the next poll and 1 s of the edge's timer,
+    # plus scheduling slack on a loaded 2-core machine; what must hold is the growth
+    assert 0.8 <= gaps[0] <= 4.5 and gaps[0] < gaps[2] and 3.4 <= gaps[2] <= 9.0, gaps
     assert PASSWORD not in log and "not-the-password" not in log
     # drain/stop unregisters: the registrar no longer sends calls to the edge
     await wait_for(lambda: not registrar.contacts(), 5)
