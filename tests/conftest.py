@@ -68,3 +68,23 @@ def asterisk_text(name: str) -> str:
             if line.startswith(name + ":"):
                 return line.split(":", 1)[1].strip()
     raise KeyError(name)
+
+
+def store_config(tmp: Path, store_extra: str = "", extra: str = "") -> Path:
+    """An appliance.toml under `tmp` with its own var dir and key files: `store_extra`
+    lines go into [store], `extra` (whole tables) after it."""
+    config = tmp / "appliance.toml"
+    config.write_text(
+        f"""
+[paths]
+var_dir = "{tmp}/var"
+[store]
+db_file = "{tmp}/var/appliance.db"
+key_file = "{tmp}/keys/db.key"
+audit_key_file = "{tmp}/keys/audit-signing.key"
+{store_extra}
+{extra}
+""",
+        "utf-8",
+    )
+    return config

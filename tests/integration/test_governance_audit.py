@@ -28,6 +28,7 @@ from appliance.store.audit import (
 from appliance.store.bootstrap import db_key, open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
+from tests.conftest import store_config
 
 pytestmark = pytest.mark.integration
 
@@ -35,19 +36,7 @@ SECRET = "Philomena Zarkov-Ibe"
 
 
 def make_settings(tmp: Path, every: int = 5) -> tuple[Settings, Path]:
-    config = tmp / "appliance.toml"
-    config.write_text(
-        f"""
-[paths]
-var_dir = "{tmp}/var"
-[store]
-db_file = "{tmp}/var/appliance.db"
-key_file = "{tmp}/keys/db.key"
-audit_key_file = "{tmp}/keys/audit-signing.key"
-audit_checkpoint_every = {every}
-""",
-        "utf-8",
-    )
+    config = store_config(tmp, f"audit_checkpoint_every = {every}")
     return load_settings(config), config
 
 

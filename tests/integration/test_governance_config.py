@@ -11,25 +11,13 @@ from appliance.config import Settings, load_settings
 from appliance.governance.config_audit import config_hash
 from appliance.runtime import open_store
 from appliance.store.audit import AuditLog
+from tests.conftest import store_config
 
 pytestmark = pytest.mark.integration
 
 
 def write_config(tmp: Path, extra: str = "") -> Settings:
-    config = tmp / "appliance.toml"
-    config.write_text(
-        f"""
-[paths]
-var_dir = "{tmp}/var"
-[store]
-db_file = "{tmp}/var/appliance.db"
-key_file = "{tmp}/keys/db.key"
-audit_key_file = "{tmp}/keys/audit-signing.key"
-{extra}
-""",
-        "utf-8",
-    )
-    return load_settings(config)
+    return load_settings(store_config(tmp, extra))
 
 
 def start(settings: Settings) -> list[tuple[str, str, str]]:

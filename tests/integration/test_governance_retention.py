@@ -19,6 +19,7 @@ from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.workflows.handoff_store import CallerMessage, HandoffStore
+from tests.conftest import store_config
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +29,10 @@ NEW_TEXT = "Seraphina Lindqvist-Achebe"
 
 
 def make_settings(tmp: Path, retention: str = "") -> tuple[Settings, Path]:
-    config = tmp / "appliance.toml"
-    config.write_text(
-        f"""
-[paths]
-var_dir = "{tmp}/var"
-[store]
-db_file = "{tmp}/var/appliance.db"
-key_file = "{tmp}/keys/db.key"
-audit_key_file = "{tmp}/keys/audit-signing.key"
-audit_checkpoint_every = 5
-transcript_retention_days = 30
-[retention]
-handoff_days = 7
-message_days = 60
-call_days = 365
-{retention}
-""",
-        "utf-8",
+    config = store_config(
+        tmp,
+        "audit_checkpoint_every = 5\ntranscript_retention_days = 30",
+        f"[retention]\nhandoff_days = 7\nmessage_days = 60\ncall_days = 365\n{retention}",
     )
     return load_settings(config), config
 
