@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,16 @@ audit_key_file = "{tmp}/keys/audit-signing.key"
         "utf-8",
     )
     return config
+
+
+def notify_messages(sock: socket.socket, until: str, timeout: float) -> list[str]:
+    """sd_notify datagrams a unit under test sent to `sock`, until one contains `until`."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(until in m for m in seen):
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            seen.append(sock.recv(4096).decode())
+        except TimeoutError:
+            break
+    return seen

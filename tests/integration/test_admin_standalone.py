@@ -7,7 +7,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,21 +14,9 @@ import pytest
 
 from appliance.config import load_settings
 from appliance.runtime import open_store
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, notify_messages
 
 pytestmark = pytest.mark.integration
-
-
-def _messages(sock: socket.socket, until: str, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not any(until in m for m in seen):
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            seen.append(sock.recv(4096).decode())
-        except TimeoutError:
-            break
-    return seen
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -75,7 +62,7 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
             text=True,
         )
         try:
-            seen = _messages(sock, "READY=1", 60)
+            seen = notify_messages(sock, "READY=1", 60)
             assert any("READY=1" in m for m in seen), (seen, proc.poll())
             base = f"{scheme}://127.0.0.1:{port}"
             health = httpx.get(f"{base}/healthz", timeout=5, verify=verify_ctx)
@@ -95,10 +82,10 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
                 with pytest.raises(httpx.HTTPError):
                     httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             # the watchdog is pinged at half of WATCHDOG_USEC
-            assert any("WATCHDOG=1" in m for m in _messages(sock, "WATCHDOG=1", 5))
+            assert any("WATCHDOG=1" in m for m in notify_messages(sock, "WATCHDOG=1", 5))
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0
-            assert any("STOPPING=1" in m for m in _messages(sock, "STOPPING=1", 2))
+            assert any("STOPPING=1" in m for m in notify_messages(sock, "STOPPING=1", 2))
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -26,22 +26,10 @@ from pathlib import Path
 import pytest
 
 from appliance.sip_edge import options_ping
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, notify_messages
 from tests.integration.test_sip_edge import completed, rejected, sipp, sipp_workers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-def _messages(sock: socket.socket, until: str, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not any(until in m for m in seen):
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            seen.append(sock.recv(4096).decode())
-        except TimeoutError:
-            break
-    return seen
 
 
 @contextmanager
@@ -83,7 +71,7 @@ def edge_process(
 
 
 def _ready(proc: subprocess.Popen[str], sock: socket.socket) -> list[str]:
-    seen = _messages(sock, "READY=1", 30)
+    seen = notify_messages(sock, "READY=1", 30)
     assert any("READY=1" in m for m in seen), (seen, proc.poll())
     return seen
 
@@ -98,7 +86,7 @@ def test_edge_unit_ready_routes_a_call_and_drains_on_sigterm(tmp_path: Path) -> 
         assert (run / "edge.cfg").is_file() and (run / "edge-rpc.sock").exists()
         assert f"sip:127.0.0.1:{worker};" in (run / "edge-dispatcher.list").read_text()
         completed(sipp(port, "-sn", "uac", "-d", "200"))  # a call through the edge
-        assert any("WATCHDOG=1" in m for m in _messages(sock, "WATCHDOG=1", 3))
+        assert any("WATCHDOG=1" in m for m in notify_messages(sock, "WATCHDOG=1", 3))
 
         in_progress = subprocess.Popen(  # a call that is still up when the drain starts
             ["sipp", f"127.0.0.1:{port}", "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
@@ -109,7 +97,7 @@ def test_edge_unit_ready_routes_a_call_and_drains_on_sigterm(tmp_path: Path) -> 
         time.sleep(1.0)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert any("STOPPING=1" in m for m in _messages(sock, "STOPPING=1", 5))
+        assert any("STOPPING=1" in m for m in notify_messages(sock, "STOPPING=1", 5))
         rejected(port, 503, True)  # new calls: 503 + Retry-After
         out, _ = in_progress.communicate(timeout=25)
         assert in_progress.returncode == 0, out[-3000:]  # its BYE went through the edge
@@ -143,4 +131,4 @@ def test_edge_unit_bad_config_is_a_coded_error(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 2
         assert "appliance: error sip-tls-file-missing:" in out
-        assert not any("READY=1" in m for m in _messages(sock, "READY=1", 0.2))
+        assert not any("READY=1" in m for m in notify_messages(sock, "READY=1", 0.2))
