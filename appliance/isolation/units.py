@@ -14,7 +14,8 @@ APPLIANCE_UNITS = (
     "appliance-llm-cpu.service",
     "appliance-sip-edge.service",
 )
-OWN_UNITS = ("appliance-agent@.service", "appliance-admin.service")  # Type=notify + watchdog
+# Type=notify + watchdog: the units whose main process is the appliance itself
+OWN_UNITS = ("appliance-agent@.service", "appliance-admin.service", "appliance-sip-edge.service")
 
 # Setting -> the value it must have (None: present with any non-empty value).
 REQUIRED: Mapping[str, str | None] = {
@@ -86,10 +87,9 @@ def check_unit(unit: UnitFile) -> list[str]:
             problems.append(f"{unit.name}: Type={unit.last('Type')}, expected notify")
         if not unit.last("WatchdogSec"):
             problems.append(f"{unit.name}: WatchdogSec= is missing")
-    if unit.name != "appliance-sip-edge.service":
-        missing = [flag for flag in OFFLINE_ENV if flag not in unit.environment()]
-        if missing:
-            problems.append(f"{unit.name}: offline flags missing: {', '.join(missing)}")
+    missing = [flag for flag in OFFLINE_ENV if flag not in unit.environment()]
+    if missing:
+        problems.append(f"{unit.name}: offline flags missing: {', '.join(missing)}")
     if unit.name == "appliance-llm.service":
         problems.extend(_check_vllm(unit))
     return problems
