@@ -18,7 +18,11 @@ pytestmark = pytest.mark.e2e
 
 PROMPT = "agent-pass"  # 3.3 s: "Please enter your password followed by the pound key."
 GREETING_MS = 11_000  # the greeting is ~9 s; the caller speaks after it
-BYE_AFTER_PROMPT_MS = 9_000  # from the prompt's start: ~5.7 s after it ends, mid-reply
+# From the prompt's start: 3.5 s after it ends. By then the caller's turn is transcribed
+# (STT done ~1 s after the end of speech, ~2-3 s on a loaded machine) and the reply (the
+# filler at ~1.9 s, the reply's own audio from ~2.7 s, one ~2.5 s sentence) is playing;
+# at 5.7 s a short reply had sometimes already ended.
+BYE_AFTER_PROMPT_MS = 6_800
 
 
 def active_calls(appliance) -> float:

@@ -221,7 +221,14 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
     assert (root / "opt/appliance/models/tiny-voice/voice.onnx").read_bytes() == voice
     # keys sealed with systemd-creds (TPM2 when present, else this root's host key)
     creds = root / "etc/appliance/credstore.encrypted"
-    names = {"db.key", "audit-signing.key", "llm.key", "tls.key", "llm-server.json"}
+    names = {
+        "db.key",
+        "audit-signing.key",
+        "llm.key",
+        "tls.key",
+        "screenpop.key",
+        "llm-server.json",
+    }
     assert {p.name for p in creds.iterdir()} == names
     assert all((creds / n).stat().st_mode & 0o777 == 0o600 for n in names)
     db_key = _decrypt(root, "db.key").strip()

@@ -155,7 +155,7 @@ def test_installed_credentials_are_checked(tmp_path: Path) -> None:
         (store / name).chmod(0o600)
     (store / "llm.key").chmod(0o644)
     found = {f.name: f for f in keys.check_credentials(units, root=tmp_path)}
-    assert set(found) == {"db.key", "llm.key", "audit-signing.key", "tls.key"}
+    assert set(found) == {"db.key", "llm.key", "audit-signing.key", "tls.key", "screenpop.key"}
     assert found["tls.key"].status == "warn"  # its unit is not enabled here
     (units / "appliance.target.wants").mkdir()
     (units / "appliance.target.wants/appliance-admin.service").symlink_to(
