@@ -28,29 +28,24 @@ import math
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.appliance_proc import free_port, wait_healthy  # noqa: E402
+
 APPLIANCE = [str(REPO / ".venv" / "bin" / "appliance")]
 SCENARIO = REPO / "tests" / "e2e" / "sipp" / "uac_media.xml"
 CALLS_PER_WORKER = 4
 TICK = os.sysconf("SC_CLK_TCK")
 FRAME_MS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(path: Path, var: Path, models: Path, workers: int) -> tuple[int, int]:
@@ -85,21 +80,6 @@ reprompt_after_s = 3600.0
 """
     )
     return sip, admin
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], admin: int, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise SystemExit("the appliance exited during start-up")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the appliance was not healthy within {timeout} s")
 
 
 def tree(root: int) -> list[int]:

@@ -19,18 +19,16 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.appliance_proc import free_port, wait_healthy  # noqa: E402
 from bench.turn_gap_support import caller_utterances, plot, summary  # noqa: E402
 
 APPLIANCE = [str(REPO / ".venv" / "bin" / "appliance")]
@@ -47,12 +45,6 @@ STAGES = (
     "filler",
     "stt_early",  # 1.0 when the speculative transcript served the turn
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(
@@ -85,21 +77,6 @@ key_file = "{var}/keys/db.key"
         + ("" if early_stt_ms is None else f"[vad]\nearly_stt_ms = {early_stt_ms}\n")
     )
     return sip, admin
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], admin: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the appliance exited during start-up")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the appliance was not healthy within {timeout} s")
 
 
 def place_call(config: Path, uri: str, utterances: list[Path]) -> dict[str, Any]:
