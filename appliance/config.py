@@ -144,6 +144,7 @@ class Vad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_silence_ms: int
     max_utterance_s: float
     early_stt_ms: int = 300  # ms of silence after which STT starts speculatively (0: off)
+    early_end_of_turn: bool = True  # end the turn at that pause if its transcript is complete
 
 
 class Store(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

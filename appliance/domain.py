@@ -37,6 +37,7 @@ class Utterance:
     speech_start: float  # s, monotonic
     speech_end: float  # s, monotonic: last voiced frame
     detected_at: float  # s, monotonic: when end of turn was decided
+    ended_early: bool = False  # at its first pause, its transcript complete (semantic end)
 
 
 @dataclass(frozen=True, slots=True)

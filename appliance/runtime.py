@@ -196,6 +196,7 @@ def turn_policy(settings: Settings) -> TurnPolicy:
         barge_in_min_speech_s=c.barge_in_min_speech_s,
         barge_in_pause_s=c.barge_in_pause_s,
         barge_in_resume_s=c.barge_in_resume_s,
+        early_end=settings.vad.early_end_of_turn and settings.vad.early_stt_ms > 0,
         voiced_threshold=settings.vad.threshold,
         backchannel_max_words=c.backchannel_max_words,
         filler_after_s=c.filler_after_s,

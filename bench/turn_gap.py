@@ -44,12 +44,21 @@ STAGES = (
     "first_audio_out",
     "filler",
     "stt_early",  # 1.0 when the speculative transcript served the turn
+    "eot_early",  # 1.0 when the turn ended at its first pause (semantic end of turn)
 )
 
 
 def write_config(
-    path: Path, var: Path, models: Path, filler_after: float | None, early_stt_ms: int | None
+    path: Path,
+    var: Path,
+    models: Path,
+    filler_after: float | None,
+    early_stt_ms: int | None,
+    early_end: bool = True,
 ) -> tuple[int, int]:
+    vad = ("" if early_stt_ms is None else f"early_stt_ms = {early_stt_ms}\n") + (
+        "" if early_end else "early_end_of_turn = false\n"
+    )
     sip, admin, llm, worker = free_port(), free_port(), free_port(), free_port()
     path.write_text(
         f"""
@@ -74,7 +83,7 @@ db_file = "{var}/appliance.db"
 key_file = "{var}/keys/db.key"
 """
         + ("" if filler_after is None else f"[conversation]\nfiller_after_s = {filler_after}\n")
-        + ("" if early_stt_ms is None else f"[vad]\nearly_stt_ms = {early_stt_ms}\n")
+        + (f"[vad]\n{vad}" if vad else "")
     )
     return sip, admin
 
@@ -166,6 +175,11 @@ def main() -> None:
         "--filler-after", type=float, help="[conversation] filler_after_s (default: 1.2)"
     )
     parser.add_argument("--early-stt-ms", type=int, help="[vad] early_stt_ms (default: 300)")
+    parser.add_argument(
+        "--no-early-end",
+        action="store_true",
+        help="[vad] early_end_of_turn = false: every turn waits out min_silence_ms",
+    )
     parser.add_argument("--no-naive", action="store_true", help="the appliance alone")
     parser.add_argument("--keep", action="store_true", help="keep the var dir and the log")
     args = parser.parse_args()
@@ -173,7 +187,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="turn-gap-") as tmp:
         var, config = Path(tmp) / "var", Path(tmp) / "bench.toml"
         sip, admin = write_config(
-            config, var, args.models.resolve(), args.filler_after, args.early_stt_ms
+            config,
+            var,
+            args.models.resolve(),
+            args.filler_after,
+            args.early_stt_ms,
+            not args.no_early_end,
         )
         utterances = caller_utterances(args.models.resolve(), "en_US-joe-medium", Path(tmp))
         log = (Path(tmp) / "appliance.log").open("wb")
@@ -209,9 +228,11 @@ def main() -> None:
             print(f"kept: {kept}", file=sys.stderr)
 
     early = stages.pop("stt_early", [])
+    eot_early = stages.pop("eot_early", [])
     pipelines: dict[str, Any] = {
         "appliance": {
             "stt_early_rate": sum(early) / len(early) if early else None,
+            "eot_early_rate": sum(eot_early) / len(eot_early) if eot_early else None,
             "caller_gaps_s": gaps["appliance"],
             "turn_gap_at_caller_s": summary(gaps["appliance"]),
             "stages_s": {stage: summary(values) for stage, values in stages.items()},
@@ -230,6 +251,7 @@ def main() -> None:
         "calls_per_pipeline": args.calls,
         "filler_after_s": args.filler_after,
         "early_stt_ms": args.early_stt_ms,
+        "early_end_of_turn": not args.no_early_end,
         "caller_utterances": [f"{kind}:{path.name}" for kind, path in utterances],
         "pipelines": pipelines,
         "calls_outline": calls,

@@ -25,6 +25,13 @@ class TentativeTurns(Protocol):
     def tentative(self) -> Utterance | None: ...
 
 
+@runtime_checkable
+class CommittableTurns(Protocol):
+    """An end-of-turn detector that can end the turn at its latest pause, on request."""
+
+    def commit(self) -> Utterance | None: ...
+
+
 class EarlyStt:
     """At most one speculative transcription at a time, for one call."""
 
@@ -50,6 +57,13 @@ class EarlyStt:
             self._task.cancel()
             self._task.add_done_callback(_consume)
         self._task, self._audio = None, None
+
+    def ready(self) -> Transcript | None:
+        """The speculative transcript, once it is done (it stays to be taken)."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
 
     async def take(self, final: Utterance) -> Transcript | None:
         """The transcript of `final` if the speculation transcribed exactly its audio.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Coroutine
 from typing import TypeVar, cast
 
 from appliance.conversation.barge_in import Action, BargeInRule, judge
-from appliance.conversation.early_stt import TentativeTurns
+from appliance.conversation.completeness import looks_complete
+from appliance.conversation.early_stt import CommittableTurns, TentativeTurns
 from appliance.conversation.session_base import SessionBase
 from appliance.domain import Utterance
 from appliance.errors import ApplianceError
@@ -41,6 +43,8 @@ class ListeningMixin(SessionBase):
                     voiced = detector.probability >= self._d.policy.voiced_threshold
                 self._caller_speaking = active
                 self._speculate(detector, voiced)
+                if utterance is None and not voiced:
+                    utterance = self._end_early(detector)
                 can_cut = self._playing and self._interruptible
                 await self._on_action(rule.update(active, voiced, chunk.duration, can_cut))
                 if utterance is not None:
@@ -62,6 +66,21 @@ class ListeningMixin(SessionBase):
         tentative = detector.tentative() if isinstance(detector, TentativeTurns) else None
         if tentative is not None and not self._playing:
             self._early.offer(tentative)
+
+    def _end_early(self, detector: object) -> Utterance | None:
+        """Semantic end of turn: the pause's speculative transcript reads complete, so the
+        turn ends now instead of after the rest of `[vad] min_silence_ms`."""
+        if not self._d.policy.early_end or self._playing:
+            return None
+        if not isinstance(detector, CommittableTurns):
+            return None
+        heard = self._early.ready()
+        if heard is None or not looks_complete(heard):
+            return None
+        utterance = detector.commit()
+        if utterance is None:
+            return None
+        return dataclasses.replace(utterance, ended_early=True)
 
     def _on_utterance(self, utterance: Utterance, barged_in: bool) -> None:
         if barged_in or self._playing:

@@ -9,7 +9,7 @@ _CLAUSE_END = re.compile(r"(?<=,)\s+")
 _MARKUP = re.compile(r"[*_#`>\[\]]+")
 
 MIN_CLAUSE_CHARS = 60  # cut at a comma only once this much text is waiting
-MIN_FIRST_CLAUSE_CHARS = 24  # ... but the reply's first piece sooner: the caller is waiting
+MIN_FIRST_CLAUSE_CHARS = 8  # ... the reply's first piece sooner ("I'm sorry,"; not "Sure,")
 
 
 def split_ready(buffer: str, min_clause: int = MIN_CLAUSE_CHARS) -> tuple[list[str], str]:

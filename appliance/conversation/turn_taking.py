@@ -25,6 +25,7 @@ class TurnPolicy:
     barge_in_min_speech_s: float = 0.0  # s of voiced speech beyond the VAD's start decision
     barge_in_pause_s: float = 0.0  # s of voiced frames that pause the audio (0: no fast pause)
     barge_in_resume_s: float = 0.2  # s without voice that end an unconfirmed burst: resume
+    early_end: bool = True  # end a turn at its first pause when the transcript is complete
     voiced_threshold: float = 0.5  # VAD probability of a voiced frame (the VAD's threshold)
     backchannel_max_words: int = 2  # a barge-in of at most this many backchannel words is ignored
     filler_after_s: float = 1.2  # s after end of turn without reply audio: play the filler

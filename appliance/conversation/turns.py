@@ -77,6 +77,7 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
         """Handle one caller turn; True when the call is over."""
         d, turn = self._d, Turn(anchor=utterance.speech_end)
         turn.timings.end_of_turn = utterance.detected_at - turn.anchor
+        turn.extra["eot_early"] = 1.0 if utterance.ended_early else 0.0
         if self._stopped_at is not None and utterance.speech_start <= self._stopped_at:
             stop = self._stopped_at - utterance.speech_start
             turn.extra["barge_in_stop"] = stop

@@ -243,6 +243,19 @@ class SileroTurnDetector:
         found, self._tentative = self._tentative, None
         return found
 
+    def commit(self) -> Utterance | None:
+        """End the turn now, at the span of the latest tentative utterance (the session
+        found its transcript complete: semantic end of turn). None when the caller has
+        spoken since that tentative (the pause it belonged to is over)."""
+        turn = self._turn
+        if turn.start is None or turn.silent_since is None or not turn.tentative_sent:
+            return None
+        utterance = self._utterance(turn.start, turn.voice_end)
+        self._floor = min(turn.voice_end + self._post_roll, self._pos)
+        self._turn = _Turn()
+        self._tentative = None
+        return utterance
+
     def _finish(self, start: int, voice_end: int) -> None:
         """Queue the utterance [start - pre-roll, voice_end + post-roll) and start a new turn."""
         self._ready.append(self._utterance(start, voice_end))

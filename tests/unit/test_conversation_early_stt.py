@@ -116,3 +116,63 @@ async def test_speculation_is_matched_by_audio_not_by_jittery_times(clock) -> No
     used, dropped = await clock.run(scenario())
     assert getattr(used, "text", None) == "first"
     assert dropped is None and early.wasted == 1 and early.started == 2
+
+
+class CommittingDetector(TentativeDetector):
+    """... that also ends the turn at its pause when the session asks (semantic end)."""
+
+    def commit(self) -> Utterance | None:
+        if not (self._active and self._offered) or self._onset is None:
+            return None
+        audio = AudioChunk(bytes(self._audio), RATE, self._onset)
+        utterance = Utterance(audio, self._onset, self._voice_end, self._clock_.monotonic())
+        self.reset()
+        self._offered = False
+        self.committed += 1
+        return utterance
+
+    committed = 0
+
+
+async def committing_session(clock, repo, lines: list[str], early_end: bool = True):
+    stt = FakeStt(clock, lines)
+    deps, _ = await fake_deps(clock, repo, stt, FakeLlm(clock, ["We are open weekdays."]))
+    detectors: list[CommittingDetector] = []
+
+    def new_detector() -> CommittingDetector:
+        detectors.append(CommittingDetector(clock))
+        return detectors[-1]
+
+    policy = dataclasses.replace(deps.policy, early_end=early_end)
+    deps = dataclasses.replace(deps, new_detector=new_detector, policy=policy)
+    return CallSession(FakeCall(clock, answers=2), deps), stt, detectors
+
+
+async def test_a_complete_sentence_ends_the_turn_at_its_first_pause(repo, clock) -> None:
+    session, stt, detectors = await committing_session(clock, repo, ["What are your hours?", "bye"])
+
+    assert await clock.run(session.run()) == "completed"
+    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert stt.calls == 2  # the speculative transcript served both turns
+    caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
+    # offered at 0.1 s of silence, transcribed by 0.2 s, ended there: not at 0.3 s
+    assert caller.timings["eot_early"] == 1.0 and caller.timings["stt_early"] == 1.0
+    assert caller.timings["end_of_turn"] == pytest.approx(0.2, abs=0.021)
+    assert caller.timings["end_of_turn"] < 0.3
+    assert detectors[0].committed == 1  # "bye" has no final mark: it waited the full silence
+
+
+@pytest.mark.parametrize(
+    ("line", "early_end"),
+    [("I'd like to book an appointment with", True), ("What are your hours?", False)],
+)
+async def test_an_unfinished_sentence_or_the_setting_off_waits_the_full_silence(
+    repo, clock, line: str, early_end: bool
+) -> None:
+    session, stt, detectors = await committing_session(clock, repo, [line, "bye"], early_end)
+
+    assert await clock.run(session.run()) == "completed"
+    caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
+    assert caller.timings["eot_early"] == 0.0
+    assert caller.timings["end_of_turn"] == pytest.approx(0.3)
+    assert detectors[0].committed == 0 and stt.calls == 2

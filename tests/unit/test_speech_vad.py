@@ -252,3 +252,40 @@ def test_no_tentative_utterances_when_off() -> None:
     det = SileroTurnDetector(msgspec.structs.replace(VAD, early_stt_ms=0), model=Scripted(probs))
     tentatives, finals = feed_tentatives(det, 2.5)
     assert tentatives == [] and len(finals) == 1
+
+
+def test_commit_ends_the_turn_at_the_pause_with_the_tentative_span() -> None:
+    # 1 s of speech, then silence: the session commits right after the tentative
+    probs = [0.9] * 31 + [0.0] * 60
+    det = SileroTurnDetector(msgspec.structs.replace(VAD, early_stt_ms=300), model=Scripted(probs))
+    pcm = ramp(int(3.0 * RATE))
+    assert det.commit() is None  # no turn yet
+    committed: list[Utterance] = []
+    for i in range(len(pcm) // (FRAME * 2)):
+        assert (
+            det.feed(AudioChunk(pcm[i * FRAME * 2 : (i + 1) * FRAME * 2], RATE, 50.0 + i * 0.02))
+            is None
+        )
+        if (early := det.tentative()) is not None:
+            utt = det.commit()
+            assert utt is not None
+            assert utt.audio == early.audio and utt.speech_end == pytest.approx(early.speech_end)
+            committed.append(utt)
+            assert not det.speech_active  # the turn is over: the rest of the silence ends none
+            assert det.commit() is None  # once
+    assert len(committed) == 1
+
+
+def test_no_commit_once_the_caller_speaks_on() -> None:
+    # 1 s of speech, a 0.4 s pause (tentative), then speech again: the pause is over
+    probs = [0.9] * 31 + [0.0] * 12 + [0.9] * 16 + [0.0] * 40
+    det = SileroTurnDetector(msgspec.structs.replace(VAD, early_stt_ms=300), model=Scripted(probs))
+    pcm = ramp(int(2.0 * RATE))
+    seen_tentative = False
+    for i in range(len(pcm) // FRAME):
+        det.feed(AudioChunk(pcm[i * FRAME : (i + 1) * FRAME], RATE, 50.0 + i * 0.02))
+        seen_tentative = seen_tentative or det.tentative() is not None
+        if seen_tentative and det.probability >= 0.5:  # speaking again
+            assert det.commit() is None
+            return
+    pytest.fail("the caller never spoke on")
