@@ -182,6 +182,8 @@ class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     emergency_number: str = "911"
     structured_output: str = "json_object"  # llama.cpp; "json_schema" for vllm
     understand_timeout_s: float = 6.0  # s for the LLM's understanding, then keyword rules
+    transfer_mode: str = "blind"  # "blind" (REFER) | "attended" (consultation call first)
+    whisper: bool = True  # attended only: one PHI-free sentence to the desk before bridging
 
 
 class Pci(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -297,6 +299,8 @@ def _validate(s: Settings) -> None:
     _validate_registrations(s.sip)
     _validate_session_timer(s.sip)
     _validate_governance(s)
+    if s.workflows.transfer_mode not in ("blind", "attended"):
+        raise ConfigError("config-invalid", "workflows.transfer_mode must be 'blind' or 'attended'")
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
     if not 0.0 < s.vad.threshold < 1.0:

@@ -173,3 +173,24 @@ class Transferable(Protocol):
     async def transfer(
         self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
     ) -> TransferOutcome: ...
+
+
+# the whisper's audio, or (so that it is synthesized while the desk rings) its future
+Whisper = Sequence[AudioChunk] | Awaitable[Sequence[AudioChunk]]
+
+
+@runtime_checkable
+class AttendedTransferable(Protocol):
+    """A call that can consult the target first (attended transfer): a consultation call
+    carrying the X-headers, an optional whisper to whoever answers it, then REFER with
+    Replaces; `whispered(complete)` is told once the whisper went out (False: cut)."""
+
+    async def attended_transfer(
+        self,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        ring_s: float = 20.0,
+        within: float = 20.0,
+        whisper: Whisper | None = None,
+        whispered: Callable[[bool], None] | None = None,
+    ) -> TransferOutcome: ...

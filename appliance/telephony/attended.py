@@ -13,15 +13,23 @@
    consultation's place at the desk. The final NOTIFY (sipfrag, RFC 3515) settles the
    outcome: 2xx -> the agent leaves both calls; otherwise it ends the consultation and
    keeps the caller.
+
+Between 2 and 3, if given, a whisper (one sentence about the caller, no PHI: see
+appliance/workflows/whisper.py) is played to the desk on the consultation leg only, so the
+human knows who is coming before the caller is bridged. A whisper never blocks the
+transfer: playback that has not gone out within its length plus WHISPER_SLACK_S is cut.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+from appliance.audio import AudioChunk
 from appliance.errors import TelephonyError
+from appliance.ports import Whisper
 from appliance.telephony.transfer import TransferResult, check_x_headers
 
 if TYPE_CHECKING:
@@ -31,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 Place = Callable[[str, dict[str, str]], Awaitable["PjsipCall"]]  # (uri, X-headers) -> leg
 ReferReplaces = Callable[["PjsipCall"], Awaitable[None]]  # REFER naming that leg's dialog
+Whispered = Callable[[bool], None]  # told whether the whisper went out in full (False: cut)
+WHISPER_SLACK_S = 2.0  # s beyond the whisper's own length before its playback is cut
 
 
 def _failed(status: int | None) -> str:
@@ -45,8 +55,10 @@ async def attended_transfer(
     headers: dict[str, str],
     ring_s: float,
     within: float,
+    whisper: Whisper | None = None,
+    whispered: Whispered | None = None,
 ) -> TransferResult:
-    """Consult `uri`, then hand `call` over to it; see the module docstring."""
+    """Consult `uri`, whisper to it, then hand `call` over to it; see the module docstring."""
     headers = check_x_headers(headers)
     try:
         consult = await place(uri, headers)
@@ -64,6 +76,14 @@ async def attended_transfer(
         if consult.status_code is None or consult.status_code < 300:
             return TransferResult(False, None, "timeout")  # still ringing: we cancelled
         return TransferResult(False, consult.status_code, _failed(consult.status_code))
+    audio = whisper if whisper is None or isinstance(whisper, Sequence) else await whisper
+    if audio:
+        complete = await play_whisper(consult, audio)
+        if whispered is not None:
+            whispered(complete)
+        if call.ended or consult.ended:  # either side hung up while the desk listened
+            await consult.hangup()
+            return TransferResult(False, None, "call-ended" if call.ended else "failed")
     result = await call.refer_and_wait(lambda: refer_replaces(consult), within)
     if not consult.ended:  # on success the desk's Replaces has usually ended it already
         await consult.hangup()
@@ -79,3 +99,20 @@ async def attended_transfer(
         },
     )
     return result
+
+
+async def play_whisper(consult: PjsipCall, whisper: Sequence[AudioChunk]) -> bool:
+    """Play `whisper` to the desk; True if it went out in full, False if it was cut."""
+    for chunk in whisper:
+        await consult.play(chunk)
+    limit = sum(chunk.duration for chunk in whisper) + WHISPER_SLACK_S
+    try:
+        await asyncio.wait_for(consult.drain(), limit)
+    except TimeoutError:
+        consult.stop_playback()
+        logger.warning(
+            "whisper cut short",
+            extra={"stage": "telephony", "call_id": consult.call_id, "code": "whisper-timeout"},
+        )
+        return False
+    return not consult.ended

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from appliance.audio import AudioChunk, resample
 from appliance.domain import CallId, new_call_id
 from appliance.errors import TelephonyError
-from appliance.ports import DTMF_DIGITS, DtmfDigit
-from appliance.telephony.attended import Place, ReferReplaces, attended_transfer
+from appliance.ports import DTMF_DIGITS, DtmfDigit, Whisper
+from appliance.telephony.attended import Place, ReferReplaces, Whispered, attended_transfer
 from appliance.telephony.media import PORT_RATE
 from appliance.telephony.playback import Playback
 from appliance.telephony.transfer import TransferResult, refer_to
@@ -146,9 +146,12 @@ class PjsipCall:
         headers: dict[str, str] | None = None,
         ring_s: float = 20.0,
         within: float = 20.0,
+        whisper: Whisper | None = None,
+        whispered: Whispered | None = None,
     ) -> TransferResult:
-        """Attended transfer to `uri`: a consultation call carrying X-`headers`, then
-        REFER with Replaces (see attended.py).
+        """Attended transfer to `uri`: a consultation call carrying X-`headers`, the
+        `whisper` played to whoever answers it (`whispered(complete)` is told), then REFER
+        with Replaces (see attended.py).
 
         Waits up to `ring_s` s for the desk to answer and `within` s for the outcome. On
         success the caller is connected to the desk and this call is hung up; otherwise
@@ -161,7 +164,7 @@ class PjsipCall:
             raise TelephonyError("sip-transfer-busy", "a transfer is already in progress")
         try:
             return await attended_transfer(
-                self, place, refer_replaces, uri, headers or {}, ring_s, within
+                self, place, refer_replaces, uri, headers or {}, ring_s, within, whisper, whispered
             )
         except ValueError as exc:
             raise TelephonyError("sip-transfer-invalid", str(exc)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from appliance.domain import ChatMessage, Directive
 from appliance.errors import ApplianceError
@@ -44,6 +45,7 @@ class WorkflowChat:
         self.heard = Heard()
         self.call_id = ""
         self.handoff_id: str | None = None  # the latest packet's
+        self.packet: dict[str, Any] | None = None  # the latest packet (PHI: never log it)
         self._reported = 0  # workflow actions already handed to take_actions()
 
     async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
@@ -105,7 +107,7 @@ class WorkflowChat:
             extra = {"stage": "workflow", "call_id": call_id, "code": exc.code}
             logger.error("handoff packet failed", extra=extra)
             return {}
-        self.handoff_id = str(packet["handoff_id"])
+        self.handoff_id, self.packet = str(packet["handoff_id"]), packet
         return transfer_headers(packet)
 
     async def transfer_result(self, outcome: str) -> str | None:
