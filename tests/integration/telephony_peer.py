@@ -8,7 +8,8 @@ frame left, sends --dtmf digits if given (and reports every digit it receives), 
 echoes what it hears (unless --no-echo) until it hangs up (--hangup-after s) or the
 caller does. Everything it observes goes to stdout as one JSON object per line:
 {"event": "listening", "port": N}, {"event": "call", ...}, {"event": "drained", ...},
-{"event": "dtmf", "digit": ...}, {"event": "ended", "remote_ended": ..., "heard_hz": ...}.
+{"event": "dtmf", "digit": ...}, {"event": "heard", ...} (with --report-heard),
+{"event": "ended", "remote_ended": ..., "heard_hz": ...}.
 It exits when stdin closes.
 """
 
@@ -70,8 +71,12 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
     heard = bytearray()
 
     async def listen_and_echo() -> None:
+        loud = False
         async for chunk in call.frames():
             heard.extend(chunk.pcm)
+            if args.report_heard and not loud and _loud_part(chunk.pcm):
+                loud = True  # the first frame above -40 dBFS on this call
+                emit("heard", call_id=call.call_id, now=time.monotonic())
             if echo_on.is_set():
                 await call.play(chunk)
 
@@ -130,6 +135,9 @@ async def main() -> int:
     parser.add_argument("--dtmf", default="", help="digits to send after the tone")
     parser.add_argument("--dtmf-method", default="rfc4733", choices=["rfc4733", "sip-info"])
     parser.add_argument("--accept-transfers", action="store_true", help="follow REFERs")
+    parser.add_argument(
+        "--report-heard", action="store_true", help="emit 'heard' at a call's first loud frame"
+    )
     args = parser.parse_args()
     sip = loopback_sip(
         port=args.port,

@@ -1,0 +1,82 @@
+"""Attended transfer with a whisper, between real pjsua2 endpoints: the agent (this
+process) calls the front desk (peer B) with the X-headers on the consultation INVITE,
+plays the whisper to the desk on that leg, and only then refers its caller (peer A) with
+Replaces. The desk reports, in the order it observed them, the first audio it heard on
+each call and each INVITE it got."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from typing import Any
+
+import pytest
+
+from appliance.telephony import PjsipCall
+from appliance.telephony.transfer import TransferResult
+from tests.integration.telephony_peer import tone
+from tests.integration.test_telephony import Peer, running, sip_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+HANDOFF = {"X-Appliance-Handoff": "0123456789abcdef", "X-Appliance-Reason": "caller-request"}
+WHISPER_HZ = 880.0  # the caller's peer plays 660 Hz and the desk's its own 440 Hz
+
+
+def desk_events_until(desk: Peer, calls: int, within: float = 15.0) -> list[dict[str, Any]]:
+    """The desk's events in arrival order until it reported `calls` INVITEs and heard
+    audio on each of them."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            seen.append(desk.events.get(timeout=left))
+        except queue.Empty:
+            break
+        invites = [e["call_id"] for e in seen if e["event"] == "call"]
+        heard = {e["call_id"] for e in seen if e["event"] == "heard"}
+        if len(invites) >= calls and heard >= set(invites):
+            return seen
+    raise AssertionError(f"desk events so far: {[e['event'] for e in seen]}")
+
+
+async def test_the_desk_hears_the_whisper_before_the_caller_is_bridged() -> None:
+    caller = Peer(
+        *("--rtp-port", "49300", "--hangup-after", "15", "--accept-transfers"),
+        *("--tone-hz", "660", "--tone-ms", "1500"),  # then it echoes what it hears
+    )
+    desk = Peer("--rtp-port", "49400", "--hangup-after", "4", "--no-echo", "--report-heard")
+    try:
+        async with running(sip_settings()) as telephony:
+            call = await telephony.dial(caller.uri, timeout=5)
+            assert isinstance(call, PjsipCall)
+            await caller.anext("drained")
+            whispered: list[bool] = []
+            whisper = [tone(WHISPER_HZ, 600), tone(WHISPER_HZ, 600)]  # 1.2 s, as TTS chunks
+            started = time.monotonic()
+            result = await call.attended_transfer(
+                desk.uri, HANDOFF, ring_s=10, within=10, whisper=whisper, whispered=whispered.append
+            )
+            assert result == TransferResult(True, 200, "answered")
+            assert whispered == [True] and time.monotonic() - started >= 1.2  # played out
+            seen = await asyncio.to_thread(desk_events_until, desk, 2)
+            order = [(e["event"], e["call_id"]) for e in seen if "call_id" in e]
+            consultation, replaced = [e for e in seen if e["event"] == "call"]
+            assert consultation["headers"] == HANDOFF  # X-headers on the consultation INVITE
+            assert replaced["call_id"] != consultation["call_id"]  # the caller, with Replaces
+            # the desk heard the whisper on the consultation leg before the caller came in
+            assert order.index(("heard", consultation["call_id"])) < order.index(
+                ("call", replaced["call_id"])
+            )
+            ended = [e for e in seen if e["event"] == "ended"]
+            while len(ended) < 2:
+                ended.append(await desk.anext("ended", 15))
+            whispered_to = next(e for e in ended if e["call_id"] == consultation["call_id"])
+            assert abs(whispered_to["heard_hz"] - WHISPER_HZ) < 30  # it was the whisper
+            assert whispered_to["heard_s"] >= 1.0
+            bridged = next(e for e in ended if e["call_id"] == replaced["call_id"])
+            assert abs(bridged["heard_hz"] - 660) < 30  # then the desk hears the caller
+    finally:
+        assert caller.close() == 0
+        assert desk.close() == 0
