@@ -107,6 +107,7 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
         remote_ended=call.remote_ended,
         heard_hz=dominant_hz(loud),
         heard_s=len(heard) / 2 / RATE,
+        loud_s=len(loud) / 2 / RATE,  # s above -40 dBFS
     )
 
 

@@ -9,18 +9,29 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from appliance.audio import resample
+from appliance.runtime import SystemClock
+from appliance.speech.tts import PiperTts
+from appliance.store.calls import CallRepository
+from appliance.store.db import Database
 from appliance.telephony import PjsipCall
 from appliance.telephony.transfer import TransferResult
+from appliance.workflows.transfer_flow import TransferFlow
+from appliance.workflows.whisper import whisper_text
+from tests.integration.speech_support import model_path
+from tests.integration.telephony_peer import _loud_part as loud_part
 from tests.integration.telephony_peer import tone
 from tests.integration.test_telephony import Peer, running, sip_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 HANDOFF = {"X-Appliance-Handoff": "0123456789abcdef", "X-Appliance-Reason": "caller-request"}
+VOICE = "en_US-joe-medium"
 WHISPER_HZ = 880.0  # the caller's peer plays 660 Hz and the desk's its own 440 Hz
 
 
@@ -80,3 +91,73 @@ async def test_the_desk_hears_the_whisper_before_the_caller_is_bridged() -> None
     finally:
         assert caller.close() == 0
         assert desk.close() == 0
+
+
+class Agent:
+    """The agent plane's side of a handoff (WorkflowChat's shape) with a stored packet."""
+
+    def __init__(self) -> None:
+        self.packet = {
+            "reason": "caller-request",
+            "intent": "cancel",
+            "caller": {"identified": False},
+        }
+
+    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
+        return dict(HANDOFF)
+
+    async def transfer_result(self, outcome: str) -> str | None:
+        return None if outcome == "success" else "The front desk is busy."
+
+
+async def test_transfer_flow_whispers_with_the_real_voice_over_sip(tmp_path: Path) -> None:
+    """TransferFlow, attended: Piper synthesizes the whisper while the desk rings; the
+    desk hears all of it on the consultation leg, then gets the caller; the store records
+    whisper-played."""
+    tts = PiperTts.load(model_path(VOICE), VOICE)
+    db = Database.open(tmp_path / "calls.db", "ab" * 32)
+    caller = Peer("--rtp-port", "49500", "--hangup-after", "20", "--accept-transfers")
+    desk = Peer("--rtp-port", "49600", "--hangup-after", "8", "--no-echo", "--report-heard")
+    try:
+        async with running(sip_settings()) as telephony:
+            call = await telephony.dial(caller.uri, timeout=5)
+            assert isinstance(call, PjsipCall)
+            await caller.anext("drained")
+            repo = CallRepository(db)
+            await repo.start_call(call.call_id, time.time(), call.codec, "x")
+
+            async def hold(key: str) -> None:
+                await call.play(tone(500, 3000))
+                await call.drain()
+
+            async def speak(text: str) -> None:
+                events = [(e.kind, e.code) for e in repo.events(call.call_id)]
+                raise AssertionError(f"the caller was told {text!r}; events: {events}")
+
+            flow = TransferFlow(call, desk.uri, repo, SystemClock(), Agent(), hold, speak,
+                                call.stop_playback, "attended", True, tts.synthesize)  # fmt: skip
+            assert await flow.run("caller-request") is True
+            seen = await asyncio.to_thread(desk_events_until, desk, 2)
+            consultation, replaced = [e for e in seen if e["event"] == "call"]
+            assert consultation["headers"] == {**HANDOFF, "X-Appliance-Call": call.call_id}
+            order = [(e["event"], e["call_id"]) for e in seen if "call_id" in e]
+            assert order.index(("heard", consultation["call_id"])) < order.index(
+                ("call", replaced["call_id"])
+            )
+            ended = [e for e in seen if e["event"] == "ended"]
+            while consultation["call_id"] not in {e["call_id"] for e in ended}:
+                ended.append(await desk.anext("ended", 15))
+            whispered_to = next(e for e in ended if e["call_id"] == consultation["call_id"])
+            expected = tts.synthesize_all(whisper_text("caller-request", "cancel", False))
+            spoken = resample(expected.pcm, expected.rate, 16_000)
+            spoken_s = len(loud_part(spoken)) / 2 / 16_000  # s of speech above -40 dBFS
+            assert spoken_s > 2.0  # a sentence, not a blip
+            assert whispered_to["loud_s"] >= 0.8 * spoken_s  # the desk heard all of it
+            events = [(e.kind, e.code) for e in repo.events(call.call_id)]
+            assert ("whisper-played", "caller-request") in events
+            assert ("transfer-ok", "answered") in events
+    finally:
+        assert caller.close() == 0
+        assert desk.close() == 0
+        db.close()
+        tts.close()
