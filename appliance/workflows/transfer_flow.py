@@ -2,12 +2,12 @@
 
 1. The agent plane (WorkflowChat, if it is one) builds, validates and stores the handoff
    packet: the admin screen-pop shows it from the store while the desk phone rings.
-2. The caller hears the cached hold prompt while the transfer carries the handoff id and
-   a PHI-free summary as X-headers: blind (REFER), or with `mode="attended"` a
-   consultation call to the desk, on which (with `whisper`) the desk hears one PHI-free
-   sentence about the caller (whisper.py) before the caller is bridged (REFER with
-   Replaces). The whisper is synthesized while the desk rings; if TTS fails or is slow,
-   the transfer goes on without it.
+2. The caller hears the cached hold prompt (attended: repeated) while the transfer
+   carries the handoff id and a PHI-free summary as X-headers: blind (REFER), or with
+   `mode="attended"` a consultation call to the desk, on which (with `whisper`) the desk
+   hears one PHI-free sentence about the caller (whisper.py) before the caller is bridged
+   (REFER with Replaces). The whisper is synthesized while the desk rings; if TTS fails
+   or is slow, the transfer goes on without it.
 3. The outcome is counted (success/busy/no_answer/timeout/failed) and recorded; if no
    human answered, the caller stays with the agent, is told why, and is offered a message
    or a callback, which the workflow engine then takes turn by turn.
@@ -38,6 +38,7 @@ T = TypeVar("T")
 TRANSFER_WITHIN_S = 20.0  # s for the desk to answer (the transferee's final NOTIFY)
 REPLACES_WITHIN_S = 10.0  # s, attended: from the REFER with Replaces to the final NOTIFY
 WHISPER_TTS_S = 5.0  # s for the whisper's synthesis; then the transfer goes on without it
+HOLD_REPEAT_S = 3.0  # attended: s of quiet before the caller hears the hold prompt again
 MODES = ("blind", "attended")
 Synthesize = Callable[[str], AsyncIterator[AudioChunk]]  # TextToSpeech.synthesize
 
@@ -177,8 +178,9 @@ class TransferFlow:
         return []
 
     async def _on_hold(self, transfer: Awaitable[T]) -> T:
-        """The hold prompt plays while the desk rings; it stops when the transfer ends."""
-        hold = asyncio.ensure_future(self._say("hold"))
+        """The hold prompt plays while the desk rings (attended: again every few seconds,
+        as the desk also listens to the whisper); it stops when the transfer ends."""
+        hold = asyncio.ensure_future(self._hold())
         try:
             return await transfer
         finally:
@@ -186,6 +188,12 @@ class TransferFlow:
                 self._stop_audio()
                 hold.cancel()
             await asyncio.gather(hold, return_exceptions=True)
+
+    async def _hold(self) -> None:
+        await self._say("hold")
+        while self._attended:
+            await self._clock.sleep(HOLD_REPEAT_S)
+            await self._say("hold")
 
     async def _recorded(self, result: TransferOutcome, outcome: str) -> None:
         kind = "transfer-ok" if result.ok else "transfer-failed"
