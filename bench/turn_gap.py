@@ -29,7 +29,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.appliance_proc import free_port, wait_healthy  # noqa: E402
-from bench.turn_gap_support import caller_utterances, plot, summary  # noqa: E402
+from bench.turn_gap_support import (  # noqa: E402
+    caller_utterances,
+    paused_utterances,
+    plot,
+    summary,
+)
 
 APPLIANCE = [str(REPO / ".venv" / "bin" / "appliance")]
 NAIVE = [str(REPO / ".venv" / "bin" / "python"), str(REPO / "bench" / "naive_agent.py")]
@@ -181,6 +186,12 @@ def main() -> None:
         help="[vad] early_end_of_turn = false: every turn waits out min_silence_ms",
     )
     parser.add_argument("--no-naive", action="store_true", help="the appliance alone")
+    parser.add_argument(
+        "--paused-ms",
+        type=int,
+        help="instead of the usual utterances, play sentence pairs with this pause inside "
+        "(e.g. 450): reports how often the appliance took one as two turns (split_rate)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the var dir and the log")
     args = parser.parse_args()
 
@@ -194,7 +205,11 @@ def main() -> None:
             args.early_stt_ms,
             not args.no_early_end,
         )
-        utterances = caller_utterances(args.models.resolve(), "en_US-joe-medium", Path(tmp))
+        voice = "en_US-joe-medium"
+        if args.paused_ms is None:
+            utterances = caller_utterances(args.models.resolve(), voice, Path(tmp))
+        else:
+            utterances = paused_utterances(args.models.resolve(), voice, Path(tmp), args.paused_ms)
         log = (Path(tmp) / "appliance.log").open("wb")
         proc = subprocess.Popen(
             [*APPLIANCE, "--config", str(config), "run"],
@@ -233,6 +248,9 @@ def main() -> None:
         "appliance": {
             "stt_early_rate": sum(early) / len(early) if early else None,
             "eot_early_rate": sum(eot_early) / len(eot_early) if eot_early else None,
+            # > 1: utterances taken as two turns (a pause inside cut by the end of turn)
+            "caller_turns_per_utterance": sum(c["speakers"].count("caller") for c in calls)
+            / max(1, args.calls * args.turns),
             "caller_gaps_s": gaps["appliance"],
             "turn_gap_at_caller_s": summary(gaps["appliance"]),
             "stages_s": {stage: summary(values) for stage, values in stages.items()},
@@ -252,6 +270,7 @@ def main() -> None:
         "filler_after_s": args.filler_after,
         "early_stt_ms": args.early_stt_ms,
         "early_end_of_turn": not args.no_early_end,
+        "paused_ms": args.paused_ms,
         "caller_utterances": [f"{kind}:{path.name}" for kind, path in utterances],
         "pipelines": pipelines,
         "calls_outline": calls,

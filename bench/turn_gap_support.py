@@ -29,6 +29,12 @@ ASTERISK = (  # none of them says goodbye (that would end the call)
     "please-try-again",
     "conf-getpin",
 )
+PAUSED = (  # a complete first sentence, a pause, then more of the same turn
+    ("I'd like to book an appointment.", "With Doctor Nakamura, next week if possible."),
+    ("I have a question about my visit.", "It was last Tuesday afternoon."),
+    ("Can I change my appointment?", "The one on Friday morning."),
+    ("Do you take Blue Cross?", "I have the PPO plan from work."),
+)
 CALLER_VOICE = {"length_scale": 1.15, "noise_scale": 0.8, "noise_w_scale": 1.0, "volume": 0.8}
 
 
@@ -49,6 +55,35 @@ def caller_utterances(models: Path, voice: str, out: Path) -> list[tuple[str, Pa
         path = SOUNDS / f"{name}.wav"
         if path.is_file():
             found.append(("asterisk", path))
+    return found
+
+
+def paused_utterances(models: Path, voice: str, out: Path, pause_ms: int) -> list[tuple[str, Path]]:
+    """WAV files of PAUSED: each pair as one utterance with `pause_ms` of silence inside
+    (what a semantic end of turn may cut: the cost side of `[vad] early_end_of_turn`)."""
+    from piper import PiperVoice, SynthesisConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    piper = PiperVoice.load(models / voice / f"{voice}.onnx")
+    config = SynthesisConfig(**CALLER_VOICE)  # type: ignore[arg-type]
+    found: list[tuple[str, Path]] = []
+    for i, pair in enumerate(PAUSED):
+        pcm, rate = b"", 0
+        for k, text in enumerate(pair):
+            part = out / f"paused-{i}-{k}.wav"
+            with wave.open(str(part), "wb") as w:
+                piper.synthesize_wav(text, w, syn_config=config)
+            with wave.open(str(part), "rb") as r:
+                rate = r.getframerate()
+                pcm += b"" if k == 0 else bytes(2 * (rate * pause_ms // 1000))
+                pcm += r.readframes(r.getnframes())
+        path = out / f"paused-{i}.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(pcm)
+        found.append(("paused", path))
     return found
 
 

@@ -84,7 +84,7 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
             d.observer.stage_time("barge_in_stop", stop)
         self._stopped_at = None
         self.state = CallState.THINK
-        self._filler.arm(utterance.detected_at + d.policy.filler_after_s)
+        self._filler.arm(utterance.speech_end + d.policy.filler_after_s)  # turn gap from speech end
         transcript = self._heard.pop(id(utterance), None)  # known if it barged into a pause
         if transcript is None:
             late = SpeechToTextError("stt-timeout", "transcription took too long")

@@ -43,7 +43,8 @@ async def test_every_stage_is_stored_on_the_turn_and_observed(repo, clock, late:
             return both
 
     deps = dataclasses.replace(deps, observer=Both())
-    assert await clock.run(CallSession(FakeCall(clock, answers=2), deps).run()) == "completed"
+    call = FakeCall(clock, answers=2, wait_s=2.0)  # waits out the filler, like `appliance call`
+    assert await clock.run(CallSession(call, deps).run()) == "completed"
 
     reply = [t for t in repo.turns("fake-call") if t.speaker == "agent"][1]
     caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
@@ -57,9 +58,9 @@ async def test_every_stage_is_stored_on_the_turn_and_observed(repo, clock, late:
     assert order == sorted(order)  # each stage after the one before
     # the reply's own audio: 0.3 end of turn + 0.1 STT + LLM delay + 3 token gaps + 0.05 TTS
     assert reply.timings["reply_audio_out"] == pytest.approx(0.3 + 0.1 + llm._delay + 0.06 + 0.05)
-    if late:  # the filler went out first: turn_gap is the filler's, at 0.3 + 1.2 s
-        assert reply.timings["first_audio_out"] == pytest.approx(1.5)
-        assert observed.stages["filler"] == [pytest.approx(1.5)]
+    if late:  # the filler went out first: turn_gap is the filler's, 1.2 s after the speech
+        assert reply.timings["first_audio_out"] == pytest.approx(1.2)
+        assert observed.stages["filler"] == [pytest.approx(1.2)]
     else:
         assert reply.timings["first_audio_out"] == pytest.approx(reply.timings["reply_audio_out"])
         assert "filler" not in observed.stages

@@ -117,32 +117,33 @@ async def test_filler_plays_when_the_reply_is_late(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "bye"])
     llm = FakeLlm(clock, ["We are open weekdays."], delay=2.0)
     deps, observed = await session_deps(clock, repo, stt, llm)
-    call = FakeCall(clock, answers=2)
+    call = FakeCall(clock, answers=2, wait_s=2.0)  # waits out the filler, like `appliance call`
     session = CallSession(call, deps)
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == ["answered", "greeted", "heard", "filler", "replied", "heard", "ended"]
     [heard, filler] = [e for e in session.events if e.kind in ("heard", "filler")][:2]
-    # the filler started 1.2 s after the end of turn was decided (0.1 s STT before "heard")
-    assert filler.at - heard.at == pytest.approx(1.2 - 0.1)
+    # the filler started 1.2 s after the end of the speech ("heard": 0.3 s end of turn
+    # + 0.1 s STT after it)
+    assert filler.at - heard.at == pytest.approx(1.2 - 0.3 - 0.1)
     filler_audio = deps.cache.get("filler") or []
     assert filler_audio and filler_audio[0] in call.played
     # the filler went out first; the reply followed it, so the first audio is the filler's
-    assert observed.stages["turn_gap"] == [pytest.approx(0.3 + 1.2)]
+    assert observed.stages["turn_gap"] == [pytest.approx(1.2)]
     reply = [t for t in repo.turns("fake-call") if t.speaker == "agent"][1]
-    assert reply.timings["filler"] == pytest.approx(0.3 + 1.2)
+    assert reply.timings["filler"] == pytest.approx(1.2)
     # the reply's own first audio: 0.3 + 0.1 STT + 2.0 LLM + 3 token gaps + 0.05 TTS
     assert reply.timings["tts_first_audio"] == pytest.approx(2.51)
 
 
 async def test_filler_repeats_while_the_reply_is_very_late(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "bye"])
-    llm = FakeLlm(clock, ["We are open weekdays."], delay=5.0)
+    llm = FakeLlm(clock, ["We are open weekdays."], delay=4.5)
     deps, _ = await session_deps(clock, repo, stt, llm)
     # a patient caller: waits out the silence while the agent prepares the reply
     session = CallSession(FakeCall(clock, answers=2, wait_s=4.0), deps)
     assert await clock.run(session.run()) == "completed"
-    # reply audio 0.1 + 5.0 + 0.06 + 0.05 s after the end of turn: fillers at 1.2 and
+    # reply audio 0.3 + 0.1 + 4.5 + 0.06 + 0.05 s after the speech: fillers at 1.2 and
     # 1.2 + 0.6 (its audio) + 1.5 s of silence = 3.3 s; the next one would be at 5.4 s
     assert kinds(session) == [
         "answered", "greeted", "heard", "filler", "filler", "replied", "heard", "ended"
@@ -162,7 +163,7 @@ async def test_filler_once_when_repeats_are_off(repo, clock) -> None:
 
 async def test_no_filler_when_the_reply_is_on_time(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "bye"])
-    llm = FakeLlm(clock, ["We are open weekdays."], delay=0.8)
+    llm = FakeLlm(clock, ["We are open weekdays."], delay=0.6)  # reply audio at 1.11 s
     deps, _ = await session_deps(clock, repo, stt, llm)
     session = CallSession(FakeCall(clock, answers=2), deps)
     assert await clock.run(session.run()) == "completed"

@@ -99,7 +99,8 @@ async def test_llm_that_hangs_times_out_into_apology(repo, clock) -> None:
     call = FakeCall(clock, answers=1)
     session = CallSession(call, deps)
     assert await clock.run(session.run()) == "failed"
-    assert kinds(session) == ["answered", "greeted", "heard", "stage-failed", "ended"]
+    # the filler (1.2 s after the speech) went out before the timeout (0.3 + 0.1 + 0.9 s)
+    assert kinds(session) == ["answered", "greeted", "heard", "filler", "stage-failed", "ended"]
     assert observed.failures == [("llm", "llm-timeout")]
     assert call.hung_up
 
