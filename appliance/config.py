@@ -132,6 +132,7 @@ class Stt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     beam_size: int
     threads: int
     vocabulary: list[str] = []  # clinic and provider names etc.: hotwords that bias Whisper
+    window_s: float = 30.0  # s the encoder reads (10-30); < 30: faster on CPU, less accurate
 
 
 class Tts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -303,6 +304,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("config-invalid", "workflows.transfer_mode must be 'blind' or 'attended'")
     if s.sip.max_calls < 1:
         raise ConfigError("config-invalid", "sip.max_calls must be >= 1")
+    if not 10.0 <= s.stt.window_s <= 30.0:
+        raise ConfigError("config-invalid", "stt.window_s must be in [10, 30]")
     if not 0.0 < s.vad.threshold < 1.0:
         raise ConfigError("config-invalid", "vad.threshold must be in (0, 1)")
     if s.store.audit_checkpoint_every < 1 or s.store.transcript_retention_days < 1:

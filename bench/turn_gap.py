@@ -60,6 +60,7 @@ def write_config(
     filler_after: float | None,
     early_stt_ms: int | None,
     early_end: bool = True,
+    stt_window_s: float | None = None,
 ) -> tuple[int, int]:
     vad = ("" if early_stt_ms is None else f"early_stt_ms = {early_stt_ms}\n") + (
         "" if early_end else "early_end_of_turn = false\n"
@@ -89,6 +90,7 @@ key_file = "{var}/keys/db.key"
 """
         + ("" if filler_after is None else f"[conversation]\nfiller_after_s = {filler_after}\n")
         + (f"[vad]\n{vad}" if vad else "")
+        + ("" if stt_window_s is None else f"[stt]\nwindow_s = {stt_window_s}\n")
     )
     return sip, admin
 
@@ -187,6 +189,9 @@ def main() -> None:
     )
     parser.add_argument("--no-naive", action="store_true", help="the appliance alone")
     parser.add_argument(
+        "--stt-window-s", type=float, help="[stt] window_s (default 30; bench/stt_window.py)"
+    )
+    parser.add_argument(
         "--paused-ms",
         type=int,
         help="instead of the usual utterances, play sentence pairs with this pause inside "
@@ -204,6 +209,7 @@ def main() -> None:
             args.filler_after,
             args.early_stt_ms,
             not args.no_early_end,
+            args.stt_window_s,
         )
         voice = "en_US-joe-medium"
         if args.paused_ms is None:
@@ -271,6 +277,7 @@ def main() -> None:
         "early_stt_ms": args.early_stt_ms,
         "early_end_of_turn": not args.no_early_end,
         "paused_ms": args.paused_ms,
+        "stt_window_s": args.stt_window_s,
         "caller_utterances": [f"{kind}:{path.name}" for kind, path in utterances],
         "pipelines": pipelines,
         "calls_outline": calls,

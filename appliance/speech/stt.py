@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from faster_whisper import WhisperModel
 
 from appliance.audio import PIPELINE_RATE, resample, to_float32
 from appliance.config import Stt
 from appliance.domain import Transcript, Utterance
 from appliance.errors import SpeechToTextError
+from appliance.speech.whisper_window import WindowedWhisperModel, window_frames
 
 LANGUAGE = "en"
 # CTranslate2 compute types that make sense per device; "auto" picks the first
@@ -79,7 +79,7 @@ class WhisperStt:
             raise SpeechToTextError("stt-model-missing", f"no model.bin in {model_dir}")
         compute_type = compute_type_for(stt.device, stt.compute_type)
         try:
-            model = WhisperModel(
+            model = WindowedWhisperModel(
                 str(model_dir),
                 device=stt.device,
                 compute_type=compute_type,
@@ -127,6 +127,8 @@ class WhisperStt:
         duration = samples.size / PIPELINE_RATE
         if samples.size == 0:
             return Transcript("", LANGUAGE, 0.0, 1.0, 0.0)
+        if isinstance(self._model, WindowedWhisperModel):
+            self._model.window = window_frames(duration, self._cfg.window_s)
         segments, _info = self._model.transcribe(
             samples,
             language=LANGUAGE,

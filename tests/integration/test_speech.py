@@ -253,3 +253,35 @@ def test_clinic_vocabulary_gets_provider_names_right(tts: PiperTts, stt: Whisper
     surnames = [name.split()[-1].lower() for name in PROVIDERS]
     assert all(s in h.lower() for s, h in zip(surnames, hinted, strict=True)), hinted
     assert sum(s in p.lower() for s, p in zip(surnames, plain, strict=True)) < len(surnames)
+
+
+def test_stt_short_encoder_window_reads_less_and_keeps_the_word_error_rate() -> None:
+    """`[stt] window_s = 15`: the encoder reads 15 s (1500 frames), not 30 s, for these
+    clips; the transcripts stay within the same WER bound (bench/stt_window.py measures
+    speed and WER on a larger set)."""
+    from appliance.speech.whisper_window import WindowedWhisperModel
+
+    windowed = WhisperStt.load(model_path(STT.model), msgspec.structs.replace(STT, window_s=15.0))
+    seen: list[int] = []
+    model = windowed._model
+    assert isinstance(model, WindowedWhisperModel)
+    encode = model.encode
+
+    def spy(features: np.ndarray) -> object:
+        out = encode(features)
+        seen.append(min(features.shape[-1], model.window))
+        return out
+
+    model.encode = spy  # type: ignore[method-assign]
+    try:
+        refs, hyps = [], []
+        for name in PROMPTS:
+            clip = prompt(name)
+            refs.append(prompt_text(name))
+            hyps.append(windowed.transcribe_pcm(clip.pcm, clip.rate).text)
+    finally:
+        windowed.close()
+    assert seen and all(frames == 1500 for frames in seen)  # all clips are under 14 s
+    error = wer(refs, hyps)
+    print(f"\nSTT window 15 s: WER {error:.1%} on {len(PROMPTS)} clips")
+    assert error <= 0.20

@@ -66,6 +66,9 @@ def test_override_file(tmp_path: Path) -> None:
         ("[sip]\nport = 70000\n", "config-invalid"),
         ('[sip]\ntransports = ["sctp"]\n', "config-invalid"),
         ("[nonsense]\na = 1\n", "config-invalid"),
+        ("[stt]\nwindow_s = 5.0\n", "config-invalid"),  # Whisper repeats itself below 10 s
+        ("[stt]\nwindow_s = 31.0\n", "config-invalid"),
+        ('[vad]\nearly_end_of_turn = "yes"\n', "config-invalid"),
     ],
 )
 def test_bad_config_is_a_coded_error(tmp_path: Path, text: str, code: str) -> None:
