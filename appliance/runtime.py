@@ -178,6 +178,8 @@ async def build_agent(
         clock=SystemClock(),
         policy=turn_policy(settings),
         front_desk_uri=settings.workflows.front_desk_uri,
+        transfer_mode=settings.workflows.transfer_mode,
+        whisper=settings.workflows.whisper,
         pci=pci,
         consent=consent_policy(settings.consent),
     )

@@ -29,14 +29,16 @@ class DirectivesMixin(SpeakingMixin):
         return False
 
     async def _transfer(self, reason: str) -> bool:
-        """Hand the caller to the front desk: handoff packet, hold prompt, blind transfer;
-        if no human answers, the caller stays and is offered a message (transfer_flow.py)."""
+        """Hand the caller to the front desk: handoff packet, hold prompt, blind or attended
+        transfer (with the whisper); if no human answers, the caller stays and is offered
+        a message (transfer_flow.py)."""
         d, p = self._d, self._d.prompts
         self._event("transfer", code=reason)
         texts = {"hold": p.hold, "no_transfer": p.no_transfer}
         flow = TransferFlow(self._call, d.front_desk_uri, d.recorder, d.clock, d.llm,
                             lambda key: self._say(key, texts[key]), self._say_text,
-                            self._out.stop)  # fmt: skip
+                            self._out.stop, d.transfer_mode, d.whisper,
+                            d.tts.synthesize)  # fmt: skip
         return await flow.run(reason)
 
     async def _payment(self) -> bool:

@@ -52,6 +52,8 @@ class SessionDeps:
     no_speech_threshold: float = 0.8  # Whisper no_speech_prob above which a turn is ignored
     policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
     front_desk_uri: str = ""  # SIP URI for transfers to a human ("" = none configured)
+    transfer_mode: str = "blind"  # "blind" | "attended" ([workflows] transfer_mode)
+    whisper: bool = True  # attended: one PHI-free sentence to the desk before bridging
     pci: PciPolicy = field(default_factory=PciPolicy)  # payment mode (off by default)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # declining AI handling
 
