@@ -168,7 +168,7 @@ class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     barge_in_pause_s: float = 0.02  # s of voiced frames that pause the audio at once (0: off)
     barge_in_resume_s: float = 0.2  # s without voice after an unconfirmed burst: resume
     backchannel_max_words: int = 2  # a barge-in of only backchannel words gets no reply
-    filler_after_s: float = 1.2  # s after end of turn with no reply audio: "One moment."
+    filler_after_s: float = 1.2  # s after the caller's speech with no reply audio: filler
     filler_every_s: float = 1.5  # s of silence after a filler before it repeats (0: once)
     reprompt_after_s: float = 8.0  # s of caller silence before a re-prompt
     max_reprompts: int = 2  # then the call is closed politely

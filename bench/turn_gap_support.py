@@ -75,8 +75,8 @@ def paused_utterances(models: Path, voice: str, out: Path, pause_ms: int) -> lis
                 piper.synthesize_wav(text, w, syn_config=config)
             with wave.open(str(part), "rb") as r:
                 rate = r.getframerate()
-                pcm += b"" if k == 0 else bytes(2 * (rate * pause_ms // 1000))
-                pcm += r.readframes(r.getnframes())
+                voiced = trimmed(r.readframes(r.getnframes()))
+                pcm += (b"" if k == 0 else bytes(2 * (rate * pause_ms // 1000))) + voiced
         path = out / f"paused-{i}.wav"
         with wave.open(str(path), "wb") as w:
             w.setnchannels(1)
@@ -85,6 +85,16 @@ def paused_utterances(models: Path, voice: str, out: Path, pause_ms: int) -> lis
             w.writeframes(pcm)
         found.append(("paused", path))
     return found
+
+
+def trimmed(pcm: bytes, level: int = 200) -> bytes:
+    """`pcm` (s16le) without the near-silence Piper puts before and after a sentence, so
+    that the pause inside a PAUSED utterance is `pause_ms`, not that plus the padding."""
+    import numpy as np
+
+    x = np.frombuffer(pcm, dtype="<i2")
+    loud = np.nonzero(np.abs(x.astype(np.int32)) > level)[0]
+    return pcm if loud.size == 0 else x[loud[0] : loud[-1] + 1].tobytes()
 
 
 def summary(values: list[float]) -> dict[str, float | int | None]:

@@ -28,7 +28,7 @@ class TurnPolicy:
     early_end: bool = True  # end a turn at its first pause when the transcript is complete
     voiced_threshold: float = 0.5  # VAD probability of a voiced frame (the VAD's threshold)
     backchannel_max_words: int = 2  # a barge-in of at most this many backchannel words is ignored
-    filler_after_s: float = 1.2  # s after end of turn without reply audio: play the filler
+    filler_after_s: float = 1.2  # s after the caller stopped speaking, no reply audio: filler
     filler_every_s: float = 1.5  # s of silence after a filler before it is repeated (0: once)
     reprompt_after_s: float = 8.0  # s of caller silence before a re-prompt
     max_reprompts: int = 2  # re-prompts before the call is closed politely
