@@ -149,6 +149,7 @@ async def echoed_hz(call: PjsipCall, hz: float) -> float:
     return dominant_hz(loud_part(bytes(heard)))
 
 
+@pytest.mark.timeout(120)  # its own waits are bounded and add up to ~85 s (CI: once > 60 s)
 async def test_attended_transfer_from_a_worker_behind_the_edge() -> None:
     """The deployed topology: the worker listens on loopback behind Kamailio, so its own
     calls (to the caller here, and the consultation call to the desk) leave through the
