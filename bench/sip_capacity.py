@@ -33,13 +33,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.appliance_proc import free_port, wait_healthy  # noqa: E402
+from bench.report import run_info, write_result  # noqa: E402
 
 APPLIANCE = [str(REPO / ".venv" / "bin" / "appliance")]
 SCENARIO = REPO / "tests" / "e2e" / "sipp" / "uac_media.xml"
@@ -211,9 +211,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     keys = ("rx_packets", "rx_lost", "rx_discarded", "jbuf_lost", "jbuf_discarded")
     keys += ("jbuf_empty", "tx_packets", "tx_missing", "media_ms")
     return {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count()},
+        **run_info(),
         "calls": args.calls,
         "seconds": args.seconds,
         "workers": workers,
@@ -245,10 +243,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sip-capacity-") as tmp:
         result = measure(args, Path(tmp))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"sip_capacity-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = write_result(args.out, "sip_capacity", result)
     print(json.dumps(result, indent=2))
     print(f"written: {path}", file=sys.stderr)
 

@@ -14,18 +14,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import re
 import statistics
 import sys
 import time
 import wave
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.report import run_info, write_result  # noqa: E402
 
 SOUNDS = Path("/usr/share/asterisk/sounds/en")
 TEXTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -106,18 +105,13 @@ def main() -> None:
     for item in results.values():
         item["speed_ratio_to_first"] = item["median_s"] / first
     result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        **run_info(),
         "model": args.model,
         "clips": len(chosen),
         "audio_s": sum(len(pcm) / 2 / rate for _, pcm, rate, _ in chosen),
         "windows": results,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"stt_window-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = write_result(args.out, "stt_window", result)
     print(json.dumps(result, indent=2))
     print(f"written: {path}", file=sys.stderr)
 

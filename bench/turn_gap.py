@@ -22,13 +22,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.appliance_proc import free_port, wait_healthy  # noqa: E402
+from bench.report import run_info, write_result  # noqa: E402
 from bench.turn_gap_support import (  # noqa: E402
     caller_utterances,
     paused_utterances,
@@ -269,9 +269,7 @@ def main() -> None:
             "stages_s": {stage: summary(values) for stage, values in naive_stages.items()},
         }
     result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        **run_info(),
         "calls_per_pipeline": args.calls,
         "filler_after_s": args.filler_after,
         "early_stt_ms": args.early_stt_ms,
@@ -295,10 +293,7 @@ def main() -> None:
         naive_out_p50 = pipelines["naive"]["stages_s"]["first_audio_out"]["p50"]
         if reply_p50 and naive_out_p50:
             result["p50_ratio_reply_audio_to_naive"] = reply_p50 / naive_out_p50
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"turn_gap-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = write_result(args.out, "turn_gap", result)
     png = path.with_suffix(".png")
     drawn = plot(result, png)
     print(json.dumps({k: v for k, v in result.items() if k != "calls_outline"}, indent=2))

@@ -72,10 +72,10 @@ class ListeningMixin(SessionBase):
         turn ends now instead of after the rest of `[vad] min_silence_ms`."""
         if not self._d.policy.early_end or self._playing:
             return None
-        if not isinstance(detector, CommittableTurns):
+        heard = self._early.ready()  # per frame: the cheap checks first
+        if heard is None or not isinstance(detector, CommittableTurns):
             return None
-        heard = self._early.ready()
-        if heard is None or not looks_complete(heard):
+        if not looks_complete(heard):
             return None
         utterance = detector.commit()
         if utterance is None:

@@ -76,7 +76,7 @@ async def attended_transfer(
         if consult.status_code is None or consult.status_code < 300:
             return TransferResult(False, None, "timeout")  # still ringing: we cancelled
         return TransferResult(False, consult.status_code, _failed(consult.status_code))
-    audio = whisper if whisper is None or isinstance(whisper, Sequence) else await whisper
+    audio = await whisper_audio(whisper)
     if audio:
         complete = await play_whisper(consult, audio)
         if whispered is not None:
@@ -99,6 +99,13 @@ async def attended_transfer(
         },
     )
     return result
+
+
+async def whisper_audio(whisper: Whisper | None) -> Sequence[AudioChunk]:
+    """The whisper's audio, waiting for it if it is still being synthesized ([]: none)."""
+    if whisper is None:
+        return []
+    return whisper if isinstance(whisper, Sequence) else await whisper
 
 
 async def play_whisper(consult: PjsipCall, whisper: Sequence[AudioChunk]) -> bool:

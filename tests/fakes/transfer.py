@@ -4,11 +4,12 @@ the fake desk "hears" in virtual time before the caller is bridged)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from appliance.audio import AudioChunk
 from appliance.ports import Whisper
+from appliance.telephony.attended import whisper_audio
 from appliance.telephony.transfer import TransferResult
 from tests.fakes import FakeCall
 
@@ -49,7 +50,7 @@ class TransferringCall(FakeCall):
             return TransferResult(False, None, "timeout")
         if self.status >= 300:
             return TransferResult(False, self.status, "refused")
-        audio = whisper if whisper is None or isinstance(whisper, Sequence) else await whisper
+        audio = await whisper_audio(whisper)
         if audio:
             self.desk_heard.extend(audio)
             await self._clock.sleep(sum(chunk.duration for chunk in audio))

@@ -121,6 +121,8 @@ async def test_speculation_is_matched_by_audio_not_by_jittery_times(clock) -> No
 class CommittingDetector(TentativeDetector):
     """... that also ends the turn at its pause when the session asks (semantic end)."""
 
+    committed = 0  # turns ended by commit()
+
     def commit(self) -> Utterance | None:
         if not (self._active and self._offered) or self._onset is None:
             return None
@@ -130,8 +132,6 @@ class CommittingDetector(TentativeDetector):
         self._offered = False
         self.committed += 1
         return utterance
-
-    committed = 0
 
 
 async def committing_session(clock, repo, lines: list[str], early_end: bool = True):
