@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from appliance.cpu_baseline import BASELINE, missing_flags
 from appliance.doctor.report import Finding, fail, ok, warn
 
 GROUP = "host"
@@ -58,15 +59,31 @@ def cpu_flags(path: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
-def check_cpu(profile: str, cores: int | None = None, flags: set[str] | None = None) -> Finding:
+def check_cpu(
+    profile: str,
+    cores: int | None = None,
+    flags: set[str] | None = None,
+    machine: str | None = None,
+) -> Finding:
+    """Cores for the profile, and the CPU baseline the native engines are built for."""
     cores = cores if cores is not None else len(os.sched_getaffinity(0))
     flags = flags if flags is not None else cpu_flags()
+    machine = machine or platform.machine()
     minimum, recommended = CORES[profile]
-    detail = f"{cores} cores, {platform.machine()}, AVX2 {'yes' if 'avx2' in flags else 'no'}"
+    detail = f"{cores} cores, {machine}"
+    if machine not in {"x86_64", "amd64", "AMD64"}:
+        return fail(GROUP, "cpu", f"{detail}: an x86-64 CPU is needed, {BASELINE}")
+    missing = missing_flags(flags)
+    if missing:
+        return fail(
+            GROUP,
+            "cpu",
+            f"{detail}: this CPU lacks {', '.join(missing)}; the speech and language engines "
+            f"are built for {BASELINE} and would stop with an illegal-instruction error",
+        )
+    detail += ", x86-64-v3 baseline present"
     if cores < minimum:
         return fail(GROUP, "cpu", f"{detail}: at least {minimum} cores needed")
-    if "avx2" not in flags:
-        return warn(GROUP, "cpu", f"{detail}: CTranslate2 and llama.cpp are slow without AVX2")
     if cores < recommended:
         return warn(GROUP, "cpu", f"{detail}: {recommended}+ recommended for the {profile} profile")
     return ok(GROUP, "cpu", detail)

@@ -215,10 +215,26 @@ def test_host_thresholds() -> None:
     assert host.check_memory("cpu", total=2 * gib).status == "fail"
     assert host.check_memory("cpu", total=16 * gib).status == "ok"
     assert host.check_memory("gpu", total=16 * gib).status == "fail"
-    assert host.check_cpu("cpu", cores=1, flags={"avx2"}).status == "fail"
-    assert host.check_cpu("cpu", cores=8, flags=set()).status == "warn"
+    v3 = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+    assert host.check_cpu("cpu", cores=1, flags=v3, machine="x86_64").status == "fail"
+    assert host.check_cpu("cpu", cores=8, flags=v3, machine="x86_64").status == "ok"
+    assert host.check_cpu("cpu", cores=4, flags=v3, machine="x86_64").status == "warn"
     assert host.check_python((3, 13)).status == "fail"
     assert host.check_disk(Path("/"), free=1 * gib).status == "fail"
+
+
+def test_cpu_below_the_baseline_fails_in_plain_words() -> None:
+    """A CPU without AVX2/FMA (pre-2013 Xeon) fails the preflight and names what it lacks."""
+    sandy_bridge = {"sse4_2", "avx"}
+    finding = host.check_cpu("gpu", cores=32, flags=sandy_bridge, machine="x86_64")
+    assert finding.status == "fail"
+    assert "lacks AVX2, FMA3, F16C (half-precision conversion), BMI2" in finding.detail
+    assert "Haswell" in finding.detail and "illegal-instruction" in finding.detail
+    arm = host.check_cpu("cpu", cores=8, flags=set(), machine="aarch64")
+    assert arm.status == "fail" and "x86-64 CPU is needed" in arm.detail
+    # AVX-512 and AMX are neither needed nor harmful
+    rich = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "amx_tile"}
+    assert host.check_cpu("cpu", cores=16, flags=rich, machine="x86_64").status == "ok"
 
 
 def test_bind_problem_reports_a_foreign_address() -> None:
