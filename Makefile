@@ -1,8 +1,11 @@
 # Two commands do all the set-up on a fresh Debian 12 host (as root):
 #   make run   - install, assemble the CPU models, start the appliance on loopback
 #   make test  - the same set-up, then the whole test suite
+# Prerequisites: Debian 12 with git, make and python3, run as root (or with every package
+# below already installed). Everything else is installed here.
 SHELL := /bin/bash
-PY ?= $(shell command -v python3.11 || command -v python3.12 || echo python3)
+# Debian's own Python 3.11, never one the machine image happens to carry (pyenv, conda).
+PY := /usr/bin/python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 VAR := var
@@ -10,8 +13,15 @@ MODELS_DIR := $(VAR)/models
 WHEELS_DIR := $(VAR)/cache/model-wheels
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
-RUN_DEBS := build-essential cmake python3-dev kamailio kamailio-tls-modules
-TEST_DEBS := sip-tester asterisk-core-sounds-en-wav sox nftables iproute2 tcpdump
+RUN_DEBS := python3.11 python3.11-venv python3.11-dev build-essential cmake binutils \
+	kamailio kamailio-tls-modules ca-certificates
+# asterisk-core-sounds-en: the prompts' texts and the sounds/en link (the -wav package alone
+# installs only sounds/en_US_f_Allison/).
+TEST_DEBS := sip-tester asterisk-core-sounds-en-wav asterisk-core-sounds-en sox nftables \
+	iproute2 tcpdump openssl systemd
+# Native code compiled from source (llama.cpp) is built for the appliance's CPU baseline,
+# x86-64-v3, never for this machine's CPU: see hardware/README.md and scripts/portable-wheels.sh.
+PORTABLE_WHEELS := $(VAR)/cache/portable-wheels
 
 PYTEST_ARGS ?=
 
@@ -29,19 +39,24 @@ setup: $(VAR)/.debs-run $(VENV)/.installed $(MODELS_DIR)/.assembled
 
 setup-test: setup $(VAR)/.debs-test
 
-$(VAR)/.debs-run: scripts/system-deps.sh
+$(VAR)/.debs-run: scripts/system-deps.sh Makefile
 	@mkdir -p $(VAR)
 	scripts/system-deps.sh $(RUN_DEBS)
 	@touch $@
 
-$(VAR)/.debs-test: scripts/system-deps.sh
+$(VAR)/.debs-test: scripts/system-deps.sh Makefile
 	@mkdir -p $(VAR)
 	scripts/system-deps.sh $(TEST_DEBS)
 	@touch $@
 
 # Locked, hash-checked dependencies; the package itself in editable mode.
-$(VENV)/.installed: requirements.lock pyproject.toml
+# The portable wheels go in first: pip then finds llama-cpp-python installed and never
+# compiles it from the lock's source archive with its native default.
+$(VENV)/.installed: requirements.lock pyproject.toml scripts/portable-wheels.sh | $(VAR)/.debs-run
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	scripts/portable-wheels.sh $(BIN)/python $(PORTABLE_WHEELS)
+	$(BIN)/pip install $(PIP_FLAGS) --no-index --no-deps --require-hashes \
+		-r $(PORTABLE_WHEELS)/portable.txt --find-links $(PORTABLE_WHEELS)
 	$(BIN)/pip install $(PIP_FLAGS) --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install $(PIP_FLAGS) --no-deps -e .
 	@touch $@

@@ -20,7 +20,7 @@ PHRASES = (
     "Can I book an appointment for next week?",
     "Do you see children as well?",
 )
-SOUNDS = Path("/usr/share/asterisk/sounds/en")
+SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")  # asterisk-core-sounds-en-wav
 ASTERISK = (  # none of them says goodbye (that would end the call)
     "vm-nobodyavail",
     "queue-callswaiting",
