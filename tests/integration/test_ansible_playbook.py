@@ -117,8 +117,16 @@ def _staged_source(tmp: Path) -> tuple[Path, Path, Path, bytes]:
     (repo / "systemd").symlink_to(REPO / "systemd")
     dep = _wheel(wheels, "clinic-probe", {"clinic_probe/__init__.py": b"VALUE = 42\n"})
     _wheel(wheels, "clinic-site", {"clinic_site/__init__.py": b""})
+    # A package the lock has only as source (like llama-cpp-python): the staging machine
+    # built it for the CPU baseline and listed the wheel's hash in portable.txt; the
+    # source archive is not in the bundle, so the lock's install must skip it.
+    native = _wheel(wheels, "clinic-native", {"clinic_native/__init__.py": b"BUILT = 'v3'\n"})
+    (wheels / "portable.txt").write_text(
+        f"clinic-native==1.0 --hash=sha256:{bundle.sha256(native)}\n"
+    )
     (repo / "requirements.lock").write_text(
         f"clinic-probe==1.0 \\\n    --hash=sha256:{bundle.sha256(dep)}\n"
+        f"clinic-native==1.0 \\\n    --hash=sha256:{'0' * 64}\n"
     )
     voice = bytes(range(256)) * 64
     model = _wheel(model_wheels, "tiny-voice", {"tiny_voice/voice.onnx": voice})
@@ -205,12 +213,17 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
     # Python packages from the wheelhouse only, into the appliance's venv
     venv_python = root / "opt/appliance/venv/bin/python"
     probe = subprocess.run(
-        [str(venv_python), "-c", "import clinic_probe, clinic_site; print(clinic_probe.VALUE)"],
+        [
+            str(venv_python),
+            "-c",
+            "import clinic_probe, clinic_site, clinic_native;"
+            "print(clinic_probe.VALUE, clinic_native.BUILT)",
+        ],
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert probe.stdout.strip() == "42", probe.stderr
+    assert probe.stdout.strip() == "42 v3", probe.stderr
     # the config renders and loads; paths under the root, engine in its own unit
     config = load_settings(root / "etc/appliance/appliance.toml")
     assert config.models_dir == root / "opt/appliance/models"

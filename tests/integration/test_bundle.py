@@ -19,6 +19,7 @@ def _inputs(tmp: Path) -> tuple[Path, Path]:
     models.mkdir()
     (wheels / "alpha-1.0-py3-none-any.whl").write_bytes(b"PK fake wheel alpha" * 50)
     (wheels / "beta-2.0-py3-none-any.whl").write_bytes(b"PK fake wheel beta" * 50)
+    (wheels / bundle.PORTABLE).write_text("beta==2.0 --hash=sha256:" + "0" * 64 + "\n")
     (models / "voice-1.0-py3-none-any.whl").write_bytes(bytes(range(256)) * 20)
     return wheels, models
 
@@ -43,6 +44,7 @@ def test_bundle_is_reproducible_and_complete(tmp_path: Path) -> None:
     sums = (unpacked / bundle.SUMS).read_text()
     for name in (
         "wheels/alpha-1.0-py3-none-any.whl",
+        "wheels/portable.txt",
         "model-wheels/voice-1.0-py3-none-any.whl",
         "ansible/site.yml",
         "systemd/appliance-llm.service",
@@ -79,3 +81,35 @@ def test_missing_input_is_a_coded_error(tmp_path: Path) -> None:
     with pytest.raises(bundle.BundleError) as err:
         bundle.build(tmp_path / "x.tar.gz", wheelhouse=tmp_path / "no", model_wheels=tmp_path)
     assert err.value.code == "bundle-input-missing"
+
+
+def test_a_wheelhouse_without_portable_wheels_is_refused(tmp_path: Path) -> None:
+    """Without portable.txt the host would compile llama.cpp for its own CPU (or fail)."""
+    wheels, models = _inputs(tmp_path)
+    (wheels / bundle.PORTABLE).unlink()
+    with pytest.raises(bundle.BundleError) as err:
+        bundle.build(tmp_path / "x.tar.gz", wheelhouse=wheels, model_wheels=models)
+    assert err.value.code == "bundle-portable-missing"
+
+
+@pytest.mark.parametrize("kind", ["symlink", "escape", "device"])
+def test_unsafe_tarball_members_are_refused(tmp_path: Path, kind: str) -> None:
+    """Whatever the Python's tarfile filters: links, devices and escapes never land."""
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo(f"{bundle.ROOT}/wheels/x.whl")
+        if kind == "symlink":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        elif kind == "escape":
+            info.name = f"{bundle.ROOT}/../../outside.txt"
+        else:
+            info.type = tarfile.CHRTYPE
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(bundle.BundleError) as err:
+        bundle.unpack(evil, tmp_path / "out")
+    assert err.value.code == "bundle-unsafe-member"
+    assert not (tmp_path / "outside.txt").exists()
+    assert not (tmp_path / "out" / bundle.ROOT / "wheels" / "x.whl").exists()
