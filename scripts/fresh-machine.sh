@@ -81,6 +81,12 @@ mount --rbind /dev "$root/dev"
 mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The site's own CA certificates (a TLS-inspecting proxy's), as a server on this network has
+# them in its system store: Debian's pip trusts that store. Nothing else of this machine.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    in_root 'update-ca-certificates >/dev/null'
+fi
 
 step "clean clone of HEAD ($(git -C "$repo" rev-parse --short HEAD)) into /root/appliance"
 git clone -q --no-hardlinks "$repo" "$root/root/appliance"
