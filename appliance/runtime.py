@@ -153,11 +153,9 @@ async def build_agent(
     health.set("tts", True, settings.tts.voice)
     c = settings.clinic
     prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
-    cache = PromptCache()
-    await cache.prepare(tts, PromptCache.for_prompts(prompts))
     pci = pci_policy(settings.pci)
-    if pci.enabled:
-        await cache.prepare(tts, pci.prompts())
+    cache = PromptCache()  # every Prompt, or a coded PromptError: before the first call
+    await cache.prepare(tts, {**PromptCache.for_prompts(prompts), **pci.prompts()})
     llm = OpenAIChatModel(
         settings.llm.base_url,
         api_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.speaking import SpeakingMixin
 from appliance.governance.consent import audit_actions
 from appliance.governance.pci import PaymentFlow
@@ -34,7 +35,7 @@ class DirectivesMixin(SpeakingMixin):
         a message (transfer_flow.py)."""
         d, p = self._d, self._d.prompts
         self._event("transfer", code=reason)
-        texts = {"hold": p.hold, "no_transfer": p.no_transfer}
+        texts = {Prompt.HOLD: p.hold, Prompt.NO_TRANSFER: p.no_transfer}
         flow = TransferFlow(self._call, d.front_desk_uri, d.recorder, d.clock, d.llm,
                             lambda key: self._say(key, texts[key]), self._say_text,
                             self._out.stop, d.transfer_mode, d.whisper,

@@ -1,11 +1,55 @@
-"""Fixed things the agent says, synthesized once at start-up and kept in memory."""
+"""Fixed things the agent says, synthesized once at start-up and kept in memory.
+
+Every prompt has a `Prompt` key: a misspelt key is a type error, and a prompt without
+text or audio stops the agent at start-up (`PromptError`) instead of playing silence.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from appliance.audio import AudioChunk
+from appliance.errors import ApplianceError
 from appliance.ports import TextToSpeech
+
+
+class Prompt(StrEnum):
+    """The key of each fixed prompt; `PromptCache.prepare` needs audio for all of them."""
+
+    GREETING = "greeting"
+    APOLOGY = "apology"
+    GOODBYE = "goodbye"
+    NOT_HEARD = "not_heard"
+    FILLER = "filler"
+    REPROMPT = "reprompt"
+    SILENCE_GOODBYE = "silence_goodbye"
+    NO_TRANSFER = "no_transfer"
+    HOLD = "hold"  # played while a transfer rings
+    PCI_NOTICE = "pci_notice"  # the PCI pause (appliance/governance/pci.py)
+    PCI_DONE = "pci_done"
+    PCI_FAILED = "pci_failed"
+
+
+class PromptError(ApplianceError):
+    """A fixed prompt without text or audio ("prompt-empty", "prompt-missing"), or an
+    unknown key ("prompt-unknown")."""
+
+    stage = "prompts"
+
+
+# The PCI pause's texts (PciPolicy's defaults): prepared even when the pause is off, so
+# that the set of prompts never depends on the configuration.
+PCI_NOTICE = (
+    "For your security, I will not listen to or record anything while you pay. "
+    "Please enter your card number on your keypad, then press the pound key."
+)
+PCI_DONE = "Thank you, your card details were entered. Is there anything else I can do?"
+PCI_FAILED = (
+    "I'm sorry, I can't take your payment right now. "
+    "Please call the front desk to pay. Is there anything else I can do?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +100,57 @@ class PromptCache:
     """Audio of the fixed prompts, ready before the first call arrives."""
 
     def __init__(self) -> None:
-        self._audio: dict[str, list[AudioChunk]] = {}
+        self._audio: dict[Prompt, list[AudioChunk]] = {}
 
-    async def prepare(self, tts: TextToSpeech, texts: dict[str, str]) -> None:
+    async def prepare(self, tts: TextToSpeech, texts: Mapping[Prompt, str]) -> None:
+        """Synthesize `texts` (a later call replaces those prompts' audio).
+
+        Raises `PromptError` if a text is blank or synthesizes to no audio, or if any
+        `Prompt` would still have no audio; the cache is then left as it was.
+        """
+        audio: dict[Prompt, list[AudioChunk]] = {}
         for key, text in texts.items():
-            self._audio[key] = [chunk async for chunk in tts.synthesize(text)]
+            prompt = _known(key)
+            if not text.strip():
+                raise PromptError("prompt-empty", f"prompt {prompt.value!r} has no text")
+            chunks = [chunk async for chunk in tts.synthesize(text)]
+            if not any(chunk.samples for chunk in chunks):
+                raise PromptError("prompt-empty", f"prompt {prompt.value!r} has no audio")
+            audio[prompt] = chunks
+        missing = [p.value for p in Prompt if p not in audio and p not in self._audio]
+        if missing:
+            raise PromptError("prompt-missing", f"no text for prompts: {', '.join(missing)}")
+        self._audio.update(audio)
 
-    def get(self, key: str) -> list[AudioChunk] | None:
-        return self._audio.get(key)
+    def get(self, key: Prompt) -> list[AudioChunk]:
+        """The prompt's audio; `PromptError` ("prompt-missing") if it was never prepared."""
+        chunks = self._audio.get(key)
+        if not chunks:
+            raise PromptError("prompt-missing", f"prompt {str(key)!r} was not prepared")
+        return chunks
 
     @classmethod
-    def for_prompts(cls, prompts: Prompts) -> dict[str, str]:
+    def for_prompts(cls, prompts: Prompts) -> dict[Prompt, str]:
+        """The text of every `Prompt` (the PCI pause's: its defaults, see PciPolicy)."""
         return {
-            "greeting": prompts.greeting,
-            "apology": prompts.apology,
-            "goodbye": prompts.goodbye,
-            "not_heard": prompts.not_heard,
-            "filler": prompts.filler,
-            "reprompt": prompts.reprompt,
-            "silence_goodbye": prompts.silence_goodbye,
-            "no_transfer": prompts.no_transfer,
-            "hold": prompts.hold,
+            Prompt.GREETING: prompts.greeting,
+            Prompt.APOLOGY: prompts.apology,
+            Prompt.GOODBYE: prompts.goodbye,
+            Prompt.NOT_HEARD: prompts.not_heard,
+            Prompt.FILLER: prompts.filler,
+            Prompt.REPROMPT: prompts.reprompt,
+            Prompt.SILENCE_GOODBYE: prompts.silence_goodbye,
+            Prompt.NO_TRANSFER: prompts.no_transfer,
+            Prompt.HOLD: prompts.hold,
+            Prompt.PCI_NOTICE: PCI_NOTICE,
+            Prompt.PCI_DONE: PCI_DONE,
+            Prompt.PCI_FAILED: PCI_FAILED,
         }
+
+
+def _known(key: str) -> Prompt:
+    """`key` as a `Prompt`; a plain string that names none is a coded error."""
+    try:
+        return Prompt(key)
+    except ValueError:
+        raise PromptError("prompt-unknown", f"no prompt is called {key!r}") from None

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from appliance.conversation.early_stt import EarlyStt
 from appliance.conversation.filler import Filler
 from appliance.conversation.playout import Playout
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session_base import SessionDeps
 from appliance.conversation.timing import within
 from appliance.conversation.turns import TurnsMixin, is_goodbye
@@ -49,7 +50,7 @@ class CallSession(TurnsMixin):
         self._current: asyncio.Future[object] | None = None  # work a barge-in cancels
         self._stopped_at: float | None = None  # monotonic s of the last barge-in stop
         self._out = Playout(call, deps.clock)  # all agent audio: pause/resume for barge-in
-        audio = deps.cache.get("filler") or []
+        audio = deps.cache.get(Prompt.FILLER)
         self._filler = Filler(
             self._out, deps.clock, audio, self._filler_started, self._quiet,
             deps.policy.filler_every_s,
@@ -119,7 +120,7 @@ class CallSession(TurnsMixin):
         try:
             self._out.stop()
             late = ApplianceError("apology-timeout", "the apology was not played")
-            await within(d.clock, 30.0, self._say("apology", d.prompts.apology), late)
+            await within(d.clock, 30.0, self._say(Prompt.APOLOGY, d.prompts.apology), late)
             await self._call.hangup()
         except ApplianceError as again:
             logger.error("apology failed", extra={"call_id": call_id, "code": again.code})

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from appliance.audio import AudioChunk
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.replies import Turn
 from appliance.conversation.session_base import SessionBase
 from appliance.conversation.timing import paced, within
@@ -45,16 +46,18 @@ class SpeakingMixin(SessionBase):
         return await within(self._d.clock, margin, self._out.drain(), stalled)
 
     async def _say(
-        self, key: str, text: str, anchor: float | None = None, *, interruptible: bool = False
+        self, key: Prompt, text: str, anchor: float | None = None, *, interruptible: bool = False
     ) -> float | None:
         """Play a cached prompt to the end; record it as an agent turn.
 
         With `anchor` (monotonic s), the delay until its first frame left is recorded.
         Protected prompts (`interruptible=False`) are never cut by caller speech.
+        A prompt with no cached audio raises `PromptError` before anything is played or
+        recorded (start-up makes sure there is none).
         """
+        chunks: list[AudioChunk] = self._d.cache.get(key)
         await self._filler.disarm(wait=False)
         self.state = CallState.SPEAK
-        chunks: list[AudioChunk] = self._d.cache.get(key) or []
         started = self._d.clock.time()
         self._start_playing(interruptible)
         try:

@@ -8,6 +8,7 @@ import re
 
 from appliance.conversation.directives import DirectivesMixin
 from appliance.conversation.listening import ListeningMixin
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.replies import Turn, stream_sentences
 from appliance.conversation.timing import within
 from appliance.conversation.turn_taking import is_backchannel
@@ -28,7 +29,7 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
     """Greets, waits for each caller turn (re-prompting on silence) and answers it."""
 
     async def _converse(self) -> str:
-        first = await self._say("greeting", self._d.prompts.greeting, anchor=self._started)
+        first = await self._say(Prompt.GREETING, self._d.prompts.greeting, anchor=self._started)
         if first is not None:
             delay = first - self._started
             self._d.observer.stage_time("greeting_first_audio", delay)
@@ -47,12 +48,12 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
                 reprompts += 1
                 if reprompts > self._d.policy.max_reprompts:
                     self._event("closed-silent")
-                    await self._say("silence_goodbye", self._d.prompts.silence_goodbye)
+                    await self._say(Prompt.SILENCE_GOODBYE, self._d.prompts.silence_goodbye)
                     await self._call.hangup()
                     return "no-response"
                 self._event("reprompt")
                 await self._cancellable(
-                    self._say("reprompt", self._d.prompts.reprompt, interruptible=True)
+                    self._say(Prompt.REPROMPT, self._d.prompts.reprompt, interruptible=True)
                 )
                 continue
             reprompts = 0
@@ -100,7 +101,7 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
         text = transcript.text.strip()
         if not text or transcript.no_speech_prob > d.no_speech_threshold:
             self._event("not-heard")
-            await self._say("not_heard", d.prompts.not_heard, interruptible=True)
+            await self._say(Prompt.NOT_HEARD, d.prompts.not_heard, interruptible=True)
             return False
         if "barge_in_stop" in turn.extra and is_backchannel(text, d.policy.backchannel_max_words):
             await self._filler.disarm(wait=False)
@@ -126,7 +127,7 @@ class TurnsMixin(DirectivesMixin, ListeningMixin):
             await self._filler.disarm(wait=False)
             return await self._payment()
         if is_goodbye(text):
-            await self._say("goodbye", d.prompts.goodbye)
+            await self._say(Prompt.GOODBYE, d.prompts.goodbye)
             await self._call.hangup()
             return True
         reply = await self._reply(text, turn)

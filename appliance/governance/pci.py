@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Pci
+from appliance.conversation.prompts import PCI_DONE, PCI_FAILED, PCI_NOTICE, Prompt
 from appliance.ports import CallRecorder, Clock, DtmfDigit, Transferable
 
 PCI_MODES = ("transfer", "collect")
@@ -50,15 +51,9 @@ class PciPolicy:
     timeout_s: float = 120.0  # s: ... or after this long
     transfer_within_s: float = 20.0  # s to wait for the IVR to answer
     triggers: tuple[str, ...] = DEFAULT_TRIGGERS  # caller phrases that start payment mode
-    notice: str = (
-        "For your security, I will not listen to or record anything while you pay. "
-        "Please enter your card number on your keypad, then press the pound key."
-    )
-    done: str = "Thank you, your card details were entered. Is there anything else I can do?"
-    failed: str = (
-        "I'm sorry, I can't take your payment right now. "
-        "Please call the front desk to pay. Is there anything else I can do?"
-    )
+    notice: str = PCI_NOTICE
+    done: str = PCI_DONE
+    failed: str = PCI_FAILED
 
     def triggered(self, text: str) -> bool:
         """True when payment mode is on and `text` asks to pay (whole words, any case)."""
@@ -67,9 +62,13 @@ class PciPolicy:
         words = " ".join(re.findall(r"[a-z']+", text.lower()))
         return any(re.search(rf"\b{re.escape(p)}\b", words) for p in self.triggers)
 
-    def prompts(self) -> dict[str, str]:
+    def prompts(self) -> dict[Prompt, str]:
         """Fixed texts to synthesize at start-up (PromptCache keys)."""
-        return {"pci_notice": self.notice, "pci_done": self.done, "pci_failed": self.failed}
+        return {
+            Prompt.PCI_NOTICE: self.notice,
+            Prompt.PCI_DONE: self.done,
+            Prompt.PCI_FAILED: self.failed,
+        }
 
 
 @runtime_checkable
@@ -150,7 +149,7 @@ class PaymentPause:
         return "complete" if self.count >= self.policy.expected_digits else "end-key"
 
 
-Say = Callable[[str, str], Awaitable[object]]  # (prompt key, text): play it to the end
+Say = Callable[[Prompt, str], Awaitable[object]]  # (prompt key, text): play it to the end
 Event = Callable[[str, str | None], None]  # (kind, code): a SessionEvent
 
 
@@ -174,7 +173,7 @@ class PaymentFlow:
         await self._audit("pci-pause-start", policy.mode)
         outcome = "failed"
         try:
-            await self.say("pci_notice", policy.notice)
+            await self.say(Prompt.PCI_NOTICE, policy.notice)
             if policy.mode == "transfer":
                 outcome = await self._transfer()
             else:
@@ -186,7 +185,8 @@ class PaymentFlow:
             await asyncio.shield(self._audit("pci-pause-end", code))
         if outcome == "transferred":
             return True
-        await self.say(*(("pci_done", policy.done) if count else ("pci_failed", policy.failed)))
+        done = (Prompt.PCI_DONE, policy.done) if count else (Prompt.PCI_FAILED, policy.failed)
+        await self.say(*done)
         return False
 
     async def _transfer(self) -> str:

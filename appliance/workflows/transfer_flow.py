@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from appliance.audio import AudioChunk
+from appliance.conversation.prompts import Prompt
 from appliance.errors import ApplianceError
 from appliance.ports import (
     AttendedTransferable,
@@ -72,7 +73,7 @@ class TransferFlow:
         recorder: CallRecorder,
         clock: Clock,
         agent: object,
-        say: Callable[[str], Awaitable[object]],  # plays a cached prompt by key, to the end
+        say: Callable[[Prompt], Awaitable[object]],  # plays a cached prompt by key, to the end
         speak: Callable[[str], Awaitable[object]],  # synthesizes and plays text, to the end
         stop_audio: Callable[[], None],
         mode: str = "blind",  # "attended": consultation call (and whisper) first
@@ -103,7 +104,7 @@ class TransferFlow:
             await handoff.begin_handoff(call.call_id, reason)
             say = await handoff.transfer_result("failed")
         if say is None:
-            await self._say("no_transfer")
+            await self._say(Prompt.NO_TRANSFER)
         else:
             await self._speak(say)
         return False
@@ -190,10 +191,10 @@ class TransferFlow:
             await asyncio.gather(hold, return_exceptions=True)
 
     async def _hold(self) -> None:
-        await self._say("hold")
+        await self._say(Prompt.HOLD)
         while self._attended:
             await self._clock.sleep(HOLD_REPEAT_S)
-            await self._say("hold")
+            await self._say(Prompt.HOLD)
 
     async def _recorded(self, result: TransferOutcome, outcome: str) -> None:
         kind = "transfer-ok" if result.ok else "transfer-failed"
