@@ -1,7 +1,7 @@
 """Scripted fakes at the Protocol seams, on virtual time (unit tests only; the store is real).
 
 Everything waits on a `FakeClock`; `FakeClock.run(coro)` advances virtual time whenever the
-event loop has nothing else to do, so a 60 s call runs deterministically in milliseconds.
+tasks it runs have nothing else to do, so a 60 s call runs deterministically in milliseconds.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,15 +33,26 @@ def tone(ms: int) -> AudioChunk:
 
 
 class FakeClock:
-    """Virtual monotonic/wall time; `sleep` returns when `run` advances time past it."""
+    """Virtual monotonic/wall time; `sleep` returns when `run` advances time past it.
+
+    Idleness is seen through public asyncio API only: while `run` is active, the loop's
+    task factory wraps each new task's coroutine in `_Stepped`, which counts the steps
+    tasks take. Time advances once several loop iterations in a row passed with no step
+    of any other task and no real work (`busy`) in flight.
+    """
 
     EPOCH = 1_700_000_000.0  # wall time at monotonic 0
+    IDLE_ROUNDS = 4  # loop iterations without a step before the loop counts as idle
+    # (a finished task wakes its awaiter through a few plain callbacks: gather, shield
+    # and wait each add one iteration without a step; none of our chains is deeper)
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = 0
         self._busy = 0  # work outside virtual time (the store's thread) in flight
+        self._steps = 0  # steps taken by tasks created under `run` (not the runner's own)
+        self._runner: asyncio.Task[Any] | None = None  # the task inside `run`
 
     def monotonic(self) -> float:
         return self.now
@@ -69,41 +80,100 @@ class FakeClock:
 
     async def run(self, work: Awaitable[T], limit_s: float = 600.0) -> T:
         """Await `work`, jumping virtual time to the next timer whenever the loop is idle."""
-        task = asyncio.ensure_future(work)
-        end = self.now + limit_s
-        try:
-            while not task.done():
-                await self._settle()
-                if task.done():
-                    break
-                while self._timers and self._timers[0][2].done():
-                    heapq.heappop(self._timers)
-                if not self._timers:
-                    raise RuntimeError("virtual deadlock: waiting with no timer pending")
-                deadline, _, future = heapq.heappop(self._timers)
-                if deadline > end:
-                    raise TimeoutError(f"still running after {limit_s} virtual s")
-                self.now = max(self.now, deadline)
-                future.set_result(None)
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        with self._counting_steps():
+            task = asyncio.ensure_future(work)
+            try:
+                await self._advance_until_done(task, self.now + limit_s, limit_s)
+            finally:
+                if not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
         return task.result()
 
+    async def _advance_until_done(
+        self, task: asyncio.Future[T], end: float, limit_s: float
+    ) -> None:
+        while not task.done():
+            await self._settle()
+            if task.done():
+                break
+            while self._timers and self._timers[0][2].done():
+                heapq.heappop(self._timers)
+            if not self._timers:
+                raise RuntimeError("virtual deadlock: waiting with no timer pending")
+            deadline, _, future = heapq.heappop(self._timers)
+            if deadline > end:
+                raise TimeoutError(f"still running after {limit_s} virtual s")
+            self.now = max(self.now, deadline)
+            future.set_result(None)
+
+    @contextlib.contextmanager
+    def _counting_steps(self) -> Iterator[None]:
+        """Install a task factory that counts task steps (restored afterwards)."""
+        loop = asyncio.get_running_loop()
+        previous, runner = loop.get_task_factory(), self._runner
+        self._runner = asyncio.current_task()
+
+        def factory(
+            loop: asyncio.AbstractEventLoop, coro: Any, context: Any = None
+        ) -> asyncio.Future[Any]:
+            stepped = _Stepped(coro, self)
+            if previous is not None:
+                if context is None:
+                    return previous(loop, stepped)
+                return previous(loop, stepped, context=context)  # type: ignore[call-arg]
+            return asyncio.Task(stepped, loop=loop, context=context)
+
+        loop.set_task_factory(factory)
+        try:
+            yield
+        finally:
+            loop.set_task_factory(previous)
+            self._runner = runner
+
+    def _stepped(self) -> None:
+        if asyncio.current_task() is not self._runner:
+            self._steps += 1
+
     async def _settle(self) -> None:
-        """Return once no callback is ready and no real work is in flight."""
-        loop: Any = asyncio.get_running_loop()
+        """Return once no task has run for IDLE_ROUNDS iterations and no real work is in
+        flight."""
         idle = 0
-        while idle < 3:
+        while idle < self.IDLE_ROUNDS:
+            steps = self._steps
             await asyncio.sleep(0)
             if self._busy:
                 await asyncio.sleep(0.0005)  # real time: let the store's thread finish
                 idle = 0
-            elif loop._ready:  # CPython: callbacks due in this iteration
+            elif self._steps != steps:
                 idle = 0
             else:
                 idle += 1
+
+
+class _Stepped(Coroutine[Any, Any, Any]):
+    """A task's coroutine that tells its clock each time the task takes a step."""
+
+    def __init__(self, inner: Coroutine[Any, Any, Any], clock: FakeClock) -> None:
+        self._inner = inner
+        self._clock = clock
+        self.__qualname__ = getattr(inner, "__qualname__", type(inner).__qualname__)
+
+    def send(self, value: Any) -> Any:
+        self._clock._stepped()
+        return self._inner.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        self._clock._stepped()
+        if val is None and tb is None:
+            return self._inner.throw(typ)
+        return self._inner.throw(typ, val, tb)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._inner.__await__()
 
 
 class ClockedRecorder:
