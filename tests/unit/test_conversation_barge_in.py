@@ -8,6 +8,7 @@ import pytest
 
 from appliance.conversation.barge_in import Action, BargeInRule
 from appliance.conversation.playout import Playout
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.errors import SpeechToTextError
@@ -25,7 +26,7 @@ FAST = {"barge_in_pause_s": 0.06}
 
 def first_reply_at(deps) -> float:
     """When the first reply's audio starts (s after answer); see test_conversation_turns."""
-    greeting = sum(c.duration for c in deps.cache.get("greeting") or [])
+    greeting = sum(c.duration for c in deps.cache.get(Prompt.GREETING))
     return greeting + 0.5 + 1.0 + 0.3 + 0.1 + 0.2 + 0.18 + 0.05
 
 

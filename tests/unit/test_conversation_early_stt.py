@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from appliance.audio import AudioChunk
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
 from appliance.domain import Utterance
 from tests.fakes import RATE, FakeCall, FakeClock, FakeDetector, FakeLlm, FakeStt, Speech
@@ -79,7 +80,7 @@ async def test_a_caller_who_speaks_on_after_a_short_pause_is_transcribed_whole(r
     stt = FakeStt(clock, ["What are your hours on Saturday?", "bye"])
     llm = FakeLlm(clock, ["Nine to noon."])
     deps, _, detectors = await deps_with_tentatives(clock, repo, stt, llm)
-    greeting = sum(c.duration for c in deps.cache.get("greeting") or [])
+    greeting = sum(c.duration for c in deps.cache.get(Prompt.GREETING))
     at = greeting + 0.2  # before the scripted caller would answer (0.5 s)
     # a 0.16 s pause: past the 0.1 s of the tentative turn, short of the 0.3 s turn end
     call = FakeCall(clock, [Speech(at, 0.6), Speech(at + 0.76, 0.6)], answers=1)

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
 from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
 from tests.fakes import FakeCall, FakeLlm, FakeStt, Speech, session_deps
@@ -19,8 +20,8 @@ LONG_REPLY = (
 )  # 24 words: 7.2 s of fake audio
 
 
-def seconds_of(deps, key: str) -> float:
-    return sum(c.duration for c in deps.cache.get(key) or [])
+def seconds_of(deps, key: Prompt) -> float:
+    return sum(c.duration for c in deps.cache.get(key))
 
 
 def first_reply_at(greeting_s: float) -> float:
@@ -36,7 +37,7 @@ async def test_barge_in_stops_the_reply_and_handles_the_new_utterance(repo, cloc
     stt = FakeStt(clock, ["What are your hours?", "Actually, can I book a visit?", "bye"])
     llm = FakeLlm(clock, [LONG_REPLY, "Sure, which day suits you?"])
     deps, observed = await session_deps(clock, repo, stt, llm)
-    greeting_s = seconds_of(deps, "greeting")
+    greeting_s = seconds_of(deps, Prompt.GREETING)
     barge_at = first_reply_at(greeting_s) + 2.0  # two seconds into the reply
     call = FakeCall(clock, [Speech(barge_at, 1.0)], answers=2)
     session = CallSession(call, deps)
@@ -71,7 +72,7 @@ async def test_no_barge_in_during_the_disclosure(repo, clock) -> None:
     assert session.events[1].code == "protected-audio"
     assert call.stopped_playback == 0
     greeting = call.spans[0]
-    assert greeting[1] - greeting[0] == pytest.approx(seconds_of(deps, "greeting"))
+    assert greeting[1] - greeting[0] == pytest.approx(seconds_of(deps, Prompt.GREETING))
     assert greeting[0] == pytest.approx(started)
     assert stt.calls == 1  # the speech over the disclosure was not transcribed
 
@@ -81,7 +82,7 @@ async def test_short_noise_during_a_reply_does_not_interrupt(repo, clock) -> Non
     deps, _ = await session_deps(
         clock, repo, stt, FakeLlm(clock, [LONG_REPLY]), barge_in_min_speech_s=0.3
     )
-    at = first_reply_at(seconds_of(deps, "greeting")) + 2.0
+    at = first_reply_at(seconds_of(deps, Prompt.GREETING)) + 2.0
     # 0.1 s: below the detector's minimum; 0.4 s: speech, but below the barge-in minimum
     call = FakeCall(clock, [Speech(at, 0.1), Speech(at + 2.0, 0.4)], answers=2)
     session = CallSession(call, deps)
@@ -101,7 +102,7 @@ async def test_backchannel_words_that_barge_in_get_no_reply(repo, clock) -> None
     stt = FakeStt(clock, ["What are your hours?", "Mm-hm, okay.", "bye"])
     llm = FakeLlm(clock, [LONG_REPLY, "Anything else?"])
     deps, _ = await session_deps(clock, repo, stt, llm)
-    at = first_reply_at(seconds_of(deps, "greeting")) + 2.0
+    at = first_reply_at(seconds_of(deps, Prompt.GREETING)) + 2.0
     call = FakeCall(clock, [Speech(at, 0.6), Speech(at + 4.0, 1.0)], answers=1)
     session = CallSession(call, deps)
 
@@ -126,7 +127,7 @@ async def test_filler_plays_when_the_reply_is_late(repo, clock) -> None:
     # the filler started 1.2 s after the end of the speech ("heard": 0.3 s end of turn
     # + 0.1 s STT after it)
     assert filler.at - heard.at == pytest.approx(1.2 - 0.3 - 0.1)
-    filler_audio = deps.cache.get("filler") or []
+    filler_audio = deps.cache.get(Prompt.FILLER)
     assert filler_audio and filler_audio[0] in call.played
     # the filler went out first; the reply followed it, so the first audio is the filler's
     assert observed.stages["turn_gap"] == [pytest.approx(1.2)]
@@ -183,7 +184,7 @@ async def test_silent_caller_is_reprompted_then_closed_politely(repo, clock) -> 
         "answered", "greeted", "reprompt", "reprompt", "closed-silent", "ended"
     ]  # fmt: skip
     assert call.hung_up and observed.outcomes == ["no-response"]
-    greeting_s, reprompt_s = seconds_of(deps, "greeting"), seconds_of(deps, "reprompt")
+    greeting_s, reprompt_s = seconds_of(deps, Prompt.GREETING), seconds_of(deps, Prompt.REPROMPT)
     first = session.events[2].at - clock.EPOCH - started
     assert first == pytest.approx(greeting_s + 5.0)
     closed = session.events[4].at - clock.EPOCH - started
@@ -197,7 +198,7 @@ async def test_answer_after_a_reprompt_resets_the_count(repo, clock) -> None:
     deps, _ = await session_deps(
         clock, repo, stt, FakeLlm(clock, ["Good."]), reprompt_after_s=5.0, max_reprompts=1
     )
-    answer_at = seconds_of(deps, "greeting") + 5.0 + seconds_of(deps, "reprompt") + 0.5
+    answer_at = seconds_of(deps, Prompt.GREETING) + 5.0 + seconds_of(deps, Prompt.REPROMPT) + 0.5
     call = FakeCall(clock, [Speech(answer_at, 1.0)])
     session = CallSession(call, deps)
     assert await clock.run(session.run()) == "no-response"
@@ -209,7 +210,7 @@ async def test_answer_after_a_reprompt_resets_the_count(repo, clock) -> None:
 async def test_caller_hangs_up_mid_reply(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?"])
     deps, observed = await session_deps(clock, repo, stt, FakeLlm(clock, [LONG_REPLY]))
-    hang_at = first_reply_at(seconds_of(deps, "greeting")) + 1.0
+    hang_at = first_reply_at(seconds_of(deps, Prompt.GREETING)) + 1.0
     call = FakeCall(clock, answers=1, hangup_at=hang_at)
     session = CallSession(call, deps)
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, is_goodbye
 from appliance.errors import ChatModelError, SpeechToTextError
 from tests.fakes import FakeCall, FakeLlm, FakeStt, FakeTts, session_deps
@@ -89,7 +90,7 @@ async def test_stage_failure_ends_with_apology(
         ("stage-failed", stage, code),
     ]
     # the apology was really played out: the last span the caller heard is its full length
-    apology_s = sum(c.duration for c in deps.cache.get("apology") or [])
+    apology_s = sum(c.duration for c in deps.cache.get(Prompt.APOLOGY))
     assert call.spans[-1][1] - call.spans[-1][0] == pytest.approx(apology_s)
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
 from appliance.domain import ChatMessage, Directive
 from appliance.llm.understanding import Understander
@@ -171,7 +172,7 @@ async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Databas
     }
     assert packet["actions"] == [{"action": "transfer", "outcome": "caller-request"}]
     # the cached hold prompt was playing while the desk rang
-    hold = deps.cache.get("hold")
+    hold = deps.cache.get(Prompt.HOLD)
     assert hold and call.played[call.played_before_answer - len(hold) :][: len(hold)] == hold
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert ("transfer-requested", "caller-request") in events

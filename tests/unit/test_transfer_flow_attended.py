@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from appliance.conversation.prompts import Prompt
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.workflows.transfer_flow import WHISPER_TTS_S, TransferFlow
@@ -60,11 +61,11 @@ class Run:
 
     def __init__(self, clock: FakeClock, repo: CallRepository, call: TransferringCall) -> None:
         self.clock, self.repo, self.call = clock, repo, call
-        self.said: list[str] = []
+        self.said: list[Prompt] = []
         self.spoken: list[str] = []
         self.agent = Agent()
 
-    async def say(self, key: str) -> None:
+    async def say(self, key: Prompt) -> None:
         self.said.append(key)
         await self.call.play(tone(2000))  # the cached prompt, played to its end
         await self.call.drain()
@@ -110,7 +111,7 @@ async def test_the_desk_hears_the_whisper_before_the_caller_is_bridged(
     assert uri == DESK and not call.transfers  # attended, not blind
     assert headers["X-Appliance-Handoff"] == PACKET["handoff_id"]
     # the caller kept hearing the hold prompt while the desk rang and listened (7.5 s)
-    assert run.said == ["hold", "hold"] and call.played
+    assert run.said == [Prompt.HOLD, Prompt.HOLD] and call.played
     assert transfers("success") == before + 1 and run.agent.outcomes == ["success"]
     events = run.events()
     assert ("whisper-played", "caller-request") in events

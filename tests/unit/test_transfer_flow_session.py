@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -65,7 +66,7 @@ async def test_an_identified_caller_is_whispered_to_the_desk_without_phi(db: Dat
     assert whisper in tts.texts  # ... the whisper does not
     assert not any(w in whisper for w in ("Maria", "Gonzalez", "1980", "April"))
     assert call.desk_heard and call.whispered_at is not None
-    hold = deps.cache.get("hold")
+    hold = deps.cache.get(Prompt.HOLD)
     assert hold and call.played[-len(hold) :] == hold  # the caller was on hold meanwhile
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert ("whisper-played", "caller-request") in events
