@@ -24,6 +24,7 @@ pytestmark = pytest.mark.unit
 
 STT = Stt(model="whisper-tiny.en", device="cpu", compute_type="int8", beam_size=1, threads=2)
 SECRET = "my date of birth is the fourth of july"
+GATE_TIMEOUT_S = 5.0  # s a gated decode or the test waits for the other side at most
 
 
 @dataclass
@@ -36,10 +37,18 @@ class Segment:
 class FakeWhisper:
     """Lazy like faster-whisper: the work happens while `segments` is iterated."""
 
-    def __init__(self, segments: list[Segment], fail: bool = False, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        segments: list[Segment],
+        fail: bool = False,
+        delay: float = 0.0,
+        gate: threading.Event | None = None,
+    ) -> None:
         self.segments = segments
         self.fail = fail
-        self.delay = delay
+        self.delay = delay  # s each decode takes (sleeps in the worker thread)
+        self.gate = gate  # if given, each decode waits until it is set instead
+        self.entered = threading.Event()  # set when a decode started on the worker
         self.calls: list[dict[str, Any]] = []
         self.sizes: list[int] = []
         self.consumed_on: list[str] = []
@@ -58,8 +67,12 @@ class FakeWhisper:
         with self._guard:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
+        self.entered.set()
         try:
-            time.sleep(self.delay)
+            if self.gate is not None:
+                assert self.gate.wait(GATE_TIMEOUT_S), "the test never released the decode"
+            else:
+                time.sleep(self.delay)
             if self.fail:
                 raise RuntimeError(f"decoder choked on {SECRET!r}")
             yield from self.segments
@@ -170,13 +183,21 @@ async def test_a_closed_model_says_so():
     assert err.value.code == "stt-closed"
 
 
+async def decoding(fake: FakeWhisper) -> None:
+    """Return once a decode has started on the worker thread."""
+    started = await asyncio.to_thread(fake.entered.wait, GATE_TIMEOUT_S)
+    assert started, f"no decode started within {GATE_TIMEOUT_S} s"
+
+
 async def test_closing_drops_queued_work_with_a_coded_error():
-    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.2)
+    gate = threading.Event()
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], gate=gate)
     stt = WhisperStt(fake, STT)
     running = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
     queued = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
-    await asyncio.sleep(0.05)
+    await decoding(fake)  # the first is on the worker, the second waits in its queue
     stt.close()
+    gate.set()
     assert (await running).text == "ok"
     with pytest.raises(SpeechToTextError) as err:
         await queued
@@ -184,12 +205,15 @@ async def test_closing_drops_queued_work_with_a_coded_error():
 
 
 async def test_cancelling_the_caller_is_not_turned_into_an_error():
-    stt = WhisperStt(FakeWhisper([Segment("ok", -0.1, 0.0)], delay=0.2), STT)
+    gate = threading.Event()
+    fake = FakeWhisper([Segment("ok", -0.1, 0.0)], gate=gate)
+    stt = WhisperStt(fake, STT)
     task = asyncio.ensure_future(stt.transcribe(utterance(0.2)))
-    await asyncio.sleep(0.05)
+    await decoding(fake)  # cancelled while the model is busy with it
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    gate.set()
     stt.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -35,6 +36,15 @@ class MediaClock:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 2.0) -> None:
+    """Yield to the loop until `condition()` holds; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not done within {timeout} s")
+        await asyncio.sleep(0.001)
 
 
 def pcm(ms: int, rate: int = 16_000, value: int = 1000) -> bytes:
@@ -74,8 +84,7 @@ async def test_drain_reports_the_first_frame_of_each_batch() -> None:
         first = await asyncio.wait_for(call.drain(), 2)
         done = time.monotonic()
         assert first is not None and queued <= first <= done
-        await asyncio.sleep(0.05)
-        queued = time.monotonic()
+        queued = time.monotonic()  # after the last of the first batch's frames left
         await call.play(AudioChunk(pcm(40), 16_000))
         second = await asyncio.wait_for(call.drain(), 2)
         assert second is not None and second >= queued > first
@@ -88,7 +97,8 @@ async def test_stop_playback_clears_the_queue_and_releases_drain() -> None:
     await call.play(AudioChunk(pcm(2000), 16_000))
     assert call.outbox.pending() == 100
     drain = asyncio.create_task(call.drain())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one loop iteration: the task runs until it waits for the outbox
+    assert not drain.done(), "drain() returned with 100 frames queued"
     call.stop_playback()
     assert call.outbox.pending() == 0
     assert await asyncio.wait_for(drain, 1) is None  # nothing was ever sent
@@ -116,7 +126,7 @@ async def test_a_stuck_consumer_loses_the_oldest_frames_only() -> None:
     call = PjsipCall(asyncio.get_running_loop(), "inbound")
     for i in range(RX_QUEUE_FRAMES + 10):
         call.media_frame(i.to_bytes(2, "little") * (FRAME_BYTES // 2), float(i))
-    await asyncio.sleep(0.05)  # let call_soon_threadsafe callbacks run
+    await until(lambda: call.rx_dropped == 10, "the frames' call_soon_threadsafe callbacks")
     call.set_ended(False, 200, "local-hangup")
     got = [chunk.timestamp async for chunk in call.frames()]
     assert call.rx_dropped == 11  # 10 over the limit, plus one for the end marker
