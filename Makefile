@@ -33,7 +33,7 @@ run: setup
 test: setup-test
 	$(BIN)/ruff check appliance tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu and not perf" $(PYTEST_ARGS)
 
 setup: $(VAR)/.debs-run $(VENV)/.installed $(MODELS_DIR)/.assembled
 

