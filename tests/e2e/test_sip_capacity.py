@@ -10,10 +10,21 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_sipp import SCENARIOS, failed, sipp, successful
+from tests.e2e.test_sipp_flows import active_calls
 
 pytestmark = pytest.mark.e2e
 
 WORKERS, CALLS_PER_WORKER = 2, 4  # the defaults the e2e appliance runs with
+
+
+async def wait_active(appliance, count: int, holding: asyncio.Task, timeout: float = 30) -> None:
+    """Wait until the appliance's metrics show `count` calls in progress."""
+    deadline = time.monotonic() + timeout
+    while (active := await asyncio.to_thread(active_calls, appliance)) != count:
+        assert not holding.done(), "the held calls ended before all of them were up"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{active} active calls, not {count}, after {timeout} s")
+        await asyncio.sleep(0.1)
 
 
 def rejected_scenario(tmp_path: Path, code: int) -> Path:
@@ -31,14 +42,14 @@ async def test_the_call_after_full_capacity_gets_busy_here(appliance, tmp_path) 
             sipp, target, "-sn", "uac", "-m", str(full), "-l", str(full), "-r", "20", "-d", "9000"
         )
     )
-    await asyncio.sleep(3.0)  # all of them answered (each worker answers within ms)
-    assert not holding.done()
-    started = time.monotonic()
+    await wait_active(appliance, full, holding)  # every slot taken
     extra = await asyncio.to_thread(
         sipp, target, "-sf", str(rejected_scenario(tmp_path, 486)), "-m", "1", timeout=30
     )
     assert extra.returncode == 0, extra.stdout[-3000:] + extra.stderr[-2000:]
-    assert time.monotonic() - started < 5  # answered at once: never a hang
+    # refused while every held call was still up (they hang up 9 s after the answer):
+    # at once, not queued until a slot freed
+    assert not holding.done() and await asyncio.to_thread(active_calls, appliance) == full
     held = await holding
     assert successful(held) == full and failed(held) == 0, held.stdout[-3000:]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_sipp import failed, sipp, successful
+from tests.e2e.test_sipp import failed, sipp, successful, wait_ended
 from tests.e2e.test_sipp_flows import wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -21,6 +21,8 @@ WARM_UP = 8  # calls before the baseline: first calls fill pools and caches
 FD_SLACK = 8
 THREAD_SLACK = 4
 RSS_SLACK_MB = 60.0
+SETTLE_S = 30.0  # s the workers get to release everything after the last call ended
+STEADY_READS = 4  # equal readings in a row (0.25 s apart): the workers have settled
 
 
 @dataclass(frozen=True)
@@ -75,22 +77,38 @@ def calls(appliance, count: int, concurrent: int) -> None:
     assert successful(out) == count and failed(out) == 0
 
 
-def settle(appliance) -> None:
+def settle(appliance, pids: list[int], before: set[str], count: int) -> dict[int, Usage]:
+    """Each worker's usage once the `count` calls since `before` are over: no call active,
+    every one of them ended in the store, and the workers' descriptors and threads unchanged
+    for STEADY_READS reads in a row (pjsua2 releases call slots a little after the BYE)."""
     wait_idle(appliance)
-    time.sleep(2.0)  # sessions write their end, pjsua2 releases the call slots
+    wait_ended(appliance, before, count)
+    deadline = time.monotonic() + SETTLE_S
+    readings: list[dict[int, Usage]] = []
+    while time.monotonic() < deadline:
+        readings.append({pid: usage(pid) for pid in pids})
+        recent = [{pid: (u.fds, u.threads) for pid, u in r.items()} for r in readings]
+        if len(recent) >= STEADY_READS and all(r == recent[-1] for r in recent[-STEADY_READS:]):
+            return readings[-1]
+        time.sleep(0.25)
+    raise AssertionError(f"the workers did not settle in {SETTLE_S} s: {readings[-STEADY_READS:]}")
+
+
+def call_ids(appliance) -> set[str]:
+    return {c["call_id"] for c in appliance.calls()}
 
 
 def test_fds_threads_and_rss_return_to_baseline_after_200_calls(appliance) -> None:
     pids = worker_pids(appliance.proc.pid)
     assert len(pids) == 2, pids
+    before = call_ids(appliance)
     calls(appliance, WARM_UP, CONCURRENT)
-    settle(appliance)
-    baseline = {pid: usage(pid) for pid in pids}
+    baseline = settle(appliance, pids, before, WARM_UP)
+    before = call_ids(appliance)
     started = time.monotonic()
     calls(appliance, CALLS, CONCURRENT)
     took = time.monotonic() - started
-    settle(appliance)
-    after = {pid: usage(pid) for pid in pids}
+    after = settle(appliance, pids, before, CALLS)
     print(f"\n{CALLS} calls ({CONCURRENT} at a time) in {took:.1f} s")
     for pid in pids:
         b, a = baseline[pid], after[pid]
