@@ -1,5 +1,6 @@
-"""Barge-in over real SIP: the agent's audio must stop at the caller within 200 ms + one
-jitter buffer of the caller starting to talk.
+"""Barge-in over real SIP: the agent's audio stops at the caller when the caller talks
+over it, and the caller's words are answered. How fast (within 200 ms + one jitter buffer
+of the caller starting to talk) is a `perf` test.
 
 The agent is a real `appliance agent` process (pjsua2, Silero VAD, Whisper, Piper, the
 SQLCipher store) on loopback; this process is the caller (a second pjsua2 endpoint). The
@@ -8,8 +9,9 @@ re-prompts ("Are you still there? How can I help you?", interruptible audio, pla
 a reply); 0.3 s into it the caller says a real recorded "Goodbye" (Asterisk prompt). The
 caller knows when its speech started (the first frame of it that left its port, plus
 the silence at the head of the recording) and records what it hears; the stop time is
-the last loud frame of the re-prompt it received after that. Then the agent must
-answer the utterance: its goodbye prompt, and it hangs up.
+the last loud frame of the re-prompt it received after that. The re-prompt's second
+sentence ("How can I help you?", loud from 1.06 s into it) must never reach the caller.
+Then the agent must answer the utterance: its goodbye prompt, and it hangs up.
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ QUIET_GAP_S = 0.5  # the greeting / re-prompt is over after this long without lo
 INTO_REPROMPT_S = 0.3  # the caller starts talking this far into the re-prompt: inside its
 # first sentence, which is loud (> -50 dBFS) without a gap from 0.06 s to 0.86 s, so the
 # last loud frame is where the agent stopped, not a pause between words
-TRIALS = 5  # calls; the best stop time must be within the budget
+CALLS = 2  # calls in the default (correctness) test
+SECOND_SENTENCE_S = (1.1, 1.5)  # s into the re-prompt, inside its second sentence (Piper's
+# audio is loud 0.04-0.86 s, then 1.06-1.72 s): no loud frame may arrive there ...
+EARLIEST_ANSWER_S = 0.3  # ... nor up to this long after the caller's speech ended (no turn
+# ends before [vad] early_stt_ms of silence, so no answer can be in the window)
+TRIALS = 5  # calls in the perf test; the best stop time must be within the budget
 TAIL_S = 0.1  # ... and the median within the budget plus this
 WORD_GAP_S = 0.1  # loud frames closer than this belong to one run
 BUDGET_S = 0.200  # the issue's bound, plus one jitter buffer: the caller's own (pjmedia's
@@ -128,6 +135,9 @@ class Ear:
     def loud_after(self, at: float) -> list[float]:
         return [t for t, loud in self.frames if loud and t >= at]
 
+    def loud_between(self, start: float, end: float) -> list[float]:
+        return [t for t, loud in self.frames if loud and start <= t < end]
+
     async def wait_loud(self, after: float, timeout: float) -> float:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -158,7 +168,7 @@ def last_loud_before_gap(loud: list[float], gap_s: float) -> float:
 async def caller(uri: str) -> dict[str, float | bool]:
     goodbye = prompt("vm-goodbye")
     speech = AudioChunk(resample(goodbye.pcm, goodbye.rate, PIPELINE_RATE), PIPELINE_RATE)
-    head_s, _ = voiced_span(speech.pcm, PIPELINE_RATE)
+    head_s, tail_s = voiced_span(speech.pcm, PIPELINE_RATE)
     rtp = random.randrange(30000, 39000, 100)
     telephony = PjsipTelephony(
         loopback_sip(port=0, transports=["udp"], rtp_port=rtp, rtp_port_range=40),
@@ -187,7 +197,11 @@ async def caller(uri: str) -> dict[str, float | bool]:
         loud = ear.loud_after(reprompt)
         stop = last_loud_before_gap(loud, WORD_GAP_S)
         answered_after = [t for t in loud if t > stop + 0.3]
+        speech_end = sent + tail_s
+        late = min(reprompt + SECOND_SENTENCE_S[1], speech_end + EARLIEST_ANSWER_S)
+        second = ear.loud_between(reprompt + SECOND_SENTENCE_S[0], late)
         return {
+            "second_sentence_heard": bool(second),
             "onset_into_reprompt": onset - reprompt,
             "stop_after_onset": stop - onset,
             "answer_after_onset": answered_after[0] - onset if answered_after else -1.0,
@@ -213,14 +227,14 @@ async def jitter_buffer_ms(telephony: PjsipTelephony, call: CallHandle) -> float
     return await worker.run(read)
 
 
-def stored(agent: Agent) -> list[tuple[list[str], list[dict[str, float | None]]]]:
-    """Each call's speakers and turn timings, oldest call first."""
+def stored(agent: Agent, count: int) -> list[tuple[list[str], list[dict[str, float | None]]]]:
+    """The latest `count` calls' speakers and turn timings, oldest call first."""
     key = (agent.var / "keys" / "db.key").read_text().strip()
     db = Database.open(agent.var / "appliance.db", key)
     try:
         repo = CallRepository(db)
         found = []
-        for call in reversed(repo.list_calls(TRIALS + 2)):  # newest first
+        for call in reversed(repo.list_calls(count)):  # newest first
             turns = repo.turns(call.call_id)
             found.append(([t.speaker for t in turns], [t.timings for t in turns]))
         return found
@@ -228,11 +242,40 @@ def stored(agent: Agent) -> list[tuple[list[str], list[dict[str, float | None]]]
         db.close()
 
 
+def agent_stops(agent: Agent, count: int) -> list[float]:
+    """The agent's own figure per call (VAD onset to the pause), checking each call ended
+    with the caller's barged-in turn and the agent's answer to it."""
+    calls = stored(agent, count)
+    assert len(calls) == count
+    stops = []
+    for speakers, timings in calls:
+        assert speakers[-2:] == ["caller", "agent"], speakers
+        stop = timings[-2].get("barge_in_stop")  # set only when a barge-in cut the audio
+        assert isinstance(stop, float) and stop >= 0.0, timings[-2]
+        stops.append(stop)
+    return stops
+
+
+async def test_barge_in_stops_the_agent_at_the_caller_and_is_answered(agent: Agent) -> None:
+    results = [await caller(agent.uri) for _ in range(CALLS)]
+    print(f"\nbarge-in over SIP: {results}")
+    for each in results:
+        # the caller really talked over the re-prompt (which lasts about 2.2 s) ...
+        assert 0.2 < each["onset_into_reprompt"] < 0.5, each
+        # ... while it was playing, and the re-prompt stopped: its second sentence never came
+        assert each["stop_after_onset"] > 0.0, each
+        assert not each["second_sentence_heard"], each
+        # the utterance was handled: "Goodbye" -> the goodbye prompt, then the agent hung up
+        assert each["answer_after_onset"] > 0.5, each
+        assert each["remote_ended"], each
+    print(f"the agent's VAD onset to the pause (s): {agent_stops(agent, CALLS)}")
+
+
+@pytest.mark.perf
 async def test_barge_in_stops_the_agent_at_the_caller_within_200_ms(agent: Agent) -> None:
-    # five calls. On this 2-core machine the stop time at the caller is bimodal: about
-    # 0.08 s most of the time, about 0.22-0.28 s in some runs (the code of the morning
-    # showed the same; cause not found yet). The best of five must meet the bound (the
-    # mechanism does), the median within the bound plus TAIL_S
+    # five calls. On this 2-core machine the stop time at the caller is bimodal (see
+    # bench/README.md, Barge-in). The best of five must meet the bound (the mechanism
+    # does), the median within the bound plus TAIL_S
     results = [await caller(agent.uri) for _ in range(TRIALS)]
     print(f"\nbarge-in over SIP: {results}")
     stops = sorted(float(r["stop_after_onset"]) for r in results)
@@ -241,20 +284,9 @@ async def test_barge_in_stops_the_agent_at_the_caller_within_200_ms(agent: Agent
     # the last re-prompt audio reached the caller within 200 ms + one jitter buffer
     assert 0.0 < stops[0] <= budget, results
     assert stops[TRIALS // 2] <= budget + TAIL_S, results
-    result = results[-1]
-    # the caller really talked over the re-prompt (which lasts about 2.5 s)
     for each in results:
         assert 0.2 < each["onset_into_reprompt"] < 0.5, each
-    # and the utterance was handled: "Goodbye" -> the goodbye prompt, then the agent hung up
-    assert result["answer_after_onset"] > 0.5, result
-    assert result["remote_ended"], result
-    calls = stored(agent)
-    assert len(calls) == TRIALS
-    agent_stops = []
-    for speakers, timings in calls:
-        assert speakers[-2:] == ["caller", "agent"], speakers
-        stop = timings[-2].get("barge_in_stop")  # the agent's view: VAD onset to the pause
-        assert isinstance(stop, float), timings[-2]
-        agent_stops.append(stop)
-    print(f"the agent's VAD onset to the pause (s): {agent_stops}")
-    assert min(agent_stops) < BUDGET_S, agent_stops
+        assert not each["second_sentence_heard"] and each["remote_ended"], each
+    stops_at_agent = agent_stops(agent, TRIALS)
+    print(f"the agent's VAD onset to the pause (s): {stops_at_agent}")
+    assert min(stops_at_agent) < BUDGET_S, stops_at_agent
