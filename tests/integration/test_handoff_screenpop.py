@@ -116,11 +116,9 @@ def test_packet_schema_rejects_bad_packets_with_coded_errors() -> None:
         assert "Maria" not in str(bad.value) and "Not A Code" not in str(bad.value)
 
 
-async def test_a_packet_written_by_an_agent_process_pops_up_and_is_audited(
-    served: tuple[str, Database], tmp_path: Path
-) -> None:
-    base, db = served
-    body = packet("call-42")
+async def pop_up(base: str, db_path: Path, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """Write `body` from another process while a screen-pop listens: (what it showed, s from
+    the start of the write until it showed it)."""
     auth = {"authorization": f"Bearer {TOKEN.hex()}"}
     async with (
         httpx.AsyncClient(timeout=20) as client,
@@ -129,10 +127,18 @@ async def test_a_packet_written_by_an_agent_process_pops_up_and_is_audited(
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         started = time.monotonic()
-        await asyncio.to_thread(write_in_other_process, tmp_path / "store.db", body)
-        shown = await asyncio.wait_for(next_handoff(response), 10)
-        latency = time.monotonic() - started
-    assert shown == body and latency < 5.0
+        await asyncio.to_thread(write_in_other_process, db_path, body)
+        shown = await asyncio.wait_for(next_handoff(response), 30)
+        return shown, time.monotonic() - started
+
+
+async def test_a_packet_written_by_an_agent_process_pops_up_and_is_audited(
+    served: tuple[str, Database], tmp_path: Path
+) -> None:
+    base, db = served
+    body = packet("call-42")
+    shown, _ = await pop_up(base, tmp_path / "store.db", body)
+    assert shown == body
     reads = [r for r in db.query(read_records) if r.action == "phi.read"]
     assert [(r.object_id, r.call_id, r.actor_role) for r in reads] == [
         (body["handoff_id"], "call-42", "scheduler")
@@ -142,6 +148,15 @@ async def test_a_packet_written_by_an_agent_process_pops_up_and_is_audited(
     for name in ("store.db", "store.db-wal"):  # the packet is not readable on disk
         path = tmp_path / name
         assert not path.exists() or b"Gonzalez" not in path.read_bytes()
+
+
+@pytest.mark.perf
+async def test_a_packet_pops_up_within_5_s(served: tuple[str, Database], tmp_path: Path) -> None:
+    """Speed (perf marker): from the writer process's start to the screen-pop, under 5 s."""
+    base, _ = served
+    body = packet("call-43")
+    shown, latency = await pop_up(base, tmp_path / "store.db", body)
+    assert shown == body and latency < 5.0, latency
 
 
 async def test_the_screen_pop_needs_the_token(served: tuple[str, Database]) -> None:
