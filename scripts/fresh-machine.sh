@@ -75,11 +75,13 @@ debootstrap --include=git,make,python3,ca-certificates bookworm "$root" "$mirror
     >"$base/debootstrap.log" 2>&1 || { tail -20 "$base/debootstrap.log"; exit 1; }
 took "debootstrap (git, make, python3)" "$s"
 
+# The root is a mount point of its own, as on a real server: `ip netns exec` and `ip -n`
+# make / a slave mount, which fails where / is a plain folder.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /dev "$root/dev"
 mount -t tmpfs tmpfs "$root/run"
-mount -t tmpfs tmpfs "$root/tmp"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # The site's own CA certificates (a TLS-inspecting proxy's), as a server on this network has
 # them in its system store: Debian's pip trusts that store. Nothing else of this machine.

@@ -16,7 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,17 @@ BIN = Path(sys.executable).parent
 PLAYBOOK = BIN / "ansible-playbook"
 
 needs_ansible = pytest.mark.skipif(not PLAYBOOK.exists(), reason="needs the ops extra")
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """The test root on disk, under var/tmp: systemd-creds refuses to keep its host key on a
+    temporary file system, and /tmp is a tmpfs on some hosts (Debian 13's default)."""
+    base = REPO / "var" / "tmp"
+    base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="ansible-", dir=base))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _run(tmp: Path, *extra: str, source: Path = REPO) -> subprocess.CompletedProcess[str]:

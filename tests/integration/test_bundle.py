@@ -113,3 +113,24 @@ def test_unsafe_tarball_members_are_refused(tmp_path: Path, kind: str) -> None:
     assert err.value.code == "bundle-unsafe-member"
     assert not (tmp_path / "outside.txt").exists()
     assert not (tmp_path / "out" / bundle.ROOT / "wheels" / "x.whl").exists()
+
+
+def test_portable_wheels_replace_the_source_archive(tmp_path: Path) -> None:
+    """The staging step: the baseline wheel (built by `make`, from the cache) goes into the
+    wheelhouse with its sha256 in portable.txt, and the sdist the host would compile for its
+    own CPU is dropped."""
+    from appliance.cpu_baseline import scan
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    sdist = wheels / "llama_cpp_python-0.3.36.tar.gz"
+    sdist.write_bytes(b"source archive as pip download leaves it")
+    other = wheels / "alpha-1.0-py3-none-any.whl"
+    other.write_bytes(b"PK other wheel")
+    bundle.portable_wheels(wheels)
+    assert not sdist.exists() and other.exists()
+    (line,) = (wheels / bundle.PORTABLE).read_text().splitlines()
+    (built,) = wheels.glob("llama_cpp_python-0.3.36-*.whl")
+    assert line == f"llama-cpp-python==0.3.36 --hash=sha256:{bundle.sha256(built)}"
+    reports = scan([built])
+    assert reports and not any(r.violates for r in reports)
