@@ -4,7 +4,7 @@ One onnxruntime session (1 thread) is shared by every detector; each detector ke
 own recurrent state (h, c) and the 64-sample context, and runs the model on each
 512-sample (32 ms) window as soon as the 20 ms chunks have filled it. Fed window by
 window this way, the model gives exactly the probabilities of faster-whisper's batch
-use over the same audio.
+use over the same audio, until a long quiet stretch restarts its state (SileroStream).
 
 Times come from the chunks: a chunk's `timestamp` is taken as the time of its first
 sample, and positions inside the stream are counted in samples from there.
@@ -40,6 +40,10 @@ HYSTERESIS = 0.15  # speech goes on until the probability drops below threshold 
 ONSET_LEVEL = 0.05  # once speech is confirmed, its start moves back over windows at or above
 BACKTRACK_S = 0.5  # ... this level, by at most this long (a fresh model state is slow to
 # rise: on 30 Asterisk prompts onsets came up to 0.34 s late without this, <= 0.16 s with it)
+REFRESH_AFTER_S = 2.0  # s of windows below ONSET_LEVEL after which the model's state restarts,
+PRIME_S = 0.5  # ... primed with this much of the latest (quiet) audio
+REFRESH_WINDOWS = round(REFRESH_AFTER_S * PIPELINE_RATE / WINDOW)
+PRIME_WINDOWS = round(PRIME_S * PIPELINE_RATE / WINDOW)
 
 _session: onnxruntime.InferenceSession | None = None
 _session_lock = threading.Lock()
@@ -82,19 +86,42 @@ class SpeechProbability(Protocol):
 
 
 class SileroStream:
-    """The model's state for one audio stream: feed 512-sample windows in order."""
+    """The model's state for one audio stream: feed 512-sample windows in order.
+
+    After `REFRESH_AFTER_S` of quiet windows the recurrent state restarts from zero, primed
+    with the latest `PRIME_S` of audio: fed long silence (digital silence above all), the
+    state drifts and the model reacts ever later to the next speech (the first window at
+    0.5 came 40-60 ms into a word after 1 s of silence, 0.2-0.4 s after 10 s, and a short
+    "goodbye" was missed after 30 s; bench/README.md, Barge-in).
+    """
 
     def __init__(self, session: onnxruntime.InferenceSession) -> None:
         self._session = session
         self.reset()
 
     def reset(self) -> None:
+        self._restart()
+        self._recent: deque[npt.NDArray[np.float32]] = deque(maxlen=PRIME_WINDOWS)
+        self._quiet = 0  # quiet windows in a row
+
+    def _restart(self) -> None:
         self._h = np.zeros(STATE, dtype=np.float32)
         self._c = np.zeros(STATE, dtype=np.float32)
         self._context = np.zeros((1, CONTEXT), dtype=np.float32)
 
     def probability(self, window: npt.NDArray[np.float32]) -> float:
         """Speech probability of the next window (WINDOW float32 samples in [-1, 1])."""
+        prob = self._run(window)
+        self._recent.append(np.array(window, dtype=np.float32))
+        self._quiet = self._quiet + 1 if prob < ONSET_LEVEL else 0
+        if self._quiet >= REFRESH_WINDOWS:
+            self._restart()
+            for recent in self._recent:
+                self._run(recent)
+            self._quiet = 0
+        return prob
+
+    def _run(self, window: npt.NDArray[np.float32]) -> float:
         frame = np.concatenate([self._context, window.reshape(1, WINDOW)], axis=1)
         try:
             out, h, c = self._session.run(None, {"input": frame, "h": self._h, "c": self._c})

@@ -165,6 +165,35 @@ def test_vad_streaming_matches_faster_whisper_batch():
     assert np.max(np.abs(np.array(streamed) - batch)) < 1e-4
 
 
+def first_voiced_after(silence: bytes, word: bytes) -> tuple[float, int]:
+    """Feed `silence` then `word`: (s from the word's onset to the end of the chunk whose
+    window first reached the threshold, utterances found)."""
+    onset = len(silence) / 2 / PIPELINE_RATE + voiced_span(word, PIPELINE_RATE)[0]
+    detector = SileroTurnDetector(VAD)
+    voiced, found = float("inf"), 0
+    for i, frame in enumerate(frames(silence + word + bytes(PIPELINE_RATE * 4), PIPELINE_RATE)):
+        found += detector.feed(AudioChunk(frame, PIPELINE_RATE, i * 0.02)) is not None
+        end = (i + 1) * 0.02
+        if voiced == float("inf") and end > onset and detector.probability >= VAD.threshold:
+            voiced = end - onset
+    return voiced, found
+
+
+@pytest.mark.parametrize("level", [None, -60.0])
+def test_vad_hears_a_word_as_early_after_30_s_of_silence_as_after_1_s(level: float | None):
+    """Silero's recurrent state drifts on long silence: without the restart in SileroStream
+    the first voiced window came 0.2-0.5 s into the word, or never."""
+    word = resample(prompt("vm-goodbye").pcm, 8000, PIPELINE_RATE)
+
+    def silence(seconds: float) -> bytes:
+        return bytes(int(seconds * PIPELINE_RATE) * 2) if level is None else noise(seconds, level)
+
+    fresh, _ = first_voiced_after(silence(1.0), word)
+    late, found = first_voiced_after(silence(30.0), word)
+    assert found == 1
+    assert fresh < 0.1 and late <= fresh + 2 * WINDOW / PIPELINE_RATE, (fresh, late)
+
+
 @pytest.mark.perf
 def test_vad_costs_under_5_ms_per_20_ms_chunk():
     """Speed (perf marker): the whole detector, per 20 ms chunk, well inside real time."""
