@@ -273,9 +273,10 @@ async def test_barge_in_stops_the_agent_at_the_caller_and_is_answered(agent: Age
 
 @pytest.mark.perf
 async def test_barge_in_stops_the_agent_at_the_caller_within_200_ms(agent: Agent) -> None:
-    # five calls. On this 2-core machine the stop time at the caller is bimodal (see
-    # bench/README.md, Barge-in). The best of five must meet the bound (the mechanism
-    # does), the median within the bound plus TAIL_S
+    # five calls. The stop time at the caller still spreads with the two adaptive jitter
+    # buffers (25-135 ms each way on this 2-core machine; bench/README.md, Barge-in). The
+    # best of five must meet the bound (the mechanism does), the median within the bound
+    # plus TAIL_S
     results = [await caller(agent.uri) for _ in range(TRIALS)]
     print(f"\nbarge-in over SIP: {results}")
     stops = sorted(float(r["stop_after_onset"]) for r in results)
