@@ -90,8 +90,10 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     in_root 'update-ca-certificates >/dev/null'
 fi
 
-step "clean clone of HEAD ($(git -C "$repo" rev-parse --short HEAD)) into /root/appliance"
+head=$(git -C "$repo" rev-parse --short HEAD)  # what is tested, even if HEAD moves meanwhile
+step "clean clone of HEAD ($head) into /root/appliance"
 git clone -q --no-hardlinks "$repo" "$root/root/appliance"
+git -C "$root/root/appliance" checkout -q "$head"
 if [ -d "$repo/../shared" ]; then cp -r "$repo/../shared" "$root/root/shared"; fi
 
 step "make run (fresh): install, assemble models, start; wait for /healthz"
@@ -158,7 +160,7 @@ if [ "$run_test" -eq 1 ]; then
 fi
 
 echo
-echo "=== fresh-machine: PASS ($(date -u +%Y-%m-%dT%H:%M:%SZ), HEAD $(git -C "$repo" rev-parse --short HEAD))"
+echo "=== fresh-machine: PASS ($(date -u +%Y-%m-%dT%H:%M:%SZ), HEAD $head)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 echo "CPU flags beyond x86-64-v3: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' \
     | grep -E '^(avx512|amx|avx_vnni)' | tr '\n' ' ')"
