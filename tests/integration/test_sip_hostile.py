@@ -48,20 +48,34 @@ def sdp(port: str) -> str:
     )
 
 
-def malformed(port: int) -> list[bytes]:
+def answered(port: int) -> list[bytes]:
+    """Hostile INVITEs that a worker answers: each holds one of its 4 call slots until the
+    ACK that never comes times out (32 s).
+
+    pjsip takes a UDP INVITE whose Content-Length is past the end of the datagram, and reads
+    only the first 4000 bytes of a datagram (the 8 KB one arrives as an INVITE without
+    its offer). The edge drops the first (sanity check) and forwards the second.
+    """
+    ct = "Content-Type: application/sdp\r\n"
+    return [
+        invite(port, headers=ct, body=sdp("4000"), length="99999999"),  # huge Content-Length
+        invite(port, headers=ct + "X-Long: " + "a" * 8000 + "\r\n", body=sdp("4000")),
+    ]
+
+
+def malformed(port: int, *, with_answered: bool = True) -> list[bytes]:
     rng = random.Random(3)
     ct = "Content-Type: application/sdp\r\n"
     good = invite(port, headers=ct, body=sdp("4000"))
     messages = [
         good[:60],  # truncated datagram
         good[: len(good) // 2],
-        invite(port, headers=ct, body=sdp("4000"), length="99999999"),  # huge Content-Length
+        *(answered(port) if with_answered else []),
         invite(port, headers=ct, body=sdp("4000"), length="-5"),
         invite(port, headers=ct, body=sdp("99999")),  # bad SDP: port out of range
         invite(port, headers=ct, body=sdp("abc") + "m=video\r\n"),
         invite(port, headers=ct + "CSeq: abc INVITE\r\nFrom: <<<>>>\r\n", body=sdp("4000")),
         invite(port, headers="Via: \x00\xff garbage\r\n" + ct, body=sdp("4000")),
-        invite(port, headers=ct + "X-Long: " + "a" * 8000 + "\r\n", body=sdp("4000")),
         good.replace(b"INVITE sip:", b"FROBNICATE sip:", 1),  # unknown method
         good.replace(b"Call-ID:", b"X-Gone:", 1),
         good.replace(b"SIP/2.0\r\n", b"SIP/9.9\r\n", 1),
@@ -106,14 +120,19 @@ async def assert_alive(sip_edge: SipEdge, worker: PjsipTelephony) -> None:
 async def test_malformed_sip_leaves_edge_and_worker_up(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     async with edge_and_worker() as (sip_edge, worker):
-        for port in (sip_edge.port, worker.sip_port):
-            await asyncio.to_thread(blast, port, malformed(port))
+        await asyncio.to_thread(blast, sip_edge.port, malformed(sip_edge.port))
+        # to the worker directly, all but the two it answers: with them it would hold 3 of
+        # its 4 call slots for 32 s, and the legitimate call below would have no margin
+        direct = malformed(worker.sip_port, with_answered=False)
+        await asyncio.to_thread(blast, worker.sip_port, direct)
         # a well-formed request with an unknown method: 405, logged
         unknown = invite(sip_edge.port).replace(b"INVITE", b"FROBNICATE")
         await asyncio.to_thread(blast, sip_edge.port, [unknown])
         await asyncio.sleep(1.0)
         await assert_alive(sip_edge, worker)
-        completed(await asyncio.to_thread(sipp, sip_edge.port, "-sn", "uac", "-d", "200"))
+        await legitimate_call(sip_edge)
+        await asyncio.to_thread(blast, worker.sip_port, answered(worker.sip_port))
+        await assert_alive(sip_edge, worker)
         log = edge_log(sip_edge)
     assert MARK not in log and "m=audio" not in log
     assert MARK not in caplog.text
@@ -122,6 +141,14 @@ async def test_malformed_sip_leaves_edge_and_worker_up(caplog: pytest.LogCapture
     assert log.count("core parsing of SIP message failed") >= 100
     assert "sanity" in log
     assert "refused: 405 method not allowed" in log
+
+
+async def legitimate_call(sip_edge: SipEdge) -> None:
+    """A SIPp call through the edge completes (with the edge's log tail when it does not)."""
+    out = await asyncio.to_thread(sipp, sip_edge.port, "-sn", "uac", "-d", "200")
+    if out.returncode != 0:
+        tail = "\n".join(edge_log(sip_edge).splitlines()[-30:])
+        raise AssertionError(f"{out.stdout[-2500:]}{out.stderr[-1500:]}\nedge log:\n{tail}")
 
 
 def flood(port: int) -> subprocess.CompletedProcess[str]:
@@ -141,7 +168,7 @@ async def test_an_invite_flood_is_cut_off_and_a_legitimate_call_still_works() ->
         completed(during)
         await flooding
         await assert_alive(sip_edge, worker)
-        completed(await asyncio.to_thread(sipp, sip_edge.port, "-sn", "uac", "-d", "200"))
+        await legitimate_call(sip_edge)
         log = edge_log(sip_edge)
     assert "flood from 127.0.0.2" in log
     assert "flood from 127.0.0.1" not in log
