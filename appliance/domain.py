@@ -21,12 +21,83 @@ class Speaker(enum.StrEnum):
     AGENT = "agent"
 
 
-class CallState(enum.StrEnum):
-    GREET = "greet"
-    LISTEN = "listen"
-    THINK = "think"
-    SPEAK = "speak"
-    END = "end"
+class WorkflowAction(enum.StrEnum):
+    """What the clinic workflows did in a call (audited with an outcome code)."""
+
+    IDENTIFY = "identify"
+    FIND_SLOTS = "find-slots"
+    BOOK = "book"
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    PAYMENT = "payment"
+    TRANSFER = "transfer"
+    OFFER_MESSAGE = "offer-message"
+    TAKE_MESSAGE = "take-message"
+
+
+class EventKind(enum.StrEnum):
+    """Every kind of call event: the one vocabulary of the call's event stream.
+
+    Persisted as is (call_events.kind; audit action `call.<kind>` for the `AUDITED` ones).
+    """
+
+    ANSWERED = "answered"  # the session took the call
+    GREETED = "greeted"  # the greeting's first audio left (timings: first_audio_out)
+    DISCLOSURE_PLAYED = "disclosure-played"  # the AI disclosure; code: its offset in ms
+    HEARD = "heard"  # a caller turn was transcribed (timings of the turn so far)
+    NOT_HEARD = "not-heard"  # a turn without words: the caller is asked again
+    SPEECH_IGNORED = "speech-ignored"  # code: backchannel | protected-audio
+    REPLIED = "replied"  # the reply was spoken to the end (timings of the turn)
+    FILLER = "filler"  # the "One moment." filler began
+    REPROMPT = "reprompt"  # the caller was silent: asked again
+    CLOSED_SILENT = "closed-silent"  # silent after the re-prompts: the call is closed
+    GOODBYE = "goodbye"  # the caller said goodbye: the agent says it too and hangs up
+    BARGE_IN = "barge-in"  # caller speech stopped the agent's audio and its reply
+    BARGE_IN_PAUSED = "barge-in-paused"  # ... paused it, until the words are known
+    BARGE_IN_RESUMED = "barge-in-resumed"  # ... and it was not a barge-in: resumed
+    CONSENT_DECLINED = "consent-declined"  # the caller declined AI handling
+    TRANSFER_REQUESTED = "transfer-requested"  # code: the escalation reason
+    TRANSFER_OK = "transfer-ok"  # a human answered (code: the transfer's reason)
+    TRANSFER_FAILED = "transfer-failed"  # ... did not (code: busy, timeout, ...)
+    WHISPER_PLAYED = "whisper-played"  # attended: the desk heard the whole whisper
+    WHISPER_CUT = "whisper-cut"  # ... part of it
+    WHISPER_SKIPPED = "whisper-skipped"  # ... none (TTS failed or was slow)
+    PCI_PAUSE_START = "pci-pause-start"  # code: the PCI mode
+    PCI_PAUSE_END = "pci-pause-end"  # code: outcome:N-digits
+    WORKFLOW_IDENTIFY = "workflow-identify"  # code: the action's outcome
+    WORKFLOW_FIND_SLOTS = "workflow-find-slots"
+    WORKFLOW_BOOK = "workflow-book"
+    WORKFLOW_RESCHEDULE = "workflow-reschedule"
+    WORKFLOW_CANCEL = "workflow-cancel"
+    WORKFLOW_PAYMENT = "workflow-payment"
+    WORKFLOW_TRANSFER = "workflow-transfer"
+    WORKFLOW_OFFER_MESSAGE = "workflow-offer-message"
+    WORKFLOW_TAKE_MESSAGE = "workflow-take-message"
+    STAGE_FAILED = "stage-failed"  # stage and code of the failure; the apology follows
+    ENDED = "ended"  # code: the outcome
+
+    @classmethod
+    def of_action(cls, action: WorkflowAction) -> EventKind:
+        return cls(f"workflow-{action.value}")
+
+
+# compliance evidence: these also go to the tamper-evident audit log
+AUDITED = frozenset(
+    {
+        EventKind.DISCLOSURE_PLAYED,
+        EventKind.CONSENT_DECLINED,
+        EventKind.TRANSFER_REQUESTED,
+        EventKind.TRANSFER_OK,
+        EventKind.TRANSFER_FAILED,
+        EventKind.WHISPER_PLAYED,
+        EventKind.WHISPER_CUT,
+        EventKind.WHISPER_SKIPPED,
+        EventKind.PCI_PAUSE_START,
+        EventKind.PCI_PAUSE_END,
+        EventKind.STAGE_FAILED,
+        *(EventKind.of_action(action) for action in WorkflowAction),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +153,7 @@ class SessionEvent:
     """Metadata-only record of what happened in a call (safe to log)."""
 
     call_id: CallId
-    kind: str  # e.g. "answered", "greeting-played", "turn", "stage-failed", "hangup"
+    kind: EventKind
     at: float  # s, wall clock (UNIX time)
     stage: str | None = None
     code: str | None = None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from appliance.audio import AudioChunk
-from appliance.domain import CallId, ChatMessage, Directive, Transcript, Utterance
+from appliance.domain import (
+    CallId,
+    ChatMessage,
+    Directive,
+    Transcript,
+    Utterance,
+    WorkflowAction,
+)
 
 
 class Clock(Protocol):
@@ -15,37 +22,6 @@ class Clock(Protocol):
     def time(self) -> float: ...  # s since the epoch
     async def sleep(self, seconds: float) -> None: ...
 
-
-class CallHandle(Protocol):
-    """One live call as the agent plane sees it: 20 ms frames in, audio out."""
-
-    @property
-    def call_id(self) -> CallId: ...
-
-    @property
-    def rate(self) -> int: ...  # Hz of frames() and play()
-
-    @property
-    def codec(self) -> str: ...  # negotiated codec name, e.g. "G722"
-
-    def frames(self) -> AsyncIterator[AudioChunk]:
-        """Caller audio, one 20 ms chunk at a time; ends when the call ends."""
-        ...
-
-    async def play(self, chunk: AudioChunk) -> None:
-        """Queue audio for the caller (any length, at `rate`)."""
-        ...
-
-    async def drain(self) -> float | None:
-        """Wait until queued audio has been sent; return when its first frame left (monotonic)."""
-        ...
-
-    def stop_playback(self) -> None: ...
-
-    async def hangup(self) -> None: ...
-
-
-CallHandler = Callable[[CallHandle], Awaitable[None]]
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
@@ -60,12 +36,78 @@ class DtmfDigit:
     at: float  # monotonic s when it arrived
 
 
-class DtmfCallHandle(CallHandle, Protocol):
-    """A call that also carries keypad digits (optional: not every CallHandle does)."""
+class TransferOutcome(Protocol):
+    @property
+    def ok(self) -> bool: ...  # the target answered
+
+    @property
+    def reason(self) -> str: ...  # "answered" | "failed" | "refused" | "timeout" | ...
+
+
+# the whisper's audio, or (so that it is synthesized while the desk rings) its future
+Whisper = Sequence[AudioChunk] | Awaitable[Sequence[AudioChunk]]
+WhisperedCallback = Callable[[bool], None]  # told whether the whisper went out in full
+
+
+class CallHandle(Protocol):
+    """One live call as the agent plane sees it: 20 ms frames in, audio out, keypad
+    digits in, and the call control a session needs (hang up, transfer)."""
+
+    @property
+    def call_id(self) -> CallId: ...
+
+    @property
+    def rate(self) -> int: ...  # Hz of frames() and play()
+
+    @property
+    def codec(self) -> str: ...  # negotiated codec name, e.g. "G722"
+
+    def frames(self) -> AsyncIterator[AudioChunk]:
+        """Caller audio, one 20 ms chunk at a time; ends when the call ends."""
+        ...
 
     def dtmf(self) -> AsyncIterator[DtmfDigit]:
-        """Digits as they arrive; ends when the call ends."""
+        """Keypad digits as they arrive; ends when the call ends."""
         ...
+
+    async def play(self, chunk: AudioChunk) -> None:
+        """Queue audio for the caller (any length, at `rate`)."""
+        ...
+
+    async def drain(self) -> float | None:
+        """Wait until queued audio has been sent; return when its first frame left (monotonic)."""
+        ...
+
+    def stop_playback(self) -> None: ...
+
+    async def hangup(self) -> None: ...
+
+    async def transfer(
+        self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
+    ) -> TransferOutcome:
+        """Hand the caller to `uri` (blind transfer, REFER); the outcome once it is known."""
+        ...
+
+    async def attended_transfer(
+        self,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        ring_s: float = 20.0,
+        within: float = 20.0,
+        whisper: Whisper | None = None,
+        whispered: WhisperedCallback | None = None,
+    ) -> TransferOutcome:
+        """Consult `uri` first: a consultation call carrying the X-headers, an optional
+        whisper to whoever answers it, then REFER with Replaces; `whispered(complete)` is
+        told once the whisper went out (False: cut)."""
+        ...
+
+
+CallHandler = Callable[[CallHandle], Awaitable[None]]
+
+
+class DtmfCallHandle(CallHandle, Protocol):
+    """A call that can also send keypad digits (outbound calls, tests)."""
 
     async def send_dtmf(self, digits: str, method: str = "rfc4733") -> None: ...
 
@@ -77,21 +119,29 @@ class Telephony(Protocol):
 
 
 class EndOfTurnDetector(Protocol):
-    """Feeds 20 ms frames; returns an Utterance when the caller finished a turn."""
+    """Feeds 20 ms frames; returns an Utterance when the caller finished a turn.
+
+    It also says whether the caller is speaking now (for barge-in), offers the turn so far
+    at a pause (speculative STT) and ends the turn at that pause on request (semantic end
+    of turn); a detector without those returns None from `tentative` and `commit`.
+    """
 
     def feed(self, chunk: AudioChunk) -> Utterance | None: ...
     def reset(self) -> None: ...
-
-
-@runtime_checkable
-class SpeechActivity(Protocol):
-    """A detector that also says whether the caller is speaking now (for barge-in)."""
 
     @property
     def speech_active(self) -> bool: ...  # from the start of speech to the end of the turn
 
     @property
     def probability(self) -> float: ...  # speech probability of the latest audio
+
+    def tentative(self) -> Utterance | None:
+        """The turn so far, at a pause (once per pause), or None."""
+        ...
+
+    def commit(self) -> Utterance | None:
+        """End the turn at its latest pause now, or None if there is no pause to end at."""
+        ...
 
 
 class SpeechToText(Protocol):
@@ -136,8 +186,16 @@ class CallRecorder(Protocol):
     async def end_call(self, call_id: str, ended_at: float, outcome: str) -> None: ...
 
     async def add_event(
-        self, call_id: str, kind: str, stage: str | None, code: str | None, at: float
-    ) -> None: ...
+        self,
+        call_id: str,
+        kind: str,
+        stage: str | None,
+        code: str | None,
+        at: float,
+        audited: bool = True,
+    ) -> None:
+        """Store a call event; `audited` ones also go to the tamper-evident audit log."""
+        ...
 
 
 class SessionObserver(Protocol):
@@ -149,48 +207,56 @@ class SessionObserver(Protocol):
     def stage_failed(self, stage: str, code: str) -> None: ...
 
 
-@runtime_checkable
-class Directed(Protocol):
-    """A ChatModel that also decides call control (the workflow engine does)."""
+# --- the agent plane: what the session asks of the agent, and what it gets back --------
 
-    def directive(self) -> Directive | None:
-        """What to do after the reply just streamed; cleared once read."""
+
+@dataclass(frozen=True, slots=True)
+class AgentTurn:
+    """One caller turn for the agent plane."""
+
+    call_id: CallId
+    text: str  # what the caller said (PHI: never log)
+    history: Sequence[ChatMessage]  # the conversation before it, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction:
+    """Something the agent plane did (audited as a call event with its outcome code)."""
+
+    action: WorkflowAction
+    outcome: str  # "ok" or a reason code (no PHI)
+
+
+@dataclass(slots=True)
+class AgentReply:
+    """One reply: its text as it streams; once `text` is exhausted, `directive` and
+    `actions` are final (the agent plane fills them in while it streams)."""
+
+    text: AsyncIterator[str]
+    directive: Directive | None = None  # end the call, transfer it, or take a payment
+    actions: list[AgentAction] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The conversation handed to a human: the X-headers that reference the stored
+    handoff packet, and the packet itself (PHI: never log; the whisper reads its codes)."""
+
+    headers: Mapping[str, str]
+    packet: Mapping[str, Any] | None = None
+
+
+class AgentPlane(Protocol):
+    """What answers the caller: the clinic workflows, or a free LLM. One per call."""
+
+    def respond(self, turn: AgentTurn) -> AgentReply: ...
+
+    async def hand_off(self, call_id: CallId, reason: str) -> Handoff:
+        """Store the handoff packet before the desk phone rings (never raises: a packet
+        that cannot be stored leaves a transfer with the basic headers)."""
         ...
 
-
-class TransferOutcome(Protocol):
-    @property
-    def ok(self) -> bool: ...  # the target answered
-
-    @property
-    def reason(self) -> str: ...  # "answered" | "failed" | "refused" | "timeout" | ...
-
-
-@runtime_checkable
-class Transferable(Protocol):
-    """A call that can be handed to another party (blind transfer, REFER)."""
-
-    async def transfer(
-        self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
-    ) -> TransferOutcome: ...
-
-
-# the whisper's audio, or (so that it is synthesized while the desk rings) its future
-Whisper = Sequence[AudioChunk] | Awaitable[Sequence[AudioChunk]]
-
-
-@runtime_checkable
-class AttendedTransferable(Protocol):
-    """A call that can consult the target first (attended transfer): a consultation call
-    carrying the X-headers, an optional whisper to whoever answers it, then REFER with
-    Replaces; `whispered(complete)` is told once the whisper went out (False: cut)."""
-
-    async def attended_transfer(
-        self,
-        uri: str,
-        headers: dict[str, str] | None = None,
-        ring_s: float = 20.0,
-        within: float = 20.0,
-        whisper: Whisper | None = None,
-        whispered: Callable[[bool], None] | None = None,
-    ) -> TransferOutcome: ...
+    async def transfer_result(self, outcome: str) -> str | None:
+        """Record the transfer's outcome; unless a human answered, what to tell the caller
+        (None: the fixed no-transfer prompt)."""
+        ...

@@ -19,19 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Settings
+from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
-from appliance.conversation.session import CallSession, SessionDeps
+from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
 from appliance.governance.config_audit import audit_config
 from appliance.governance.consent import consent_policy
 from appliance.governance.pci import pci_policy
+from appliance.llm.agent import LlmAgent
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.model_files import model_dir
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
-from appliance.ports import CallHandle, ChatModel
+from appliance.ports import AgentPlane, CallHandle
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
@@ -90,17 +92,15 @@ def sd_notify(message: str) -> None:
 
 @dataclass(slots=True)
 class Agent:
-    """The speech + agent parts shared by all calls."""
+    """The speech + agent parts shared by all calls; a new agent plane for each call."""
 
     deps: SessionDeps
-    new_chat: Callable[[], ChatModel] | None = None  # per-call agent (workflows), if any
+    new_agent: Callable[[], AgentPlane]  # the clinic agent, or free-LLM mode
     calls: int = 0
 
     async def handle(self, call: CallHandle) -> None:
         self.calls += 1
-        deps = self.deps
-        if self.new_chat is not None:
-            deps = dataclasses.replace(deps, llm=self.new_chat())
+        deps = dataclasses.replace(self.deps, agent=self.new_agent())
         await CallSession(call, deps).run()
 
 
@@ -155,7 +155,7 @@ async def build_agent(
     prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
     pci = pci_policy(settings.pci)
     cache = PromptCache()  # every Prompt, or a coded PromptError: before the first call
-    await cache.prepare(tts, {**PromptCache.for_prompts(prompts), **pci.prompts()})
+    await cache.prepare(tts, {**PromptCache.for_prompts(prompts), **pci_prompts(pci)})
     llm = OpenAIChatModel(
         settings.llm.base_url,
         api_key,
@@ -164,29 +164,35 @@ async def build_agent(
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
     )
+    new_agent = agent_planes(settings, llm, prompts.system, db)
+    wf = settings.workflows
     deps = SessionDeps(
         stt=stt,
         tts=tts,
-        llm=llm,
+        agent=new_agent(),
         new_detector=lambda: SileroTurnDetector(settings.vad),
         recorder=repo,
-        prompts=prompts,
         cache=cache,
         observer=MetricsObserver(metrics),
         clock=SystemClock(),
         policy=turn_policy(settings),
-        front_desk_uri=settings.workflows.front_desk_uri,
-        transfer_mode=settings.workflows.transfer_mode,
-        whisper=settings.workflows.whisper,
+        transfer=TransferPolicy(wf.front_desk_uri, wf.transfer_mode, wf.whisper),
         pci=pci,
         consent=consent_policy(settings.consent),
     )
-    new_chat = None
-    if settings.workflows.enabled and db is not None:
-        from appliance.workflows.factory import workflow_chats
+    return Agent(deps, new_agent), llm
 
-        new_chat = workflow_chats(settings, db, llm)
-    return Agent(deps, new_chat), llm
+
+def agent_planes(
+    settings: Settings, llm: OpenAIChatModel, system_prompt: str, db: Database | None
+) -> Callable[[], AgentPlane]:
+    """A factory of the agent plane, one per call: the clinic agent (the workflows), or
+    free-LLM mode when `[workflows] enabled = false` (or without a database)."""
+    if settings.workflows.enabled and db is not None:
+        from appliance.workflows.factory import clinic_agents
+
+        return clinic_agents(settings, db, llm)
+    return lambda: LlmAgent(llm, system_prompt)
 
 
 def turn_policy(settings: Settings) -> TurnPolicy:

@@ -1,7 +1,7 @@
 """Speculative transcription: start STT at the first pause of a turn, not at its end.
 
 The VAD ends a turn after `[vad] min_silence_ms` (700 ms) of silence, but it offers the
-turn so far after `early_stt_ms` (300 ms) of it (`TentativeTurns.tentative`). STT starts
+turn so far after `early_stt_ms` (300 ms) of it (`EndOfTurnDetector.tentative`). STT starts
 on that at once; if the turn does end at this pause, the final utterance has the same
 audio, and its transcript is ready or nearly so: the turn gap shrinks by up to
 the difference of the two silences. If the caller speaks on, the speculation is
@@ -12,24 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol, runtime_checkable
 
 from appliance.domain import Transcript, Utterance
 from appliance.ports import SpeechToText
-
-
-@runtime_checkable
-class TentativeTurns(Protocol):
-    """An end-of-turn detector that offers the turn so far at a pause."""
-
-    def tentative(self) -> Utterance | None: ...
-
-
-@runtime_checkable
-class CommittableTurns(Protocol):
-    """An end-of-turn detector that can end the turn at its latest pause, on request."""
-
-    def commit(self) -> Utterance | None: ...
 
 
 class EarlyStt:

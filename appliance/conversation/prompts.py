@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from appliance.audio import AudioChunk
 from appliance.errors import ApplianceError
+from appliance.governance.pci import PCI_DONE, PCI_FAILED, PCI_NOTICE
 from appliance.ports import TextToSpeech
 
 
@@ -37,19 +38,6 @@ class PromptError(ApplianceError):
     unknown key ("prompt-unknown")."""
 
     stage = "prompts"
-
-
-# The PCI pause's texts (PciPolicy's defaults): prepared even when the pause is off, so
-# that the set of prompts never depends on the configuration.
-PCI_NOTICE = (
-    "For your security, I will not listen to or record anything while you pay. "
-    "Please enter your card number on your keypad, then press the pound key."
-)
-PCI_DONE = "Thank you, your card details were entered. Is there anything else I can do?"
-PCI_FAILED = (
-    "I'm sorry, I can't take your payment right now. "
-    "Please call the front desk to pay. Is there anything else I can do?"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +89,7 @@ class PromptCache:
 
     def __init__(self) -> None:
         self._audio: dict[Prompt, list[AudioChunk]] = {}
+        self._text: dict[Prompt, str] = {}  # what each prompt says (recorded as spoken)
 
     async def prepare(self, tts: TextToSpeech, texts: Mapping[Prompt, str]) -> None:
         """Synthesize `texts` (a later call replaces those prompts' audio).
@@ -109,6 +98,7 @@ class PromptCache:
         `Prompt` would still have no audio; the cache is then left as it was.
         """
         audio: dict[Prompt, list[AudioChunk]] = {}
+        said: dict[Prompt, str] = {}
         for key, text in texts.items():
             prompt = _known(key)
             if not text.strip():
@@ -116,11 +106,12 @@ class PromptCache:
             chunks = [chunk async for chunk in tts.synthesize(text)]
             if not any(chunk.samples for chunk in chunks):
                 raise PromptError("prompt-empty", f"prompt {prompt.value!r} has no audio")
-            audio[prompt] = chunks
+            audio[prompt], said[prompt] = chunks, text
         missing = [p.value for p in Prompt if p not in audio and p not in self._audio]
         if missing:
             raise PromptError("prompt-missing", f"no text for prompts: {', '.join(missing)}")
         self._audio.update(audio)
+        self._text.update(said)
 
     def get(self, key: Prompt) -> list[AudioChunk]:
         """The prompt's audio; `PromptError` ("prompt-missing") if it was never prepared."""
@@ -128,6 +119,11 @@ class PromptCache:
         if not chunks:
             raise PromptError("prompt-missing", f"prompt {str(key)!r} was not prepared")
         return chunks
+
+    def text(self, key: Prompt) -> str:
+        """What the prompt says; `PromptError` ("prompt-missing") if it was never prepared."""
+        self.get(key)
+        return self._text[key]
 
     @classmethod
     def for_prompts(cls, prompts: Prompts) -> dict[Prompt, str]:

@@ -1,9 +1,12 @@
-"""Streaming replies: LLM text deltas to sentences as soon as each is complete."""
+"""Replies: text deltas to sentences as soon as each is complete; the handle on the
+current reply that a barge-in interrupts."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from appliance.conversation.sentences import (
     MIN_CLAUSE_CHARS,
@@ -12,9 +15,11 @@ from appliance.conversation.sentences import (
     split_ready,
 )
 from appliance.conversation.timing import paced
-from appliance.domain import ChatMessage, TurnTimings
+from appliance.domain import TurnTimings
 from appliance.errors import ChatModelError
-from appliance.ports import ChatModel, Clock
+from appliance.ports import Clock
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -30,23 +35,22 @@ class Turn:
 
 
 async def stream_sentences(
-    llm: ChatModel,
-    messages: list[ChatMessage],
+    text: AsyncIterator[str],
     clock: Clock,
     gap_s: float,
     out: asyncio.Queue[str | None],
     turn: Turn,
 ) -> None:
-    """Stream the LLM reply into `out` sentence by sentence (None at the end).
+    """Stream the reply's `text` into `out` sentence by sentence (None at the end).
 
     Records first-token and first-sentence times on `turn`; raises llm-timeout when the
-    model is silent for `gap_s` between tokens.
+    agent plane is silent for `gap_s` between deltas.
     """
     t, buffer = turn.timings, ""
     try:
         async for delta in paced(
             clock,
-            llm.stream(messages),
+            text,
             gap_s,
             ChatModelError("llm-timeout", "the language model stopped answering"),
         ):
@@ -67,3 +71,29 @@ async def stream_sentences(
             out.put_nowait(tail)
     finally:
         out.put_nowait(None)
+
+
+class ReplyHandle:
+    """The agent's work on the current turn (a reply, a re-prompt): a barge-in interrupts
+    it. One at a time; `run` returns None when it was interrupted."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Future[object] | None = None
+
+    async def run(self, work: Coroutine[object, object, T]) -> T | None:
+        task = asyncio.ensure_future(work)
+        self._task = cast("asyncio.Future[object]", task)
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._task = None
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            return None
+        return task.result()
+
+    def interrupt(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()

@@ -1,22 +1,18 @@
-"""Consent and disclosure: the AI disclosure's timing, callers who decline AI handling,
-and the audit trail of what the agent plane did in a call (metadata only, no PHI).
+"""Consent and disclosure: the AI disclosure's timing and callers who decline AI handling.
 
 The disclosure is the start of the greeting, which is protected (caller speech never
 cuts it); its offset from the answer is audited. A caller who declines AI handling ("I
 don't want to talk to a robot") is transferred to the front desk, audited with the
-reason "consent-declined". Workflow actions (identity verification, book, cancel, ...)
-become call events and audit records with their outcome code.
+reason "consent-declined". (The workflow actions the agent plane reports are audited call
+events too: appliance/conversation/dialogue.py.)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from appliance.config import Consent
-from appliance.ports import CallRecorder
 
 _AGENT = r"(a |an |the |this )?(robot|machine|computer|bot|ai|a\.i\.|artificial intelligence)"
 DECLINE_PATTERNS = (
@@ -59,22 +55,3 @@ def consent_policy(cfg: Consent) -> ConsentPolicy:
 def offset_code(seconds: float) -> str:
     """Reason code of the disclosure event: its offset from the answer, in ms."""
     return f"offset-ms:{max(0, round(seconds * 1000))}"
-
-
-@runtime_checkable
-class ReportsActions(Protocol):
-    """An agent (the workflow engine) that reports what it did, as (action, outcome) codes."""
-
-    def take_actions(self) -> Sequence[tuple[str, str]]:
-        """Actions since the last call, e.g. ("identify", "no-match"), ("book", "ok")."""
-        ...
-
-
-async def audit_actions(agent: object, recorder: CallRecorder, call_id: str, at: float) -> int:
-    """Record the agent's new actions as call events (audited); the number recorded."""
-    if not isinstance(agent, ReportsActions):
-        return 0
-    actions = agent.take_actions()
-    for action, outcome in actions:
-        await recorder.add_event(call_id, f"workflow-{action}", "workflow", outcome, at)
-    return len(actions)

@@ -1,5 +1,8 @@
 """PCI pause: card data never reaches STT, the LLM, the store, logs or recordings.
 
+The policy and the pause's state are here; the flow that runs it in a call is
+appliance/conversation/flows/payment.py.
+
 When a caller must pay (a configured phrase, or the workflow's directive), the session
 says a fixed notice and enters payment mode. While it lasts, caller audio is dropped
 (not buffered: the VAD and STT never see it), nothing is added to the LLM context, and
@@ -14,16 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Pci
-from appliance.conversation.prompts import PCI_DONE, PCI_FAILED, PCI_NOTICE, Prompt
-from appliance.ports import CallRecorder, Clock, DtmfDigit, Transferable
+from appliance.ports import CallHandle, Clock
 
 PCI_MODES = ("transfer", "collect")
+# The fixed texts of the pause (PciPolicy's defaults): prepared even when the pause is
+# off, so that the set of prompts never depends on the configuration.
+PCI_NOTICE = (
+    "For your security, I will not listen to or record anything while you pay. "
+    "Please enter your card number on your keypad, then press the pound key."
+)
+PCI_DONE = "Thank you, your card details were entered. Is there anything else I can do?"
+PCI_FAILED = (
+    "I'm sorry, I can't take your payment right now. "
+    "Please call the front desk to pay. Is there anything else I can do?"
+)
 DEFAULT_TRIGGERS = (
     "pay my bill",
     "make a payment",
@@ -61,21 +72,6 @@ class PciPolicy:
             return False
         words = " ".join(re.findall(r"[a-z']+", text.lower()))
         return any(re.search(rf"\b{re.escape(p)}\b", words) for p in self.triggers)
-
-    def prompts(self) -> dict[Prompt, str]:
-        """Fixed texts to synthesize at start-up (PromptCache keys)."""
-        return {
-            Prompt.PCI_NOTICE: self.notice,
-            Prompt.PCI_DONE: self.done,
-            Prompt.PCI_FAILED: self.failed,
-        }
-
-
-@runtime_checkable
-class KeypadCall(Protocol):
-    """A call that delivers keypad digits (PjsipCall does: RFC 4733 and SIP INFO)."""
-
-    def dtmf(self) -> AsyncIterator[DtmfDigit]: ...
 
 
 class PaymentPause:
@@ -127,10 +123,8 @@ class PaymentPause:
         if self.count >= self.policy.expected_digits:
             self._done.set()
 
-    async def consume(self, call: object) -> None:
-        """Feed the call's keypad digits to `key` until the call ends (no-op without DTMF)."""
-        if not isinstance(call, KeypadCall):
-            return
+    async def consume(self, call: CallHandle) -> None:
+        """Feed the call's keypad digits to `key` until the call ends."""
         async for pressed in call.dtmf():
             self.key(pressed.digit)
 
@@ -147,58 +141,6 @@ class PaymentPause:
         if not self._done.is_set():
             return "timeout"
         return "complete" if self.count >= self.policy.expected_digits else "end-key"
-
-
-Say = Callable[[Prompt, str], Awaitable[object]]  # (prompt key, text): play it to the end
-Event = Callable[[str, str | None], None]  # (kind, code): a SessionEvent
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentFlow:
-    """One run of payment mode, wired to the session's call, recorder and prompts."""
-
-    pause: PaymentPause
-    call: object  # the CallHandle (Transferable for transfer mode)
-    call_id: str
-    recorder: CallRecorder
-    clock: Clock
-    say: Say
-    event: Event
-
-    async def run(self) -> bool:
-        """Notice, then transfer or collect; True when the call left the agent."""
-        policy, pause = self.pause.policy, self.pause
-        pause.start()
-        self.event("pci-pause-start", policy.mode)
-        await self._audit("pci-pause-start", policy.mode)
-        outcome = "failed"
-        try:
-            await self.say(Prompt.PCI_NOTICE, policy.notice)
-            if policy.mode == "transfer":
-                outcome = await self._transfer()
-            else:
-                outcome = await pause.collect()
-        finally:
-            count = pause.end()
-            code = f"{outcome}:{count}-digits"
-            self.event("pci-pause-end", code)
-            await asyncio.shield(self._audit("pci-pause-end", code))
-        if outcome == "transferred":
-            return True
-        done = (Prompt.PCI_DONE, policy.done) if count else (Prompt.PCI_FAILED, policy.failed)
-        await self.say(*done)
-        return False
-
-    async def _transfer(self) -> str:
-        policy = self.pause.policy
-        if not policy.ivr_uri or not isinstance(self.call, Transferable):
-            return "no-ivr"
-        headers = {"X-Appliance-Call": self.call_id, "X-Appliance-Reason": PCI_REASON}
-        result = await self.call.transfer(policy.ivr_uri, headers, policy.transfer_within_s)
-        return "transferred" if result.ok else f"transfer-{result.reason}"
-
-    async def _audit(self, kind: str, code: str) -> None:
-        await self.recorder.add_event(self.call_id, kind, "governance", code, self.clock.time())
 
 
 def pci_policy(cfg: Pci) -> PciPolicy:

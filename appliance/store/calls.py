@@ -118,9 +118,15 @@ class CallRepository:
         return ids
 
     async def add_event(
-        self, call_id: str, kind: str, stage: str | None, code: str | None, at: float
+        self,
+        call_id: str,
+        kind: str,
+        stage: str | None,
+        code: str | None,
+        at: float,
+        audited: bool = True,
     ) -> None:
-        await self._db.run(self._add_event, call_id, kind, stage, code, at)
+        await self._db.run(self._add_event, call_id, kind, stage, code, at, audited)
 
     def _add_event(
         self,
@@ -130,8 +136,11 @@ class CallRepository:
         stage: str | None,
         code: str | None,
         at: float,
+        audited: bool,
     ) -> None:
         _insert_event(conn, call_id, kind, stage, code, at)
+        if not audited:
+            return
         failed = "failed" in kind
         event = _call_event(f"call.{kind}", call_id, at, "failed" if failed else "ok", code)
         self._audit(conn, AuditEvent(**{**asdict(event), "component": stage or "session"}))

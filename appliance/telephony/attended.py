@@ -15,7 +15,7 @@
    keeps the caller.
 
 Between 2 and 3, if given, a whisper (one sentence about the caller, no PHI: see
-appliance/workflows/whisper.py) is played to the desk on the consultation leg only, so the
+appliance/conversation/flows/whisper.py) is played to the desk on the consultation leg only, so the
 human knows who is coming before the caller is bridged. A whisper never blocks the
 transfer: playback that has not gone out within its length plus WHISPER_SLACK_S is cut.
 """

@@ -1,34 +1,35 @@
-"""The workflow engine behind the session's ChatModel seam.
+"""The clinic agent: the workflow engine behind the agent-plane port (`AgentPlane`).
 
-`stream()` takes the caller's latest words, understands them (one structured LLM call),
-lets the engine decide, and yields the vetted reply; `decision` then tells the session
-whether to end the call or transfer it. One instance per call (the engine has state).
-On a transfer it also hands over the conversation (`HandsOff`): the handoff packet is
-stored before the desk phone rings, and a failed transfer turns into message taking.
+`respond()` takes the caller's latest words, understands them (one structured LLM call),
+lets the engine decide, and streams the vetted reply; the reply then carries the
+directive (end the call, transfer it, take a payment) and the actions to audit. One
+instance per call (the engine has state). On a transfer it hands over the conversation:
+the handoff packet is stored before the desk phone rings (`hand_off`), and a failed
+transfer turns into message taking (`transfer_result`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from appliance.domain import ChatMessage, Directive
+from appliance.domain import CallId, Directive
 from appliance.errors import ApplianceError
 from appliance.llm.understanding import Understander
+from appliance.observability.transfers import count_message
+from appliance.ports import AgentAction, AgentReply, AgentTurn, Handoff
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import Heard, build_packet, transfer_headers
 from appliance.workflows.handoff_store import CallerMessage, HandoffStore
 from appliance.workflows.state import Decision, MessageDraft
-from appliance.workflows.transfer_metrics import count_message
 
 logger = logging.getLogger(__name__)
 
 
-class WorkflowChat:
-    """Implements appliance.ports.ChatModel and Directed with deterministic workflows,
-    and appliance.workflows.transfer_flow.HandsOff."""
+class ClinicAgent:
+    """Implements appliance.ports.AgentPlane with the deterministic clinic workflows."""
 
     def __init__(
         self,
@@ -41,22 +42,26 @@ class WorkflowChat:
         self._engine = engine
         self._handoffs = handoffs
         self._clock = clock  # UNIX s
-        self.decision: Decision | None = None
         self.heard = Heard()
         self.call_id = ""
         self.handoff_id: str | None = None  # the latest packet's
         self.packet: dict[str, Any] | None = None  # the latest packet (PHI: never log it)
-        self._reported = 0  # workflow actions already handed to take_actions()
+        self._reported = 0  # workflow actions already put on a reply
 
-    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        users = [m for m in messages if m.role == "user"]
-        text = users[-1].content if users else ""
-        history = [m for m in messages if m.role != "system"][:-1]
-        understanding = await self._understander.understand(text, history)
+    def respond(self, turn: AgentTurn) -> AgentReply:
+        reply = AgentReply(text=_nothing())
+        reply.text = self._decide(turn, reply)  # which fills in the rest of the reply
+        return reply
+
+    async def _decide(self, turn: AgentTurn, reply: AgentReply) -> AsyncIterator[str]:
+        self.call_id = turn.call_id
+        understanding = await self._understander.understand(turn.text, list(turn.history))
         self.heard.add(understanding)
-        self.decision = await self._engine.turn(understanding, text)
-        if self.decision.message is not None:
-            await self._store_message(self.decision.message)
+        decision = await self._engine.turn(understanding, turn.text)
+        if decision.message is not None:
+            await self._store_message(decision.message)
+        reply.directive = _directive(decision)
+        reply.actions = self._new_actions()
         logger.info(
             "workflow turn",
             extra={
@@ -64,34 +69,19 @@ class WorkflowChat:
                 "intent": understanding.intent.value,
                 "source": understanding.source,
                 "workflow_stage": self._engine.state.stage.value,
-                "code": self.decision.transfer,
-                "end_call": self.decision.end_call,
+                "code": decision.transfer,
+                "end_call": decision.end_call,
             },
         )
-        yield self.decision.say
+        yield decision.say
 
-    def directive(self) -> Directive | None:
-        """End the call, transfer it or pause for a card payment, as the last decision
-        asked; cleared once read."""
-        decision, self.decision = self.decision, None
-        if decision is None or not (decision.end_call or decision.transfer or decision.payment):
-            return None
-        return Directive(
-            end_call=decision.end_call, transfer_reason=decision.transfer, payment=decision.payment
-        )
-
-    async def ready(self) -> bool:
-        return True
-
-    def take_actions(self) -> list[tuple[str, str]]:
-        """New workflow actions as (action, outcome) codes, for the audit log (no PHI)."""
+    def _new_actions(self) -> list[AgentAction]:
+        """Workflow actions since the last reply, as (action, outcome) codes (no PHI)."""
         actions = self._engine.state.actions
         new, self._reported = actions[self._reported :], len(actions)
-        return [(a.action, a.outcome) for a in new]
+        return [AgentAction(a.action, a.outcome) for a in new]
 
-    # --- HandsOff --------------------------------------------------------------------
-
-    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
+    async def hand_off(self, call_id: CallId, reason: str) -> Handoff:
         """Build, validate and store the packet; the X-headers that reference it.
 
         A packet that cannot be built or stored never holds the caller back: the error
@@ -106,9 +96,9 @@ class WorkflowChat:
         except ApplianceError as exc:
             extra = {"stage": "workflow", "call_id": call_id, "code": exc.code}
             logger.error("handoff packet failed", extra=extra)
-            return {}
+            return Handoff(headers={})
         self.handoff_id, self.packet = str(packet["handoff_id"]), packet
-        return transfer_headers(packet)
+        return Handoff(headers=transfer_headers(packet), packet=packet)
 
     async def transfer_result(self, outcome: str) -> str | None:
         """Record the outcome; unless a human answered, what to tell the caller."""
@@ -128,3 +118,17 @@ class WorkflowChat:
         if self._handoffs is not None:
             await self._handoffs.save_message(message)  # a StoreError fails the turn: coded
         count_message(draft.kind)
+
+
+def _directive(decision: Decision) -> Directive | None:
+    """End the call, transfer it or pause for a card payment, as the decision asks."""
+    if not (decision.end_call or decision.transfer or decision.payment):
+        return None
+    return Directive(
+        end_call=decision.end_call, transfer_reason=decision.transfer, payment=decision.payment
+    )
+
+
+async def _nothing() -> AsyncIterator[str]:
+    return
+    yield  # an async generator that yields nothing

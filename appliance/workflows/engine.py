@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from appliance.domain import WorkflowAction
 from appliance.errors import SchedulingError
 from appliance.llm.understanding import Intent, Understanding
 from appliance.scheduling.dates import PARTS_OF_DAY, resolve
@@ -139,13 +140,13 @@ class WorkflowEngine:
         if patient is None:
             return self._identity_failed()
         s.patient = patient
-        s.actions.append(ActionRecord("identify", "ok"))
+        s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "ok"))
         return await self._after_identity(u, text)
 
     def _identity_failed(self) -> Decision:
         s = self.state
         s.identity_attempts += 1
-        s.actions.append(ActionRecord("identify", "no-match"))
+        s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "no-match"))
         if s.identity_attempts >= self.policy.max_identity_attempts:
             return self._escalate("identity-failed")
         return Decision(t.ASK_IDENTITY_AGAIN)
@@ -188,7 +189,7 @@ class WorkflowEngine:
             query = SlotQuery(type_id, day=when.day, earliest=when.at,
                               limit=self.policy.offer_count)  # fmt: skip
         slots = await self.schedule.find_slots(query)
-        s.actions.append(ActionRecord("find-slots", "ok" if slots else "none"))
+        s.actions.append(ActionRecord(WorkflowAction.FIND_SLOTS, "ok" if slots else "none"))
         if not slots:
             return Decision(t.NO_SLOTS)
         s.offered, s.stage = slots, Stage.CHOOSE_SLOT
@@ -215,13 +216,13 @@ class WorkflowEngine:
             if s.appointment is not None:
                 done = await self.schedule.reschedule(s.appointment.id, s.chosen)
                 say = t.moved(done.start, self._providers[done.provider_id])
-                s.actions.append(ActionRecord("reschedule", "ok"))
+                s.actions.append(ActionRecord(WorkflowAction.RESCHEDULE, "ok"))
             else:
                 done = await self.schedule.book(s.patient.id, s.chosen, None)
                 say = t.booked(done.start, self._providers[done.provider_id])
-                s.actions.append(ActionRecord("book", "ok"))
+                s.actions.append(ActionRecord(WorkflowAction.BOOK, "ok"))
         except SchedulingError as exc:
-            s.actions.append(ActionRecord("book", exc.code))
+            s.actions.append(ActionRecord(WorkflowAction.BOOK, exc.code))
             s.stage = Stage.CHOOSE_DAY
             return Decision(t.SLOT_TAKEN if exc.code == "slot-taken" else t.NO_SLOTS)
         s.reset_task()
@@ -232,7 +233,7 @@ class WorkflowEngine:
         assert s.appointment is not None
         if _YES.search(text) and not _NO.search(text):
             done = await self.schedule.cancel(s.appointment.id)
-            s.actions.append(ActionRecord("cancel", "ok"))
+            s.actions.append(ActionRecord(WorkflowAction.CANCEL, "ok"))
             s.reset_task()
             return Decision(t.cancelled(done.start))
         if _NO.search(text):
@@ -253,11 +254,11 @@ class WorkflowEngine:
         """A card payment: the session's PCI pause takes the digits (or, with [pci] off,
         the front desk): nothing of it reaches the LLM or the store."""
         self.state.reset_task()
-        self.state.actions.append(ActionRecord("payment", PAYMENT_REASON))
+        self.state.actions.append(ActionRecord(WorkflowAction.PAYMENT, PAYMENT_REASON))
         return Decision(PAYMENT_SAY, transfer=PAYMENT_REASON, payment=True)
 
     def _escalate(self, reason: str, say: str = t.TRANSFER) -> Decision:
-        self.state.actions.append(ActionRecord("transfer", reason))
+        self.state.actions.append(ActionRecord(WorkflowAction.TRANSFER, reason))
         return Decision(say, transfer=reason)
 
     async def _provider(self, provider_id: str) -> str:

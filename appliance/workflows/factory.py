@@ -10,7 +10,7 @@ from appliance.llm.client import OpenAIChatModel
 from appliance.llm.understanding import Understander
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.store.db import Database
-from appliance.workflows.agent import WorkflowChat
+from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
@@ -28,10 +28,10 @@ def knowledge_base(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(topics)
 
 
-def workflow_chats(
+def clinic_agents(
     settings: Settings, db: Database, llm: OpenAIChatModel
-) -> Callable[[], WorkflowChat]:
-    """A factory of WorkflowChat, one per call (each call has its own dialogue state)."""
+) -> Callable[[], ClinicAgent]:
+    """A factory of ClinicAgent, one per call (each call has its own dialogue state)."""
     tz = ZoneInfo(settings.clinic.timezone)
     schedule = BuiltinSchedule(db, tz)
     kb = knowledge_base(settings)
@@ -41,7 +41,7 @@ def workflow_chats(
 
     handoffs = HandoffStore(db)
 
-    def new_chat() -> WorkflowChat:
-        return WorkflowChat(understander, WorkflowEngine(schedule, kb, tz, policy), handoffs)
+    def new_agent() -> ClinicAgent:
+        return ClinicAgent(understander, WorkflowEngine(schedule, kb, tz, policy), handoffs)
 
-    return new_chat
+    return new_agent

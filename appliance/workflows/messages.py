@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from appliance.domain import WorkflowAction
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, MessageDraft, Stage
 
 TRANSFER_FAILED = {
@@ -40,7 +41,7 @@ MIN_MESSAGE_WORDS = 4  # "yes, call me about my bill" already is a message
 def failed(state: DialogueState, outcome: str) -> Decision:
     """The transfer did not reach a human: say so and offer a message."""
     state.stage, state.message_reason, state.message_body = Stage.OFFER_MESSAGE, outcome, ""
-    state.actions.append(ActionRecord("offer-message", outcome))
+    state.actions.append(ActionRecord(WorkflowAction.OFFER_MESSAGE, outcome))
     return Decision(f"{TRANSFER_FAILED.get(outcome, CANNOT_CONNECT)} {OFFER}")
 
 
@@ -63,7 +64,7 @@ def step(state: DialogueState, text: str) -> Decision | None:
 def _offer(state: DialogueState, text: str) -> Decision | None:
     yes, no = bool(_YES.search(text)), bool(_NO.search(text))
     if no and not yes:
-        state.actions.append(ActionRecord("take-message", "declined"))
+        state.actions.append(ActionRecord(WorkflowAction.TAKE_MESSAGE, "declined"))
         state.reset_task()
         return Decision(NOT_TAKEN)
     rest = _YES.sub(" ", text)
@@ -78,7 +79,7 @@ def _offer(state: DialogueState, text: str) -> Decision | None:
 
 def _taken(state: DialogueState, body: str, number: str | None) -> Decision:
     draft = MessageDraft(state.message_reason or "failed", number, body[:2000])
-    state.actions.append(ActionRecord("take-message", "ok"))
+    state.actions.append(ActionRecord(WorkflowAction.TAKE_MESSAGE, "ok"))
     state.reset_task()
     return Decision(TAKEN, message=draft)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from appliance.domain import WorkflowAction
 from appliance.llm.understanding import Intent
 from appliance.scheduling.model import Appointment, Patient, Slot
 
@@ -23,7 +24,7 @@ class Stage(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    action: str  # e.g. "book", "cancel", "find-slots", "identify"
+    action: WorkflowAction
     outcome: str  # "ok" or a reason code
 
 

@@ -324,6 +324,17 @@ class FakeCall:
     async def hangup(self) -> None:
         self.hung_up = True
 
+    async def transfer(
+        self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
+    ) -> Any:
+        """No desk behind this fake: refused at once (TransferringCall has one)."""
+        from appliance.telephony.transfer import TransferResult
+
+        return TransferResult(False, None, "failed")
+
+    async def attended_transfer(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+        return await self.transfer(uri)
+
     def heard_seconds(self) -> float:
         return sum(end - start for start, end in self.spans)
 
@@ -346,6 +357,12 @@ class FakeDetector:
     @property
     def probability(self) -> float:
         return self._probability
+
+    def tentative(self) -> Utterance | None:
+        return None  # no speculative STT (TentativeDetector in the early-STT tests has it)
+
+    def commit(self) -> Utterance | None:
+        return None
 
     def reset(self) -> None:
         self._active = False
@@ -488,7 +505,7 @@ async def session_deps(
     clock: FakeClock,
     recorder: Any,
     stt: FakeStt,
-    llm: FakeLlm,
+    llm: FakeLlm | None,
     tts: FakeTts | None = None,
     timeout: float = 5.0,
     **policy: Any,
@@ -497,6 +514,7 @@ async def session_deps(
     from appliance.conversation.prompts import PromptCache, clinic_prompts
     from appliance.conversation.session import SessionDeps
     from appliance.conversation.turn_taking import TurnPolicy
+    from appliance.llm.agent import LlmAgent
 
     prompts = clinic_prompts("Test Clinic", "weekdays 8 to 5")
     tts = tts or FakeTts(clock)
@@ -507,10 +525,9 @@ async def session_deps(
     deps = SessionDeps(
         stt=stt,
         tts=tts,
-        llm=llm,
+        agent=LlmAgent(llm, prompts.system),
         new_detector=lambda: FakeDetector(clock),
         recorder=ClockedRecorder(recorder, clock),
-        prompts=prompts,
         cache=cache,
         observer=observed,
         clock=clock,

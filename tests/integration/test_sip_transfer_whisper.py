@@ -15,14 +15,20 @@ from typing import Any
 import pytest
 
 from appliance.audio import resample
+from appliance.conversation.events import CallEvents
+from appliance.conversation.flows.transfer import TransferFlow
+from appliance.conversation.flows.whisper import whisper_text
+from appliance.conversation.prompts import Prompt
+from appliance.conversation.settings import TransferPolicy
+from appliance.domain import EventKind
+from appliance.ports import Handoff
 from appliance.runtime import SystemClock
 from appliance.speech.tts import PiperTts
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.telephony import PjsipCall
 from appliance.telephony.transfer import TransferResult
-from appliance.workflows.transfer_flow import TransferFlow
-from appliance.workflows.whisper import whisper_text
+from tests.fakes import Observed
 from tests.integration.speech_support import model_path
 from tests.integration.telephony_peer import _loud_part as loud_part
 from tests.integration.telephony_peer import tone
@@ -94,20 +100,43 @@ async def test_the_desk_hears_the_whisper_before_the_caller_is_bridged() -> None
 
 
 class Agent:
-    """The agent plane's side of a handoff (WorkflowChat's shape) with a stored packet."""
+    """The agent plane's side of a handoff (the clinic agent's shape) with a stored packet."""
 
-    def __init__(self) -> None:
-        self.packet = {
-            "reason": "caller-request",
-            "intent": "cancel",
-            "caller": {"identified": False},
-        }
-
-    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
-        return dict(HANDOFF)
+    async def hand_off(self, call_id: str, reason: str) -> Handoff:
+        packet = {"reason": "caller-request", "intent": "cancel", "caller": {"identified": False}}
+        return Handoff(dict(HANDOFF), packet)
 
     async def transfer_result(self, outcome: str) -> str | None:
         return None if outcome == "success" else "The front desk is busy."
+
+
+class Control:
+    """Stands in for the session's CallControl: the real call, event stream and store."""
+
+    def __init__(self, call: PjsipCall, repo: CallRepository) -> None:
+        self._call, self._repo = call, repo
+        self.call_id, self.clock = call.call_id, SystemClock()
+        self.stream = CallEvents(call.call_id, repo, Observed(), self.clock)
+
+    async def say(self, key: Prompt) -> None:  # the hold prompt, played to its end
+        await self._call.play(tone(500, 3000))
+        await self._call.drain()
+
+    async def say_text(self, text: str) -> None:
+        events = [(e.kind, e.code) for e in self._repo.events(self.call_id)]
+        raise AssertionError(f"the caller was told {text!r}; events: {events}")
+
+    def stop_audio(self) -> None:
+        self._call.stop_playback()
+
+    def emit(self, kind: EventKind, stage: str, code: str) -> None:
+        self.stream.emit(kind, stage=stage, code=code)
+
+    async def transfer(self, *args: Any) -> Any:
+        return await self._call.transfer(*args)
+
+    async def attended_transfer(self, *args: Any) -> Any:
+        return await self._call.attended_transfer(*args)
 
 
 async def test_transfer_flow_whispers_with_the_real_voice_over_sip(tmp_path: Path) -> None:
@@ -126,17 +155,11 @@ async def test_transfer_flow_whispers_with_the_real_voice_over_sip(tmp_path: Pat
             repo = CallRepository(db)
             await repo.start_call(call.call_id, time.time(), call.codec, "x")
 
-            async def hold(key: str) -> None:
-                await call.play(tone(500, 3000))
-                await call.drain()
-
-            async def speak(text: str) -> None:
-                events = [(e.kind, e.code) for e in repo.events(call.call_id)]
-                raise AssertionError(f"the caller was told {text!r}; events: {events}")
-
-            flow = TransferFlow(call, desk.uri, repo, SystemClock(), Agent(), hold, speak,
-                                call.stop_playback, "attended", True, tts.synthesize)  # fmt: skip
+            control = Control(call, repo)
+            policy = TransferPolicy(desk.uri, "attended", True)
+            flow = TransferFlow(control, Agent(), policy, tts.synthesize)  # type: ignore[arg-type]
             assert await flow.run("caller-request") is True
+            await control.stream.flush()
             seen = await asyncio.to_thread(desk_events_until, desk, 2)
             consultation, replaced = [e for e in seen if e["event"] == "call"]
             assert consultation["headers"] == {**HANDOFF, "X-Appliance-Call": call.call_id}

@@ -41,8 +41,8 @@ async def test_fast_barge_in_stops_the_reply_within_the_pause_time(repo, clock) 
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in-paused", "barge-in", "heard", "replied",
-        "heard", "ended",
+        "answered", "greeted", "disclosure-played", "heard", "barge-in-paused", "barge-in",
+        "heard", "replied", "heard", "goodbye", "ended",
     ]  # fmt: skip
     # the audio stopped on the third voiced frame, not at the detector's 0.2 s
     first_stop = call.stops[0]
@@ -64,10 +64,10 @@ async def test_backchannel_words_over_a_paused_reply_resume_it(repo, clock) -> N
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in-paused", "speech-ignored",
-        "barge-in-resumed", "replied", "heard", "ended",
+        "answered", "greeted", "disclosure-played", "heard", "barge-in-paused", "speech-ignored",
+        "barge-in-resumed", "replied", "heard", "goodbye", "ended",
     ]  # fmt: skip
-    assert session.events[4].code == "backchannel"
+    assert session.events[5].code == "backchannel"
     assert len(llm.requests) == 1  # "mm-hm, okay" asked for no reply ...
     paused, resumed = call.spans[1], call.spans[2]
     assert paused[1] - (started + at) == pytest.approx(0.06, abs=0.021)
@@ -89,8 +89,8 @@ async def test_noise_pauses_then_the_reply_resumes_from_the_cut_sentence(repo, c
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in-paused", "barge-in-resumed", "replied",
-        "heard", "ended",
+        "answered", "greeted", "disclosure-played", "heard", "barge-in-paused",
+        "barge-in-resumed", "replied", "heard", "goodbye", "ended",
     ]  # fmt: skip
     assert stt.calls == 2  # the cough was never an utterance
     paused, resumed = call.spans[1], call.spans[2]
@@ -115,10 +115,10 @@ async def test_speech_too_short_to_barge_in_resumes_after_the_utterance(repo, cl
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in-paused", "barge-in-resumed",
-        "speech-ignored", "replied", "heard", "ended",
+        "answered", "greeted", "disclosure-played", "heard", "barge-in-paused", "barge-in-resumed",
+        "speech-ignored", "replied", "heard", "goodbye", "ended",
     ]  # fmt: skip
-    assert session.events[5].code == "backchannel"
+    assert session.events[6].code == "backchannel"
     assert stt.calls == 2
     assert call.spans[2][1] - call.spans[2][0] == pytest.approx(7.2)  # all of it, resumed
 
@@ -198,7 +198,14 @@ async def test_caller_hangs_up_while_the_reply_is_paused(repo, clock) -> None:
     session = CallSession(call, deps)
 
     assert await clock.run(session.run()) == "caller-hung-up"
-    assert kinds(session) == ["answered", "greeted", "heard", "barge-in-paused", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "barge-in-paused",
+        "ended",
+    ]
     assert observed.failures == [] and not call.hung_up
     await asyncio.sleep(0)
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -218,7 +225,9 @@ async def test_stt_failing_on_a_barge_in_into_a_pause_ends_with_the_apology(repo
     assert observed.failures == [("stt", "stt-failed")]
     assert call.hung_up
     texts = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    assert texts[-1] == deps.prompts.apology  # the caller heard the apology, not dead air
+    assert texts[-1] == deps.cache.text(
+        Prompt.APOLOGY
+    )  # the caller heard the apology, not dead air
 
 
 async def test_playout_forgets_stopped_audio(clock) -> None:

@@ -66,7 +66,16 @@ async def test_the_transcript_is_ready_when_the_turn_ends(repo, clock) -> None:
     session = CallSession(FakeCall(clock, answers=2), deps)
 
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "replied",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     assert stt.calls == 2  # once per turn: the speculative transcript was used
     caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
     assert caller.timings["stt_early"] == 1.0
@@ -87,7 +96,16 @@ async def test_a_caller_who_speaks_on_after_a_short_pause_is_transcribed_whole(r
     session = CallSession(call, deps)
 
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "replied",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     assert detectors[0].offered == 3  # the short pause, the turn's end, the goodbye's end
     assert stt.calls == 3  # the speculation at the short pause started, then was dropped
     caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
@@ -153,7 +171,16 @@ async def test_a_complete_sentence_ends_the_turn_at_its_first_pause(repo, clock)
     session, stt, detectors = await committing_session(clock, repo, ["What are your hours?", "bye"])
 
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "replied",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     assert stt.calls == 2  # the speculative transcript served both turns
     caller = next(t for t in repo.turns("fake-call") if t.speaker == "caller")
     # offered at 0.1 s of silence, transcribed by 0.2 s, ended there: not at 0.3 s

@@ -23,7 +23,9 @@ async def test_the_first_clause_is_spoken_before_the_sentence_is_done(clock) -> 
     out: asyncio.Queue[str | None] = asyncio.Queue()
     turn = Turn(anchor=clock.monotonic())
     llm = FakeLlm(clock, [REPLY], delay=0.2, token_s=0.05)
-    await clock.run(stream_sentences(llm, [ChatMessage("user", "hours?")], clock, 5.0, out, turn))
+    await clock.run(
+        stream_sentences(llm.stream([ChatMessage("user", "hours?")]), clock, 5.0, out, turn)
+    )
     pieces = []
     while (piece := out.get_nowait()) is not None:
         pieces.append(piece)

@@ -45,7 +45,8 @@ async def test_barge_in_stops_the_reply_and_handles_the_new_utterance(repo, cloc
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in", "heard", "replied", "heard", "ended"
+        "answered", "greeted", "disclosure-played", "heard", "barge-in", "heard", "replied",
+        "heard", "goodbye", "ended"
     ]  # fmt: skip
     # playback stopped 0.2 s (the detector's minimum speech) after the caller began
     [stop] = call.stops
@@ -68,7 +69,15 @@ async def test_no_barge_in_during_the_disclosure(repo, clock) -> None:
     started = clock.monotonic()
 
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "speech-ignored", "greeted", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "speech-ignored",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     assert session.events[1].code == "protected-audio"
     assert call.stopped_playback == 0
     greeting = call.spans[0]
@@ -89,9 +98,10 @@ async def test_short_noise_during_a_reply_does_not_interrupt(repo, clock) -> Non
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "speech-ignored", "replied", "heard", "ended"
+        "answered", "greeted", "disclosure-played", "heard", "speech-ignored", "replied", "heard",
+        "goodbye", "ended"
     ]  # fmt: skip
-    assert session.events[3].code == "backchannel"
+    assert session.events[4].code == "backchannel"
     assert call.stopped_playback == 0
     reply = call.spans[1]
     assert reply[1] - reply[0] == pytest.approx(7.2)  # played to the end
@@ -108,9 +118,10 @@ async def test_backchannel_words_that_barge_in_get_no_reply(repo, clock) -> None
 
     assert await clock.run(session.run()) == "completed"
     assert kinds(session) == [
-        "answered", "greeted", "heard", "barge-in", "speech-ignored", "heard", "ended"
+        "answered", "greeted", "disclosure-played", "heard", "barge-in", "speech-ignored", "heard",
+        "goodbye", "ended"
     ]  # fmt: skip
-    assert session.events[4].code == "backchannel"
+    assert session.events[5].code == "backchannel"
     assert len(llm.requests) == 1  # "mm-hm, okay" asked for no reply
 
 
@@ -122,7 +133,17 @@ async def test_filler_plays_when_the_reply_is_late(repo, clock) -> None:
     session = CallSession(call, deps)
 
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "greeted", "heard", "filler", "replied", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "filler",
+        "replied",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     [heard, filler] = [e for e in session.events if e.kind in ("heard", "filler")][:2]
     # the filler started 1.2 s after the end of the speech ("heard": 0.3 s end of turn
     # + 0.1 s STT after it)
@@ -147,7 +168,8 @@ async def test_filler_repeats_while_the_reply_is_very_late(repo, clock) -> None:
     # reply audio 0.3 + 0.1 + 4.5 + 0.06 + 0.05 s after the speech: fillers at 1.2 and
     # 1.2 + 0.6 (its audio) + 1.5 s of silence = 3.3 s; the next one would be at 5.4 s
     assert kinds(session) == [
-        "answered", "greeted", "heard", "filler", "filler", "replied", "heard", "ended"
+        "answered", "greeted", "disclosure-played", "heard", "filler", "filler", "replied", "heard",
+        "goodbye", "ended"
     ]  # fmt: skip
     fillers = [e.at for e in session.events if e.kind == "filler"]
     assert fillers[1] - fillers[0] == pytest.approx(0.6 + 1.5)
@@ -181,16 +203,16 @@ async def test_silent_caller_is_reprompted_then_closed_politely(repo, clock) -> 
 
     assert await clock.run(session.run()) == "no-response"
     assert kinds(session) == [
-        "answered", "greeted", "reprompt", "reprompt", "closed-silent", "ended"
+        "answered", "greeted", "disclosure-played", "reprompt", "reprompt", "closed-silent", "ended"
     ]  # fmt: skip
     assert call.hung_up and observed.outcomes == ["no-response"]
     greeting_s, reprompt_s = seconds_of(deps, Prompt.GREETING), seconds_of(deps, Prompt.REPROMPT)
-    first = session.events[2].at - clock.EPOCH - started
+    first = session.events[3].at - clock.EPOCH - started
     assert first == pytest.approx(greeting_s + 5.0)
-    closed = session.events[4].at - clock.EPOCH - started
+    closed = session.events[5].at - clock.EPOCH - started
     assert closed == pytest.approx(greeting_s + 3 * 5.0 + 2 * reprompt_s)
     texts = [t.text for t in repo.turns("fake-call")]
-    assert texts[-1] == deps.prompts.silence_goodbye
+    assert texts[-1] == deps.cache.text(Prompt.SILENCE_GOODBYE)
 
 
 async def test_answer_after_a_reprompt_resets_the_count(repo, clock) -> None:
@@ -203,7 +225,8 @@ async def test_answer_after_a_reprompt_resets_the_count(repo, clock) -> None:
     session = CallSession(call, deps)
     assert await clock.run(session.run()) == "no-response"
     assert kinds(session) == [
-        "answered", "greeted", "reprompt", "heard", "replied", "reprompt", "closed-silent", "ended"
+        "answered", "greeted", "disclosure-played", "reprompt", "heard", "replied", "reprompt",
+        "closed-silent", "ended"
     ]  # fmt: skip
 
 
@@ -215,7 +238,7 @@ async def test_caller_hangs_up_mid_reply(repo, clock) -> None:
     session = CallSession(call, deps)
 
     assert await clock.run(session.run()) == "caller-hung-up"
-    assert kinds(session) == ["answered", "greeted", "heard", "ended"]
+    assert kinds(session) == ["answered", "greeted", "disclosure-played", "heard", "ended"]
     assert observed.failures == [] and observed.outcomes == ["caller-hung-up"]
     assert not call.hung_up  # the caller went; the agent did not hang up on them
     await asyncio.sleep(0)

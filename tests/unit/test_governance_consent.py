@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from appliance.config import Consent
-from appliance.conversation.session import CallSession
-from appliance.governance.consent import ConsentPolicy, audit_actions, consent_policy
+from appliance.conversation.session import CallSession, TransferPolicy
+from appliance.domain import AUDITED, EventKind, WorkflowAction
+from appliance.governance.consent import ConsentPolicy, consent_policy
 from appliance.scheduling.importer import import_directory
 from appliance.store.audit import AuditLog, read_records
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from tests.fakes import FakeCall, FakeClock, FakeLlm, FakeStt, session_deps
-from tests.unit.test_session_workflows import ASSETS, ClockedChat, TransferringCall, chat
+from tests.unit.test_session_workflows import ASSETS, TransferringCall, chat
 
 pytestmark = pytest.mark.unit
 
@@ -53,7 +54,7 @@ async def test_a_caller_who_declines_ai_goes_to_the_front_desk(db: Database, sta
     llm = FakeLlm(clock, ["This must not be said."])
     stt = FakeStt(clock, ["I don't want to talk to a robot.", "Goodbye."])
     deps, _ = await session_deps(clock, repo, stt, llm)
-    deps = dataclasses.replace(deps, front_desk_uri="sip:desk@127.0.0.1")
+    deps = dataclasses.replace(deps, transfer=TransferPolicy("sip:desk@127.0.0.1"))
     call = TransferringCall(clock, answers=3, status=status)
     session = CallSession(call, deps)
     await clock.run(session.run())
@@ -90,13 +91,6 @@ def test_decline_phrases() -> None:
     assert custom.declines_ai("please stop the assistant now")
 
 
-class ReportingChat(ClockedChat):
-    """ClockedChat that also reports the workflow's actions (as WorkflowChat does)."""
-
-    def take_actions(self) -> list[tuple[str, str]]:
-        return self._inner.take_actions()
-
-
 async def test_identity_and_booking_actions_are_audited(db: Database) -> None:
     clock = FakeClock()
     lines = [
@@ -110,8 +104,7 @@ async def test_identity_and_booking_actions_are_audited(db: Database) -> None:
     understood = [{"intent": "book"}, {}, {"slots": {"date": "Friday"}}, {}, {}]
     repo = CallRepository(db)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    inner = chat(db, understood, clock)
-    deps = dataclasses.replace(deps, llm=ReportingChat(inner._inner, clock))
+    deps = dataclasses.replace(deps, agent=chat(db, understood, clock))
     await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert [e for e in events if e[0].startswith("workflow-")] == [
@@ -127,6 +120,7 @@ async def test_identity_and_booking_actions_are_audited(db: Database) -> None:
     assert AuditLog(db).verify().ok
 
 
-async def test_audit_actions_ignores_agents_without_actions(db: Database) -> None:
-    repo = CallRepository(db)
-    assert await audit_actions(object(), repo, "c", 0.0) == 0
+def test_every_workflow_action_is_an_audited_event_kind() -> None:
+    for action in WorkflowAction:
+        kind = EventKind.of_action(action)
+        assert kind.value == f"workflow-{action.value}" and kind in AUDITED

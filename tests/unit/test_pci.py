@@ -9,6 +9,7 @@ import pytest
 
 from appliance.audio import AudioChunk
 from appliance.config import Pci
+from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.session import CallSession
 from appliance.domain import Utterance
 from appliance.governance.pci import PaymentPause, PciPolicy, pci_policy
@@ -47,7 +48,7 @@ class PayingCall(FakeCall):
         return list(self._timeline)
 
     async def keypad(self, session: CallSession, clock: FakeClock) -> None:
-        while not (session.payment.active and len(self.spans) >= 2):
+        while not (session.caller.payment.active and len(self.spans) >= 2):
             await clock.sleep(0.05)  # the greeting, then the notice
         while self.agent_audio_playing:
             await clock.sleep(0.05)
@@ -68,7 +69,7 @@ async def paying_call(
     llm = FakeLlm(clock, ["Sure.", "Happy to help."])
     deps, _ = await session_deps(clock, repo, stt, llm)
     deps = dataclasses.replace(deps, pci=policy)
-    await clock.run(deps.cache.prepare(deps.tts, policy.prompts()))
+    await clock.run(deps.cache.prepare(deps.tts, pci_prompts(policy)))
     session = CallSession(call, deps)
     window: list[float] = []
 
@@ -92,10 +93,10 @@ async def paying_call(
 
 async def _watch(session: CallSession, clock: FakeClock, window: list[float]) -> None:
     """Record the monotonic start and end of payment mode."""
-    while not session.payment.active:
+    while not session.caller.payment.active:
         await clock.sleep(0.01)
     window.append(clock.monotonic())
-    while session.payment.active:
+    while session.caller.payment.active:
         await clock.sleep(0.01)
     window.append(clock.monotonic())
 
@@ -120,7 +121,7 @@ async def test_collect_mode_counts_digits_and_hears_nothing(repo, clock) -> None
     users = [m.content for r in llm.requests for m in r if m.role == "user"]
     assert users == ["What time do you open?"]
     ended = next(e for e in session.events if e.kind == "pci-pause-end")
-    assert ended.code == "complete:16-digits" and session.payment.count == 16
+    assert ended.code == "complete:16-digits" and session.caller.payment.count == 16
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert ("pci-pause-start", "collect") in events
     assert ("pci-pause-end", "complete:16-digits") in events
@@ -159,7 +160,7 @@ async def test_transfer_mode_hands_the_call_to_the_payment_ivr(repo, clock, ok: 
     ended = next(e for e in session.events if e.kind == "pci-pause-end")
     assert ended.code == ("transferred:0-digits" if ok else "transfer-refused:0-digits")
     assert llm.requests == []
-    assert not session.payment.active
+    assert not session.caller.payment.active
 
 
 def test_triggers_are_whole_phrases_and_off_when_disabled() -> None:
@@ -224,11 +225,9 @@ def test_bad_pci_and_consent_settings_are_coded_errors(tmp_path, toml: str) -> N
 async def test_sip_calls_deliver_keypad_digits_to_the_pause(clock) -> None:
     import asyncio
 
-    from appliance.governance.pci import KeypadCall
     from appliance.telephony.call import PjsipCall
 
     call = PjsipCall(asyncio.get_running_loop(), "inbound")
-    assert isinstance(call, KeypadCall) and isinstance(FakeCall(clock), KeypadCall)
     pause = PaymentPause(COLLECT, clock)
     pause.start()
     consumer = asyncio.create_task(pause.consume(call))

@@ -16,6 +16,7 @@ import appliance.runtime
 import appliance.worker
 from appliance.__main__ import main
 from appliance.audio import AudioChunk
+from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import Prompt as P
 from appliance.conversation.prompts import PromptCache, PromptError, clinic_prompts
 from appliance.conversation.session import CallSession
@@ -50,7 +51,7 @@ def without(prompt: P) -> dict[P, str]:
 
 async def test_every_prompt_has_text_and_audio() -> None:
     assert set(TEXTS) == set(P) and all(t.strip() for t in TEXTS.values())
-    pci = PciPolicy().prompts()  # the PCI pause's texts are its defaults
+    pci = pci_prompts(PciPolicy())  # the PCI pause's texts are its defaults
     assert {k: TEXTS[k] for k in pci} == pci
     cache = PromptCache()
     await cache.prepare(Tts(), TEXTS)
@@ -71,7 +72,7 @@ async def test_a_later_prepare_replaces_some_prompts() -> None:
     await cache.prepare(Tts(), TEXTS)
     policy = PciPolicy(notice="Please type your card number now.")
     tts = Tts()
-    await cache.prepare(tts, policy.prompts())
+    await cache.prepare(tts, pci_prompts(policy))
     assert tts.texts == [policy.notice, policy.done, policy.failed]
 
 
@@ -109,14 +110,18 @@ class Missing(PromptCache):
     def get(self, key: P) -> list[AudioChunk]:
         return super().get(key) if key == self._lost else self._base.get(key)
 
+    def text(self, key: P) -> str:
+        return super().text(key) if key == self._lost else self._base.text(key)
+
 
 async def test_a_prompt_without_audio_is_never_recorded_as_spoken(repo, clock) -> None:
     stt, llm = FakeStt(clock, ["Thanks, goodbye."]), FakeLlm(clock, [])
     deps, observed = await session_deps(clock, repo, stt, llm)
+    goodbye, apology = deps.cache.text(P.GOODBYE), deps.cache.text(P.APOLOGY)
     deps = dataclasses.replace(deps, cache=Missing(deps.cache, P.GOODBYE))
     assert await clock.run(CallSession(FakeCall(clock, answers=1), deps).run()) == "failed"
     said = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    assert deps.prompts.goodbye not in said and said[-1] == deps.prompts.apology
+    assert goodbye not in said and said[-1] == apology
     assert observed.failures == [("prompts", "prompt-missing")]
 
 

@@ -24,7 +24,16 @@ async def test_conversation_until_goodbye(repo, clock) -> None:
     outcome = await clock.run(session.run())
 
     assert outcome == "completed"
-    assert kinds(session) == ["answered", "greeted", "heard", "replied", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "replied",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     assert call.hung_up and call.stopped_playback == 0
     # greeting, reply (two sentences, the second queued while the first plays), goodbye
     assert len(call.spans) == 3
@@ -78,17 +87,24 @@ async def test_stage_failure_ends_with_apology(
     outcome = await clock.run(session.run())
 
     assert outcome == "failed"
-    assert kinds(session) == ["answered", "greeted", *before, "stage-failed", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        *before,
+        "stage-failed",
+        "ended",
+    ]
     assert observed.failures == [(stage, code)]
     failed = [e for e in session.events if e.kind == "stage-failed"]
     assert [(e.stage, e.code) for e in failed] == [(stage, code)]
     assert call.hung_up and call.stopped_playback >= 1
     last = repo.turns("fake-call")[-1]
-    assert last.speaker == "agent" and last.text == deps.prompts.apology
-    assert [(e.kind, e.stage, e.code) for e in repo.events("fake-call")] == [
-        ("disclosure-played", "session", "offset-ms:0"),
-        ("stage-failed", stage, code),
-    ]
+    assert last.speaker == "agent" and last.text == deps.cache.text(Prompt.APOLOGY)
+    stored = [(e.kind, e.stage, e.code) for e in repo.events("fake-call")]
+    assert stored == [(e.kind, e.stage, e.code) for e in session.events]  # the whole stream
+    assert ("disclosure-played", "session", "offset-ms:0") in stored
+    assert ("stage-failed", stage, code) in stored
     # the apology was really played out: the last span the caller heard is its full length
     apology_s = sum(c.duration for c in deps.cache.get(Prompt.APOLOGY))
     assert call.spans[-1][1] - call.spans[-1][0] == pytest.approx(apology_s)
@@ -101,7 +117,15 @@ async def test_llm_that_hangs_times_out_into_apology(repo, clock) -> None:
     session = CallSession(call, deps)
     assert await clock.run(session.run()) == "failed"
     # the filler (1.2 s after the speech) went out before the timeout (0.3 + 0.1 + 0.9 s)
-    assert kinds(session) == ["answered", "greeted", "heard", "filler", "stage-failed", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "heard",
+        "filler",
+        "stage-failed",
+        "ended",
+    ]
     assert observed.failures == [("llm", "llm-timeout")]
     assert call.hung_up
 
@@ -111,9 +135,17 @@ async def test_silence_transcript_asks_again(repo, clock) -> None:
     call = FakeCall(clock, answers=2)
     session = CallSession(call, deps)
     assert await clock.run(session.run()) == "completed"
-    assert kinds(session) == ["answered", "greeted", "not-heard", "heard", "ended"]
+    assert kinds(session) == [
+        "answered",
+        "greeted",
+        "disclosure-played",
+        "not-heard",
+        "heard",
+        "goodbye",
+        "ended",
+    ]
     texts = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    assert deps.prompts.not_heard in texts
+    assert deps.cache.text(Prompt.NOT_HEARD) in texts
 
 
 def test_goodbye_words() -> None:

@@ -14,20 +14,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.conversation.prompts import Prompt
-from appliance.conversation.session import CallSession
-from appliance.domain import ChatMessage, Directive
+from appliance.conversation.session import CallSession, TransferPolicy
+from appliance.domain import CallId, ChatMessage
 from appliance.llm.understanding import Understander
+from appliance.observability.transfers import MESSAGES, transfers
+from appliance.ports import AgentReply, AgentTurn, Handoff
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.telephony.transfer import TransferResult
-from appliance.workflows.agent import WorkflowChat
+from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import validate
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import load_kb
-from appliance.workflows.transfer_metrics import MESSAGES, transfers
 from tests.fakes import FakeCall, FakeClock, FakeStt, session_deps
 
 pytestmark = pytest.mark.unit
@@ -77,38 +78,39 @@ def db(tmp_path: Path):
     database.close()
 
 
-class ClockedChat:
-    """The real WorkflowChat, with virtual time held while the schedule's thread works."""
+class ClockedAgent:
+    """The real ClinicAgent, with virtual time held while the schedule's thread works."""
 
-    def __init__(self, inner: WorkflowChat, clock: FakeClock) -> None:
+    def __init__(self, inner: ClinicAgent, clock: FakeClock) -> None:
         self._inner, self._clock = inner, clock
 
-    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+    def respond(self, turn: AgentTurn) -> AgentReply:
+        inner = self._inner.respond(turn)
+        outer = AgentReply(text=inner.text)
+        outer.text = self._held(inner, outer)
+        return outer
+
+    async def _held(self, inner: AgentReply, outer: AgentReply) -> AsyncIterator[str]:
         with self._clock.busy():
-            chunks = [c async for c in self._inner.stream(messages)]
+            chunks = [c async for c in inner.text]
+        outer.directive, outer.actions = inner.directive, inner.actions
         for chunk in chunks:
             yield chunk
 
-    def directive(self) -> Directive | None:
-        return self._inner.directive()
-
-    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
+    async def hand_off(self, call_id: CallId, reason: str) -> Handoff:
         with self._clock.busy():
-            return await self._inner.begin_handoff(call_id, reason)
+            return await self._inner.hand_off(call_id, reason)
 
     async def transfer_result(self, outcome: str) -> str | None:
         with self._clock.busy():
             return await self._inner.transfer_result(outcome)
 
-    async def ready(self) -> bool:
-        return True
 
-
-def chat(db: Database, answers: Sequence[dict[str, Any]], clock: FakeClock) -> ClockedChat:
+def chat(db: Database, answers: Sequence[dict[str, Any]], clock: FakeClock) -> ClockedAgent:
     schedule = BuiltinSchedule(db, TZ, now=lambda: NOW)
     engine = WorkflowEngine(schedule, load_kb(ASSETS / "kb.toml"), TZ, clock=lambda: NOW)
-    inner = WorkflowChat(Understander(Understands(answers)), engine, HandoffStore(db))
-    return ClockedChat(inner, clock)
+    inner = ClinicAgent(Understander(Understands(answers)), engine, HandoffStore(db))
+    return ClockedAgent(inner, clock)
 
 
 async def test_a_caller_books_by_voice(db: Database) -> None:
@@ -124,7 +126,7 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
     understood = [{"intent": "book"}, {}, {"slots": {"date": "Friday"}}, {}, {}]
     repo = CallRepository(db)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    deps = dataclasses.replace(deps, llm=chat(db, understood, clock))
+    deps = dataclasses.replace(deps, agent=chat(db, understood, clock))
     call = FakeCall(clock, answers=len(lines))
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed"
@@ -141,7 +143,7 @@ async def test_an_emergency_ends_the_call(db: Database) -> None:
     repo = CallRepository(db)
     stt = FakeStt(clock, ["My husband has chest pain"])
     deps, _ = await session_deps(clock, repo, stt, None)
-    deps = dataclasses.replace(deps, llm=chat(db, [], clock))
+    deps = dataclasses.replace(deps, agent=chat(db, [], clock))
     call = FakeCall(clock, answers=1)
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed" and call.hung_up
@@ -154,7 +156,9 @@ async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Databas
     repo = CallRepository(db)
     stt = FakeStt(clock, ["Can I talk to a real person?"])
     deps, _ = await session_deps(clock, repo, stt, None)
-    deps = dataclasses.replace(deps, llm=chat(db, [], clock), front_desk_uri="sip:desk@127.0.0.1")
+    deps = dataclasses.replace(
+        deps, agent=chat(db, [], clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
+    )
     call = TransferringCall(clock, answers=1, status=200)
     before = transfers("success")
     outcome = await clock.run(CallSession(call, deps).run())
@@ -194,7 +198,7 @@ async def test_a_busy_desk_leaves_the_caller_with_the_agent_who_takes_a_message(
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
     understood = [{"intent": "book"}, {}, {"intent": "other"}]
     deps = dataclasses.replace(
-        deps, llm=chat(db, understood, clock), front_desk_uri="sip:desk@127.0.0.1"
+        deps, agent=chat(db, understood, clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
     )
     call = TransferringCall(clock, answers=len(lines), status=486)
     busy, messages = transfers("busy"), MESSAGES.labels(kind="callback")._value.get()

@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 
+from appliance.conversation.events import CallEvents
+from appliance.conversation.flows.transfer import WHISPER_TTS_S, TransferFlow
+from appliance.conversation.flows.whisper import packet_whisper
 from appliance.conversation.prompts import Prompt
+from appliance.conversation.settings import TransferPolicy
+from appliance.domain import EventKind
+from appliance.observability.transfers import transfers
+from appliance.ports import Handoff
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.workflows.transfer_flow import WHISPER_TTS_S, TransferFlow
-from appliance.workflows.transfer_metrics import transfers
-from appliance.workflows.whisper import packet_whisper
-from tests.fakes import ClockedRecorder, FakeClock, FakeTts, tone
+from tests.fakes import ClockedRecorder, FakeClock, FakeTts, Observed, tone
 from tests.fakes.transfer import TransferringCall
 
 pytestmark = pytest.mark.unit
@@ -34,15 +38,13 @@ PACKET: dict[str, Any] = {
 
 
 class Agent:
-    """A HandsOff agent plane that keeps its packet (WorkflowChat's shape)."""
+    """An agent plane that hands over PACKET (the clinic agent's shape)."""
 
     def __init__(self) -> None:
-        self.packet: dict[str, Any] | None = None
         self.outcomes: list[str] = []
 
-    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
-        self.packet = PACKET
-        return {"X-Appliance-Handoff": PACKET["handoff_id"]}
+    async def hand_off(self, call_id: str, reason: str) -> Handoff:
+        return Handoff({"X-Appliance-Handoff": PACKET["handoff_id"]}, PACKET)
 
     async def transfer_result(self, outcome: str) -> str | None:
         self.outcomes.append(outcome)
@@ -57,32 +59,48 @@ def repo(tmp_path: Path) -> Iterator[CallRepository]:
 
 
 class Run:
-    """One TransferFlow on a fake call; what the caller was told."""
+    """One TransferFlow on a fake call, through a stand-in for the session's CallControl
+    (the real event stream and store); what the caller was told."""
 
     def __init__(self, clock: FakeClock, repo: CallRepository, call: TransferringCall) -> None:
         self.clock, self.repo, self.call = clock, repo, call
         self.said: list[Prompt] = []
         self.spoken: list[str] = []
         self.agent = Agent()
+        recorder = ClockedRecorder(repo, clock)
+        self.stream = CallEvents(call.call_id, recorder, Observed(), clock)
+        self.call_id = call.call_id
 
     async def say(self, key: Prompt) -> None:
         self.said.append(key)
         await self.call.play(tone(2000))  # the cached prompt, played to its end
         await self.call.drain()
 
-    async def speak(self, text: str) -> None:
+    async def say_text(self, text: str) -> None:
         self.spoken.append(text)
 
+    def stop_audio(self) -> None:
+        self.call.stop_playback()
+
+    def emit(self, kind: EventKind, stage: str, code: str) -> None:
+        self.stream.emit(kind, stage=stage, code=code)
+
+    async def transfer(self, *args: Any) -> Any:
+        return await self.call.transfer(*args)
+
+    async def attended_transfer(self, *args: Any) -> Any:
+        return await self.call.attended_transfer(*args)
+
     def flow(self, tts: FakeTts | None, mode: str = "attended", whisper: bool = True) -> Any:
-        recorder = ClockedRecorder(self.repo, self.clock)
-        synthesize = tts.synthesize if tts is not None else None
-        stop = self.call.stop_playback
-        return TransferFlow(self.call, DESK, recorder, self.clock, self.agent, self.say,
-                            self.speak, stop, mode, whisper, synthesize)  # fmt: skip
+        synthesize = tts.synthesize if tts is not None else FakeTts(self.clock).synthesize
+        policy = TransferPolicy(DESK, mode, whisper and tts is not None)
+        return TransferFlow(self, self.agent, policy, synthesize)  # type: ignore[arg-type]
 
     async def run(self, flow: TransferFlow, reason: str = "caller-request") -> bool:
         await self.repo.start_call(self.call.call_id, self.clock.time(), "PCMU", "x")
-        return await self.clock.run(flow.run(reason))
+        left = await self.clock.run(flow.run(reason))
+        await self.clock.run(self.stream.flush())
+        return left
 
     def events(self) -> list[tuple[str, str | None]]:
         return [(e.kind, e.code) for e in self.repo.events(self.call.call_id)]

@@ -7,29 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 import pytest
 
 from appliance.conversation.prompts import Prompt
-from appliance.conversation.session import CallSession
+from appliance.conversation.session import CallSession, TransferPolicy
+from appliance.observability.transfers import transfers
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.workflows.handoff_store import HandoffStore
-from appliance.workflows.transfer_metrics import transfers
 from tests.fakes import FakeClock, FakeStt, FakeTts, session_deps
 from tests.fakes.transfer import TransferringCall
-from tests.unit.test_session_workflows import ClockedChat, chat, db  # noqa: F401 (fixture)
+from tests.unit.test_session_workflows import chat, db  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.unit
-
-
-class PacketChat(ClockedChat):
-    """ClockedChat that also shows the packet WorkflowChat keeps (for the whisper)."""
-
-    @property
-    def packet(self) -> dict[str, Any] | None:
-        return self._inner.packet
 
 
 async def test_an_identified_caller_is_whispered_to_the_desk_without_phi(db: Database) -> None:  # noqa: F811
@@ -42,12 +33,10 @@ async def test_an_identified_caller_is_whispered_to_the_desk_without_phi(db: Dat
     ]
     tts = FakeTts(clock)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None, tts=tts)
-    clocked = chat(db, [{"intent": "book"}, {}, {"intent": "other"}], clock)
     deps = dataclasses.replace(
         deps,
-        llm=PacketChat(clocked._inner, clock),
-        front_desk_uri="sip:desk@127.0.0.1",
-        transfer_mode="attended",
+        agent=chat(db, [{"intent": "book"}, {}, {"intent": "other"}], clock),
+        transfer=TransferPolicy("sip:desk@127.0.0.1", "attended"),
     )
     call = TransferringCall(clock, answers=len(lines), status=200, ring_s=2.0)
     before = transfers("success")

@@ -11,12 +11,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.config import load_settings
+from appliance.conversation.flows.whisper import (
+    INTENTS,
+    OTHER_REASON,
+    REASONS,
+    packet_whisper,
+    whisper_text,
+)
 from appliance.errors import ConfigError
 from appliance.llm.understanding import Intent
 from appliance.scheduling.model import Appointment, Patient, Slot
 from appliance.workflows.handoff import Heard, build_packet, validate
 from appliance.workflows.state import DialogueState, Stage
-from appliance.workflows.whisper import INTENTS, OTHER_REASON, REASONS, packet_whisper, whisper_text
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The workflow engine seen through the session's ChatModel seam."""
+"""The workflow engine seen through the agent-plane port (`ClinicAgent.respond`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.domain import ChatMessage
+from appliance.domain import CallId, ChatMessage
 from appliance.llm.understanding import Understander
+from appliance.ports import AgentReply, AgentTurn
 from appliance.scheduling.model import Appointment, Patient, Provider, Slot, SlotQuery
-from appliance.workflows.agent import WorkflowChat
+from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.kb import KnowledgeBase, Topic
 
@@ -51,25 +52,28 @@ class Scripted:
         )  # fmt: skip
 
 
-def chat(intent: str) -> WorkflowChat:
+def chat(intent: str) -> ClinicAgent:
     kb = KnowledgeBase([Topic("parking", ["park"], "Park behind the building.")])
     engine = WorkflowEngine(NoSchedule(), kb, ZoneInfo("UTC"))  # type: ignore[arg-type]
-    return WorkflowChat(Understander(Scripted(intent)), engine)
+    return ClinicAgent(Understander(Scripted(intent)), engine)
+
+
+async def respond(agent: ClinicAgent, text: str) -> tuple[list[str], AgentReply]:
+    """The reply's text, streamed to the end; then the reply (directive, actions)."""
+    reply = agent.respond(AgentTurn(CallId("c"), text, []))
+    return [piece async for piece in reply.text], reply
 
 
 async def test_reply_comes_from_the_knowledge_base() -> None:
-    c = chat("clinic_info")
-    messages = [ChatMessage("system", "s"), ChatMessage("user", "where do I park")]
-    out = [d async for d in c.stream(messages)]
+    out, reply = await respond(chat("clinic_info"), "where do I park")
     assert out == ["Park behind the building. Is there anything else I can help you with?"]
-    assert c.decision is not None and c.decision.transfer is None
+    assert reply.directive is None and reply.actions == []
 
 
 async def test_emergency_ends_the_call_whatever_the_llm_says() -> None:
-    c = chat("clinic_info")
-    out = [d async for d in c.stream([ChatMessage("user", "I have chest pain")])]
+    out, reply = await respond(chat("clinic_info"), "I have chest pain")
     assert "dial 911" in out[0]
-    assert c.decision is not None and c.decision.end_call
+    assert reply.directive is not None and reply.directive.end_call
 
 
 async def test_a_plain_request_the_model_calls_other_is_carried_by_the_rules() -> None:

@@ -1,6 +1,6 @@
 """Handing a live call to the front desk, for the call session.
 
-1. The agent plane (WorkflowChat, if it is one) builds, validates and stores the handoff
+1. The agent plane (`AgentPlane.hand_off`) builds, validates and stores the handoff
    packet: the admin screen-pop shows it from the store while the desk phone rings.
 2. The caller hears the cached hold prompt (attended: repeated) while the transfer
    carries the handoff id and a PHI-free summary as X-headers: blind (REFER), or with
@@ -18,21 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from appliance.audio import AudioChunk
+from appliance.conversation.control import CallControl
+from appliance.conversation.flows.whisper import packet_whisper
 from appliance.conversation.prompts import Prompt
+from appliance.conversation.settings import TransferPolicy
+from appliance.domain import EventKind
 from appliance.errors import ApplianceError
-from appliance.ports import (
-    AttendedTransferable,
-    CallHandle,
-    CallRecorder,
-    Clock,
-    Transferable,
-    TransferOutcome,
-)
-from appliance.workflows.transfer_metrics import classify, count_transfer
-from appliance.workflows.whisper import packet_whisper
+from appliance.observability.transfers import classify, count_transfer
+from appliance.ports import AgentPlane, TransferOutcome
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,69 +40,40 @@ MODES = ("blind", "attended")
 Synthesize = Callable[[str], AsyncIterator[AudioChunk]]  # TextToSpeech.synthesize
 
 
-@runtime_checkable
-class HandsOff(Protocol):
-    """An agent plane that hands over its conversation state (WorkflowChat does)."""
-
-    async def begin_handoff(self, call_id: str, reason: str) -> dict[str, str]:
-        """Store the packet; the X-headers that reference it."""
-        ...
-
-    async def transfer_result(self, outcome: str) -> str | None:
-        """Record the outcome; what to tell the caller when no human answered."""
-        ...
-
-
-@runtime_checkable
-class KeepsPacket(Protocol):
-    """A HandsOff agent that keeps the packet it stored last (for the whisper's codes)."""
-
-    @property
-    def packet(self) -> Mapping[str, Any] | None: ...
-
-
 class TransferFlow:
     def __init__(
         self,
-        call: CallHandle,
-        front_desk_uri: str,
-        recorder: CallRecorder,
-        clock: Clock,
-        agent: object,
-        say: Callable[[Prompt], Awaitable[object]],  # plays a cached prompt by key, to the end
-        speak: Callable[[str], Awaitable[object]],  # synthesizes and plays text, to the end
-        stop_audio: Callable[[], None],
-        mode: str = "blind",  # "attended": consultation call (and whisper) first
-        whisper: bool = True,  # attended only: play the whisper to the desk
-        synthesize: Synthesize | None = None,  # the whisper's TTS (none: no whisper)
+        control: CallControl,
+        agent: AgentPlane,
+        policy: TransferPolicy,
+        synthesize: Synthesize,  # the whisper's TTS
     ) -> None:
-        self._call, self._uri, self._recorder, self._clock = call, front_desk_uri, recorder, clock
-        self._handoff = agent if isinstance(agent, HandsOff) else None
-        self._say, self._speak, self._stop_audio = say, speak, stop_audio
-        self._attended = mode == "attended" and isinstance(call, AttendedTransferable)
-        self._synthesize = synthesize if whisper else None
+        self._control, self._agent, self._policy = control, agent, policy
+        self._attended = policy.mode == "attended"
+        self._synthesize = synthesize if policy.whisper else None
+        self._packet: Mapping[str, Any] | None = None  # the stored handoff packet, if any
 
     async def run(self, reason: str) -> bool:
         """True when the call left the agent (a human answered)."""
-        call, handoff = self._call, self._handoff
-        await self._event("transfer-requested", "workflow", reason)
-        say: str | None = None
-        if self._uri and (self._attended or isinstance(call, Transferable)):
-            headers = {"X-Appliance-Call": call.call_id, "X-Appliance-Reason": reason}
-            if handoff is not None:
-                headers.update(await handoff.begin_handoff(call.call_id, reason))
+        control, agent = self._control, self._agent
+        control.emit(EventKind.TRANSFER_REQUESTED, "workflow", reason)
+        handoff = await agent.hand_off(control.call_id, reason)
+        self._packet = handoff.packet
+        say: str | None
+        if self._policy.front_desk_uri:
+            headers = {"X-Appliance-Call": control.call_id, "X-Appliance-Reason": reason}
+            headers.update(handoff.headers)
             # shielded: on success the call ends at once and the session is torn down, but
             # the outcome must still be counted and recorded
             outcome, say = await asyncio.shield(self._transfer(headers, reason))
             if outcome == "success":
                 return True
-        elif handoff is not None:  # no front desk configured: still offer a message
-            await handoff.begin_handoff(call.call_id, reason)
-            say = await handoff.transfer_result("failed")
+        else:  # no front desk configured: still offer a message
+            say = await agent.transfer_result("failed")
         if say is None:
-            await self._say(Prompt.NO_TRANSFER)
+            await control.say(Prompt.NO_TRANSFER)
         else:
-            await self._speak(say)
+            await control.say_text(say)
         return False
 
     async def _transfer(self, headers: dict[str, str], reason: str) -> tuple[str, str | None]:
@@ -115,38 +82,35 @@ class TransferFlow:
         result = await self._on_hold(self._send(headers, reason))
         outcome = classify(result)
         count_transfer(outcome)
-        await self._recorded(result, outcome)
-        say = None
-        if self._handoff is not None:
-            say = await self._handoff.transfer_result(outcome)
-        return outcome, say
+        self._recorded(result, outcome)
+        return outcome, await self._agent.transfer_result(outcome)
 
     async def _send(self, headers: dict[str, str], reason: str) -> TransferOutcome:
-        call = self._call
-        if self._attended and isinstance(call, AttendedTransferable):
-            return await self._attended_transfer(call, headers, reason)
-        assert isinstance(call, Transferable)
-        return await call.transfer(self._uri, headers, TRANSFER_WITHIN_S)
+        uri = self._policy.front_desk_uri
+        if self._attended:
+            return await self._attended_transfer(uri, headers, reason)
+        return await self._control.transfer(uri, headers, TRANSFER_WITHIN_S)
 
     async def _attended_transfer(
-        self, call: AttendedTransferable, headers: dict[str, str], reason: str
+        self, uri: str, headers: dict[str, str], reason: str
     ) -> TransferOutcome:
         """Consultation call; the whisper (synthesized while the desk rings); Replaces."""
         whisper = None
         if self._synthesize is not None:
-            packet = self._handoff.packet if isinstance(self._handoff, KeepsPacket) else None
-            whisper = asyncio.ensure_future(self._whisper_audio(packet_whisper(packet, reason)))
+            text = packet_whisper(self._packet, reason)
+            whisper = asyncio.ensure_future(self._whisper_audio(text))
         played: list[bool] = []
         try:
-            result = await call.attended_transfer(
-                self._uri, headers, TRANSFER_WITHIN_S, REPLACES_WITHIN_S, whisper, played.append
+            result = await self._control.attended_transfer(
+                uri, headers, TRANSFER_WITHIN_S, REPLACES_WITHIN_S, whisper, played.append
             )
         finally:
             if whisper is not None and not whisper.done():  # the desk never answered
                 whisper.cancel()
                 await asyncio.gather(whisper, return_exceptions=True)
         if played:
-            await self._event("whisper-played" if played[0] else "whisper-cut", "telephony", reason)
+            kind = EventKind.WHISPER_PLAYED if played[0] else EventKind.WHISPER_CUT
+            self._control.emit(kind, "telephony", reason)
         return result
 
     async def _whisper_audio(self, text: str) -> Sequence[AudioChunk]:
@@ -158,7 +122,7 @@ class TransferFlow:
             return [chunk async for chunk in synthesize(text)]
 
         work = asyncio.ensure_future(collect())
-        timer = asyncio.ensure_future(self._clock.sleep(WHISPER_TTS_S))
+        timer = asyncio.ensure_future(self._control.clock.sleep(WHISPER_TTS_S))
         try:
             await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -173,9 +137,9 @@ class TransferFlow:
             return work.result()
         logger.warning(
             "whisper not synthesized; transferring without it",
-            extra={"call_id": self._call.call_id, "stage": "transfer", "code": code},
+            extra={"call_id": self._control.call_id, "stage": "transfer", "code": code},
         )
-        await self._event("whisper-skipped", "tts", code)
+        self._control.emit(EventKind.WHISPER_SKIPPED, "tts", code)
         return []
 
     async def _on_hold(self, transfer: Awaitable[T]) -> T:
@@ -186,23 +150,20 @@ class TransferFlow:
             return await transfer
         finally:
             if not hold.done():
-                self._stop_audio()
+                self._control.stop_audio()
                 hold.cancel()
             await asyncio.gather(hold, return_exceptions=True)
 
     async def _hold(self) -> None:
-        await self._say(Prompt.HOLD)
+        await self._control.say(Prompt.HOLD)
         while self._attended:
-            await self._clock.sleep(HOLD_REPEAT_S)
-            await self._say(Prompt.HOLD)
+            await self._control.clock.sleep(HOLD_REPEAT_S)
+            await self._control.say(Prompt.HOLD)
 
-    async def _recorded(self, result: TransferOutcome, outcome: str) -> None:
-        kind = "transfer-ok" if result.ok else "transfer-failed"
-        await self._event(kind, "telephony", result.reason)
+    def _recorded(self, result: TransferOutcome, outcome: str) -> None:
+        kind = EventKind.TRANSFER_OK if result.ok else EventKind.TRANSFER_FAILED
+        self._control.emit(kind, "telephony", result.reason)
         logger.info(
             "transfer ended",
-            extra={"call_id": self._call.call_id, "stage": "transfer", "code": outcome},
+            extra={"call_id": self._control.call_id, "stage": "transfer", "code": outcome},
         )
-
-    async def _event(self, kind: str, stage: str, code: str) -> None:
-        await self._recorder.add_event(self._call.call_id, kind, stage, code, self._clock.time())
