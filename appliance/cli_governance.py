@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.governance.audit_chain import Checkpoint, Verdict
 from appliance.governance.retention import RetentionPolicy, purge
 from appliance.store.audit import (
     AuditEvent,
@@ -19,6 +18,7 @@ from appliance.store.audit import (
     read_anchor,
     verify_export,
 )
+from appliance.store.audit_chain import Checkpoint, Verdict
 from appliance.store.backup import backup, restore
 from appliance.store.bootstrap import open_database, rekey
 from appliance.store.db import cipher_settings

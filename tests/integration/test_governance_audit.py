@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from appliance.__main__ import main
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
-from appliance.governance.audit_chain import GENESIS, AuditRecord, Verdict, record_hash
 from appliance.store.audit import (
     EXPORT_CHECKPOINTS,
     EXPORT_RECORDS,
@@ -25,6 +24,7 @@ from appliance.store.audit import (
     read_anchor,
     verify_export,
 )
+from appliance.store.audit_chain import GENESIS, AuditRecord, Verdict, record_hash
 from appliance.store.bootstrap import db_key, open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
