@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.conversation.prompts import Prompt
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -51,7 +52,7 @@ class Agent:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[CallRepository]:
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
+    db = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     yield CallRepository(db)
     db.close()
 
