@@ -132,7 +132,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
-    from appliance.runtime import open_store
+    from appliance.app_db import open_store
     from appliance.scheduling.importer import import_directory
 
     db, _ = open_store(settings)

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.store.audit import AuditEvent, AuditLog
 from appliance.store.bootstrap import open_database
@@ -61,7 +62,7 @@ def audit_phi_reads(db: Database, call_ids: list[str]) -> None:
 
 
 def print_calls(settings: Settings, limit: int, *, show_text: bool, as_json: bool) -> int:
-    db = open_database(settings)  # keys from systemd credentials or key files
+    db = open_database(settings, MIGRATIONS)  # keys from systemd credentials or key files
     try:
         rows = collect(CallRepository(db), limit, show_text)
         if show_text:

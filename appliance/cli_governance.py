@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
-from appliance.governance.audit_chain import Checkpoint, Verdict
 from appliance.governance.retention import RetentionPolicy, purge
 from appliance.store.audit import (
     AuditEvent,
@@ -19,6 +19,7 @@ from appliance.store.audit import (
     read_anchor,
     verify_export,
 )
+from appliance.store.audit_chain import Checkpoint, Verdict
 from appliance.store.backup import backup, restore
 from appliance.store.bootstrap import open_database, rekey
 from appliance.store.db import cipher_settings
@@ -26,7 +27,7 @@ from appliance.store.db import cipher_settings
 
 def db_check(settings: Settings) -> int:
     """Cipher settings (checked at open), cipher_integrity_check and integrity_check."""
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         settings_now = db.query(cipher_settings)
         problems = db.integrity_problems()
@@ -44,7 +45,7 @@ def db_check(settings: Settings) -> int:
 
 
 def db_rekey(settings: Settings) -> int:
-    rekey(settings)
+    rekey(settings, MIGRATIONS)
     print("db key rotated; the store reopened and checked with the new key")
     return 0
 
@@ -52,7 +53,7 @@ def db_rekey(settings: Settings) -> int:
 def db_purge(settings: Settings, days: int | None) -> int:
     """Every data class past its retention ([retention]; `--days`: turn text only)."""
     policy = RetentionPolicy.from_settings(settings, transcript_days=days)
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         report = purge(db, policy)
     finally:
@@ -67,10 +68,10 @@ def db_purge(settings: Settings, days: int | None) -> int:
 
 def db_backup_restore(settings: Settings, command: str, path: Path) -> int:
     if command == "backup":
-        counts = backup(settings, path)
+        counts = backup(settings, path, MIGRATIONS)
         print(f"backup written to {path}: {_rows(counts)}")
     else:
-        counts = restore(settings, path)
+        counts = restore(settings, path, MIGRATIONS)
         print(f"restored from {path}: {_rows(counts)}; the old store is kept as *.pre-restore")
     return 0
 
@@ -85,7 +86,7 @@ def audit_verify(settings: Settings, export_dir: Path | None, anchor_file: Path 
         verdict = verify_export(export_dir, anchors)
         print(f"signing key id {export_key_id(export_dir)} (compare with the published id)")
     else:
-        db = open_database(settings)
+        db = open_database(settings, MIGRATIONS)
         try:
             verdict = AuditLog(db).verify(anchors)
         finally:
@@ -94,7 +95,7 @@ def audit_verify(settings: Settings, export_dir: Path | None, anchor_file: Path 
 
 
 def audit_export(settings: Settings, out: Path) -> int:
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         log = AuditLog(db)
         log.append(

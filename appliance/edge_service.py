@@ -23,10 +23,10 @@ import msgspec
 
 from appliance.config import Settings
 from appliance.errors import TelephonyError
+from appliance.lifecycle import install_signal_handlers, sd_notify, watchdog
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import install_signal_handlers, sd_notify, watchdog
 from appliance.sip_edge import SipEdge
 from appliance.store.keys import credential_path
 from appliance.telephony.edgerpc import rpc_call

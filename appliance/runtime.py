@@ -1,4 +1,4 @@
-"""Composition root: real adapters from settings, signals, readiness.
+"""Composition root of the agent: real adapters from settings (process lifecycle: lifecycle.py).
 
 `appliance run` starts everything in one process tree on loopback (development);
 production splits the same parts into systemd units (agent, admin, llm).
@@ -7,16 +7,11 @@ production splits the same parts into systemd units (agent, admin, llm).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import os
-import signal
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from appliance.config import Settings
 from appliance.conversation.flows.payment import pci_prompts
@@ -24,7 +19,6 @@ from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
 from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
-from appliance.governance.config_audit import audit_config
 from appliance.governance.consent import consent_policy
 from appliance.governance.pci import pci_policy
 from appliance.llm.agent import LlmAgent
@@ -38,7 +32,6 @@ from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
 from appliance.speech.vad import warm_up as warm_up_vad
-from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.store.keys import load_key
@@ -78,18 +71,6 @@ class MetricsObserver:
         self._m.stage_failed(stage, code)
 
 
-def sd_notify(message: str) -> None:
-    """Tell systemd (Type=notify) about readiness; a no-op outside systemd."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(address)
-        sock.sendall(message.encode())
-
-
 @dataclass(slots=True)
 class Agent:
     """The speech + agent parts shared by all calls; a new agent plane for each call."""
@@ -110,20 +91,6 @@ LLM_CREDENTIAL = "llm.key"
 def llm_api_key(settings: Settings) -> str:
     """The LLM server's API key: systemd credential `llm.key`, else the key file (dev: made)."""
     return load_key(LLM_CREDENTIAL, settings.path(settings.llm.api_key_file), create=True).hex
-
-
-def open_store(settings: Settings) -> tuple[Database, CallRepository]:
-    """Keys from systemd credentials or key files (dev files made 0400 on first use).
-
-    The effective configuration's hash is audited (`config.loaded`, and `config.changed`
-    when it differs from the last one: appliance/governance/config_audit.py)."""
-    db = open_database(settings, create=True)
-    try:
-        audit_config(db, settings)
-    except BaseException:
-        db.close()
-        raise
-    return db, CallRepository(db)
 
 
 async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:
@@ -224,26 +191,3 @@ def llm_server(settings: Settings, api_key: str) -> LlmServerProcess:
     gguf = model_dir(settings.models_dir, cfg.model) / "model.gguf"
     var = settings.var_dir
     return LlmServerProcess(cfg, gguf, api_key, var / "run", var / "log" / "llm-server.log")
-
-
-async def watchdog(stop: asyncio.Event) -> None:
-    """Ping systemd's watchdog (WatchdogSec=) at half its interval until `stop`."""
-    usec = os.environ.get("WATCHDOG_USEC")
-    if not usec or not usec.isdigit():
-        return
-    interval = int(usec) / 2_000_000
-    while not stop.is_set():
-        sd_notify("WATCHDOG=1")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
-
-
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-
-def ensure_dirs(var_dir: Path) -> None:
-    for sub in ("", "log", "run", "keys"):
-        (var_dir / sub).mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,8 +1,13 @@
-"""Tables of the built-in schedule (a migration of the encrypted store)."""
+"""Tables of the built-in schedule: migration 2 of the encrypted store (appliance.app_db
+puts it in the application's order)."""
 
 from __future__ import annotations
 
-SCHEDULE_MIGRATION = """
+from appliance.store.migrations import Migration
+
+SCHEDULE_MIGRATION = Migration(
+    2,
+    """
 CREATE TABLE providers (
     id        TEXT PRIMARY KEY,
     name      TEXT NOT NULL,
@@ -48,4 +53,5 @@ CREATE UNIQUE INDEX appointments_no_double_start
     ON appointments(provider_id, start_utc) WHERE status = 'booked';
 CREATE INDEX appointments_provider_time ON appointments(provider_id, start_utc, end_utc);
 CREATE INDEX appointments_patient ON appointments(patient_id, start_utc);
-"""
+""",
+)

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from appliance.errors import StoreError
-from appliance.governance.audit_chain import (
+from appliance.store.audit_chain import (
     GENESIS,
     AuditRecord,
     Checkpoint,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from appliance.config import Settings
@@ -19,6 +20,7 @@ from appliance.store.audit import AuditEvent, AuditLog, signing_key
 from appliance.store.bootstrap import audit_key, db_key, open_database
 from appliance.store.db import Connection, Database
 from appliance.store.keys import fsync_dir
+from appliance.store.migrations import Migration
 
 _SIDECARS = ("", "-wal", "-shm")
 
@@ -37,14 +39,14 @@ def table_counts(conn: Connection) -> dict[str, int]:
     }
 
 
-def backup(settings: Settings, dest: Path) -> dict[str, int]:
+def backup(settings: Settings, dest: Path, migrations: Sequence[Migration]) -> dict[str, int]:
     """Write a checked, encrypted backup to `dest` (which must not exist); row counts."""
     if dest.exists():
         raise StoreError("store-backup-exists", f"{dest} exists: choose a new name")
     partial = dest.with_name(f".{dest.name}.partial")
     _remove(partial)
     key = db_key(settings)
-    db = open_database(settings)
+    db = open_database(settings, migrations)
     try:
         AuditLog(db).append(_event("store.backup"))
         _create_private(partial)
@@ -53,7 +55,7 @@ def backup(settings: Settings, dest: Path) -> dict[str, int]:
         signer = db.audit_signer
     finally:
         db.close()
-    copied = check_copy(partial, key.hex, signer)
+    copied = check_copy(partial, key.hex, signer, migrations)
     if copied != counts:
         _remove(partial)
         raise StoreError("store-backup-failed", "the backup's row counts differ from the store's")
@@ -62,7 +64,7 @@ def backup(settings: Settings, dest: Path) -> dict[str, int]:
     return counts
 
 
-def restore(settings: Settings, src: Path) -> dict[str, int]:
+def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> dict[str, int]:
     """Check a backup and swap it in for the store; returns its row counts."""
     if not src.is_file():
         raise StoreError("store-restore-missing", f"{src} is not a file")
@@ -74,7 +76,7 @@ def restore(settings: Settings, src: Path) -> dict[str, int]:
     staged.chmod(0o600)
     signer = signing_key(audit_key(settings))
     try:
-        counts = check_copy(staged, key.hex, signer)
+        counts = check_copy(staged, key.hex, signer, migrations)
     except BaseException:
         _remove(staged)
         raise
@@ -84,7 +86,7 @@ def restore(settings: Settings, src: Path) -> dict[str, int]:
             os.replace(current, live.with_name(f"{live.name}.pre-restore{suffix}"))
     os.replace(staged, live)
     fsync_dir(live.parent)
-    db = open_database(settings)
+    db = open_database(settings, migrations)
     try:
         AuditLog(db).append(_event("store.restore"))
     finally:
@@ -92,9 +94,11 @@ def restore(settings: Settings, src: Path) -> dict[str, int]:
     return counts
 
 
-def check_copy(path: Path, key_hex: str, signer: object) -> dict[str, int]:
+def check_copy(
+    path: Path, key_hex: str, signer: object, migrations: Sequence[Migration]
+) -> dict[str, int]:
     """Open a copy with the key; integrity checks and the audit chain must pass."""
-    copy = Database.open(path, key_hex)
+    copy = Database.open(path, key_hex, migrations)
     try:
         copy.audit_signer = signer
         problems = copy.integrity_problems()

@@ -7,6 +7,7 @@ and `audit-signing.key`, or the key files named in `[store]`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from appliance.config import Settings
@@ -20,6 +21,7 @@ from appliance.store.keys import (
     load_key,
     write_key_file,
 )
+from appliance.store.migrations import Migration
 
 DB_CREDENTIAL = "db.key"
 AUDIT_CREDENTIAL = "audit-signing.key"
@@ -33,8 +35,12 @@ def audit_key(settings: Settings, *, create: bool = False) -> LoadedKey:
     return load_key(AUDIT_CREDENTIAL, settings.path(settings.store.audit_key_file), create=create)
 
 
-def open_database(settings: Settings, *, create: bool = False) -> Database:
+def open_database(
+    settings: Settings, migrations: Sequence[Migration], *, create: bool = False
+) -> Database:
     """Open the store (verifying cipher settings) with the audit signer attached.
+
+    `migrations`: the application's whole ordered list (appliance.app_db.MIGRATIONS).
 
     `create` makes missing dev key files (0400). If a key rotation was interrupted after
     the database was re-encrypted, the pending key (`<key_file>.new`) opens it and the
@@ -44,13 +50,13 @@ def open_database(settings: Settings, *, create: bool = False) -> Database:
     signer = signing_key(audit_key(settings, create=create))
     path = settings.path(settings.store.db_file)
     try:
-        db = Database.open(path, loaded.hex)
+        db = Database.open(path, loaded.hex, migrations)
         recovered = False
     except StoreError as exc:
         pending = _pending(loaded.path)
         if exc.code != "store-bad-key" or loaded.source != "file" or not pending.exists():
             raise
-        db = Database.open(path, load_key(DB_CREDENTIAL, pending).hex)
+        db = Database.open(path, load_key(DB_CREDENTIAL, pending).hex, migrations)
         _swap_in(loaded, pending)
         recovered = True
     db.audit_signer = signer
@@ -72,7 +78,7 @@ def key_candidates(settings: Settings) -> list[str]:
     return keys
 
 
-def rekey(settings: Settings) -> None:
+def rekey(settings: Settings, migrations: Sequence[Migration]) -> None:
     """Rotate the database key: checkpoint, PRAGMA rekey, verify, then replace the key file.
 
     The new key is made durable (`<key_file>.new`, 0400) before the database changes; the
@@ -89,16 +95,16 @@ def rekey(settings: Settings) -> None:
     if pending.exists():
         raise StoreError("store-rekey-pending", f"{pending.name} exists: open the store first")
     new_key = generate_key()
-    db = open_database(settings)
+    db = open_database(settings, migrations)
     try:
         write_key_file(pending, new_key)
         db.rekey(new_key.hex())
         AuditLog(db).append(_event("store.rekey", None))
     finally:
         db.close()
-    _check(settings, new_key.hex())
+    _check(settings, new_key.hex(), migrations)
     _swap_in(loaded, pending)
-    db = open_database(settings)
+    db = open_database(settings, migrations)
     try:
         problems = db.integrity_problems()
     finally:
@@ -108,8 +114,8 @@ def rekey(settings: Settings) -> None:
     _old(loaded.path).unlink(missing_ok=True)
 
 
-def _check(settings: Settings, key_hex: str) -> None:
-    db = Database.open(settings.path(settings.store.db_file), key_hex)
+def _check(settings: Settings, key_hex: str, migrations: Sequence[Migration]) -> None:
+    db = Database.open(settings.path(settings.store.db_file), key_hex, migrations)
     try:
         problems = db.integrity_problems()
     finally:

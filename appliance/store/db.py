@@ -14,7 +14,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -22,7 +22,12 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 import sqlcipher3
 
 from appliance.errors import StoreError
-from appliance.store.migrations import MIGRATIONS
+from appliance.store.migrations import (
+    Migration,
+    check_sequence,
+    next_migration,
+    split_statements,
+)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -77,19 +82,21 @@ class Database:
         self.key_candidates: Callable[[], list[str]] | None = None
 
     @classmethod
-    def open(cls, path: Path, key_hex: str) -> Database:
+    def open(cls, path: Path, key_hex: str, migrations: Sequence[Migration]) -> Database:
         """Open (or create) the store at `path` with a raw 256-bit key, and migrate it.
 
-        Raises StoreError: store-bad-key-format, store-not-encrypted, store-bad-key,
-        store-open-failed, store-migration-failed.
+        `migrations`: the application's whole ordered list (appliance.app_db.MIGRATIONS).
+        Raises StoreError: store-bad-key-format, store-migration-order, store-not-encrypted,
+        store-bad-key, store-open-failed, store-schema-newer, store-migration-failed.
         """
         if not _HEX_KEY.match(key_hex):
             raise StoreError("store-bad-key-format", "the key must be 64 hex digits (256 bits)")
+        check_sequence(migrations)
         _prepare_files(path)
         conn = _connect(path, key_hex)
         db = cls(conn, path)
         try:
-            db.migrate()
+            db.migrate(migrations)
         except BaseException:
             db.close()
             raise
@@ -99,10 +106,11 @@ class Database:
     def schema_version(self) -> int:
         return int(self.query(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0]))
 
-    def migrate(self) -> None:
+    def migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the migrations this file lacks, each in its own transaction (idempotent)."""
+        check_sequence(migrations)
         while True:
-            if not self.execute(_apply_next_migration):
+            if not self.execute(_apply_next_migration, migrations):
                 return
 
     def execute(
@@ -365,37 +373,20 @@ def _configure(conn: Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
 
-def _apply_next_migration(conn: Connection) -> bool:
+def _apply_next_migration(conn: Connection, migrations: Sequence[Migration]) -> bool:
     """Apply one pending migration inside the caller's transaction; False when current."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise StoreError(
-            "store-schema-newer", f"schema {version} is newer than this release ({len(MIGRATIONS)})"
-        )
-    if version == len(MIGRATIONS):
+    migration = next_migration(version, migrations)
+    if migration is None:
         return False
-    number = version + 1
     try:
-        for statement in split_statements(MIGRATIONS[version]):
+        for statement in split_statements(migration.sql):
             conn.execute(statement)
     except sqlcipher3.Error as exc:
+        number = migration.number
         raise StoreError("store-migration-failed", f"migration {number}: {_describe(exc)}") from exc
-    conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute(f"PRAGMA user_version = {migration.number}")
     return True
-
-
-def split_statements(script: str) -> list[str]:
-    """Split a SQL script into complete statements with SQLite's own tokenizer."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlcipher3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise StoreError("store-migration-failed", "incomplete SQL statement in a migration")
-    return statements
 
 
 def _rollback(conn: Connection) -> None:

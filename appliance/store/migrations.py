@@ -1,12 +1,33 @@
-"""Numbered schema migrations, tracked with PRAGMA user_version."""
+"""Numbered schema migrations, tracked with PRAGMA user_version, and the runner's helpers.
+
+store/ owns the migrations of its own tables (calls, audit). The packages that own other
+tables export theirs (appliance.scheduling.schema, appliance.workflows.handoff_sql), and
+appliance.app_db assembles the application's one ordered list, which every
+`Database.open` is given. A migration's number is the user_version it leaves: never
+renumber, reorder or edit one that has shipped (installed stores replay none of them).
+"""
 
 from __future__ import annotations
 
-from appliance.scheduling.schema import SCHEDULE_MIGRATION
-from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-MIGRATIONS: list[str] = [
-    # 1: calls, turns, call events
+import sqlcipher3
+
+from appliance.errors import StoreError
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: `sql` runs in one transaction, then user_version = `number`."""
+
+    number: int  # 1, 2, ... in the application's order
+    sql: str
+
+
+# 1: calls, turns, call events
+CALLS_MIGRATION = Migration(
+    1,
     """
     CREATE TABLE calls (
         call_id     TEXT PRIMARY KEY,
@@ -38,9 +59,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX call_events_call ON call_events(call_id);
     """,
-    # 2: the built-in schedule (providers, hours, holidays, patients, appointments)
-    SCHEDULE_MIGRATION,
-    # 3: tamper-evident audit log (metadata only, no PHI), retention marker on turns
+)
+
+# 3: tamper-evident audit log (metadata only, no PHI), retention marker on turns
+AUDIT_MIGRATION = Migration(
+    3,
     """
     CREATE TABLE audit (
         seq         INTEGER PRIMARY KEY,    -- 1, 2, ... no gaps
@@ -74,6 +97,37 @@ MIGRATIONS: list[str] = [
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     ALTER TABLE turns ADD COLUMN purged_at REAL;  -- UNIX s when retention removed the text
     """,
-    # 4: handoff packets (screen-pop) and caller messages after a failed transfer (PHI)
-    HANDOFF_MIGRATION,
-]
+)
+
+
+def check_sequence(migrations: Sequence[Migration]) -> None:
+    """Raise StoreError store-migration-order unless numbered 1, 2, ... with no gap."""
+    numbers = [m.number for m in migrations]
+    if not numbers or numbers != list(range(1, len(numbers) + 1)):
+        raise StoreError("store-migration-order", f"migrations out of order: {numbers}")
+
+
+def next_migration(version: int, migrations: Sequence[Migration]) -> Migration | None:
+    """The migration a store at `version` lacks; None when current.
+
+    Raises StoreError store-schema-newer when the store is newer than `migrations`.
+    """
+    if version > len(migrations):
+        raise StoreError(
+            "store-schema-newer", f"schema {version} is newer than this release ({len(migrations)})"
+        )
+    return None if version == len(migrations) else migrations[version]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements with SQLite's own tokenizer."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlcipher3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise StoreError("store-migration-failed", "incomplete SQL statement in a migration")
+    return statements

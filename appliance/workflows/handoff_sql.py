@@ -1,9 +1,15 @@
-"""Store migration 4 (appended to appliance.store.migrations.MIGRATIONS): handoff packets
+"""Store migration 4 (appliance.app_db puts it in the application's order): handoff packets
 and the messages callers leave when a transfer fails. Both hold PHI (JSON packets with
 names and dates of birth, the caller's words, callback numbers): they live only in the
-SQLCipher store. No imports here, so the store can import it without cycles."""
+SQLCipher store."""
 
-HANDOFF_MIGRATION = """
+from __future__ import annotations
+
+from appliance.store.migrations import Migration
+
+HANDOFF_MIGRATION = Migration(
+    4,
+    """
 CREATE TABLE handoffs (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- the screen-pop's event id
     handoff_id TEXT NOT NULL UNIQUE,
@@ -26,4 +32,5 @@ CREATE TABLE caller_messages (
     status          TEXT NOT NULL DEFAULT 'new'
 );
 CREATE INDEX caller_messages_created ON caller_messages(created_at);
-"""
+""",
+)

@@ -9,6 +9,7 @@ from pathlib import Path
 import jiwer
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
 from appliance.store.db import Database
 from tests.conftest import REPO
@@ -112,6 +113,6 @@ def test_no_plaintext_outside_the_encrypted_store(appliance, finished_call) -> N
 def test_database_refuses_a_wrong_key(appliance) -> None:
     db_file = appliance.var / "appliance.db"
     with pytest.raises(StoreError) as err:
-        Database.open(db_file, "00" * 32)
+        Database.open(db_file, "00" * 32, MIGRATIONS)
     assert err.value.code == "store-bad-key"
     assert b"SQLite format 3" not in Path(db_file).read_bytes()[:16]

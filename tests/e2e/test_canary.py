@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.store.keys import load_key
 from tests.conftest import REPO
@@ -112,7 +113,7 @@ def wait_for_turns(running: Running, count: int, timeout: float = 90.0) -> None:
 
 def caller_turns(running: Running) -> list[str]:
     key = load_key("db.key", running.var / "keys" / "db.key").hex
-    db = Database.open(running.var / "appliance.db", key)
+    db = Database.open(running.var / "appliance.db", key, MIGRATIONS)
     try:
         rows = db.query(
             lambda c: c.execute("SELECT text FROM turns WHERE speaker = 'caller'").fetchall()
@@ -134,7 +135,7 @@ def test_the_canaries_were_said_and_stored_encrypted(canary_call) -> None:
 def test_the_agent_replied_after_hearing_them(canary_call) -> None:
     running: Running = canary_call["running"]
     key = load_key("db.key", running.var / "keys" / "db.key").hex
-    db = Database.open(running.var / "appliance.db", key)
+    db = Database.open(running.var / "appliance.db", key, MIGRATIONS)
     try:
         speakers = db.query(
             lambda c: c.execute("SELECT speaker FROM turns ORDER BY seq").fetchall()

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from appliance.app_db import MIGRATIONS
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import load_settings
 from appliance.model_files import model_dir
@@ -193,4 +194,4 @@ class ScreenPopListener:
 def open_store(var: Path) -> Database:
     """The running appliance's store, opened beside it (WAL: readers do not block it)."""
     key = (var / "keys" / "db.key").read_text().strip()
-    return Database.open(var / "appliance.db", key)
+    return Database.open(var / "appliance.db", key, MIGRATIONS)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.audio import PIPELINE_RATE, AudioChunk, resample, rms_dbfs
 from appliance.ports import CallHandle
 from appliance.store.calls import CallRepository
@@ -230,7 +231,7 @@ async def jitter_buffer_ms(telephony: PjsipTelephony, call: CallHandle) -> float
 def stored(agent: Agent, count: int) -> list[tuple[list[str], list[dict[str, float | None]]]]:
     """The latest `count` calls' speakers and turn timings, oldest call first."""
     key = (agent.var / "keys" / "db.key").read_text().strip()
-    db = Database.open(agent.var / "appliance.db", key)
+    db = Database.open(agent.var / "appliance.db", key, MIGRATIONS)
     try:
         repo = CallRepository(db)
         found = []

@@ -14,9 +14,9 @@ import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.__main__ import main
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
-from appliance.governance.audit_chain import GENESIS, AuditRecord, Verdict, record_hash
 from appliance.store.audit import (
     EXPORT_CHECKPOINTS,
     EXPORT_RECORDS,
@@ -25,6 +25,7 @@ from appliance.store.audit import (
     read_anchor,
     verify_export,
 )
+from appliance.store.audit_chain import GENESIS, AuditRecord, Verdict, record_hash
 from appliance.store.bootstrap import db_key, open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -45,7 +46,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Set
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
     settings, config = make_settings(tmp_path)
-    db = open_database(settings, create=True)
+    db = open_database(settings, MIGRATIONS, create=True)
     log = AuditLog(db)
     for n in range(12):
         log.append(AuditEvent("tester", "operator", f"test.action-{n}", object_id=str(n)))
@@ -63,7 +64,7 @@ def raw(settings: Settings) -> Any:
 
 
 def verify(settings: Settings, anchor: Path | None = None) -> tuple[bool, int | None, str]:
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         verdict = AuditLog(db).verify([read_anchor(anchor)] if anchor else [])
     finally:
@@ -73,7 +74,7 @@ def verify(settings: Settings, anchor: Path | None = None) -> tuple[bool, int | 
 
 def test_an_untouched_log_verifies_with_periodic_checkpoints(setup: tuple[Settings, Path]) -> None:
     settings, _ = setup
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     verdict = AuditLog(db).verify()
     db.close()
     assert verdict.ok and verdict.records == 12 and verdict.checkpoints == 2  # at 5 and 10
@@ -81,7 +82,7 @@ def test_an_untouched_log_verifies_with_periodic_checkpoints(setup: tuple[Settin
 
 def test_the_store_refuses_updates_and_deletes(setup: tuple[Settings, Path]) -> None:
     settings, _ = setup
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         for sql in ("UPDATE audit SET outcome = 'failed'", "DELETE FROM audit WHERE seq = 3"):
             with pytest.raises(StoreError) as err:
@@ -202,7 +203,7 @@ def test_cli_verify_names_the_first_bad_record(
 
 async def test_calls_append_metadata_only_audit_records(setup: tuple[Settings, Path]) -> None:
     settings, _ = setup
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         repo = CallRepository(db)
         await repo.start_call("call-1", 1000.0, "PCMU", "h")
@@ -225,7 +226,7 @@ async def test_calls_append_metadata_only_audit_records(setup: tuple[Settings, P
 
 def test_a_failed_write_leaves_no_audit_record(setup: tuple[Settings, Path]) -> None:
     settings, _ = setup
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         with pytest.raises(StoreError) as err:
             db.execute(CallRepository(db)._end_call, "never-started", 1.0, "ok")
@@ -237,7 +238,7 @@ def test_a_failed_write_leaves_no_audit_record(setup: tuple[Settings, Path]) -> 
 
 def verify_100k(tmp_path: Path) -> tuple[Verdict, float]:
     """Verify a chain of 100,000 records and one checkpoint: (verdict, s it took)."""
-    db = Database.open(tmp_path / "big.db", "3c" * 32)
+    db = Database.open(tmp_path / "big.db", "3c" * 32, MIGRATIONS)
     rows, prev = [], GENESIS
     for seq in range(1, 100_001):
         body = {**asdict(AuditRecord(seq, "2026-01-01T00:00:00.000000+00:00", "agent",
@@ -283,14 +284,14 @@ async def test_showing_transcripts_is_an_audited_phi_read(tmp_path: Path) -> Non
         f'audit_key_file = "{tmp_path}/audit.key"\n'
     )
     settings = load_settings(cfg)
-    db = open_database(settings, create=True)
+    db = open_database(settings, MIGRATIONS, create=True)
     repo = CallRepository(db)
     await repo.start_call("c-1", 1.0, "PCMU", "")
     await repo.add_turn("c-1", "caller", "my knee hurts", 1.0, 2.0, {})
     db.close()
 
     def phi_reads() -> list[str | None]:
-        db = open_database(settings)
+        db = open_database(settings, MIGRATIONS)
         try:
             records = db.query(read_records)
         finally:

@@ -9,6 +9,7 @@ import pytest
 import sqlcipher3
 
 from appliance.__main__ import main
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.errors import StoreError
 from appliance.store.audit import AuditLog
@@ -30,7 +31,7 @@ async def setup(
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
     settings, config = make_settings(tmp_path)
-    db = open_database(settings, create=True)
+    db = open_database(settings, MIGRATIONS, create=True)
     repo = CallRepository(db)
     for n in range(4):
         await repo.start_call(f"c{n}", 1000.0 + n, "PCMU", "h")
@@ -41,7 +42,11 @@ async def setup(
 
 
 def snapshot(settings: Settings, path: Path | None = None) -> tuple[dict[str, int], list[str]]:
-    db = open_database(settings) if path is None else Database.open(path, db_key(settings).hex)
+    db = (
+        open_database(settings, MIGRATIONS)
+        if path is None
+        else Database.open(path, db_key(settings).hex, MIGRATIONS)
+    )
     try:
         counts = db.query(table_counts)
         hashes = db.query(
@@ -63,19 +68,19 @@ def test_backup_round_trip(setup: tuple[Settings, Path], tmp_path: Path) -> None
     assert SECRET.encode() not in dest.read_bytes()
     assert not dest.read_bytes().startswith(b"SQLite format 3")
     with pytest.raises(StoreError) as err:
-        Database.open(dest, "99" * 32)
+        Database.open(dest, "99" * 32, MIGRATIONS)
     assert err.value.code == "store-bad-key"
     with pytest.raises(StoreError) as err:
-        backup(settings, dest)
+        backup(settings, dest, MIGRATIONS)
     assert err.value.code == "store-backup-exists"
 
-    db = open_database(settings)  # changes after the backup
+    db = open_database(settings, MIGRATIONS)  # changes after the backup
     db.execute(lambda c: c.execute("DELETE FROM turns"))
     db.close()
     assert main(["--config", str(config), "db", "restore", str(dest)]) == 0
     counts, hashes = snapshot(settings)
     assert counts["turns"] == 4 and hashes[: len(copy_hashes)] == copy_hashes
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         verdict = AuditLog(db).verify()
         last = db.query(lambda c: c.execute("SELECT max(seq), action FROM audit").fetchone())
@@ -91,7 +96,7 @@ def test_a_backup_with_a_tampered_audit_log_is_not_restored(
 ) -> None:
     settings, _ = setup
     dest = tmp_path / "b2.db"
-    backup(settings, dest)
+    backup(settings, dest, MIGRATIONS)
     conn = sqlcipher3.connect(str(dest), isolation_level=None)
     conn.execute(f"PRAGMA key = \"x'{db_key(settings).hex}'\"")
     conn.execute("DROP TRIGGER audit_no_update")
@@ -99,6 +104,6 @@ def test_a_backup_with_a_tampered_audit_log_is_not_restored(
     conn.close()
     before = snapshot(settings)
     with pytest.raises(StoreError) as err:
-        restore(settings, dest)
+        restore(settings, dest, MIGRATIONS)
     assert err.value.code == "store-copy-audit-failed" and "record 2" in err.value.message
     assert snapshot(settings) == before  # the live store is untouched

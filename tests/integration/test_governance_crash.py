@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
@@ -25,12 +26,13 @@ COMMITTED_BEFORE_KILL = 25
 WRITER = """
 import asyncio, sys
 from pathlib import Path
+from appliance.app_db import MIGRATIONS
 from appliance.config import load_settings
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 
 async def main() -> None:
-    db = open_database(load_settings(Path(sys.argv[1])))
+    db = open_database(load_settings(Path(sys.argv[1])), MIGRATIONS)
     repo = CallRepository(db)
     call_id = sys.argv[2]
     await repo.start_call(call_id, 1000.0, "PCMU", "h")
@@ -72,12 +74,12 @@ def test_sigkilled_writers_lose_no_committed_turn(
 ) -> None:
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     settings, config = make_settings(tmp_path)
-    open_database(settings, create=True).close()
+    open_database(settings, MIGRATIONS, create=True).close()
     for round_ in range(ROUNDS):
         call_id = f"call-{round_}"
         committed = run_and_kill(config, call_id)
         assert len(committed) >= COMMITTED_BEFORE_KILL
-        db = open_database(settings)
+        db = open_database(settings, MIGRATIONS)
         try:
             assert db.integrity_problems() == []
             repo = CallRepository(db)

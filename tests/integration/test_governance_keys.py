@@ -10,6 +10,7 @@ import pytest
 import sqlcipher3
 
 from appliance.__main__ import main
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.errors import StoreError
 from appliance.store.audit import AuditLog
@@ -29,7 +30,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Set
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
     settings, config = make_settings(tmp_path)
-    db = open_database(settings, create=True)
+    db = open_database(settings, MIGRATIONS, create=True)
     db.execute(
         lambda c: c.execute(
             "INSERT INTO calls (call_id, started_at, codec, remote_hash)"
@@ -69,12 +70,12 @@ def test_a_weaker_cipher_configuration_is_refused(tmp_path: Path) -> None:
     probe.execute("PRAGMA cipher_default_compatibility = 3")
     try:
         with pytest.raises(StoreError) as err:
-            Database.open(tmp_path / "weak.db", "11" * 32)
+            Database.open(tmp_path / "weak.db", "11" * 32, MIGRATIONS)
         assert err.value.code == "store-weak-cipher"
     finally:
         probe.execute("PRAGMA cipher_default_compatibility = 4")
         probe.close()
-    Database.open(tmp_path / "strong.db", "11" * 32).close()
+    Database.open(tmp_path / "strong.db", "11" * 32, MIGRATIONS).close()
 
 
 def test_db_check_is_clean_then_catches_a_damaged_page(
@@ -102,9 +103,9 @@ def test_rekey_rotates_the_key_and_keeps_every_row(
     leftovers = [p.name for p in key_path(settings).parent.iterdir() if p.name.startswith("db.")]
     assert leftovers == ["db.key"]  # .new installed, .old removed once verified
     with pytest.raises(StoreError) as err:
-        Database.open(db_path(settings), old.hex)
+        Database.open(db_path(settings), old.hex, MIGRATIONS)
     assert err.value.code == "store-bad-key"
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         assert [t.text for t in CallRepository(db).turns("c1")] == [SECRET]
         assert db.integrity_problems() == []
@@ -124,10 +125,10 @@ def test_an_interrupted_rekey_is_completed_at_the_next_open(setup: tuple[Setting
     new = generate_key()
     pending = key_path(settings).with_name("db.key.new")
     write_key_file(pending, new)
-    db = Database.open(db_path(settings), old.hex)
+    db = Database.open(db_path(settings), old.hex, MIGRATIONS)
     db.rekey(new.hex())
     db.close()
-    db = open_database(settings)
+    db = open_database(settings, MIGRATIONS)
     try:
         assert [t.text for t in CallRepository(db).turns("c1")] == [SECRET]
         assert AuditLog(db).verify().ok
@@ -147,7 +148,7 @@ def test_rekey_refuses_a_systemd_credential(
     (creds / "db.key").write_bytes(key_path(settings).read_bytes())
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     with pytest.raises(StoreError) as err:
-        rekey(settings)
+        rekey(settings, MIGRATIONS)
     assert err.value.code == "store-rekey-credential"
     assert main(["--config", str(config), "db", "check"]) == 0  # the credential opens it
 

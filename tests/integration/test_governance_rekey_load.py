@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.errors import StoreError
 from appliance.store.audit import AuditLog
@@ -45,7 +46,7 @@ class Writer(threading.Thread):
         asyncio.run(self._write())
 
     async def _write(self) -> None:
-        db = open_database(self.settings)
+        db = open_database(self.settings, MIGRATIONS)
         repo = CallRepository(db)
         try:
             await repo.start_call("load", time.time(), "PCMU", "h")
@@ -70,7 +71,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
     made, config = make_settings(tmp_path, every=20)
-    open_database(made, create=True).close()
+    open_database(made, MIGRATIONS, create=True).close()
     yield made, config
 
 
@@ -103,9 +104,9 @@ def test_rekey_while_turns_are_written(settings: tuple[Settings, Path]) -> None:
     new = db_key(s)
     assert new.key != old.key
     with pytest.raises(StoreError) as err:
-        Database.open(s.path(s.store.db_file), old.hex)
+        Database.open(s.path(s.store.db_file), old.hex, MIGRATIONS)
     assert err.value.code == "store-bad-key"
-    db = open_database(s)
+    db = open_database(s, MIGRATIONS)
     try:
         texts = [t.text for t in CallRepository(db).turns("load")]
         verdict = AuditLog(db).verify()

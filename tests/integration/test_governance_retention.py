@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from appliance.__main__ import main
+from appliance.app_db import MIGRATIONS
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
 from appliance.governance.retention import DAY_S, PurgeReport, RetentionPolicy, purge
@@ -91,7 +92,7 @@ async def test_each_class_is_purged_after_its_own_retention(
     settings: tuple[Settings, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     s, config = settings
-    db = open_database(s, create=True)
+    db = open_database(s, MIGRATIONS, create=True)
     try:
         # ages in days: call 400 > 365; text 40 > 30; packet 10 > 7; message 61 > 60
         for call_id, days in (("a400", 400), ("b61", 61), ("c40", 40), ("d10", 10), ("e2", 2)):
@@ -137,7 +138,7 @@ async def test_cli_purge_uses_the_configured_retention(
     settings: tuple[Settings, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     s, config = settings
-    db = open_database(s, create=True)
+    db = open_database(s, MIGRATIONS, create=True)
     repo = CallRepository(db)
     await repo.start_call("c", 1000.0, "PCMU", "h")
     await repo.add_turn("c", "caller", OLD_TEXT, 1000.0, 1001.0, {})
@@ -146,7 +147,7 @@ async def test_cli_purge_uses_the_configured_retention(
     out = capsys.readouterr().out
     assert "purged the text of 1 turns older than 30 days" in out
     assert "turn-text 1, handoff 0, caller-message 0, call 0" in out and OLD_TEXT not in out
-    db = open_database(s)
+    db = open_database(s, MIGRATIONS)
     try:
         assert [t.text for t in CallRepository(db).turns("c")] == [""]
         with pytest.raises(StoreError) as err:
@@ -160,7 +161,7 @@ async def test_the_running_appliance_purges_periodically(
     settings: tuple[Settings, Path],
 ) -> None:
     s, _ = settings
-    db = open_database(s, create=True)
+    db = open_database(s, MIGRATIONS, create=True)
     try:
         await add_call(db, "old", 900)  # before the real clock too
         stop, reports = asyncio.Event(), list[PurgeReport]()

@@ -21,6 +21,7 @@ import pytest
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import COOKIE, ScreenPop
 from appliance.admin.server import AdminServer
+from appliance.app_db import MIGRATIONS
 from appliance.errors import ApplianceError
 from appliance.llm.understanding import Intent, Slots, Understanding
 from appliance.observability.health import Health
@@ -42,9 +43,10 @@ MARIA = Patient("p1", "Maria", "Gonzalez", date(1980, 4, 12))
 WRITER = """
 import asyncio, json, sys
 from pathlib import Path
+from appliance.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.workflows.handoff_store import HandoffStore
-db = Database.open(Path(sys.argv[1]), sys.argv[2])
+db = Database.open(Path(sys.argv[1]), sys.argv[2], MIGRATIONS)
 asyncio.run(HandoffStore(db).save_packet(json.loads(sys.stdin.read())))
 db.close()
 """
@@ -72,7 +74,7 @@ def write_in_other_process(db_path: Path, body: dict[str, Any]) -> None:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Database]]:
-    db = Database.open(tmp_path / "store.db", KEY)
+    db = Database.open(tmp_path / "store.db", KEY, MIGRATIONS)
     pop = ScreenPop(HandoffStore(db), TOKEN, poll_s=0.05)
     server = AdminServer(create_app(Health(), Metrics(), None, pop), "127.0.0.1", 0)
     await server.start()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.store.keys import load_key
 from tests.integration.governance_calls import (
@@ -94,7 +95,7 @@ def paid_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
 def test_payment_mode_was_entered_and_the_digits_counted(paid_call) -> None:
     agent: AgentProcess = paid_call["agent"]
     db = Database.open(
-        agent.var / "appliance.db", load_key("db.key", agent.var / "keys/db.key").hex
+        agent.var / "appliance.db", load_key("db.key", agent.var / "keys/db.key").hex, MIGRATIONS
     )
     try:
         rows = db.query(lambda c: c.execute("SELECT kind, code FROM call_events").fetchall())

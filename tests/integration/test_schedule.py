@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.errors import SchedulingError
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
@@ -24,7 +25,7 @@ NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)  # Tuesday 10:05
 
 
 def open_db(path: Path) -> Database:
-    return Database.open(path, "7e" * 32)  # migration 2 creates the schedule tables
+    return Database.open(path, "7e" * 32, MIGRATIONS)  # migration 2 creates the schedule tables
 
 
 @pytest.fixture

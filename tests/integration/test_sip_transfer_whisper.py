@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.audio import resample
 from appliance.conversation.events import CallEvents
 from appliance.conversation.flows.transfer import TransferFlow
@@ -144,7 +145,7 @@ async def test_transfer_flow_whispers_with_the_real_voice_over_sip(tmp_path: Pat
     desk hears all of it on the consultation leg, then gets the caller; the store records
     whisper-played."""
     tts = PiperTts.load(model_path(VOICE), VOICE)
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
+    db = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     caller = Peer("--rtp-port", "49500", "--hangup-after", "20", "--accept-transfers")
     desk = Peer("--rtp-port", "49600", "--hangup-after", "8", "--no-echo", "--report-heard")
     try:

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
+from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
 from appliance.store import db as db_module
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.store.migrations import MIGRATIONS
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(path: Path) -> Iterator[Database]:
-    database = Database.open(path, KEY)
+    database = Database.open(path, KEY, MIGRATIONS)
     yield database
     database.close()
 
@@ -93,7 +93,7 @@ async def test_round_trip(db: Database) -> None:
 
 
 async def test_no_plaintext_in_db_wal_or_shm(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     repo = CallRepository(db)
     await fill(repo)
     files = raw_files(path)
@@ -125,7 +125,7 @@ def test_the_plaintext_check_would_see_an_unencrypted_file(tmp_path: Path) -> No
 async def test_file_modes_are_0600_whatever_the_umask(path: Path) -> None:
     old = os.umask(0o022)
     try:
-        db = Database.open(path, KEY)
+        db = Database.open(path, KEY, MIGRATIONS)
         await fill(CallRepository(db))
         files = raw_files(path)
         assert len(files) == 3
@@ -134,26 +134,26 @@ async def test_file_modes_are_0600_whatever_the_umask(path: Path) -> None:
         assert mode(path.parent) == 0o700
         db.close()
         loosen(path)
-        Database.open(path, KEY).close()
+        Database.open(path, KEY, MIGRATIONS).close()
         assert mode(path) == 0o600
     finally:
         os.umask(old)
 
 
 async def test_wrong_key_is_refused(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     await fill(CallRepository(db))
     db.close()
     wrong = "00" * 32
     with pytest.raises(StoreError) as err:
-        Database.open(path, wrong)
+        Database.open(path, wrong, MIGRATIONS)
     assert err.value.code == "store-bad-key"
     assert wrong not in str(err.value) and "asthma" not in str(err.value)
     plain = sqlcipher3.connect(str(path))  # no key at all
     with pytest.raises(sqlcipher3.DatabaseError):
         plain.execute("SELECT * FROM turns").fetchall()
     plain.close()
-    reopened = Database.open(path, KEY)  # the refused attempts changed nothing
+    reopened = Database.open(path, KEY, MIGRATIONS)  # the refused attempts changed nothing
     assert len(CallRepository(reopened).turns("c1")) == 2
     reopened.close()
 
@@ -161,7 +161,7 @@ async def test_wrong_key_is_refused(path: Path) -> None:
 @pytest.mark.parametrize("key", ["secret", "5a" * 31, "zz" * 32, "5a" * 33])
 def test_key_must_be_256_bits_of_hex(path: Path, key: str) -> None:
     with pytest.raises(StoreError) as err:
-        Database.open(path, key)
+        Database.open(path, key, MIGRATIONS)
     assert err.value.code == "store-bad-key-format"
 
 
@@ -172,7 +172,7 @@ def test_a_plaintext_database_is_refused(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(StoreError) as err:
-        Database.open(plain, KEY)
+        Database.open(plain, KEY, MIGRATIONS)
     assert err.value.code == "store-not-encrypted"
 
 
@@ -180,29 +180,29 @@ def test_refuses_to_run_without_sqlcipher(path: Path, monkeypatch: pytest.Monkey
     """A plain SQLite library (no cipher_version) must never be used for the store."""
     monkeypatch.setattr(db_module.sqlcipher3, "connect", sqlite3.connect)
     with pytest.raises(StoreError) as err:
-        Database.open(path, KEY)
+        Database.open(path, KEY, MIGRATIONS)
     assert err.value.code == "store-not-encrypted"
     assert path.stat().st_size == 0  # nothing was written in the clear
 
 
 async def test_reopen_keeps_data_and_migrations_are_idempotent(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     assert db.schema_version == len(MIGRATIONS)
     await fill(CallRepository(db))
     db.close()
-    db = Database.open(path, KEY)
-    db.migrate()
+    db = Database.open(path, KEY, MIGRATIONS)
+    db.migrate(MIGRATIONS)
     assert db.schema_version == len(MIGRATIONS)
     assert len(CallRepository(db).turns("c1")) == 2
     db.close()
 
 
 def test_a_newer_schema_is_refused(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     db.execute(lambda conn: conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}"))
     db.close()
     with pytest.raises(StoreError) as err:
-        Database.open(path, KEY)
+        Database.open(path, KEY, MIGRATIONS)
     assert err.value.code == "store-schema-newer"
 
 
@@ -223,7 +223,7 @@ async def test_concurrent_writers(db: Database) -> None:
 async def test_a_second_connection_reads_while_the_first_writes(path: Path, db: Database) -> None:
     """The CLI (`appliance db calls`) opens its own connection while the agent runs."""
     await fill(CallRepository(db))
-    cli = Database.open(path, KEY)
+    cli = Database.open(path, KEY, MIGRATIONS)
     try:
         [call] = CallRepository(cli).list_calls()
         assert call.turn_count == 2
@@ -279,7 +279,7 @@ async def test_a_failing_unit_of_work_is_rolled_back(db: Database) -> None:
 
 
 async def test_closed_store_raises_a_coded_error(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     db.close()
     db.close()  # idempotent
     with pytest.raises(StoreError) as err:
@@ -304,7 +304,7 @@ async def test_writes_do_not_need_the_default_thread_pool(db: Database) -> None:
 
 
 async def test_a_cancelled_write_is_still_committed_whole(path: Path) -> None:
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     repo = CallRepository(db)
     await repo.start_call("c1", 1.0, "PCMU", "h")
     task = asyncio.create_task(repo.add_turn("c1", "caller", SECRET, 1.0, 2.0, {}))
@@ -313,6 +313,6 @@ async def test_a_cancelled_write_is_still_committed_whole(path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     db.close()  # waits for queued writes
-    db = Database.open(path, KEY)
+    db = Database.open(path, KEY, MIGRATIONS)
     assert [t.text for t in CallRepository(db).turns("c1")] == [SECRET]
     db.close()

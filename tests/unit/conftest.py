@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.conversation.session import CallSession
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -15,7 +16,7 @@ from tests.fakes import FakeClock
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[CallRepository]:
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
+    db = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     yield CallRepository(db)
     db.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.config import Consent
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import AUDITED, EventKind, WorkflowAction
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def db(tmp_path: Path):
-    database = Database.open(tmp_path / "calls.db", "ab" * 32)
+    database = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     import_directory(database, ASSETS / "schedule")
     yield database
     database.close()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId, ChatMessage
@@ -72,7 +73,7 @@ class TransferringCall(FakeCall):
 
 @pytest.fixture
 def db(tmp_path: Path):
-    database = Database.open(tmp_path / "calls.db", "ab" * 32)
+    database = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     import_directory(database, ASSETS / "schedule")
     yield database
     database.close()

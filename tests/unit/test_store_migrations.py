@@ -1,12 +1,20 @@
-"""Migration scripts split into statements with SQLite's own tokenizer."""
+"""Migration scripts split into statements with SQLite's own tokenizer; the application's
+list is numbered 1, 2, ... and the runner refuses any other order."""
 
 from __future__ import annotations
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
-from appliance.store.db import split_statements
-from appliance.store.migrations import MIGRATIONS
+from appliance.store.migrations import (
+    AUDIT_MIGRATION,
+    CALLS_MIGRATION,
+    Migration,
+    check_sequence,
+    next_migration,
+    split_statements,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -32,5 +40,30 @@ def test_an_unfinished_statement_is_an_error() -> None:
 
 
 def test_every_migration_splits_cleanly() -> None:
-    for script in MIGRATIONS:
-        assert split_statements(script)
+    for migration in MIGRATIONS:
+        assert split_statements(migration.sql)
+
+
+def test_the_application_list_keeps_the_shipped_numbers() -> None:
+    check_sequence(MIGRATIONS)
+    assert [m.number for m in MIGRATIONS] == [1, 2, 3, 4]
+    assert MIGRATIONS[0] is CALLS_MIGRATION and MIGRATIONS[2] is AUDIT_MIGRATION
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(), (CALLS_MIGRATION, AUDIT_MIGRATION), (MIGRATIONS[1], MIGRATIONS[0], *MIGRATIONS[2:])],
+    ids=["empty", "a gap", "reordered"],
+)
+def test_a_list_with_a_gap_or_out_of_order_is_refused(order: tuple[Migration, ...]) -> None:
+    with pytest.raises(StoreError) as err:
+        check_sequence(order)
+    assert err.value.code == "store-migration-order"
+
+
+def test_the_next_migration_and_a_newer_store() -> None:
+    assert next_migration(0, MIGRATIONS) is CALLS_MIGRATION
+    assert next_migration(len(MIGRATIONS), MIGRATIONS) is None
+    with pytest.raises(StoreError) as err:
+        next_migration(len(MIGRATIONS) + 1, MIGRATIONS)
+    assert err.value.code == "store-schema-newer"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from appliance.app_db import MIGRATIONS
 from appliance.conversation.events import CallEvents
 from appliance.conversation.flows.transfer import WHISPER_TTS_S, TransferFlow
 from appliance.conversation.flows.whisper import packet_whisper
@@ -53,7 +54,7 @@ class Agent:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[CallRepository]:
-    db = Database.open(tmp_path / "calls.db", "ab" * 32)
+    db = Database.open(tmp_path / "calls.db", "ab" * 32, MIGRATIONS)
     yield CallRepository(db)
     db.close()
 

@@ -1,0 +1,39 @@
+"""The application's store: its whole schema in order, and how the processes open it.
+
+The one place that assembles the migrations of every package that owns tables (store/,
+scheduling/, workflows/). Every opener is given this list explicitly (no registration on
+import), so a forgotten import cannot silently leave a table out.
+"""
+
+from __future__ import annotations
+
+from appliance.config import Settings
+from appliance.governance.config_audit import audit_config
+from appliance.scheduling.schema import SCHEDULE_MIGRATION
+from appliance.store.bootstrap import open_database
+from appliance.store.calls import CallRepository
+from appliance.store.db import Database
+from appliance.store.migrations import AUDIT_MIGRATION, CALLS_MIGRATION, Migration
+from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
+
+# numbered 1, 2, ... as shipped: append only (Database.open refuses a gap or a reordering)
+MIGRATIONS: tuple[Migration, ...] = (
+    CALLS_MIGRATION,  # 1: calls, turns, call events
+    SCHEDULE_MIGRATION,  # 2: the built-in schedule
+    AUDIT_MIGRATION,  # 3: audit log and checkpoints, retention marker on turns
+    HANDOFF_MIGRATION,  # 4: handoff packets (screen-pop) and caller messages
+)
+
+
+def open_store(settings: Settings) -> tuple[Database, CallRepository]:
+    """Keys from systemd credentials or key files (dev files made 0400 on first use).
+
+    The effective configuration's hash is audited (`config.loaded`, and `config.changed`
+    when it differs from the last one: appliance/governance/config_audit.py)."""
+    db = open_database(settings, MIGRATIONS, create=True)
+    try:
+        audit_config(db, settings)
+    except BaseException:
+        db.close()
+        raise
+    return db, CallRepository(db)

@@ -1,0 +1,138 @@
+"""Layers only point down: each package's imports are checked against the rule tables.
+
+Every `import` and `from ... import` in a file counts, at any depth (inside functions and
+`if TYPE_CHECKING:` too): a deferred import is still a dependency. A failure names every
+offending file:line. To add a rule, add a row; a row naming a module that no longer
+exists fails too, so a rule cannot go quietly stale when modules move.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2] / "appliance"
+
+# (package or module under appliance/, the appliance modules it must not import)
+FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "store",
+        (
+            "workflows",
+            "scheduling",
+            "governance",
+            "conversation",
+            "admin",
+            "llm",
+            "speech",
+            "telephony",
+            "app_db",
+            "runtime",
+            "worker",
+            "supervisor",
+        ),
+    ),
+    ("admin", ("runtime", "worker", "supervisor")),
+    # speech implements the Protocols of conversation/early_stt.py structurally: no import
+    ("speech", ("conversation",)),
+]
+
+# (module under appliance/, the only appliance modules it may import): the foundations
+# that everything else builds on, pinned to what they import today
+ONLY: list[tuple[str, tuple[str, ...]]] = [
+    ("errors", ()),
+    ("audio", ("errors",)),
+    ("domain", ("errors", "audio")),
+    ("ports", ("errors", "audio", "domain")),
+    ("config", ("errors",)),
+    ("lifecycle", ()),
+]
+
+
+def files_of(name: str) -> list[Path]:
+    """The .py files of appliance.<name>: a package's whole tree, or one module."""
+    package = ROOT / name.replace(".", "/")
+    if package.is_dir():
+        return sorted(package.rglob("*.py"))
+    module = package.with_suffix(".py")
+    return [module] if module.is_file() else []
+
+
+def module_name(path: Path) -> str:
+    parts = ["appliance", *path.relative_to(ROOT).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(source: str, package: str) -> Iterator[tuple[int, str]]:
+    """(line, module) for every import in `source`, a module of `package`;
+    `from a import b` yields both a and a.b (b may be a submodule)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the file's package
+                parts = package.split(".")
+                anchor = parts[: len(parts) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield node.lineno, base
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def file_imports(path: Path) -> Iterator[tuple[int, str]]:
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return imports(path.read_text("utf-8"), package)
+
+
+def within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == f"appliance.{p}" or module.startswith(f"appliance.{p}.") for p in prefixes)
+
+
+def offences(name: str, banned: tuple[str, ...], allowed: tuple[str, ...] | None) -> list[str]:
+    """file:line lines for imports of `banned` modules or, when `allowed` is given, of any
+    appliance module outside `allowed` (and `name` itself)."""
+    found: list[str] = []
+    for path in files_of(name):
+        lines: set[int] = set()
+        for line, module in file_imports(path):
+            if allowed is None:
+                bad = within(module, banned)
+            else:
+                bad = module.startswith("appliance.") and not within(module, (*allowed, name))
+            if bad and line not in lines:
+                lines.add(line)
+                found.append(f"{path.relative_to(ROOT.parent)}:{line}: imports {module}")
+    return found
+
+
+def test_no_package_imports_a_layer_above_it() -> None:
+    problems = [p for name, banned in FORBIDDEN for p in offences(name, banned, None)]
+    assert not problems, "upward imports:\n" + "\n".join(problems)
+
+
+def test_the_foundations_import_only_what_they_are_pinned_to() -> None:
+    problems = [p for name, allowed in ONLY for p in offences(name, (), allowed)]
+    assert not problems, "imports outside the pinned set:\n" + "\n".join(problems)
+
+
+def test_every_rule_names_modules_that_exist() -> None:
+    names = {name for name, _ in FORBIDDEN + ONLY}
+    names |= {p for _, prefixes in FORBIDDEN + ONLY for p in prefixes}
+    missing = sorted(n for n in names if not files_of(n))
+    assert not missing, f"rules name modules that do not exist (moved?): {missing}"
+
+
+def test_the_checker_sees_deferred_and_relative_imports() -> None:
+    source = "def f():\n    from appliance.runtime import x\n\nfrom ..worker import y\n"
+    found = [module for _, module in imports(source, "appliance.admin")]
+    assert "appliance.runtime" in found and "appliance.worker.y" in found
+    assert within("appliance.runtime", ("runtime",))
+    assert not within("appliance.runtimes", ("runtime",))
