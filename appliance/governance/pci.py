@@ -23,7 +23,6 @@ from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Pci
 from appliance.ports import CallHandle, Clock
 
-PCI_MODES = ("transfer", "collect")
 # The fixed texts of the pause (PciPolicy's defaults): prepared even when the pause is
 # off, so that the set of prompts never depends on the configuration.
 PCI_NOTICE = (

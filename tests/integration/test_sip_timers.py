@@ -34,8 +34,11 @@ SUPPORTED = "Supported: timer"
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        ('session_timer = "sometimes"', "sip.session_timer must be one of"),
-        ("min_se_s = 60", "sip.min_se_s must be >= 90"),
+        (
+            'session_timer = "sometimes"',
+            "Invalid enum value 'sometimes' - at `$.sip.session_timer`",
+        ),
+        ("min_se_s = 60", "Expected `int` >= 90 - at `$.sip.min_se_s`"),
         (
             "session_expires_s = 100\nmin_se_s = 120",
             "sip.session_expires_s must be >= sip.min_se_s",

@@ -36,7 +36,6 @@ TRANSFER_WITHIN_S = 20.0  # s for the desk to answer (the transferee's final NOT
 REPLACES_WITHIN_S = 10.0  # s, attended: from the REFER with Replaces to the final NOTIFY
 WHISPER_TTS_S = 5.0  # s for the whisper's synthesis; then the transfer goes on without it
 HOLD_REPEAT_S = 3.0  # attended: s of quiet before the caller hears the hold prompt again
-MODES = ("blind", "attended")
 Synthesize = Callable[[str], AsyncIterator[AudioChunk]]  # TextToSpeech.synthesize
 
 
