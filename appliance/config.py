@@ -156,12 +156,17 @@ class Tts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Vad(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    threshold: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)]
-    min_speech_ms: int
-    min_silence_ms: int
-    max_utterance_s: float
+    threshold: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)] = 0.5  # speech probability
+    min_speech_ms: Positive = 200  # ms of voiced windows before speech starts
+    min_silence_ms: Positive = 700  # ms of silence that end a turn
+    max_utterance_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0  # a longer turn is cut
     early_stt_ms: int = 300  # ms of silence after which STT starts speculatively (0: off)
     early_end_of_turn: bool = True  # end the turn at that pause if its transcript is complete
+
+    @property
+    def early_end(self) -> bool:
+        """A turn may end at its first pause (semantic end of turn; needs early STT)."""
+        return self.early_end_of_turn and self.early_stt_ms > 0
 
 
 class Store(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -249,9 +254,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     llm: Llm
     stt: Stt
     tts: Tts
-    vad: Vad
     store: Store
     log: Log
+    vad: Vad = msgspec.field(default_factory=Vad)
     conversation: Conversation = msgspec.field(default_factory=Conversation)
     workflows: Workflows = msgspec.field(default_factory=Workflows)
     pci: Pci = msgspec.field(default_factory=Pci)

@@ -17,10 +17,9 @@ from appliance.config import Settings
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
-from appliance.conversation.turn_taking import TurnPolicy
 from appliance.domain import ChatMessage
-from appliance.governance.consent import consent_policy
-from appliance.governance.pci import pci_policy
+from appliance.governance.consent import ConsentPolicy
+from appliance.governance.pci import PciPolicy
 from appliance.llm.agent import LlmAgent
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
@@ -120,7 +119,7 @@ async def build_agent(
     health.set("tts", True, settings.tts.voice)
     c = settings.clinic
     prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
-    pci = pci_policy(settings.pci)
+    pci = PciPolicy(settings.pci)
     cache = PromptCache()  # every Prompt, or a coded PromptError: before the first call
     await cache.prepare(tts, {**PromptCache.for_prompts(prompts), **pci_prompts(pci)})
     llm = OpenAIChatModel(
@@ -142,10 +141,11 @@ async def build_agent(
         cache=cache,
         observer=MetricsObserver(metrics),
         clock=SystemClock(),
-        policy=turn_policy(settings),
+        conversation=settings.conversation,
+        vad=settings.vad,
         transfer=TransferPolicy(wf.front_desk_uri, wf.transfer_mode, wf.whisper),
         pci=pci,
-        consent=consent_policy(settings.consent),
+        consent=ConsentPolicy(settings.consent),
     )
     return Agent(deps, new_agent), llm
 
@@ -160,23 +160,6 @@ def agent_planes(
 
         return clinic_agents(settings, db, llm)
     return lambda: LlmAgent(llm, system_prompt)
-
-
-def turn_policy(settings: Settings) -> TurnPolicy:
-    c = settings.conversation
-    return TurnPolicy(
-        barge_in=c.barge_in,
-        barge_in_min_speech_s=c.barge_in_min_speech_s,
-        barge_in_pause_s=c.barge_in_pause_s,
-        barge_in_resume_s=c.barge_in_resume_s,
-        early_end=settings.vad.early_end_of_turn and settings.vad.early_stt_ms > 0,
-        voiced_threshold=settings.vad.threshold,
-        backchannel_max_words=c.backchannel_max_words,
-        filler_after_s=c.filler_after_s,
-        filler_every_s=c.filler_every_s,
-        reprompt_after_s=c.reprompt_after_s,
-        max_reprompts=c.max_reprompts,
-    )
 
 
 async def warm_up_llm(llm: OpenAIChatModel, system_prompt: str) -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from appliance.config import Conversation
 from appliance.conversation.timing import within
-from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
+from appliance.conversation.turn_taking import BargeInTracker, is_backchannel
 from appliance.domain import Transcript, Utterance
 from appliance.errors import SpeechToTextError
 from appliance.ports import Clock, SpeechToText
@@ -38,7 +39,7 @@ class Action(enum.Enum):
 class BargeInRule:
     """Follows the caller frame by frame; `update` says what to do with the agent's audio."""
 
-    policy: TurnPolicy
+    policy: Conversation  # the [conversation] settings
     confirm: BargeInTracker = field(init=False)
     voiced_s: float = 0.0  # s of voiced frames in the current burst
     quiet_s: float = 0.0  # s of unvoiced frames since the last voiced one
@@ -89,7 +90,7 @@ async def judge(
     utterance: Utterance,
     clock: Clock,
     timeout_s: float,
-    policy: TurnPolicy,
+    policy: Conversation,
     no_speech_threshold: float,
 ) -> tuple[Transcript, bool]:
     """Transcribe an utterance that barged into a paused reply; True: resume the reply."""

@@ -70,7 +70,7 @@ class CallerInput:
         self.early = EarlyStt(deps.stt)  # STT from the first pause of a turn
         self._judging: set[asyncio.Task[None]] = set()  # words of barge-ins into a pause
         self._detector: EndOfTurnDetector = deps.new_detector()
-        self._rule = BargeInRule(deps.policy)
+        self._rule = BargeInRule(deps.conversation)
 
     async def listen(self) -> None:
         """Feed every caller frame to the detector until the call's audio ends."""
@@ -98,10 +98,10 @@ class CallerInput:
         await self.early.close()
 
     async def _hear(self, chunk: AudioChunk) -> None:
-        detector, policy = self._detector, self._d.policy
+        detector = self._detector
         utterance = detector.feed(chunk)
         active = detector.speech_active
-        voiced = detector.probability >= policy.voiced_threshold
+        voiced = detector.probability >= self._d.vad.threshold
         self.speaking = active
         self._speculate(voiced)
         if utterance is None and not voiced:
@@ -118,7 +118,7 @@ class CallerInput:
         """Forget the detector's state and the turns detected before payment mode ended
         (keep hang-ups and failures)."""
         self._detector.reset()
-        self._rule = BargeInRule(self._d.policy)
+        self._rule = BargeInRule(self._d.conversation)
         items = [self.events.get_nowait() for _ in range(self.events.qsize())]
         for item in items:
             if not isinstance(item, CallerTurn):
@@ -135,7 +135,7 @@ class CallerInput:
     def _end_early(self) -> Utterance | None:
         """Semantic end of turn: the pause's speculative transcript reads complete, so the
         turn ends now instead of after the rest of `[vad] min_silence_ms`."""
-        if not self._d.policy.early_end or self._voice.playing:
+        if not self._d.vad.early_end or self._voice.playing:
             return None
         heard = self.early.ready()  # per frame: the cheap checks first
         if heard is None or not looks_complete(heard):
@@ -175,7 +175,7 @@ class CallerInput:
         d = self._d
         try:
             transcript, resume = await judge(
-                d.stt, utterance, d.clock, d.stage_timeout_s, d.policy, d.no_speech_threshold
+                d.stt, utterance, d.clock, d.stage_timeout_s, d.conversation, d.no_speech_threshold
             )
         except ApplianceError as exc:
             self._barge_in()

@@ -77,7 +77,7 @@ class Conversation:
                         return "completed"
                 case _:  # silence
                     reprompts += 1
-                    if reprompts > self._d.policy.max_reprompts:
+                    if reprompts > self._d.conversation.max_reprompts:
                         self._events.emit(EventKind.CLOSED_SILENT)
                         await self._voice.say(Prompt.SILENCE_GOODBYE)
                         await self._call.hangup()
@@ -99,7 +99,10 @@ class Conversation:
         while True:
             try:
                 return await within(
-                    self._d.clock, self._d.policy.reprompt_after_s, self._caller.events.get(), quiet
+                    self._d.clock,
+                    self._d.conversation.reprompt_after_s,
+                    self._caller.events.get(),
+                    quiet,
                 )
             except ApplianceError as exc:
                 if exc is not quiet:
@@ -124,14 +127,16 @@ class Conversation:
         stopped_at, self._caller.stopped_at = self._caller.stopped_at, None
         if stopped_at is not None and utterance.speech_start <= stopped_at:
             turn.extra["barge_in_stop"] = stopped_at - utterance.speech_start
-        self._voice.filler.arm(utterance.speech_end + d.policy.filler_after_s)
+        self._voice.filler.arm(utterance.speech_end + d.conversation.filler_after_s)
         transcript = await self._transcribe(heard, turn)
         text = transcript.text.strip()
         if not text or transcript.no_speech_prob > d.no_speech_threshold:
             self._events.emit(EventKind.NOT_HEARD, timings=turn.as_dict())
             await self._voice.say(Prompt.NOT_HEARD, interruptible=True)
             return False
-        if "barge_in_stop" in turn.extra and is_backchannel(text, d.policy.backchannel_max_words):
+        if "barge_in_stop" in turn.extra and is_backchannel(
+            text, d.conversation.backchannel_max_words
+        ):
             await self._voice.filler.disarm(wait=False)
             self._events.emit(EventKind.SPEECH_IGNORED, code="backchannel", timings=turn.as_dict())
             return False

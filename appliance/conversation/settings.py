@@ -1,12 +1,13 @@
-"""What a call session is given: its ports, the agent plane of the call, and its policies."""
+"""What a call session is given: its ports, the agent plane of the call, and its policies
+(the settings' own structs: [conversation], [vad], [pci], [consent])."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from appliance.config import Conversation, Vad
 from appliance.conversation.prompts import PromptCache
-from appliance.conversation.turn_taking import TurnPolicy
 from appliance.governance.consent import ConsentPolicy
 from appliance.governance.pci import PciPolicy
 from appliance.ports import (
@@ -42,7 +43,8 @@ class SessionDeps:
     stage_timeout_s: float = 20.0  # s, for each of STT, LLM+TTS
     max_history: int = 8  # chat messages kept for context
     no_speech_threshold: float = 0.8  # Whisper no_speech_prob above which a turn is ignored
-    policy: TurnPolicy = field(default_factory=TurnPolicy)  # barge-in, filler and re-prompt timing
+    conversation: Conversation = field(default_factory=Conversation)  # barge-in, filler, ...
+    vad: Vad = field(default_factory=Vad)  # voiced threshold, early end of turn
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
     pci: PciPolicy = field(default_factory=PciPolicy)  # payment mode (off by default)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # declining AI handling

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from appliance.config import Conversation
+
 BACKCHANNELS = frozenset(
     {
         "mm", "mhm", "mm-hm", "mmhm", "hm", "hmm", "uh-huh", "uhhuh", "uh", "um", "ah", "oh",
@@ -15,23 +17,6 @@ BACKCHANNELS = frozenset(
     }
 )  # fmt: skip
 _WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
-
-
-@dataclass(frozen=True, slots=True)
-class TurnPolicy:
-    """Timing rules of one call (from `[conversation]` in the settings)."""
-
-    barge_in: bool = True  # caller speech may cut interruptible agent audio
-    barge_in_min_speech_s: float = 0.0  # s of voiced speech beyond the VAD's start decision
-    barge_in_pause_s: float = 0.0  # s of voiced frames that pause the audio (0: no fast pause)
-    barge_in_resume_s: float = 0.2  # s without voice that end an unconfirmed burst: resume
-    early_end: bool = True  # end a turn at its first pause when the transcript is complete
-    voiced_threshold: float = 0.5  # VAD probability of a voiced frame (the VAD's threshold)
-    backchannel_max_words: int = 2  # a barge-in of at most this many backchannel words is ignored
-    filler_after_s: float = 1.2  # s after the caller stopped speaking, no reply audio: filler
-    filler_every_s: float = 1.5  # s of silence after a filler before it is repeated (0: once)
-    reprompt_after_s: float = 8.0  # s of caller silence before a re-prompt
-    max_reprompts: int = 2  # re-prompts before the call is closed politely
 
 
 def is_backchannel(text: str, max_words: int) -> bool:
@@ -51,7 +36,7 @@ class BargeInTracker:
     `barge_in_min_speech_s` over interruptible agent audio.
     """
 
-    policy: TurnPolicy
+    policy: Conversation  # the [conversation] settings
     voiced_s: float = 0.0  # s of voiced frames since the VAD reported speech
     fired: bool = False
 

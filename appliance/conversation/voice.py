@@ -45,7 +45,7 @@ class AgentVoice:
             deps.cache.get(Prompt.FILLER),
             self._filler_started,
             self.quiet,
-            deps.policy.filler_every_s,
+            deps.conversation.filler_every_s,
         )
 
     @property

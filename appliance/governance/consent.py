@@ -10,7 +10,7 @@ events too: appliance/conversation/dialogue.py.)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.config import Consent
 
@@ -28,28 +28,19 @@ DECLINED = "consent-declined"  # escalation reason and audit reason code
 
 @dataclass(frozen=True, slots=True)
 class ConsentPolicy:
-    """The [consent] settings the session needs."""
+    """The session's view of the [consent] settings (the struct itself)."""
 
-    recording: str = "off"  # "off" | "announce" | "opt-in": the appliance keeps no audio
-    decline_to_human: bool = True
-    extra_phrases: tuple[str, ...] = ()  # lower-case phrases that also decline
+    settings: Consent = field(default_factory=Consent)
 
     def declines_ai(self, text: str) -> bool:
         """True when the caller declines being handled by an AI (and that is acted on)."""
-        if not self.decline_to_human:
+        if not self.settings.decline_to_human:
             return False
         said = " ".join(re.findall(r"[a-z.']+", text.lower()))
         if any(re.search(p, said) for p in DECLINE_PATTERNS):
             return True
-        return any(re.search(rf"\b{re.escape(p)}\b", said) for p in self.extra_phrases)
-
-
-def consent_policy(cfg: Consent) -> ConsentPolicy:
-    return ConsentPolicy(
-        recording=cfg.recording,
-        decline_to_human=cfg.decline_to_human,
-        extra_phrases=tuple(p.lower() for p in cfg.decline_phrases),
-    )
+        extra = (p.lower() for p in self.settings.decline_phrases)
+        return any(re.search(rf"\b{re.escape(p)}\b", said) for p in extra)
 
 
 def offset_code(seconds: float) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Pci
@@ -51,19 +51,43 @@ RESUME_MAX_S = 5.0  # s after payment mode when listening resumes anyway (noisy 
 
 @dataclass(frozen=True, slots=True)
 class PciPolicy:
-    """The [pci] settings the session needs."""
+    """The session's view of the [pci] settings (the struct itself), with the pause's
+    fixed texts."""
 
-    enabled: bool = False
-    mode: str = "transfer"  # "transfer" | "collect"
-    ivr_uri: str = ""  # SIP URI of the PCI-compliant payment IVR (transfer mode)
-    expected_digits: int = 16  # collect mode: payment mode ends after this many digits
-    end_key: str = "#"  # ... or when this key is pressed
-    timeout_s: float = 120.0  # s: ... or after this long
+    settings: Pci = field(default_factory=Pci)
     transfer_within_s: float = 20.0  # s to wait for the IVR to answer
-    triggers: tuple[str, ...] = DEFAULT_TRIGGERS  # caller phrases that start payment mode
     notice: str = PCI_NOTICE
     done: str = PCI_DONE
     failed: str = PCI_FAILED
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.enabled
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    @property
+    def ivr_uri(self) -> str:
+        return self.settings.ivr_uri
+
+    @property
+    def expected_digits(self) -> int:
+        return self.settings.expected_digits
+
+    @property
+    def end_key(self) -> str:
+        return self.settings.end_key
+
+    @property
+    def timeout_s(self) -> float:
+        return self.settings.timeout_s
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Caller phrases that start payment mode ([pci] triggers, else the built-in ones)."""
+        return tuple(t.lower() for t in self.settings.triggers) or DEFAULT_TRIGGERS
 
     def triggered(self, text: str) -> bool:
         """True when payment mode is on and `text` asks to pay (whole words, any case)."""
@@ -140,17 +164,3 @@ class PaymentPause:
         if not self._done.is_set():
             return "timeout"
         return "complete" if self.count >= self.policy.expected_digits else "end-key"
-
-
-def pci_policy(cfg: Pci) -> PciPolicy:
-    """The session's policy from the [pci] settings."""
-    triggers = tuple(t.lower() for t in cfg.triggers) or DEFAULT_TRIGGERS
-    return PciPolicy(
-        enabled=cfg.enabled,
-        mode=cfg.mode,
-        ivr_uri=cfg.ivr_uri,
-        expected_digits=cfg.expected_digits,
-        end_key=cfg.end_key,
-        timeout_s=cfg.timeout_s,
-        triggers=triggers,
-    )

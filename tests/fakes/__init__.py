@@ -510,10 +510,11 @@ async def session_deps(
     timeout: float = 5.0,
     **policy: Any,
 ) -> tuple[Any, Observed]:
-    """SessionDeps of fakes on `clock` with the real store; `policy` overrides TurnPolicy."""
+    """SessionDeps of fakes on `clock` with the real store; `policy` overrides [conversation]
+    settings (the defaults are the appliance's: the fast barge-in pause is on)."""
+    from appliance.config import Conversation
     from appliance.conversation.prompts import PromptCache, clinic_prompts
     from appliance.conversation.session import SessionDeps
-    from appliance.conversation.turn_taking import TurnPolicy
     from appliance.llm.agent import LlmAgent
 
     prompts = clinic_prompts("Test Clinic", "weekdays 8 to 5")
@@ -532,6 +533,6 @@ async def session_deps(
         observer=observed,
         clock=clock,
         stage_timeout_s=timeout,
-        policy=TurnPolicy(**policy),
+        conversation=Conversation(**policy),
     )
     return deps, observed

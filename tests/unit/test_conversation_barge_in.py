@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
+from appliance.config import Conversation
 from appliance.conversation.barge_in import Action, BargeInRule
 from appliance.conversation.playout import Playout
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
-from appliance.conversation.turn_taking import TurnPolicy
 from appliance.errors import SpeechToTextError
 from tests.fakes import FakeCall, FakeLlm, FakeStt, Speech, session_deps, tone
 from tests.unit.conftest import kinds
@@ -134,7 +134,7 @@ async def test_no_fast_pause_during_the_disclosure(repo, clock) -> None:
 
 
 def test_rule_pauses_then_stops_when_the_vad_confirms() -> None:
-    rule = BargeInRule(TurnPolicy(barge_in_pause_s=0.06))
+    rule = BargeInRule(Conversation(barge_in_pause_s=0.06))
     frame = 0.02
     assert rule.update(False, True, frame, can_cut=True) is Action.NONE
     assert rule.update(False, True, frame, can_cut=True) is Action.NONE
@@ -145,7 +145,7 @@ def test_rule_pauses_then_stops_when_the_vad_confirms() -> None:
 
 
 def test_rule_resumes_after_an_unconfirmed_burst() -> None:
-    rule = BargeInRule(TurnPolicy(barge_in_pause_s=0.04, barge_in_resume_s=0.1))
+    rule = BargeInRule(Conversation(barge_in_pause_s=0.04, barge_in_resume_s=0.1))
     assert rule.update(False, True, 0.02, can_cut=True) is Action.NONE
     assert rule.update(False, True, 0.02, can_cut=True) is Action.PAUSE
     actions = [rule.update(False, False, 0.02, can_cut=True) for _ in range(5)]
@@ -156,11 +156,11 @@ def test_rule_resumes_after_an_unconfirmed_burst() -> None:
 
 
 def test_rule_never_pauses_protected_audio_or_when_off() -> None:
-    rule = BargeInRule(TurnPolicy(barge_in_pause_s=0.02))
+    rule = BargeInRule(Conversation(barge_in_pause_s=0.02))
     assert all(rule.update(True, True, 0.02, can_cut=False) is Action.NONE for _ in range(20))
-    off = BargeInRule(TurnPolicy(barge_in_pause_s=0.0))
+    off = BargeInRule(Conversation(barge_in_pause_s=0.0))
     assert [off.update(False, True, 0.02, can_cut=True) for _ in range(3)] == [Action.NONE] * 3
-    no_barge = BargeInRule(TurnPolicy(barge_in=False, barge_in_pause_s=0.02))
+    no_barge = BargeInRule(Conversation(barge_in=False, barge_in_pause_s=0.02))
     assert no_barge.update(True, True, 0.02, can_cut=True) is Action.NONE
 
 

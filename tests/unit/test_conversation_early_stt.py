@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
 import pytest
 
 from appliance.audio import AudioChunk
@@ -162,8 +163,8 @@ async def committing_session(clock, repo, lines: list[str], early_end: bool = Tr
         detectors.append(CommittingDetector(clock))
         return detectors[-1]
 
-    policy = dataclasses.replace(deps.policy, early_end=early_end)
-    deps = dataclasses.replace(deps, new_detector=new_detector, policy=policy)
+    vad = msgspec.structs.replace(deps.vad, early_end_of_turn=early_end)
+    deps = dataclasses.replace(deps, new_detector=new_detector, vad=vad)
     return CallSession(FakeCall(clock, answers=2), deps), stt, detectors
 
 

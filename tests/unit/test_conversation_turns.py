@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
+from appliance.config import Conversation
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession
-from appliance.conversation.turn_taking import BargeInTracker, TurnPolicy, is_backchannel
+from appliance.conversation.turn_taking import BargeInTracker, is_backchannel
 from tests.fakes import FakeCall, FakeLlm, FakeStt, Speech, session_deps
 from tests.unit.conftest import kinds
 
@@ -36,7 +37,9 @@ def first_reply_at(greeting_s: float) -> float:
 async def test_barge_in_stops_the_reply_and_handles_the_new_utterance(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "Actually, can I book a visit?", "bye"])
     llm = FakeLlm(clock, [LONG_REPLY, "Sure, which day suits you?"])
-    deps, observed = await session_deps(clock, repo, stt, llm)
+    # the stop without the fast pause ([conversation] barge_in_pause_s = 0; the default
+    # pause-then-stop is in test_conversation_barge_in.py)
+    deps, observed = await session_deps(clock, repo, stt, llm, barge_in_pause_s=0.0)
     greeting_s = seconds_of(deps, Prompt.GREETING)
     barge_at = first_reply_at(greeting_s) + 2.0  # two seconds into the reply
     call = FakeCall(clock, [Speech(barge_at, 1.0)], answers=2)
@@ -88,8 +91,13 @@ async def test_no_barge_in_during_the_disclosure(repo, clock) -> None:
 
 async def test_short_noise_during_a_reply_does_not_interrupt(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "bye"])
-    deps, _ = await session_deps(
-        clock, repo, stt, FakeLlm(clock, [LONG_REPLY]), barge_in_min_speech_s=0.3
+    deps, _ = await session_deps(  # without the fast pause, as above
+        clock,
+        repo,
+        stt,
+        FakeLlm(clock, [LONG_REPLY]),
+        barge_in_min_speech_s=0.3,
+        barge_in_pause_s=0.0,
     )
     at = first_reply_at(seconds_of(deps, Prompt.GREETING)) + 2.0
     # 0.1 s: below the detector's minimum; 0.4 s: speech, but below the barge-in minimum
@@ -111,7 +119,7 @@ async def test_short_noise_during_a_reply_does_not_interrupt(repo, clock) -> Non
 async def test_backchannel_words_that_barge_in_get_no_reply(repo, clock) -> None:
     stt = FakeStt(clock, ["What are your hours?", "Mm-hm, okay.", "bye"])
     llm = FakeLlm(clock, [LONG_REPLY, "Anything else?"])
-    deps, _ = await session_deps(clock, repo, stt, llm)
+    deps, _ = await session_deps(clock, repo, stt, llm, barge_in_pause_s=0.0)  # as above
     at = first_reply_at(seconds_of(deps, Prompt.GREETING)) + 2.0
     call = FakeCall(clock, [Speech(at, 0.6), Speech(at + 4.0, 1.0)], answers=1)
     session = CallSession(call, deps)
@@ -255,7 +263,7 @@ def test_backchannel_words() -> None:
 
 
 def test_barge_in_tracker_counts_voiced_frames_only() -> None:
-    tracker = BargeInTracker(TurnPolicy(barge_in_min_speech_s=0.06))
+    tracker = BargeInTracker(Conversation(barge_in_min_speech_s=0.06))
     assert not tracker.update(True, True, 0.02, interruptible_audio=True)
     assert not tracker.update(True, False, 0.02, interruptible_audio=True)  # a pause
     assert not tracker.update(True, True, 0.02, interruptible_audio=True)
@@ -265,5 +273,5 @@ def test_barge_in_tracker_counts_voiced_frames_only() -> None:
     for _ in range(10):  # over protected audio nothing fires
         assert not tracker.update(True, True, 0.02, interruptible_audio=False)
     assert not tracker.end_of_utterance()
-    off = BargeInTracker(TurnPolicy(barge_in=False))
+    off = BargeInTracker(Conversation(barge_in=False))
     assert not off.update(True, True, 0.02, interruptible_audio=True)

@@ -13,7 +13,7 @@ from appliance.app_db import MIGRATIONS
 from appliance.config import Consent
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import AUDITED, EventKind, WorkflowAction
-from appliance.governance.consent import ConsentPolicy, consent_policy
+from appliance.governance.consent import ConsentPolicy
 from appliance.scheduling.importer import import_directory
 from appliance.store.audit import AuditLog, read_records
 from appliance.store.calls import CallRepository
@@ -87,8 +87,8 @@ def test_decline_phrases() -> None:
         "Please book a checkup",
     ):
         assert not policy.declines_ai(said), said
-    assert not ConsentPolicy(decline_to_human=False).declines_ai("no robots")
-    custom = consent_policy(Consent(decline_phrases=["Stop the Assistant"]))
+    assert not ConsentPolicy(Consent(decline_to_human=False)).declines_ai("no robots")
+    custom = ConsentPolicy(Consent(decline_phrases=["Stop the Assistant"]))
     assert custom.declines_ai("please stop the assistant now")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 
 from appliance.audio import AudioChunk
@@ -12,7 +13,7 @@ from appliance.config import Pci
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.session import CallSession
 from appliance.domain import Utterance
-from appliance.governance.pci import PaymentPause, PciPolicy, pci_policy
+from appliance.governance.pci import PaymentPause, PciPolicy
 from appliance.store.calls import CallRepository
 from tests.fakes import FakeCall, FakeClock, FakeLlm, FakeStt, session_deps
 from tests.unit.conftest import kinds
@@ -101,7 +102,7 @@ async def _watch(session: CallSession, clock: FakeClock, window: list[float]) ->
     window.append(clock.monotonic())
 
 
-COLLECT = PciPolicy(enabled=True, mode="collect", expected_digits=16, timeout_s=60.0)
+COLLECT = PciPolicy(Pci(enabled=True, mode="collect", expected_digits=16, timeout_s=60.0))
 
 
 async def test_collect_mode_counts_digits_and_hears_nothing(repo, clock) -> None:
@@ -135,7 +136,7 @@ async def test_end_key_and_timeout_end_payment_mode(repo, clock) -> None:
     ended = next(e for e in session.events if e.kind == "pci-pause-end")
     assert ended.code == "end-key:4-digits"
 
-    short = dataclasses.replace(COLLECT, timeout_s=5.0)
+    short = PciPolicy(msgspec.structs.replace(COLLECT.settings, timeout_s=5.0))
     call = PayingCall(clock, "", answers=3)
     call.call_id = "fake-call-2"  # type: ignore[assignment]
     session, *_ = await paying_call(clock, repo, short, ["credit card", "bye"], call)
@@ -147,7 +148,7 @@ async def test_end_key_and_timeout_end_payment_mode(repo, clock) -> None:
 
 @pytest.mark.parametrize("ok", [True, False])
 async def test_transfer_mode_hands_the_call_to_the_payment_ivr(repo, clock, ok: bool) -> None:
-    policy = PciPolicy(enabled=True, mode="transfer", ivr_uri="sip:pay@127.0.0.1")
+    policy = PciPolicy(Pci(enabled=True, mode="transfer", ivr_uri="sip:pay@127.0.0.1"))
     call = PayingCall(clock, "", answers=3)
     call.transfer_ok = ok
     session, _, llm, _ = await paying_call(clock, repo, policy, ["make a payment", "bye"], call)
@@ -168,7 +169,7 @@ def test_triggers_are_whole_phrases_and_off_when_disabled() -> None:
     assert COLLECT.triggered("can I pay by card")
     assert not COLLECT.triggered("I want to pay my billing office a visit")
     assert not PciPolicy().triggered("pay my bill")  # disabled by default
-    custom = pci_policy(Pci(enabled=True, mode="collect", triggers=["Settle Invoice"]))
+    custom = PciPolicy(Pci(enabled=True, mode="collect", triggers=["Settle Invoice"]))
     assert custom.triggered("I'd like to settle invoice 12") and not custom.triggered("pay my bill")
 
 
