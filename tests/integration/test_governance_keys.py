@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
-from appliance.__main__ import main
+from appliance.cli.main import main
 from appliance.config import Settings
 from appliance.errors import StoreError
 from appliance.store.audit import AuditLog

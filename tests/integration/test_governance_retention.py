@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from appliance.__main__ import main
+from appliance.cli.main import main
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
 from appliance.governance.retention import DAY_S, PurgeReport, RetentionPolicy, purge

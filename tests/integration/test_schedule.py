@@ -209,7 +209,7 @@ def test_import_counts(tmp_path: Path) -> None:
 
 
 def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from appliance.__main__ import main
+    from appliance.cli.main import main
 
     cfg = tmp_path / "a.toml"
     cfg.write_text(

@@ -14,8 +14,8 @@ import pytest
 
 import appliance.runtime
 import appliance.worker
-from appliance.__main__ import main
 from appliance.audio import AudioChunk
+from appliance.cli.main import main
 from appliance.conversation.prompts import Prompt as P
 from appliance.conversation.prompts import PromptCache, PromptError, clinic_prompts
 from appliance.conversation.session import CallSession
