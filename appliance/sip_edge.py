@@ -22,10 +22,10 @@ import os
 import shutil
 from pathlib import Path
 
-from appliance.children import _die_with_parent, terminate
 from appliance.config import Settings
 from appliance.errors import TelephonyError
 from appliance.observability.health import Health
+from appliance.services.children import _die_with_parent, terminate
 from appliance.telephony.edge_config import (
     registration_db,
     render,

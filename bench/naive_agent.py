@@ -29,7 +29,7 @@ from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS
 from appliance.model_files import model_dir
 from appliance.ports import CallHandle
-from appliance.runtime import llm_api_key
+from appliance.services.runtime import llm_api_key
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector

@@ -154,7 +154,7 @@ async def run_standalone(settings: Settings) -> int:
     from appliance.observability.health import Health
     from appliance.observability.logs import configure_logging
     from appliance.observability.metrics import Metrics
-    from appliance.runtime import (
+    from appliance.services.runtime import (
         ensure_dirs,
         install_signal_handlers,
         open_store,

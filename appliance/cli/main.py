@@ -132,8 +132,8 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
-    from appliance.runtime import open_store
     from appliance.scheduling.importer import import_directory
+    from appliance.services.runtime import open_store
 
     db, _ = open_store(settings)
     try:
@@ -171,13 +171,13 @@ def _multiprocess_metrics(settings: Settings, clean: bool) -> None:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     _multiprocess_metrics(settings, clean=True)
-    from appliance.supervisor import run
+    from appliance.services.supervisor import run
 
     return asyncio.run(run(settings, args.config))
 
 
 def cmd_agent(settings: Settings, args: argparse.Namespace) -> int:
-    from appliance.worker import run_agent
+    from appliance.services.agent import run_agent
 
     return asyncio.run(run_agent(settings, args.worker))
 

@@ -144,6 +144,6 @@ def add_sip_edge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def cmd_sip_edge(config: Settings, _: argparse.Namespace) -> int:
     import asyncio
 
-    from appliance.edge_service import run_edge
+    from appliance.services.edge import run_edge
 
     return asyncio.run(run_edge(config))

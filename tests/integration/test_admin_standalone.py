@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from appliance.config import load_settings
-from appliance.runtime import open_store
+from appliance.services.runtime import open_store
 from tests.conftest import REPO, free_port, notify_messages
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 
 from appliance.config import Settings, load_settings
 from appliance.governance.config_audit import config_hash
-from appliance.runtime import open_store
+from appliance.services.runtime import open_store
 from appliance.store.audit import AuditLog
 from tests.conftest import store_config
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from appliance.audio import resample
-from appliance.runtime import SystemClock
+from appliance.services.runtime import SystemClock
 from appliance.speech.tts import PiperTts
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.runtime import sd_notify, watchdog
+from appliance.services.runtime import sd_notify, watchdog
 
 pytestmark = pytest.mark.unit
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
-from appliance.children import NotifySocket, spawn, terminate
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.errors import ApplianceError, TelephonyError
@@ -32,7 +31,8 @@ from appliance.model_check import require_configured
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import (
+from appliance.services.children import NotifySocket, spawn, terminate
+from appliance.services.runtime import (
     ensure_dirs,
     install_signal_handlers,
     llm_api_key,

@@ -17,7 +17,7 @@ from appliance.model_check import manifest_path, require_models
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import (
+from appliance.services.runtime import (
     build_agent,
     install_signal_handlers,
     llm_api_key,
