@@ -51,7 +51,7 @@ class SipRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """[[sip.registrations]]: an account the edge registers to a registrar (digest auth).
 
     The password is never in this file: systemd credential `sip-<name>.password`, else
-    `password_file` (owner-only). See appliance/telephony/registration.py.
+    `password_file` (owner-only). See appliance/edge/registration.py.
     """
 
     name: str  # short id, [a-z][a-z0-9-]*: health component and metric label

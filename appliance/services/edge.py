@@ -22,15 +22,15 @@ from pathlib import Path
 import msgspec
 
 from appliance.config import Settings
+from appliance.edge.kamailio import SipEdge
+from appliance.edge.options import options_ping
+from appliance.edge.rpc import rpc_call
 from appliance.errors import TelephonyError
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.services.runtime import install_signal_handlers, sd_notify, watchdog
-from appliance.sip_edge import SipEdge
 from appliance.store.keys import credential_path
-from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.sip_options import options_ping
 
 logger = logging.getLogger(__name__)
 

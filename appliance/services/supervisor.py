@@ -22,6 +22,7 @@ from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
+from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
@@ -42,7 +43,6 @@ from appliance.services.runtime import (
     warm_up_llm,
     watchdog,
 )
-from appliance.sip_edge import SipEdge, options_ping
 
 logger = logging.getLogger(__name__)
 WORKER_START_S = 240.0  # s for a worker to load its models and listen
