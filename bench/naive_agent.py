@@ -30,10 +30,10 @@ from appliance.llm.server import MODEL_ALIAS
 from appliance.model_files import model_dir
 from appliance.ports import CallHandle
 from appliance.services.runtime import llm_api_key
+from appliance.sip import PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
-from appliance.telephony import PjsipTelephony
 
 NAIVE_SILENCE_MS = 800
 

@@ -25,7 +25,7 @@ from appliance.services.runtime import (
     sd_notify,
     watchdog,
 )
-from appliance.telephony.endpoint import PjsipTelephony
+from appliance.sip.endpoint import PjsipTelephony
 
 logger = logging.getLogger(__name__)
 

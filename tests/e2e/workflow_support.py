@@ -20,10 +20,10 @@ import httpx
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import load_settings
 from appliance.model_files import model_dir
+from appliance.sip import PjsipCall, PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.store.db import Database
-from appliance.telephony import PjsipCall, PjsipTelephony
 from tests.conftest import REPO, free_port
 from tests.e2e.conftest import write_config
 from tests.integration.telephony_peer import loopback_sip

@@ -42,7 +42,7 @@ from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.edge.tls import check_tls_files
 from appliance.errors import ConfigError
 from appliance.ports import CallHandle
-from appliance.telephony import PjsipTelephony
+from appliance.sip import PjsipTelephony
 from tests.conftest import SOUNDS, free_port, free_ports
 from tests.integration.pcap import read_pcap
 

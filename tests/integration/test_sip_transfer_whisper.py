@@ -16,11 +16,11 @@ import pytest
 
 from appliance.audio import resample
 from appliance.services.runtime import SystemClock
+from appliance.sip import PjsipCall
+from appliance.sip.transfer import TransferResult
 from appliance.speech.tts import PiperTts
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.telephony import PjsipCall
-from appliance.telephony.transfer import TransferResult
 from appliance.workflows.transfer_flow import TransferFlow
 from appliance.workflows.whisper import whisper_text
 from tests.integration.speech_support import model_path

@@ -225,7 +225,7 @@ async def test_sip_calls_deliver_keypad_digits_to_the_pause(clock) -> None:
     import asyncio
 
     from appliance.governance.pci import KeypadCall
-    from appliance.telephony.call import PjsipCall
+    from appliance.sip.call import PjsipCall
 
     call = PjsipCall(asyncio.get_running_loop(), "inbound")
     assert isinstance(call, KeypadCall) and isinstance(FakeCall(clock), KeypadCall)

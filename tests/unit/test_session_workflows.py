@@ -19,9 +19,9 @@ from appliance.domain import ChatMessage, Directive
 from appliance.llm.understanding import Understander
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
+from appliance.sip.transfer import TransferResult
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.telephony.transfer import TransferResult
 from appliance.workflows.agent import WorkflowChat
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import validate
