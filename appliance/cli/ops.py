@@ -72,7 +72,7 @@ def add_bundle(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
     import tempfile
 
-    from appliance import bundle
+    from appliance.artifacts import bundle
 
     if args.bundle_command == "verify":
         if args.path.is_dir():

@@ -12,8 +12,8 @@ import logging
 
 import msgspec
 
+from appliance.artifacts.model_check import manifest_path, require_models
 from appliance.config import Settings, Sip
-from appliance.model_check import manifest_path, require_models
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics

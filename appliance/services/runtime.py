@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.artifacts.model_files import model_dir
 from appliance.config import Settings
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps
@@ -28,7 +29,6 @@ from appliance.governance.consent import consent_policy
 from appliance.governance.pci import pci_policy
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
-from appliance.model_files import model_dir
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.ports import CallHandle, ChatModel

@@ -20,6 +20,7 @@ from pathlib import Path
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
+from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.edge.kamailio import SipEdge, options_ping
@@ -28,7 +29,6 @@ from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
-from appliance.model_check import require_configured
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
+from appliance.artifacts.model_files import model_dir
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import load_settings
-from appliance.model_files import model_dir
 from appliance.sip import PjsipCall, PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts

@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
+from appliance.artifacts.model_files import model_dir
 from appliance.audio import AudioChunk, rms_dbfs
-from appliance.model_files import model_dir
 from appliance.ports import CallHandle
 from appliance.sip import PjsipCall, PjsipTelephony
 from appliance.speech.tts import PiperTts
