@@ -63,7 +63,7 @@ class SipRegistration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """[[sip.registrations]]: an account the edge registers to a registrar (digest auth).
 
     The password is never in this file: systemd credential `sip-<name>.password`, else
-    `password_file` (owner-only). See appliance/telephony/registration.py.
+    `password_file` (owner-only). See appliance/edge/registration.py.
     """
 
     name: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9-]{0,31}$")]  # short id: health

@@ -22,18 +22,18 @@ from pathlib import Path
 
 import msgspec
 
+from appliance.artifacts.model_files import model_dir
 from appliance.config import Vad, load_settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.domain import ChatMessage
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS
-from appliance.model_files import model_dir
 from appliance.ports import CallHandle
-from appliance.runtime import llm_api_key
+from appliance.services.runtime import llm_api_key
+from appliance.sip import PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
-from appliance.telephony import PjsipTelephony
 
 NAIVE_SILENCE_MS = 800
 

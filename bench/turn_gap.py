@@ -105,7 +105,7 @@ def place_call(config: Path, uri: str, utterances: list[Path]) -> dict[str, Any]
 def stored_turns(var: Path) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """Per-stage timings of every reply, and each call's outline, from the store (no text)."""
     sys.path.insert(0, str(REPO))
-    from appliance.app_db import MIGRATIONS
+    from appliance.services.app_db import MIGRATIONS
     from appliance.store.calls import CallRepository
     from appliance.store.db import Database
 

@@ -9,7 +9,7 @@
 # OUTDIR (may be the bundle's wheelhouse) gets the wheels and portable.txt, a pip requirements file with their sha256 (install
 # it with --require-hashes before requirements.lock; pip then skips the source archive).
 # The source archive is hash-checked against requirements.lock; the built wheel is checked for
-# instructions beyond the baseline (appliance/cpu_baseline.py) before it is used. Built wheels
+# instructions beyond the baseline (appliance/artifacts/cpu_baseline.py) before it is used. Built wheels
 # are cached under ~/.cache/appliance-portable-wheels by a key of everything that shapes them
 # (the lock entry, the flags, this script, the Python and the compiler), never by pip's own
 # wheel cache, whose key ignores CMAKE_ARGS.
@@ -52,7 +52,7 @@ if [ ! -f "$cache/.complete" ]; then
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "$python" -m pip wheel -q \
         --disable-pip-version-check --no-input --no-cache-dir --no-deps --require-hashes \
         --no-binary "$package" -r "$req" -w "$work"
-    PYTHONPATH="$repo" "$python" -m appliance.cpu_baseline check "$work"/*.whl
+    PYTHONPATH="$repo" "$python" -m appliance.artifacts.cpu_baseline check "$work"/*.whl
     rm -rf "$cache" && mkdir -p "$cache"
     cp "$work"/*.whl "$cache"/
     touch "$cache/.complete"

@@ -149,13 +149,18 @@ async def run_standalone(settings: Settings) -> int:
     """`appliance admin`: the admin app alone (unit appliance-admin), sd_notify + watchdog."""
     from appliance.admin.app import create_app
     from appliance.admin.screenpop import ScreenPop
-    from appliance.app_db import open_store
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
-    from appliance.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
     from appliance.observability.health import Health
     from appliance.observability.logs import configure_logging
     from appliance.observability.metrics import Metrics
+    from appliance.services.app_db import open_store
+    from appliance.services.lifecycle import (
+        ensure_dirs,
+        install_signal_handlers,
+        sd_notify,
+        watchdog,
+    )
 
     configure_logging(settings.log.level)
     ensure_dirs(settings.var_dir)

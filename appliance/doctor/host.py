@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from appliance.cpu_baseline import BASELINE, missing_flags
+from appliance.artifacts.cpu_baseline import BASELINE, missing_flags
 from appliance.doctor.report import Finding, fail, ok, warn
 
 GROUP = "host"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from appliance.artifacts.model_check import configured_models, manifest_path
+from appliance.artifacts.model_files import load_manifest, verify_model
 from appliance.config import Settings
 from appliance.doctor.report import Finding, fail, ok
 from appliance.errors import ModelError
-from appliance.model_check import configured_models, manifest_path
-from appliance.model_files import load_manifest, verify_model
 
 GROUP = "models"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from appliance.children import spawn, terminate
 from appliance.config import LlmServer
 from appliance.errors import ChatModelError
+from appliance.services.children import spawn, terminate
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Tables of the built-in schedule: migration 2 of the encrypted store (appliance.app_db
+"""Tables of the built-in schedule: migration 2 of the encrypted store (appliance.services.app_db
 puts it in the application's order)."""
 
 from __future__ import annotations

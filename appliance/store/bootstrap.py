@@ -40,7 +40,7 @@ def open_database(
 ) -> Database:
     """Open the store (verifying cipher settings) with the audit signer attached.
 
-    `migrations`: the application's whole ordered list (appliance.app_db.MIGRATIONS).
+    `migrations`: the application's whole ordered list (appliance.services.app_db.MIGRATIONS).
 
     `create` makes missing dev key files (0400). If a key rotation was interrupted after
     the database was re-encrypted, the pending key (`<key_file>.new`) opens it and the

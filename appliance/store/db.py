@@ -85,7 +85,7 @@ class Database:
     def open(cls, path: Path, key_hex: str, migrations: Sequence[Migration]) -> Database:
         """Open (or create) the store at `path` with a raw 256-bit key, and migrate it.
 
-        `migrations`: the application's whole ordered list (appliance.app_db.MIGRATIONS).
+        `migrations`: the application's whole ordered list (appliance.services.app_db.MIGRATIONS).
         Raises StoreError: store-bad-key-format, store-migration-order, store-not-encrypted,
         store-bad-key, store-open-failed, store-schema-newer, store-migration-failed.
         """

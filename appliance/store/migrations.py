@@ -2,7 +2,7 @@
 
 store/ owns the migrations of its own tables (calls, audit). The packages that own other
 tables export theirs (appliance.scheduling.schema, appliance.workflows.handoff_sql), and
-appliance.app_db assembles the application's one ordered list, which every
+appliance.services.app_db assembles the application's one ordered list, which every
 `Database.open` is given. A migration's number is the user_version it leaves: never
 renumber, reorder or edit one that has shipped (installed stores replay none of them).
 """

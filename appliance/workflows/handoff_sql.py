@@ -1,4 +1,4 @@
-"""Store migration 4 (appliance.app_db puts it in the application's order): handoff packets
+"""Store migration 4 (appliance.services.app_db puts it in the application's order): handoff packets
 and the messages callers leave when a transfer fails. Both hold PHI (JSON packets with
 names and dates of birth, the caller's words, callback numbers): they live only in the
 SQLCipher store."""

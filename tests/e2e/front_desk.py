@@ -22,7 +22,7 @@ import time
 
 import pjsua2 as pj
 
-from appliance.telephony.transfer import x_headers
+from appliance.sip.transfer import x_headers
 
 
 def emit(event: str, **fields: object) -> None:

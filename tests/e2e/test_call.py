@@ -9,8 +9,8 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 from tests.conftest import REPO
 

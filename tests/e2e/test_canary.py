@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.store.keys import load_key
 from tests.conftest import REPO

@@ -17,14 +17,14 @@ from typing import Any
 
 import httpx
 
-from appliance.app_db import MIGRATIONS
+from appliance.artifacts.model_files import model_dir
 from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import load_settings
-from appliance.model_files import model_dir
+from appliance.services.app_db import MIGRATIONS
+from appliance.sip import PjsipCall, PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.store.db import Database
-from appliance.telephony import PjsipCall, PjsipTelephony
 from tests.conftest import REPO, free_port
 from tests.e2e.conftest import write_config
 from tests.integration.telephony_peer import loopback_sip

@@ -328,7 +328,7 @@ class FakeCall:
         self, uri: str, headers: dict[str, str] | None = None, within: float = 20.0
     ) -> Any:
         """No desk behind this fake: refused at once (TransferringCall has one)."""
-        from appliance.telephony.transfer import TransferResult
+        from appliance.sip.transfer import TransferResult
 
         return TransferResult(False, None, "failed")
 

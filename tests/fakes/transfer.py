@@ -9,8 +9,8 @@ from typing import Any
 
 from appliance.audio import AudioChunk
 from appliance.ports import Whisper
-from appliance.telephony.attended import whisper_audio
-from appliance.telephony.transfer import TransferResult
+from appliance.sip.attended import whisper_audio
+from appliance.sip.transfer import TransferResult
 from tests.fakes import FakeCall
 
 

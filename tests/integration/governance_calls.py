@@ -26,11 +26,11 @@ from typing import Any
 
 import httpx
 
+from appliance.artifacts.model_files import model_dir
 from appliance.audio import AudioChunk, rms_dbfs
-from appliance.model_files import model_dir
 from appliance.ports import CallHandle
+from appliance.sip import PjsipCall, PjsipTelephony
 from appliance.speech.tts import PiperTts
-from appliance.telephony import PjsipCall, PjsipTelephony
 from tests.conftest import REPO, free_port, free_ports
 from tests.integration.telephony_peer import loopback_sip
 

@@ -18,8 +18,8 @@ import jiwer
 import numpy as np
 import pytest
 
+from appliance.artifacts.model_files import Manifest, assemble, load_manifest, verify
 from appliance.audio import AudioChunk, to_int16
-from appliance.model_files import Manifest, assemble, load_manifest, verify
 from tests.conftest import SOUNDS, asterisk_text
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

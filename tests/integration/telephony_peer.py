@@ -28,7 +28,7 @@ import numpy as np
 from appliance.audio import AudioChunk
 from appliance.config import Sip, default_toml
 from appliance.ports import CallHandle
-from appliance.telephony import PjsipCall, PjsipTelephony
+from appliance.sip import PjsipCall, PjsipTelephony
 
 RATE = 16_000
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from appliance.app_db import open_store
 from appliance.config import load_settings
+from appliance.services.app_db import open_store
 from tests.conftest import REPO, free_port, notify_messages
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appliance import bundle
+from appliance.artifacts import bundle
 from appliance.config import load_settings
 from appliance.doctor import keys
 from appliance.isolation import firewall, settings, units

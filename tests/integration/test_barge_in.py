@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.audio import PIPELINE_RATE, AudioChunk, resample, rms_dbfs
 from appliance.ports import CallHandle
+from appliance.services.app_db import MIGRATIONS
+from appliance.sip import PjsipTelephony
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.telephony import PjsipTelephony
 from tests.conftest import REPO, free_port
 from tests.integration.speech_support import prompt, voiced_span
 from tests.integration.telephony_peer import loopback_sip

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import bundle
+from appliance.artifacts import bundle
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +119,7 @@ def test_portable_wheels_replace_the_source_archive(tmp_path: Path) -> None:
     """The staging step: the baseline wheel (built by `make`, from the cache) goes into the
     wheelhouse with its sha256 in portable.txt, and the sdist the host would compile for its
     own CPU is dropped."""
-    from appliance.cpu_baseline import scan
+    from appliance.artifacts.cpu_baseline import scan
 
     wheels = tmp_path / "wheels"
     wheels.mkdir()

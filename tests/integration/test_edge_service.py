@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.sip_edge import options_ping
+from appliance.edge.kamailio import options_ping
 from tests.conftest import REPO, free_port, notify_messages
 from tests.integration.test_sip_edge import completed, rejected, sipp, sipp_workers
 

@@ -14,9 +14,9 @@ import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.__main__ import main
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import (
     EXPORT_CHECKPOINTS,
     EXPORT_RECORDS,
@@ -273,7 +273,7 @@ def test_verifying_100k_records_takes_under_10_s(tmp_path: Path) -> None:
 
 
 async def test_showing_transcripts_is_an_audited_phi_read(tmp_path: Path) -> None:
-    from appliance.cli_db import print_calls
+    from appliance.cli.db import print_calls
     from appliance.config import load_settings
     from appliance.store.audit import read_records
     from appliance.store.bootstrap import open_database

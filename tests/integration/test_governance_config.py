@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import open_store
 from appliance.config import Settings, load_settings
 from appliance.governance.config_audit import config_hash
+from appliance.services.app_db import open_store
 from appliance.store.audit import AuditLog
 from tests.conftest import store_config
 

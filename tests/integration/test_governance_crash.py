@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
@@ -26,7 +26,7 @@ COMMITTED_BEFORE_KILL = 25
 WRITER = """
 import asyncio, sys
 from pathlib import Path
-from appliance.app_db import MIGRATIONS
+from appliance.services.app_db import MIGRATIONS
 from appliance.config import load_settings
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository

@@ -10,9 +10,9 @@ import pytest
 import sqlcipher3
 
 from appliance.__main__ import main
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog
 from appliance.store.bootstrap import db_key, open_database, rekey
 from appliance.store.calls import CallRepository

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog
 from appliance.store.bootstrap import db_key, open_database
 from appliance.store.calls import CallRepository

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from appliance.__main__ import main
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings, load_settings
 from appliance.errors import StoreError
 from appliance.governance.retention import DAY_S, PurgeReport, RetentionPolicy, purge
 from appliance.governance.retention_job import purge_periodically
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditEvent, AuditLog
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository

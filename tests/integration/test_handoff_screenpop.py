@@ -21,12 +21,12 @@ import pytest
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import COOKIE, ScreenPop
 from appliance.admin.server import AdminServer
-from appliance.app_db import MIGRATIONS
 from appliance.errors import ApplianceError
 from appliance.llm.understanding import Intent, Slots, Understanding
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.scheduling.model import Patient
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import read_records
 from appliance.store.db import Database
 from appliance.workflows.handoff import Heard, build_packet, transfer_headers, validate
@@ -43,7 +43,7 @@ MARIA = Patient("p1", "Maria", "Gonzalez", date(1980, 4, 12))
 WRITER = """
 import asyncio, json, sys
 from pathlib import Path
-from appliance.app_db import MIGRATIONS
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.workflows.handoff_store import HandoffStore
 db = Database.open(Path(sys.argv[1]), sys.argv[2], MIGRATIONS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cpu_baseline import scan
+from appliance.artifacts.cpu_baseline import scan
 
 pytestmark = [
     pytest.mark.integration,
@@ -45,7 +45,7 @@ def _library(tmp: Path, name: str, source: str, *flags: str) -> Path:
 
 
 def _check(*paths: Path) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "appliance.cpu_baseline", "check", *map(str, paths)]
+    argv = [sys.executable, "-m", "appliance.artifacts.cpu_baseline", "check", *map(str, paths)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.errors import SchedulingError
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.scheduling.model import Slot, SlotQuery
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 
 pytestmark = pytest.mark.integration
@@ -210,7 +210,7 @@ def test_import_counts(tmp_path: Path) -> None:
 
 
 def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from appliance.__main__ import main
+    from appliance.cli.main import main
 
     cfg = tmp_path / "a.toml"
     cfg.write_text(

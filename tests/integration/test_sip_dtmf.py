@@ -14,7 +14,7 @@ import pytest
 
 from appliance.errors import TelephonyError
 from appliance.ports import CallHandle, DtmfDigit
-from appliance.telephony import PjsipCall
+from appliance.sip import PjsipCall
 from tests.conftest import free_port
 from tests.integration.test_telephony import Peer, running, sip_settings
 

@@ -22,7 +22,7 @@ import msgspec
 import pytest
 
 from appliance.config import load_settings
-from appliance.sip_edge import SipEdge, options_ping
+from appliance.edge.kamailio import SipEdge, options_ping
 from tests.conftest import free_port, free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

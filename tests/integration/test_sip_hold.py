@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from appliance.ports import CallHandle
-from appliance.telephony import PjsipCall
+from appliance.sip import PjsipCall
 from tests.conftest import free_port
 from tests.integration.test_telephony import running, sip_settings, sipp
 

@@ -18,9 +18,9 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.ports import CallHandle
-from appliance.sip_edge import SipEdge, options_ping
-from appliance.telephony import PjsipTelephony
+from appliance.sip import PjsipTelephony
 from tests.conftest import free_port
 from tests.integration.test_sip_edge import completed, edge, sipp
 from tests.integration.test_telephony import running, sip_settings

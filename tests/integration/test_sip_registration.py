@@ -24,12 +24,12 @@ import msgspec
 import pytest
 
 from appliance.config import SipRegistration, load_settings
+from appliance.edge import registration
+from appliance.edge.kamailio import SipEdge
+from appliance.edge.registration import registration_password
+from appliance.edge.rpc import rpc_call
 from appliance.errors import ConfigError
 from appliance.observability.health import Health
-from appliance.sip_edge import SipEdge
-from appliance.telephony import registration
-from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.registration import registration_password
 from tests.conftest import free_port
 from tests.integration.test_sip_edge import sipp, sipp_workers
 

@@ -38,11 +38,11 @@ from cryptography.x509.oid import NameOID
 
 from appliance.audio import ulaw_encode
 from appliance.config import Settings, SipTls, load_settings
+from appliance.edge.kamailio import SipEdge, options_ping
+from appliance.edge.tls import check_tls_files
 from appliance.errors import ConfigError
 from appliance.ports import CallHandle
-from appliance.sip_edge import SipEdge, options_ping
-from appliance.telephony import PjsipTelephony
-from appliance.telephony.tls_edge import check_tls_files
+from appliance.sip import PjsipTelephony
 from tests.conftest import SOUNDS, free_port, free_ports
 from tests.integration.pcap import read_pcap
 
@@ -336,7 +336,7 @@ def test_bad_certificate_files_are_coded_config_errors(tmp_path: Path) -> None:
 
 
 def test_tls_is_off_by_default_and_plain_sip_stays() -> None:
-    from appliance.sip_edge import render
+    from appliance.edge.kamailio import render
 
     settings = load_settings()
     config = render(settings, Path("/tmp/d.list"), Path("/tmp/r.sock"))

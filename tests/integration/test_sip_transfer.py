@@ -11,10 +11,10 @@ import json
 import msgspec
 import pytest
 
+from appliance.edge.rpc import rpc_call
 from appliance.errors import TelephonyError
-from appliance.telephony import PjsipCall
-from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.transfer import TransferResult
+from appliance.sip import PjsipCall
+from appliance.sip.transfer import TransferResult
 from tests.conftest import free_port
 from tests.integration.telephony_peer import _loud_part as loud_part
 from tests.integration.telephony_peer import dominant_hz, tone

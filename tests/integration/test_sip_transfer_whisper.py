@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.audio import resample
 from appliance.conversation.events import CallEvents
 from appliance.conversation.flows.transfer import TransferFlow
@@ -23,12 +22,13 @@ from appliance.conversation.prompts import Prompt
 from appliance.conversation.settings import TransferPolicy
 from appliance.domain import EventKind
 from appliance.ports import Handoff
-from appliance.runtime import SystemClock
+from appliance.services.app_db import MIGRATIONS
+from appliance.services.runtime import SystemClock
+from appliance.sip import PjsipCall
+from appliance.sip.transfer import TransferResult
 from appliance.speech.tts import PiperTts
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.telephony import PjsipCall
-from appliance.telephony.transfer import TransferResult
 from tests.fakes import Observed
 from tests.integration.speech_support import model_path
 from tests.integration.telephony_peer import _loud_part as loud_part

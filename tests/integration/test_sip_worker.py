@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.edge.kamailio import options_ping
 from appliance.ports import CallHandle
-from appliance.sip_edge import options_ping
 from tests.conftest import free_port
 from tests.integration.test_telephony import running, sip_settings, sipp, sipp_count
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from appliance import model_files
+from appliance.artifacts import model_files
+from appliance.artifacts.model_files import Manifest, assemble, verify
 from appliance.errors import ModelError
-from appliance.model_files import Manifest, assemble, verify
 from tests.integration.speech_support import manifest, models_dir, wheels_dir
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
-from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store import db as db_module
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database

@@ -27,7 +27,7 @@ import pytest
 from appliance.config import Sip
 from appliance.errors import TelephonyError
 from appliance.ports import CallHandle
-from appliance.telephony import PjsipCall, PjsipTelephony
+from appliance.sip import PjsipCall, PjsipTelephony
 from tests.conftest import free_port
 from tests.integration.telephony_peer import dominant_hz, loopback_sip, tone
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.conversation.session import CallSession
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from tests.fakes import FakeClock

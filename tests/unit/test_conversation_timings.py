@@ -9,7 +9,7 @@ from prometheus_client import generate_latest
 
 from appliance.conversation.session import CallSession
 from appliance.observability.metrics import STAGES, Metrics
-from appliance.runtime import MetricsObserver
+from appliance.services.runtime import MetricsObserver
 from tests.fakes import FakeCall, FakeLlm, FakeStt, session_deps
 
 pytestmark = pytest.mark.unit

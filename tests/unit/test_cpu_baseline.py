@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.cpu_baseline import classify, missing_flags
+from appliance.artifacts.cpu_baseline import classify, missing_flags
 
 pytestmark = pytest.mark.unit
 

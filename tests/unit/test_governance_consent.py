@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.config import Consent
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import AUDITED, EventKind, WorkflowAction
 from appliance.governance.consent import ConsentPolicy
 from appliance.scheduling.importer import import_directory
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog, read_records
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database

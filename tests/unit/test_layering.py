@@ -19,27 +19,25 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2] / "appliance"
 
 # (package or module under appliance/, the appliance modules it must not import)
+# the processes and their composition: the top (services.children, the helpers that run a
+# child process, is used by the LLM server and the edge, and is not in it)
+SERVICES = ("agent", "edge", "supervisor", "runtime", "app_db", "lifecycle")
+APP = (*(f"services.{name}" for name in SERVICES), "cli", "admin")
+CALL = ("conversation", "workflows", "scheduling")  # the agent plane's logic
+
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
-    (
-        "store",
-        (
-            "workflows",
-            "scheduling",
-            "governance",
-            "conversation",
-            "admin",
-            "llm",
-            "speech",
-            "telephony",
-            "app_db",
-            "runtime",
-            "worker",
-            "supervisor",
-        ),
-    ),
-    ("admin", ("runtime", "worker", "supervisor")),
-    # speech implements the Protocols of conversation/early_stt.py structurally: no import
-    ("speech", ("conversation",)),
+    ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
+    ("admin", ("services.runtime", "services.agent", "services.supervisor", "cli")),
+    # speech implements the detector and STT ports structurally: no import of the session
+    ("speech", (*APP, *CALL, "sip", "edge")),
+    # the call session reaches the agent plane only through its port (appliance.ports)
+    ("conversation", (*APP, "workflows", "scheduling", "llm", "sip", "edge")),
+    ("governance", (*APP, *CALL, "sip", "edge")),
+    ("workflows", (*APP, "conversation", "sip", "edge")),
+    ("llm", (*APP, *CALL, "sip", "edge")),
+    ("sip", (*APP, *CALL, "governance", "edge", "store")),
+    ("edge", (*APP, *CALL, "governance", "sip")),
+    ("observability", (*APP, *CALL, "governance", "sip", "edge", "store")),
 ]
 
 # (module under appliance/, the only appliance modules it may import): the foundations
@@ -50,7 +48,7 @@ ONLY: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("errors", "audio")),
     ("ports", ("errors", "audio", "domain")),
     ("config", ("errors",)),
-    ("lifecycle", ()),
+    ("services.lifecycle", ()),
 ]
 
 
@@ -131,8 +129,9 @@ def test_every_rule_names_modules_that_exist() -> None:
 
 
 def test_the_checker_sees_deferred_and_relative_imports() -> None:
-    source = "def f():\n    from appliance.runtime import x\n\nfrom ..worker import y\n"
+    source = "def f():\n    from appliance.services.runtime import x\n\nfrom ..sip import y\n"
     found = [module for _, module in imports(source, "appliance.admin")]
-    assert "appliance.runtime" in found and "appliance.worker.y" in found
-    assert within("appliance.runtime", ("runtime",))
-    assert not within("appliance.runtimes", ("runtime",))
+    assert "appliance.services.runtime" in found and "appliance.sip.y" in found
+    assert within("appliance.services.runtime", ("services.runtime",))
+    assert within("appliance.services.runtime", ("services",))
+    assert not within("appliance.services.runtimes", ("services.runtime",))

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from appliance import model_files
+from appliance.artifacts import model_files
+from appliance.artifacts.model_files import (
+    Manifest,
+    Problem,
+    assemble,
+    load_manifest,
+    model_dir,
+    verify,
+)
 from appliance.errors import ModelError
-from appliance.model_files import Manifest, Problem, assemble, load_manifest, model_dir, verify
 
 pytestmark = pytest.mark.unit
 
@@ -318,7 +325,7 @@ def test_repo_manifest_names_and_lock_agree():
 
 
 def test_require_models_refuses_with_the_first_problem_code(wheels: Path, tmp_path: Path):
-    from appliance.model_check import require_models
+    from appliance.artifacts.model_check import require_models
 
     path = tmp_path / "manifest.toml"
     path.write_text(manifest_text())

@@ -226,7 +226,7 @@ def test_bad_pci_and_consent_settings_are_coded_errors(tmp_path, toml: str) -> N
 async def test_sip_calls_deliver_keypad_digits_to_the_pause(clock) -> None:
     import asyncio
 
-    from appliance.telephony.call import PjsipCall
+    from appliance.sip.call import PjsipCall
 
     call = PjsipCall(asyncio.get_running_loop(), "inbound")
     pause = PaymentPause(COLLECT, clock)

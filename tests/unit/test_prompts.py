@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import appliance.runtime
-import appliance.worker
+import appliance.services.agent
+import appliance.services.runtime
 from appliance.__main__ import main
 from appliance.audio import AudioChunk
 from appliance.conversation.flows.payment import pci_prompts
@@ -165,7 +165,7 @@ def test_the_agent_does_not_start_with_a_missing_prompt(
     async def speech(settings: Any) -> tuple[object, Tts]:
         return object(), tts
 
-    monkeypatch.setattr(appliance.runtime, "load_speech", speech)
+    monkeypatch.setattr(appliance.services.runtime, "load_speech", speech)
     for name, stub in [
         ("configure_logging", lambda level: None),
         ("install_signal_handlers", lambda stop: None),
@@ -174,7 +174,7 @@ def test_the_agent_does_not_start_with_a_missing_prompt(
         ("llm_api_key", lambda settings: "k"),
         ("PjsipTelephony", Telephony),
     ]:
-        monkeypatch.setattr(appliance.worker, name, stub)
+        monkeypatch.setattr(appliance.services.agent, name, stub)
     Telephony.made = 0
     assert main(["agent"]) == 2  # the process exits with the coded error
     assert f"error {code}" in capsys.readouterr().err

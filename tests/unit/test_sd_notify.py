@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.lifecycle import sd_notify, watchdog
+from appliance.services.lifecycle import sd_notify, watchdog
 
 pytestmark = pytest.mark.unit
 

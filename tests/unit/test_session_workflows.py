@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId, ChatMessage
@@ -22,9 +21,10 @@ from appliance.observability.transfers import MESSAGES, transfers
 from appliance.ports import AgentReply, AgentTurn, Handoff
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
+from appliance.services.app_db import MIGRATIONS
+from appliance.sip.transfer import TransferResult
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.telephony.transfer import TransferResult
 from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import validate

@@ -10,13 +10,13 @@ import msgspec
 import pytest
 
 from appliance.config import SipRegistration, load_settings
-from appliance.observability.health import Health
-from appliance.telephony.registration import (
+from appliance.edge.registration import (
     FLAG_DISABLED,
     FLAG_ONLINE,
     Registrations,
     state_of,
 )
+from appliance.observability.health import Health
 
 pytestmark = pytest.mark.unit
 

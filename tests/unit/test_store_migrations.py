@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.errors import StoreError
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.migrations import (
     AUDIT_MIGRATION,
     CALLS_MIGRATION,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from appliance.audio import AudioChunk
-from appliance.telephony.call import RX_QUEUE_FRAMES, PjsipCall
-from appliance.telephony.media import FRAME_BYTES, Outbox
+from appliance.sip.call import RX_QUEUE_FRAMES, PjsipCall
+from appliance.sip.media import FRAME_BYTES, Outbox
 
 pytestmark = pytest.mark.unit
 
@@ -160,7 +160,7 @@ def test_outbox_tags_only_the_first_frame_of_a_batch() -> None:
 def test_received_frames_are_read_exactly() -> None:
     import pjsua2 as pj
 
-    from appliance.telephony.media import FAST_READ, read_frame
+    from appliance.sip.media import FAST_READ, read_frame
 
     assert FAST_READ  # the quick copy works with this pjsua2 build
     frame = pj.MediaFrame()

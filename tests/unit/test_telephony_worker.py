@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from appliance.errors import TelephonyError
-from appliance.telephony.worker import EndpointThread
+from appliance.sip.endpoint_thread import EndpointThread
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from appliance.app_db import MIGRATIONS
 from appliance.conversation.events import CallEvents
 from appliance.conversation.flows.transfer import WHISPER_TTS_S, TransferFlow
 from appliance.conversation.flows.whisper import packet_whisper
@@ -19,6 +18,7 @@ from appliance.conversation.settings import TransferPolicy
 from appliance.domain import EventKind
 from appliance.observability.transfers import transfers
 from appliance.ports import Handoff
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from tests.fakes import ClockedRecorder, FakeClock, FakeTts, Observed, tone

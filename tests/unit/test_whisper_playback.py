@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from appliance.audio import AudioChunk
-from appliance.telephony import attended
-from appliance.telephony.transfer import TransferResult
+from appliance.sip import attended
+from appliance.sip.transfer import TransferResult
 
 pytestmark = pytest.mark.unit
 

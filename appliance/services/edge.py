@@ -1,6 +1,6 @@
 """`appliance sip-edge`: the Kamailio SIP edge as its own process (unit appliance-sip-edge).
 
-In development `appliance run` owns the edge (appliance/supervisor.py); in production
+In development `appliance run` owns the edge (appliance/services/supervisor.py); in production
 this process does the same work under systemd (Type=notify): it renders the Kamailio
 config into the unit's RuntimeDirectory (0700), checks it (`kamailio -c`), runs Kamailio
 as a child in the foreground, runs the SIP registrations with back-off, notifies READY
@@ -22,15 +22,15 @@ from pathlib import Path
 import msgspec
 
 from appliance.config import Settings
+from appliance.edge.kamailio import SipEdge
+from appliance.edge.options import options_ping
+from appliance.edge.rpc import rpc_call
 from appliance.errors import TelephonyError
-from appliance.lifecycle import install_signal_handlers, sd_notify, watchdog
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.sip_edge import SipEdge
+from appliance.services.lifecycle import install_signal_handlers, sd_notify, watchdog
 from appliance.store.keys import credential_path
-from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.sip_options import options_ping
 
 logger = logging.getLogger(__name__)
 

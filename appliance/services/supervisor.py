@@ -20,22 +20,22 @@ from pathlib import Path
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
-from appliance.app_db import open_store
-from appliance.children import NotifySocket, spawn, terminate
+from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
+from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
-from appliance.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
-from appliance.model_check import require_configured
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import llm_api_key, llm_server, warm_up_llm
-from appliance.sip_edge import SipEdge, options_ping
+from appliance.services.app_db import open_store
+from appliance.services.children import NotifySocket, spawn, terminate
+from appliance.services.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
+from appliance.services.runtime import llm_api_key, llm_server, warm_up_llm
 
 logger = logging.getLogger(__name__)
 WORKER_START_S = 240.0  # s for a worker to load its models and listen

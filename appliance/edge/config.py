@@ -2,7 +2,7 @@
 
 `render()` gives the whole kamailio.cfg (listeners, source ACL, pike, new-call rate,
 dispatcher over the agent workers, drain, TLS, registrations); `render_dispatcher()` the
-dispatcher list of worker addresses. Pure functions: `appliance.sip_edge.SipEdge` writes
+dispatcher list of worker addresses. Pure functions: `appliance.edge.kamailio.SipEdge` writes
 the files and runs Kamailio.
 """
 
@@ -12,9 +12,9 @@ import ipaddress
 from pathlib import Path
 
 from appliance.config import Settings, Sip
-from appliance.telephony.outbound_edge import from_worker
-from appliance.telephony.registration import registration_module
-from appliance.telephony.tls_edge import tls_listen, tls_module
+from appliance.edge.outbound import from_worker
+from appliance.edge.registration import registration_module
+from appliance.edge.tls import tls_listen, tls_module
 
 DISPATCH_SET = 1
 
@@ -239,7 +239,7 @@ def _flood(sip: Sip) -> str:
 def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
     sip = settings.sip
     listen = "\n".join(f"listen={t}:{sip.host}:{sip.port}" for t in sip.transports)
-    listen += "\n" + tls_listen(sip)  # TLS on the edge only (appliance/telephony/tls_edge.py)
+    listen += "\n" + tls_listen(sip)  # TLS on the edge only (appliance/edge/tls.py)
     return CONFIG_TEMPLATE.format(
         children=2,
         host=sip.host,

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 from appliance.audio import AudioChunk
 from appliance.errors import TelephonyError
 from appliance.ports import Whisper
-from appliance.telephony.transfer import TransferResult, check_x_headers
+from appliance.sip.transfer import TransferResult, check_x_headers
 
 if TYPE_CHECKING:
-    from appliance.telephony.call import PjsipCall
+    from appliance.sip.call import PjsipCall
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ straight between the caller and the worker. The edge also applies the source ACL
 (per-source flood limit), a global new-call rate towards the workers, the rejection when
 every worker is full, and drain (new INVITEs refused, set over its JSON-RPC socket).
 
-The configuration is rendered in appliance/telephony/edge_config.py; this module runs
+The configuration is rendered in appliance/edge/config.py; this module runs
 Kamailio and talks to it. `render`, `worker_ports` and `options_ping` stay importable
 from here.
 """
@@ -22,21 +22,21 @@ import os
 import shutil
 from pathlib import Path
 
-from appliance.children import _die_with_parent, terminate
 from appliance.config import Settings
-from appliance.errors import TelephonyError
-from appliance.observability.health import Health
-from appliance.telephony.edge_config import (
+from appliance.edge.config import (
     registration_db,
     render,
     render_dispatcher,
     worker_ports,
 )
-from appliance.telephony.edgelog import copy_redacted
-from appliance.telephony.edgerpc import rpc_call
-from appliance.telephony.registration import Registrations, write_empty_table
-from appliance.telephony.sip_options import options_ping
-from appliance.telephony.tls_edge import check_tls_files, tls_enabled
+from appliance.edge.log import copy_redacted
+from appliance.edge.options import options_ping
+from appliance.edge.registration import Registrations, write_empty_table
+from appliance.edge.rpc import rpc_call
+from appliance.edge.tls import check_tls_files, tls_enabled
+from appliance.errors import TelephonyError
+from appliance.observability.health import Health
+from appliance.services.children import _die_with_parent, terminate
 
 __all__ = ["SipEdge", "options_ping", "render", "render_dispatcher", "worker_ports"]
 
@@ -56,7 +56,7 @@ class SipEdge:
         self._log_file = log_file
         self._proc: asyncio.subprocess.Process | None = None
         self._copier: asyncio.Task[None] | None = None  # Kamailio's output -> log file
-        # [[sip.registrations]]: registered by the edge (appliance/telephony/registration.py)
+        # [[sip.registrations]]: registered by the edge (appliance/edge/registration.py)
         self.registrations = Registrations(settings.sip, self._rpc, health)
         self._registering: asyncio.Task[None] | None = None
         self._stop_registering = asyncio.Event()

@@ -11,8 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditEvent, AuditLog
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository

@@ -7,12 +7,12 @@ import asyncio
 import json
 from pathlib import Path
 
+from appliance.artifacts.model_files import model_dir
 from appliance.audio import AudioChunk, read_wav, resample, write_wav
+from appliance.cli.testcall import CallReport, place_call
 from appliance.config import Settings
-from appliance.model_files import model_dir
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
-from appliance.testcall import CallReport, place_call
 
 
 def _phrases(settings: Settings, args: argparse.Namespace) -> list[tuple[str, AudioChunk]]:

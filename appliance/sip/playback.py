@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 
 from appliance.audio import frames
-from appliance.telephony.media import FRAME_BYTES, PORT_RATE, Outbox
+from appliance.sip.media import FRAME_BYTES, PORT_RATE, Outbox
 
 DRAIN_POLL_S = 0.1  # s: safety net while waiting for the media thread to empty the outbox
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import pjsua2 as pj
 
-from appliance.telephony.transfer import x_headers
+from appliance.sip.transfer import x_headers
 
 if TYPE_CHECKING:
-    from appliance.telephony.legs import CallLeg
+    from appliance.sip.legs import CallLeg
 
 logger = logging.getLogger(__name__)
 

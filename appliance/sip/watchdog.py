@@ -8,7 +8,7 @@ import logging
 
 import pjsua2 as pj
 
-from appliance.telephony.legs import CallLeg
+from appliance.sip.legs import CallLeg
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import pjsua2 as pj
 
 from appliance.config import Sip
 from appliance.errors import TelephonyError
-from appliance.telephony.call import PjsipCall
-from appliance.telephony.legs import CallLeg, SipAccount
-from appliance.telephony.media import PortPool
-from appliance.telephony.pjconfig import (
+from appliance.sip.call import PjsipCall
+from appliance.sip.legs import CallLeg, SipAccount
+from appliance.sip.media import PortPool
+from appliance.sip.pjconfig import (
     account_config,
     create_transports,
     effective_max_calls,
@@ -31,7 +31,7 @@ from appliance.telephony.pjconfig import (
     quiet_pjlib,
     set_codecs,
 )
-from appliance.telephony.watchdog import hang_up_silent, hang_up_too_long
+from appliance.sip.watchdog import hang_up_silent, hang_up_too_long
 
 logger = logging.getLogger(__name__)
 

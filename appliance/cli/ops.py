@@ -72,7 +72,7 @@ def add_bundle(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def cmd_bundle(_: Settings, args: argparse.Namespace) -> int:
     import tempfile
 
-    from appliance import bundle
+    from appliance.artifacts import bundle
 
     if args.bundle_command == "verify":
         if args.path.is_dir():
@@ -144,6 +144,6 @@ def add_sip_edge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def cmd_sip_edge(config: Settings, _: argparse.Namespace) -> int:
     import asyncio
 
-    from appliance.edge_service import run_edge
+    from appliance.services.edge import run_edge
 
     return asyncio.run(run_edge(config))

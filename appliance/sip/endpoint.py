@@ -1,6 +1,6 @@
 """`PjsipTelephony`: the SIP endpoint as the asyncio side sees it (implements `Telephony`).
 
-One dedicated thread owns pjsua2 (see `worker.py` and `stack.py`); this class only
+One dedicated thread owns pjsua2 (see `endpoint_thread.py` and `stack.py`); this class only
 submits commands to it and runs a `CallHandler` task per answered call on the event
 loop that called `start()`.
 """
@@ -16,9 +16,9 @@ import time
 from appliance.config import Sip
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.ports import CallHandle, CallHandler
-from appliance.telephony.call import PjsipCall
-from appliance.telephony.stack import SipStack
-from appliance.telephony.worker import EndpointThread
+from appliance.sip.call import PjsipCall
+from appliance.sip.endpoint_thread import EndpointThread
+from appliance.sip.stack import SipStack
 
 logger = logging.getLogger(__name__)
 

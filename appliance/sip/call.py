@@ -18,10 +18,10 @@ from appliance.audio import AudioChunk, resample
 from appliance.domain import CallId, new_call_id
 from appliance.errors import TelephonyError
 from appliance.ports import DTMF_DIGITS, DtmfDigit, Whisper
-from appliance.telephony.attended import Place, ReferReplaces, Whispered, attended_transfer
-from appliance.telephony.media import PORT_RATE
-from appliance.telephony.playback import Playback
-from appliance.telephony.transfer import TransferResult, refer_to
+from appliance.sip.attended import Place, ReferReplaces, Whispered, attended_transfer
+from appliance.sip.media import PORT_RATE
+from appliance.sip.playback import Playback
+from appliance.sip.transfer import TransferResult, refer_to
 
 logger = logging.getLogger(__name__)
 

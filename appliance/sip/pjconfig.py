@@ -13,9 +13,9 @@ import pjsua2 as pj
 from appliance.audio import FRAME_MS
 from appliance.config import Sip
 from appliance.errors import TelephonyError
-from appliance.telephony.media import PORT_RATE
-from appliance.telephony.session_timer import apply_session_timer
-from appliance.telephony.srtp import apply_srtp
+from appliance.sip.media import PORT_RATE
+from appliance.sip.session_timer import apply_session_timer
+from appliance.sip.srtp import apply_srtp
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from appliance.artifacts.model_files import Problem, load_manifest, verify_model
 from appliance.config import Settings
 from appliance.errors import ModelError
-from appliance.model_files import Problem, load_manifest, verify_model
 
 # The manifest shipped with the code (a site may point [paths] manifest elsewhere).
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+MANIFEST = Path(__file__).resolve().parent.parent.parent / "models" / "manifest.toml"
 
 
 def configured_models(settings: Settings) -> list[str]:

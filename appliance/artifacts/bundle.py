@@ -32,7 +32,7 @@ from appliance.errors import ApplianceError
 ROOT = "appliance-bundle"
 SUMS = "SHA256SUMS"
 PORTABLE = "portable.txt"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 CONTENT = ("ansible", "systemd", "models/manifest.toml", "models/wheels.lock", "requirements.lock")
 _SKIP = {"__pycache__", ".cache", ".ansible"}
 

@@ -13,7 +13,7 @@ broadcast). A library named as one of ggml's runtime-dispatched CPU variants
 (`libggml-cpu-<variant>.so`, built with GGML_CPU_ALL_VARIANTS and loaded only on a CPU
 that has its instructions) may carry them.
 
-    python -m appliance.cpu_baseline check PATH...   (a .so, a folder or a .whl)
+    python -m appliance.artifacts.cpu_baseline check PATH...   (a .so, a folder or a .whl)
 
 Standard library only: the build script runs it before the package is installed.
 """
@@ -133,7 +133,7 @@ def scan(paths: list[Path]) -> list[LibraryReport]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.cpu_baseline")
+    parser = argparse.ArgumentParser(prog="python -m appliance.artifacts.cpu_baseline")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="fail if native code goes beyond x86-64-v3")
     check.add_argument("paths", nargs="+", type=Path, help=".so files, folders or wheels")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.artifacts.model_files import model_dir
 from appliance.config import Settings
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
@@ -23,7 +24,6 @@ from appliance.governance.pci import PciPolicy
 from appliance.llm.agent import LlmAgent
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
-from appliance.model_files import model_dir
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.ports import AgentPlane, CallHandle

@@ -17,7 +17,7 @@ from appliance.audio import AudioChunk, rms_dbfs
 from appliance.config import Settings
 from appliance.errors import TelephonyError
 from appliance.ports import CallHandle
-from appliance.telephony.endpoint import PjsipTelephony
+from appliance.sip.endpoint import PjsipTelephony
 
 SPEECH_DBFS = -45.0  # a received frame louder than this counts as the agent talking
 

@@ -12,15 +12,15 @@ import logging
 
 import msgspec
 
-from appliance.app_db import open_store
+from appliance.artifacts.model_check import manifest_path, require_models
 from appliance.config import Settings, Sip
-from appliance.lifecycle import install_signal_handlers, sd_notify, watchdog
-from appliance.model_check import manifest_path, require_models
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
-from appliance.runtime import build_agent, llm_api_key
-from appliance.telephony.endpoint import PjsipTelephony
+from appliance.services.app_db import open_store
+from appliance.services.lifecycle import install_signal_handlers, sd_notify, watchdog
+from appliance.services.runtime import build_agent, llm_api_key
+from appliance.sip.endpoint import PjsipTelephony
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from appliance.app_db import MIGRATIONS
 from appliance.config import Settings
 from appliance.governance.retention import RetentionPolicy, purge
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import (
     AuditEvent,
     AuditLog,

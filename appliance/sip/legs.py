@@ -12,9 +12,9 @@ from typing import Protocol
 
 import pjsua2 as pj
 
-from appliance.telephony.call import PjsipCall
-from appliance.telephony.media import FramePort, PortPool
-from appliance.telephony.pjcalls import SipAccount, SipCall
+from appliance.sip.call import PjsipCall
+from appliance.sip.media import FramePort, PortPool
+from appliance.sip.pjcalls import SipAccount, SipCall
 
 __all__ = ["CallLeg", "LegOwner", "SipAccount"]
 
