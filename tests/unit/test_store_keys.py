@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.errors import ConfigError, StoreError
-from appliance.store.db import check_cipher_settings
+from appliance.store.cipher import check_cipher_settings
 from appliance.store.keys import load_key, write_key_file
 
 pytestmark = pytest.mark.unit
