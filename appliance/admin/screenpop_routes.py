@@ -70,8 +70,14 @@ class ScreenPopController(Controller):
         if not ok:
             body = asset("screenpop_login.html").replace("<!--error-->", "Wrong token.")
             return Response(body, status_code=401, media_type=HTML, headers=PAGE_HEADERS)
-        cookie = Cookie(key=COOKIE, value=pop.session_value, path="/screenpop", httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        cookie = Cookie(
+            key=COOKIE,
+            value=pop.session_value,
+            path="/screenpop",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return Redirect("/screenpop/", status_code=303, cookies=[cookie], headers=PAGE_HEADERS)
 
     @get("/screenpop.js", sync_to_thread=False)

@@ -26,8 +26,10 @@ class Port:
 def wanted_ports(settings: Settings) -> list[Port]:
     sip = settings.sip
     ports = [Port("sip", t, sip.host, sip.port) for t in sip.transports]
-    ports += [Port(f"agent worker {i}", "udp", "127.0.0.1", sip.worker_port + i)
-              for i in range(sip.workers)]  # fmt: skip
+    ports += [
+        Port(f"agent worker {i}", "udp", "127.0.0.1", sip.worker_port + i)
+        for i in range(sip.workers)
+    ]
     ports.append(Port("admin", "tcp", settings.admin.host, settings.admin.port))
     llm = settings.llm
     if llm.server.enabled:
@@ -66,8 +68,9 @@ def check_ports(settings: Settings) -> list[Finding]:
         name = f"{port.role} {port.proto}/{port.port}"
         problem = bind_problem(port)
         where = f"{port.host}:{port.port}"
-        findings.append(fail(GROUP, name, f"{where} {problem}") if problem
-                        else ok(GROUP, name, f"{where} free"))  # fmt: skip
+        findings.append(
+            fail(GROUP, name, f"{where} {problem}") if problem else ok(GROUP, name, f"{where} free")
+        )
     return findings
 
 

@@ -36,6 +36,7 @@ from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate
 from appliance.services.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
 from appliance.services.runtime import llm_api_key, llm_server, warm_up_llm
+from appliance.store.calls import CallRepository
 
 logger = logging.getLogger(__name__)
 WORKER_START_S = 240.0  # s for a worker to load its models and listen
@@ -185,6 +186,16 @@ class Supervisor:
             await self.llm_proc.stop()
 
 
+def _close_interrupted(repo: CallRepository) -> None:
+    """Mark the calls a crash left open as interrupted (audited)."""
+    interrupted = repo.mark_interrupted(time.time())
+    if interrupted:
+        logger.warning(
+            "calls left open were marked interrupted",
+            extra={"stage": "run", "count": len(interrupted)},
+        )
+
+
 async def run(settings: Settings, config: Path | None = None) -> int:
     configure_logging(settings.log.level)
     require_configured(settings)  # every model byte checked before anything starts
@@ -194,10 +205,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         sup.health.set(name, False, "starting")
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
-    interrupted = repo.mark_interrupted(time.time())  # calls a crash left open
-    if interrupted:
-        logger.warning("calls left open were marked interrupted",
-                       extra={"stage": "run", "count": len(interrupted)})  # fmt: skip
+    _close_interrupted(repo)
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)

@@ -113,8 +113,15 @@ class ClinicAgent:
         return self._engine.transfer_failed(outcome).say
 
     async def _store_message(self, draft: MessageDraft) -> None:
-        message = CallerMessage(self.call_id, self.handoff_id, draft.reason, draft.kind,
-                                draft.callback_number, draft.body, self._clock())  # fmt: skip
+        message = CallerMessage(
+            self.call_id,
+            self.handoff_id,
+            draft.reason,
+            draft.kind,
+            draft.callback_number,
+            draft.body,
+            self._clock(),
+        )
         if self._handoffs is not None:
             await self._handoffs.save_message(message)  # a StoreError fails the turn: coded
         count_message(draft.kind)

@@ -183,11 +183,17 @@ class WorkflowEngine:
         query = SlotQuery(type_id, day=when.day, limit=self.policy.offer_count)
         if when.part_of_day:
             earliest, latest = PARTS_OF_DAY[when.part_of_day]
-            query = SlotQuery(type_id, day=when.day, earliest=earliest, latest=latest,
-                              limit=self.policy.offer_count)  # fmt: skip
+            query = SlotQuery(
+                type_id,
+                day=when.day,
+                earliest=earliest,
+                latest=latest,
+                limit=self.policy.offer_count,
+            )
         elif when.at is not None:
-            query = SlotQuery(type_id, day=when.day, earliest=when.at,
-                              limit=self.policy.offer_count)  # fmt: skip
+            query = SlotQuery(
+                type_id, day=when.day, earliest=when.at, limit=self.policy.offer_count
+            )
         slots = await self.schedule.find_slots(query)
         s.actions.append(ActionRecord(WorkflowAction.FIND_SLOTS, "ok" if slots else "none"))
         if not slots:

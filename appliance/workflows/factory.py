@@ -21,8 +21,13 @@ def knowledge_base(settings: Settings) -> KnowledgeBase:
     if settings.workflows.kb_file:
         return load_kb(settings.path(settings.workflows.kb_file))
     c = settings.clinic
-    topics = [Topic("hours", ["hours", "open", "close", "opening", "closing"],
-                    f"The front desk is open {c.front_desk_hours}.")]  # fmt: skip
+    topics = [
+        Topic(
+            "hours",
+            ["hours", "open", "close", "opening", "closing"],
+            f"The front desk is open {c.front_desk_hours}.",
+        )
+    ]
     if c.facts:
         topics.append(Topic("facts", ["park", "parking", "where", "address"], c.facts))
     return KnowledgeBase(topics)

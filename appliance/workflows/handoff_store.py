@@ -60,8 +60,10 @@ class HandoffStore:
             " VALUES (?, ?, ?, ?, ?)",
             (packet["handoff_id"], packet["call_id"], at, packet["reason"], json.dumps(packet)),
         )
-        self._audit(conn, _event("handoff.create", packet["handoff_id"], packet["call_id"],
-                                 packet["reason"]))  # fmt: skip
+        self._audit(
+            conn,
+            _event("handoff.create", packet["handoff_id"], packet["call_id"], packet["reason"]),
+        )
 
     async def set_outcome(self, handoff_id: str, outcome: str) -> None:
         await self._db.run(self._set_outcome, handoff_id, outcome)
@@ -84,8 +86,12 @@ class HandoffStore:
             " callback_number, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (m.call_id, m.handoff_id, m.created_at, m.reason, kind, m.callback_number, m.body),
         )
-        self._audit(conn, _event("message.create", m.handoff_id, m.call_id, m.reason,
-                                 object_type="caller-message"))  # fmt: skip
+        self._audit(
+            conn,
+            _event(
+                "message.create", m.handoff_id, m.call_id, m.reason, object_type="caller-message"
+            ),
+        )
         return int(cur.lastrowid or 0)
 
     # --- reads (admin, tests) ----------------------------------------------------------
@@ -124,8 +130,13 @@ class HandoffStore:
 
     def audit_login(self, actor: str, ok: bool) -> None:
         """A screen-pop sign-in attempt (metadata only)."""
-        event = AuditEvent(actor=actor, actor_role="scheduler", action="screenpop.login",
-                           outcome="ok" if ok else "denied", component="admin")  # fmt: skip
+        event = AuditEvent(
+            actor=actor,
+            actor_role="scheduler",
+            action="screenpop.login",
+            outcome="ok" if ok else "denied",
+            component="admin",
+        )
         self._db.execute(lambda conn: self._audit(conn, event))
 
     def packets(self, call_id: str) -> list[StoredHandoff]:
