@@ -15,12 +15,11 @@ from appliance.scheduling.dates import PARTS_OF_DAY, resolve
 from appliance.scheduling.model import ScheduleBackend, Slot, SlotQuery
 from appliance.workflows import messages
 from appliance.workflows import templates as t
+from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date, full_name, without_birth_date
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
 
-_YES = re.compile(r"\b(yes|yeah|yep|sure|correct|please do|go ahead|that'?s right|ok(ay)?)\b", re.I)
-_NO = re.compile(r"\b(no|nope|don'?t|not really|cancel that)\b", re.I)
 _ORDINAL = {"first": 0, "earlier": 0, "second": 1, "later": 1, "last": -1}
 SCHEDULING = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS)
 HIGH_RISK = (Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)
@@ -99,7 +98,7 @@ class WorkflowEngine:
 
     async def _continue(self, u: Understanding, text: str) -> Decision:
         decision = await self._step(u, text)
-        if decision.say != t.NOT_UNDERSTOOD:
+        if decision.say not in (t.NOT_UNDERSTOOD, t.YES_OR_NO):
             self.state.misunderstood = 0  # only misunderstandings in a row escalate
         return decision
 
@@ -212,11 +211,12 @@ class WorkflowEngine:
 
     async def _confirm(self, text: str) -> Decision:
         s = self.state
-        if _NO.search(text) and not _YES.search(text):
+        answer = classify(text)
+        if answer == Answer.NO:
             s.reset_task()
             return Decision(f"{t.OK_NOT_BOOKED} {t.ANYTHING_ELSE}")
-        if not _YES.search(text):
-            return self._misunderstood(stay=True)
+        if answer == Answer.UNCLEAR:
+            return self._misunderstood(say=t.YES_OR_NO)
         assert s.chosen is not None and s.patient is not None
         try:
             if s.appointment is not None:
@@ -237,24 +237,26 @@ class WorkflowEngine:
     async def _confirm_cancel(self, text: str) -> Decision:
         s = self.state
         assert s.appointment is not None
-        if _YES.search(text) and not _NO.search(text):
+        answer = classify(text)
+        if answer == Answer.YES:
             done = await self.schedule.cancel(s.appointment.id)
             s.actions.append(ActionRecord(WorkflowAction.CANCEL, "ok"))
             s.reset_task()
             return Decision(t.cancelled(done.start))
-        if _NO.search(text):
+        if answer == Answer.NO:
             s.reset_task()
-            return Decision(f"All right, I've left it as it is. {t.ANYTHING_ELSE}")
-        return self._misunderstood(stay=True)
+            return Decision(f"{t.LEFT_AS_IT_IS} {t.ANYTHING_ELSE}")
+        return self._misunderstood(say=t.YES_OR_NO)
 
     # --- helpers -----------------------------------------------------------------
 
-    def _misunderstood(self, stay: bool = False) -> Decision:
+    def _misunderstood(self, stay: bool = False, say: str = t.NOT_UNDERSTOOD) -> Decision:
+        """Ask again (`say`: a vetted template); escalate after too many in a row."""
         s = self.state
         s.misunderstood += 1
         if s.misunderstood >= self.policy.max_misunderstood:
             return self._escalate("not-understood")
-        return Decision(t.NOT_UNDERSTOOD)
+        return Decision(say)
 
     def _payment(self) -> Decision:
         """A card payment: the session's PCI pause takes the digits (or, with [pci] off,
@@ -284,6 +286,6 @@ def _pick(offered: list[Slot], text: str) -> Slot | None:
     for word, index in _ORDINAL.items():
         if re.search(rf"\b{word}\b", lowered) and index < len(offered):
             return offered[index]
-    if len(offered) == 1 and _YES.search(text):
+    if len(offered) == 1 and classify(text) == Answer.YES:
         return offered[0]
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from appliance.domain import WorkflowAction
+from appliance.workflows.answers import Answer, classify, without_yes
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, MessageDraft, Stage
 
 TRANSFER_FAILED = {
@@ -27,8 +28,6 @@ TAKEN = (
 )
 NOT_TAKEN = "All right. Is there anything else I can help you with?"
 
-_YES = re.compile(r"\b(yes|yeah|yep|sure|please|ok(ay)?|i would|i'd like)\b", re.I)
-_NO = re.compile(r"\b(no|nope|don'?t|not now|no thanks?)\b", re.I)
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
@@ -56,22 +55,22 @@ def step(state: DialogueState, text: str) -> Decision | None:
             return Decision(ASK_NUMBER)
         return _taken(state, text.strip(), number)
     body = state.message_body  # TAKE_NUMBER
-    if _NO.search(text) and phone_number(text) is None:
+    if classify(text) == Answer.NO and phone_number(text) is None:
         return _taken(state, body, None)  # no number: a message only
     return _taken(state, body, phone_number(text) or text.strip()[:40])
 
 
 def _offer(state: DialogueState, text: str) -> Decision | None:
-    yes, no = bool(_YES.search(text)), bool(_NO.search(text))
-    if no and not yes:
+    answer = classify(text)
+    if answer == Answer.NO:
         state.actions.append(ActionRecord(WorkflowAction.TAKE_MESSAGE, "declined"))
         state.reset_task()
         return Decision(NOT_TAKEN)
-    rest = _YES.sub(" ", text)
-    if len(re.findall(r"[A-Za-z0-9']+", rest)) >= MIN_MESSAGE_WORDS or phone_number(text):
+    rest = without_yes(text)
+    if len(re.findall(r"[a-z0-9']+", rest)) >= MIN_MESSAGE_WORDS or phone_number(text):
         state.stage = Stage.TAKE_MESSAGE  # they started dictating straight away
         return step(state, text)
-    if yes:
+    if answer == Answer.YES:
         state.stage = Stage.TAKE_MESSAGE
         return Decision(ASK_MESSAGE)
     return None

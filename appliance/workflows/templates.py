@@ -6,6 +6,18 @@ from datetime import datetime
 
 ASK_IDENTITY = "To look that up, may I have your full name and date of birth?"
 ASK_IDENTITY_AGAIN = "I couldn't find a match. Could you repeat your full name and date of birth?"
+# until identity is complete, the same words whether or not such a patient exists
+IDENTITY_AGAIN = (
+    "Thank you. I'm sorry, I could not verify that. "
+    "Could you tell me your full name and date of birth once more?"
+)
+IDENTITY_NOT_VERIFIED = (
+    "I'm sorry, I could not verify your identity. Let me connect you with our front desk."
+)
+IDENTITY_LOCKED = (
+    "For your security, our front desk will help you with that. Let me connect you."
+)
+YES_OR_NO = "Sorry, was that a yes or a no?"
 ASK_DAY = "What day would suit you?"
 SLOT_TAKEN = "I'm sorry, that time was just taken. What other day would suit you?"
 NO_SLOTS = "I'm sorry, I don't see any openings then. Would another day work?"
@@ -14,6 +26,7 @@ NOT_UNDERSTOOD = "Sorry, I didn't quite get that. Could you say it another way?"
 NO_APPOINTMENTS = "I don't see any upcoming appointments for you."
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 OK_NOT_BOOKED = "All right, I haven't booked anything."
+LEFT_AS_IT_IS = "All right, I've left it as it is."
 EMERGENCY = (
     "If this is a medical emergency, please hang up now and dial {number}. "
     "I'm flagging this call for our staff."
