@@ -19,9 +19,7 @@ class Answer(enum.Enum):
     UNCLEAR = "unclear"
 
 
-_NEGATIONS = (
-    r"not|never|cannot|(?:do|does|did|is|are|was|were|wo|would|ca|could|should|ai)n'?t"
-)
+_NEGATIONS = r"not|never|cannot|(?:do|does|did|is|are|was|were|wo|would|ca|could|should|ai)n'?t"
 # doubt, conditions, corrections, questions and idioms that read either way
 _UNSURE = re.compile(
     r"\b(?:wait|hold on|hang on|hmm+|maybe|perhaps|not sure|unsure|i mean|actually|but"
@@ -33,9 +31,7 @@ _NEGATED_YES = re.compile(
     rf"\b(?:{_NEGATIONS})\s+(?:(?:quite|really|very|that|it|so|all)\s+)?"
     r"(?:correct|right|ok(?:ay)?|fine|good|sure|true|great|perfect)\b"
 )
-_NO = re.compile(
-    rf"\b(?:no|nope|nah|negative|wrong|incorrect|leave it|{_NEGATIONS})\b"
-)
+_NO = re.compile(rf"\b(?:no|nope|nah|negative|wrong|incorrect|leave it|{_NEGATIONS})\b")
 _YES = re.compile(
     r"\b(?:yes|yeah|yea|yep|yup|sure|correct|absolutely|definitely|certainly|of course"
     r"|ok(?:ay)?|all ?right|please do|go ahead|sounds good|that works|works for me|perfect"

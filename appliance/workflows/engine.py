@@ -16,7 +16,12 @@ from appliance.scheduling.model import ScheduleBackend, Slot, SlotQuery
 from appliance.workflows import messages
 from appliance.workflows import templates as t
 from appliance.workflows.answers import Answer, classify
-from appliance.workflows.identity import birth_date, full_name, without_birth_date
+from appliance.workflows.identity import (
+    birth_date,
+    full_name,
+    names_someone_else,
+    without_birth_date,
+)
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
 
@@ -69,6 +74,8 @@ class WorkflowEngine:
             return self._payment()
         if u.intent == Intent.GOODBYE and s.stage in (Stage.IDLE, Stage.CHOOSE_DAY):
             return Decision(t.GOODBYE, end_call=True)
+        if s.patient is not None and s.stage not in MESSAGE_STAGES and self._other(u, text):
+            return await self._identify_other(u, text)
         if s.stage != Stage.IDLE:
             return await self._continue(u, text)
         return await self._start(u, text)
@@ -93,6 +100,26 @@ class WorkflowEngine:
                 return await self._identify(u, text, first=True)
             return await self._after_identity(u, text)
         return self._misunderstood()
+
+    def _other(self, u: Understanding, text: str) -> bool:
+        assert self.state.patient is not None
+        slots, today = u.slots, self.now().date()
+        return names_someone_else(
+            text, slots.patient_name, slots.date_of_birth, self.state.patient, today
+        )
+
+    async def _identify_other(self, u: Understanding, text: str) -> Decision:
+        """Another person named: the identified patient is dropped (and nothing of theirs
+        is kept) and identity runs again before anything is looked up or changed."""
+        s = self.state
+        task = u.intent if u.intent in SCHEDULING else s.task
+        s.reset_task()
+        s.patient = None
+        s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "other-person"))
+        if task is None:
+            return await self._start(u, text)
+        s.task, s.stage = task, Stage.IDENTIFY
+        return await self._identify(u, text, first=True)
 
     # --- continuing a task -------------------------------------------------------
 
@@ -147,8 +174,8 @@ class WorkflowEngine:
         s.identity_attempts += 1
         s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "no-match"))
         if s.identity_attempts >= self.policy.max_identity_attempts:
-            return self._escalate("identity-failed")
-        return Decision(t.ASK_IDENTITY_AGAIN)
+            return self._escalate("identity-failed", t.IDENTITY_NOT_VERIFIED)
+        return Decision(t.IDENTITY_AGAIN)
 
     async def _after_identity(self, u: Understanding, text: str) -> Decision:
         s = self.state

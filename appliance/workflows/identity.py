@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from appliance.scheduling.dates import MONTHS
+from appliance.scheduling.model import Patient
 
 _NUMERIC = re.compile(r"\b(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})\b")
 _SPOKEN = re.compile(
@@ -17,6 +18,16 @@ _SPOKEN_DAY_FIRST = re.compile(
 )
 _NAME = re.compile(
     r"\b(?:my name is|this is|i am|i'm|name's)\s+([a-z][a-z'\-]+(?:\s+[a-z][a-z'\-]+){1,2})",
+    re.IGNORECASE,
+)
+_RELATIONS = (
+    "son|daughter|wife|husband|partner|spouse|mother|mom|mum|father|dad|parents?|child"
+    "|children|kids?|baby|brother|sister|grandson|granddaughter|grandmother|grandfather"
+    "|grandma|grandpa|grandchild|aunt|uncle|nephew|niece|friend|neighbou?r|patient"
+)
+# someone other than the caller: "for my son", "my wife's appointment", "someone else"
+_THIRD_PARTY = re.compile(
+    rf"\b(?:my|our|his|her|their)\s+(?:{_RELATIONS})\b|\b(?:someone|somebody) else\b",
     re.IGNORECASE,
 )
 _STOP = {"and", "born", "my", "date", "of", "birth", "dob", "on", "the"}
@@ -57,3 +68,28 @@ def full_name(text: str, slot: str | None = None) -> tuple[str, str] | None:
         if len(words) >= 2:
             return words[0], words[-1]
     return None
+
+
+def names_someone_else(
+    text: str, slot_name: str | None, slot_birth: str | None, patient: Patient, today: date
+) -> bool:
+    """Whether the caller speaks of a person other than the identified `patient`: a
+    relative or "someone else", a different name (the LLM's slot, or a name said with a
+    date of birth), or a different date of birth (a past date with a year)."""
+    if _THIRD_PARTY.search(text):
+        return True
+    said = f"{slot_birth or ''} {text}"
+    born = birth_date(said)
+    if born is not None and born < today and born != patient.birth_date:
+        return True
+    name = full_name("", slot_name) or (full_name(text) if born is not None else None)
+    if name is None:
+        return False
+    return (_plain(name[0]), _plain(name[1])) != (
+        _plain(patient.first_name),
+        _plain(patient.last_name),
+    )
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())

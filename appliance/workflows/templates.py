@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 ASK_IDENTITY = "To look that up, may I have your full name and date of birth?"
-ASK_IDENTITY_AGAIN = "I couldn't find a match. Could you repeat your full name and date of birth?"
 # until identity is complete, the same words whether or not such a patient exists
 IDENTITY_AGAIN = (
     "Thank you. I'm sorry, I could not verify that. "
@@ -14,9 +13,7 @@ IDENTITY_AGAIN = (
 IDENTITY_NOT_VERIFIED = (
     "I'm sorry, I could not verify your identity. Let me connect you with our front desk."
 )
-IDENTITY_LOCKED = (
-    "For your security, our front desk will help you with that. Let me connect you."
-)
+IDENTITY_LOCKED = "For your security, our front desk will help you with that. Let me connect you."
 YES_OR_NO = "Sorry, was that a yes or a no?"
 ASK_DAY = "What day would suit you?"
 SLOT_TAKEN = "I'm sorry, that time was just taken. What other day would suit you?"
@@ -35,10 +32,6 @@ TRANSFER = "Let me connect you with our front desk. One moment please."
 HIGH_RISK = "Our staff can help you with that. Let me connect you with the front desk."
 NO_INFO = "I'm sorry, I don't have that information. Would you like to speak with the front desk?"
 GOODBYE = "Thank you for calling. Goodbye."
-NEW_PATIENT_NOT_ALLOWED = (
-    "I couldn't find your record, and new patients are booked by our front desk. "
-    "Let me connect you."
-)
 
 
 def when(moment: datetime) -> str:

@@ -182,7 +182,7 @@ DIALOGUES = [
             ("when is my appointment", U(Intent.APPOINTMENT_STATUS)),
             ("My name is John Smith", U()),
         ],
-        says=["couldn't find a match"],
+        says=["could not verify"],
     ),
     Dialogue(
         "agent during booking",
