@@ -217,6 +217,7 @@ class AgentTurn:
     call_id: CallId
     text: str  # what the caller said (PHI: never log)
     history: Sequence[ChatMessage]  # the conversation before it, oldest first
+    caller_key: str = ""  # keyed hash of the caller's number ("": unknown); never the number
 
 
 @dataclass(frozen=True, slots=True)

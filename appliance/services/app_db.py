@@ -15,6 +15,7 @@ from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.store.migrations import AUDIT_MIGRATION, CALLS_MIGRATION, Migration
 from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
+from appliance.workflows.lockout import LOCKOUT_MIGRATION
 
 # numbered 1, 2, ... as shipped: append only (Database.open refuses a gap or a reordering)
 MIGRATIONS: tuple[Migration, ...] = (
@@ -22,6 +23,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SCHEDULE_MIGRATION,  # 2: the built-in schedule
     AUDIT_MIGRATION,  # 3: audit log and checkpoints, retention marker on turns
     HANDOFF_MIGRATION,  # 4: handoff packets (screen-pop) and caller messages
+    LOCKOUT_MIGRATION,  # 5: identity lockout across calls (keyed hashes of numbers)
 )
 
 

@@ -55,6 +55,7 @@ class ClinicAgent:
 
     async def _decide(self, turn: AgentTurn, reply: AgentReply) -> AsyncIterator[str]:
         self.call_id = turn.call_id
+        self._engine.call_id, self._engine.caller_key = turn.call_id, turn.caller_key
         understanding = await self._understander.understand(turn.text, list(turn.history))
         self.heard.add(understanding)
         decision = await self._engine.turn(understanding, turn.text)

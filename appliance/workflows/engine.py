@@ -23,6 +23,7 @@ from appliance.workflows.identity import (
     without_birth_date,
 )
 from appliance.workflows.kb import KnowledgeBase
+from appliance.workflows.lockout import LOCKED_REASON, IdentityLockouts
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
 
 _ORDINAL = {"first": 0, "earlier": 0, "second": 1, "later": 1, "last": -1}
@@ -56,6 +57,9 @@ class WorkflowEngine:
     policy: Policy = field(default_factory=Policy)
     state: DialogueState = field(default_factory=DialogueState)
     clock: Callable[[], datetime] | None = None  # aware "now" (tests pin it)
+    lockouts: IdentityLockouts | None = None  # identity lockout across calls
+    caller_key: str = ""  # keyed hash of the caller's number ("": not known, no lockout)
+    call_id: str = ""
     _providers: dict[str, str] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -154,6 +158,8 @@ class WorkflowEngine:
 
     async def _identify(self, u: Understanding, text: str, first: bool) -> Decision:
         s = self.state
+        if await self._caller_locked():
+            return self._locked_out()
         name, dob = (
             full_name(text, u.slots.patient_name),
             birth_date(f"{u.slots.date_of_birth or ''} {text}"),
@@ -161,21 +167,37 @@ class WorkflowEngine:
         if name is None or dob is None:
             if first:
                 return Decision(t.ASK_IDENTITY)
-            return self._identity_failed()
+            return await self._identity_failed(checked=False)
         patient = await self.schedule.find_patient(name[0], name[1], dob)
         if patient is None:
-            return self._identity_failed()
+            return await self._identity_failed(checked=True)
         s.patient = patient
         s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "ok"))
         return await self._after_identity(u, text)
 
-    def _identity_failed(self) -> Decision:
+    async def _identity_failed(self, checked: bool) -> Decision:
+        """A try failed; `checked`: a name and a date of birth were heard and looked up
+        (only those count towards the lockout across calls)."""
         s = self.state
         s.identity_attempts += 1
         s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "no-match"))
+        if checked and self.lockouts and self.caller_key:
+            now = self.now().timestamp()
+            if await self.lockouts.failed(self.caller_key, self.call_id, now):
+                return self._locked_out()
         if s.identity_attempts >= self.policy.max_identity_attempts:
             return self._escalate("identity-failed", t.IDENTITY_NOT_VERIFIED)
         return Decision(t.IDENTITY_AGAIN)
+
+    async def _caller_locked(self) -> bool:
+        if not (self.lockouts and self.caller_key):
+            return False
+        return await self.lockouts.locked(self.caller_key, self.now().timestamp())
+
+    def _locked_out(self) -> Decision:
+        """Too many failed identifications from this caller: a human takes over."""
+        self.state.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "locked"))
+        return self._escalate(LOCKED_REASON, t.IDENTITY_LOCKED)
 
     async def _after_identity(self, u: Understanding, text: str) -> Decision:
         s = self.state

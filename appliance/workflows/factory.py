@@ -14,6 +14,7 @@ from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
+from appliance.workflows.lockout import IdentityLockouts
 
 
 def knowledge_base(settings: Settings) -> KnowledgeBase:
@@ -44,9 +45,10 @@ def clinic_agents(
     policy = Policy(emergency_number=wf.emergency_number)
     understander = Understander(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
 
-    handoffs = HandoffStore(db)
+    handoffs, lockouts = HandoffStore(db), IdentityLockouts(db)
 
     def new_agent() -> ClinicAgent:
-        return ClinicAgent(understander, WorkflowEngine(schedule, kb, tz, policy), handoffs)
+        engine = WorkflowEngine(schedule, kb, tz, policy, lockouts=lockouts)
+        return ClinicAgent(understander, engine, handoffs)
 
     return new_agent
