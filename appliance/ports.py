@@ -62,6 +62,9 @@ class CallHandle(Protocol):
     @property
     def codec(self) -> str: ...  # negotiated codec name, e.g. "G722"
 
+    @property
+    def remote(self) -> str: ...  # the caller's From URI user part ("": unknown); PHI
+
     def frames(self) -> AsyncIterator[AudioChunk]:
         """Caller audio, one 20 ms chunk at a time; ends when the call ends."""
         ...

@@ -59,6 +59,7 @@ class Conversation:
         self._call, self._d, self._events = call, deps, events
         self._voice, self._caller, self._reply = voice, caller, reply
         self.history = History(deps.max_history)
+        self.caller_key = ""  # keyed hash of the caller's number (set by the session)
         self.control = CallControl(call, voice, events, self.history, deps.clock)
 
     async def run(self, started: float) -> str:
@@ -183,7 +184,8 @@ class Conversation:
             await self._voice.say(Prompt.GOODBYE)
             await self._call.hangup()
             return True
-        reply = d.agent.respond(AgentTurn(self._call.call_id, text, self.history.messages))
+        turn_in = AgentTurn(self._call.call_id, text, self.history.messages, self.caller_key)
+        reply = d.agent.respond(turn_in)
         await self._speak_reply(text, reply, turn)
         return await self._follow(reply)
 

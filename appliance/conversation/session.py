@@ -61,7 +61,9 @@ class CallSession:
     async def run(self) -> str:
         d, call_id = self._d, self._call.call_id
         started = d.clock.monotonic()
-        await d.recorder.start_call(call_id, d.clock.time(), self._call.codec, "")
+        caller_key = d.caller_hash(self._call.remote) if d.caller_hash else ""
+        self.conversation.caller_key = caller_key
+        await d.recorder.start_call(call_id, d.clock.time(), self._call.codec, caller_key)
         self.stream.emit(EventKind.ANSWERED)
         listener = asyncio.create_task(self.caller.listen(), name=f"listen-{call_id}")
         keys = asyncio.create_task(self.caller.payment.consume(self._call), name=f"keys-{call_id}")

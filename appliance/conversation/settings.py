@@ -48,3 +48,6 @@ class SessionDeps:
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
     pci: PciPolicy = field(default_factory=PciPolicy)  # payment mode (off by default)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # declining AI handling
+    # keyed hash of the caller's number (stored and given to the agent plane, never the
+    # number itself); None: no caller key (the identity lockout is then off)
+    caller_hash: Callable[[str], str] | None = None

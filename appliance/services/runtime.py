@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -31,9 +32,11 @@ from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
 from appliance.speech.vad import warm_up as warm_up_vad
+from appliance.store.bootstrap import audit_key
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from appliance.store.keys import load_key
+from appliance.store.pseudonyms import caller_hash, caller_hash_key
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +149,15 @@ async def build_agent(
         transfer=TransferPolicy(wf.front_desk_uri, wf.transfer_mode, wf.whisper),
         pci=pci,
         consent=ConsentPolicy(settings.consent),
+        caller_hash=caller_hasher(settings) if db is not None else None,
     )
     return Agent(deps, new_agent), llm
+
+
+def caller_hasher(settings: Settings) -> Callable[[str], str]:
+    """The keyed hash of a caller's number (the key: from the audit signing key, which
+    opening the store made sure of)."""
+    return functools.partial(caller_hash, caller_hash_key(audit_key(settings)))
 
 
 def agent_planes(

@@ -62,6 +62,7 @@ class PjsipCall:
         self._place: Place | None = None  # consultation calls (attended transfer)
         self._refer_replaces: ReferReplaces | None = None
         self.sip_headers: dict[str, str] = {}  # X- headers of the INVITE (inbound calls)
+        self.remote = ""  # the From URI's user part (inbound calls); PHI: never log it
         self._transfer: asyncio.Future[int] | None = None  # final NOTIFY status of a REFER
         self._dtmf: asyncio.Queue[DtmfDigit | None] = asyncio.Queue(DTMF_QUEUE)
 

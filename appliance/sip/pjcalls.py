@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pjsua2 as pj
 
-from appliance.sip.transfer import x_headers
+from appliance.sip.transfer import caller_user, x_headers
 
 if TYPE_CHECKING:
     from appliance.sip.legs import CallLeg
@@ -44,16 +44,17 @@ def _guard(what: str, call_id: str, fn: Callable[[], None]) -> None:
 class SipAccount(pj.Account):  # type: ignore[misc]
     """The local default account: takes every incoming INVITE, registers nowhere."""
 
-    def __init__(self, on_incoming: Callable[[int, dict[str, str]], None]) -> None:
+    def __init__(self, on_incoming: Callable[[int, dict[str, str], str], None]) -> None:
         super().__init__()
-        self._on_incoming: Callable[[int, dict[str, str]], None] | None = on_incoming
+        self._on_incoming: Callable[[int, dict[str, str], str], None] | None = on_incoming
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         handler = self._on_incoming
         if handler is not None:
             rdata = prm.rdata  # keep it alive while reading it
-            headers = x_headers(str(rdata.wholeMsg))
-            _guard("incoming", "-", lambda: handler(int(prm.callId), headers))
+            message = str(rdata.wholeMsg)
+            headers, remote = x_headers(message), caller_user(message)
+            _guard("incoming", "-", lambda: handler(int(prm.callId), headers, remote))
 
     def detach(self) -> None:
         self._on_incoming = None

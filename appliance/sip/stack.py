@@ -210,10 +210,10 @@ class SipStack:
 
     # --- callbacks -----------------------------------------------------------------
 
-    def _incoming(self, pj_call_id: int, headers: dict[str, str]) -> None:
+    def _incoming(self, pj_call_id: int, headers: dict[str, str], remote: str) -> None:
         assert self._acc is not None
         handle = self._new_handle("inbound")
-        handle.sip_headers = headers
+        handle.sip_headers, handle.remote = headers, remote
         busy = self.draining or self.active >= self.max_calls
         leg = self._add(CallLeg(self, self._acc, handle, self._ports, pj_call_id), counted=not busy)
         if busy:

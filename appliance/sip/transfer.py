@@ -11,6 +11,7 @@ from urllib.parse import quote
 MAX_X_HEADERS = 16  # X-headers kept from one INVITE
 MAX_X_VALUE = 256  # characters kept of one X-header value
 _NAME = re.compile(r"^X-[A-Za-z0-9-]{1,64}$")
+_FROM_USER = re.compile(r"<?(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,18 @@ def refer_to(uri: str, headers: dict[str, str]) -> str:
         return f"<{uri}>"
     query = "&".join(f"{name}={quote(value, safe='')}" for name, value in headers.items())
     return f"<{uri}?{query}>"
+
+
+def caller_user(message: str) -> str:
+    """The user part of the From URI of a SIP request (the caller's number; PHI: never
+    log it), "" when there is none. Bounded like the X- headers."""
+    head = message.split("\r\n\r\n", 1)[0]
+    for line in head.split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() in ("from", "f"):
+            found = _FROM_USER.search(value)
+            return found.group(1)[:MAX_X_VALUE] if found else ""
+    return ""
 
 
 def x_headers(message: str) -> dict[str, str]:

@@ -234,6 +234,7 @@ class FakeCall:
         self.call_id = CallId("fake-call")
         self.rate = RATE
         self.codec = codec
+        self.remote = "+15550100001"  # the caller's number (PHI in real calls)
         self._clock = clock
         self._timeline = list(timeline)
         self._answers = answers
