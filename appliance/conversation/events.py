@@ -48,6 +48,7 @@ class CallEvents:
         self._unsaved: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._error: ApplianceError | None = None  # the first event the store refused
+        self.refused = asyncio.Event()  # set when the store refused an event (session fails)
 
     def emit(
         self,
@@ -56,14 +57,23 @@ class CallEvents:
         stage: str | None = None,
         code: str | None = None,
         timings: dict[str, float | None] | None = None,
+        store: bool = True,
     ) -> SessionEvent:
+        """Keep, count and (unless `store` is False: the store itself failed) store it."""
         event = SessionEvent(self.call_id, kind, self._clock.time(), stage, code, timings or {})
         self.events.append(event)
         self._measure(event)
+        if not store:
+            return event
         self._unsaved.put_nowait(event)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write(), name=f"events-{self.call_id}")
         return event
+
+    @property
+    def error(self) -> ApplianceError | None:
+        """The first store error an event met, if any."""
+        return self._error
 
     def kinds(self) -> list[EventKind]:
         return [event.kind for event in self.events]
@@ -91,9 +101,11 @@ class CallEvents:
                     event.kind in AUDITED,
                 )
             except ApplianceError as exc:
-                self._error = self._error or exc
-                extra = {"call_id": self.call_id, "stage": "store", "code": exc.code}
-                logger.error("call event not stored", extra=extra)
+                if self._error is None:  # logged once: the later ones are refused fast
+                    self._error = exc
+                    self.refused.set()
+                    extra = {"call_id": self.call_id, "stage": "store", "code": exc.code}
+                    logger.error("call event not stored", extra=extra)
             finally:
                 self._unsaved.task_done()
 

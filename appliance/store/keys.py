@@ -3,7 +3,10 @@
 Keys are never read from environment variables or command-line arguments. In
 production they come from a systemd credential (`LoadCredentialEncrypted=` puts the
 decrypted file under $CREDENTIALS_DIRECTORY); on a development host from a key file
-readable by its owner only (mode 0400 or 0600), created 0400 on first use.
+readable by its owner only (mode 0400 or 0600), created 0400 on first use, once for
+all the processes that start together. Under systemd (`$CREDENTIALS_DIRECTORY` set) a key
+is never created: a unit that lacks a credential and has no key file does not start
+(key-credential-missing), so no process can sign or encrypt with a key of its own.
 
 A key file holds 64 hex digits (256 bits); a credential may hold the same, or the 32
 raw bytes. Key values never appear in error messages.
@@ -11,9 +14,11 @@ raw bytes. Key values never appear in error messages.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +60,17 @@ def load_key(credential: str, key_file: Path, *, create: bool = False) -> Loaded
     if cred is not None:
         return LoadedKey(_parse(_read(cred), cred), "credential", cred)
     if not key_file.exists():
+        if os.environ.get(CREDENTIALS_ENV):  # under systemd: never a key of our own
+            raise ConfigError(
+                "key-credential-missing",
+                f"the unit has no credential {credential!r} (LoadCredentialEncrypted=)"
+                f" and there is no key file {key_file}",
+            )
         if not create:
             raise ConfigError(
                 "key-missing", f"no credential {credential!r} and no key file {key_file}"
             )
-        write_key_file(key_file, generate_key())
+        create_key_file(key_file, generate_key())
     check_key_file_mode(key_file)
     return LoadedKey(_parse(_read(key_file), key_file), "file", key_file)
 
@@ -90,6 +101,32 @@ def write_key_file(path: Path, key: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def create_key_file(path: Path, key: bytes) -> None:
+    """Create `path` holding `key` unless it exists (then leave it: the caller reads it).
+
+    Development only. Several processes may start at once (`appliance run`): each writes
+    its own temporary file and links it in with no overwrite (link fails if `path`
+    exists), so the first one wins and every process then reads that one key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        try:
+            os.write(fd, key.hex().encode("ascii") + b"\n")
+            os.fchmod(fd, KEY_FILE_MODE)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(tmp, path)
+    except OSError as exc:
+        raise ConfigError("key-write-failed", f"cannot create {path}: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
 
 

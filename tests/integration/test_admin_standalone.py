@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import socket
 import ssl
@@ -18,6 +19,9 @@ from tests.conftest import REPO, free_port, notify_messages
 
 pytestmark = pytest.mark.integration
 
+# the credentials systemd/appliance-admin.service loads besides tls.key
+ADMIN_CREDENTIALS = ("db.key", "audit-signing.key", "llm.key", "screenpop.key")
+
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
     cert, key = tmp / "admin.crt", tmp / "creds" / "tls.key"
@@ -32,7 +36,9 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https-credential"])
-def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
+def test_admin_runs_alone_with_sd_notify(
+    tmp_path: Path, tls: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     var, port = tmp_path / "var", free_port()
     config = tmp_path / "appliance.toml"
     env = {"PATH": "/usr/bin:/bin", "WATCHDOG_USEC": "400000"}
@@ -43,6 +49,9 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
     if tls:  # the key as systemd passes it: a credential file, not a config entry
         cert, key = _self_signed(tmp_path)
         admin += f'tls_cert_file = "{cert}"\n'
+        for name in ADMIN_CREDENTIALS:  # every key the admin unit loads: none is made
+            (key.parent / name).write_text(secrets.token_hex(32))
+            (key.parent / name).chmod(0o400)
         env["CREDENTIALS_DIRECTORY"] = str(key.parent)
         scheme, verify_ctx = "https", ssl.create_default_context(cafile=str(cert))
     config.write_text(
@@ -90,9 +99,13 @@ def test_admin_runs_alone_with_sd_notify(tmp_path: Path, tls: bool) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert (var / "appliance.db").exists()  # the store was opened (encrypted, key made)
-    assert oct((var / "keys" / "db.key").stat().st_mode & 0o777) == "0o400"
-    assert oct((var / "keys" / "screenpop.key").stat().st_mode & 0o777) == "0o400"
+    assert (var / "appliance.db").exists()  # the store was opened (encrypted)
+    if tls:  # under systemd every key is a credential: no key file was made
+        assert not list((var / "keys").glob("*")), list((var / "keys").iterdir())
+        monkeypatch.setenv("CREDENTIALS_DIRECTORY", env["CREDENTIALS_DIRECTORY"])
+    else:  # development: the key files were made, owner-only
+        assert oct((var / "keys" / "db.key").stat().st_mode & 0o777) == "0o400"
+        assert oct((var / "keys" / "screenpop.key").stat().st_mode & 0o777) == "0o400"
     # without a supervisor the admin unit runs the retention purge, and audits it
     settings = load_settings(config)
     db, _ = open_store(settings)

