@@ -164,3 +164,30 @@ def test_no_canary_in_files_logs_or_metrics(canary_call) -> None:
     assert not found(canary_call["cli"].encode(), words)
     for text in SAID:  # the check itself finds each canary as it was said
         assert found(text.encode(), words), text
+
+
+METADATA = [  # the store's metadata sinks: only kinds, stages, codes, hashes, never PHI
+    "SELECT call_id, kind, stage, code FROM call_events",
+    "SELECT * FROM audit",
+    "SELECT call_id, codec, remote_hash, outcome FROM calls",
+    "SELECT * FROM identity_lockouts",
+]
+
+
+def test_no_canary_in_the_stores_metadata(canary_call) -> None:
+    """Decrypted, the event stream (every stage and decision of the call), the audit log,
+    the calls' caller hash and the identity lockouts hold no canary."""
+    running: Running = canary_call["running"]
+    key = load_key("db.key", running.var / "keys" / "db.key").hex
+    db = Database.open(running.var / "appliance.db", key, MIGRATIONS)
+    try:
+        tables = [db.query(lambda c, q=q: c.execute(q).fetchall()) for q in METADATA]
+    finally:
+        db.close()
+    kinds = {str(row[1]) for row in tables[0]}
+    assert {"answered", "greeted", "heard", "replied", "ended"} <= kinds  # the stream is stored
+    heard = " ".join(caller_turns(running))
+    extra = {w.lower() for w in re.findall(r"\b[A-Z][a-z]{4,}\b", heard)} - {"hello"}
+    words = [*WORDS, *sorted(extra)]
+    for query, rows in zip(METADATA, tables, strict=True):
+        assert not found(repr(rows).encode(), words), query
