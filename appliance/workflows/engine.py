@@ -107,10 +107,8 @@ class WorkflowEngine:
 
     def _other(self, u: Understanding, text: str) -> bool:
         assert self.state.patient is not None
-        slots, today = u.slots, self.now().date()
-        return names_someone_else(
-            text, slots.patient_name, slots.date_of_birth, self.state.patient, today
-        )
+        today = self.now().date()
+        return names_someone_else(text, u.slots.patient_name, self.state.patient, today)
 
     async def _identify_other(self, u: Understanding, text: str) -> Decision:
         """Another person named: the identified patient is dropped (and nothing of theirs

@@ -70,25 +70,34 @@ def full_name(text: str, slot: str | None = None) -> tuple[str, str] | None:
     return None
 
 
-def names_someone_else(
-    text: str, slot_name: str | None, slot_birth: str | None, patient: Patient, today: date
-) -> bool:
+def names_someone_else(text: str, slot_name: str | None, patient: Patient, today: date) -> bool:
     """Whether the caller speaks of a person other than the identified `patient`: a
     relative or "someone else", a different name (the LLM's slot, or a name said with a
-    date of birth), or a different date of birth (a past date with a year)."""
+    date of birth), or a different date of birth (a past date with a year).
+
+    Only what the caller said counts: a small model fills slots nobody said (a "yes" read
+    as a name and a birth date), so a slot's name must be in the words, and a birth date
+    is read from the words themselves, never from the model's slot."""
     if _THIRD_PARTY.search(text):
         return True
-    said = f"{slot_birth or ''} {text}"
-    born = birth_date(said)
+    born = birth_date(text)
     if born is not None and born < today and born != patient.birth_date:
         return True
-    name = full_name("", slot_name) or (full_name(text) if born is not None else None)
+    heard = full_name("", slot_name) if slot_name and _said(slot_name, text) else None
+    name = heard or (full_name(text) if born is not None else None)
     if name is None:
         return False
     return (_plain(name[0]), _plain(name[1])) != (
         _plain(patient.first_name),
         _plain(patient.last_name),
     )
+
+
+def _said(name: str, text: str) -> bool:
+    """Every part of `name` is in the caller's words (letters only, any case)."""
+    words = _plain(text)
+    parts = [_plain(part) for part in name.split()]
+    return bool(parts) and all(part and part in words for part in parts)
 
 
 def _plain(name: str) -> str:

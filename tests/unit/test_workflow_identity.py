@@ -155,6 +155,19 @@ async def test_the_same_patient_again_needs_no_new_identity(schedule: BuiltinSch
     assert "Shall I cancel it?" in again.say
 
 
+async def test_a_person_the_caller_did_not_name_is_not_another_person(
+    schedule: BuiltinSchedule,
+) -> None:
+    """The small CPU model fills slots the caller never said (a "yes" understood as John
+    Doe, born 1980-05-25): only a name or date of birth in the caller's own words counts."""
+    await book_friday(schedule, "p1", 2)
+    engine = engine_on(schedule)
+    await talk(engine, ("cancel my appointment", U(Intent.CANCEL)), (MARIA, U()))
+    made_up = U(Intent.APPOINTMENT_STATUS, patient_name="John Doe", date_of_birth="1980-05-25")
+    done = await talk(engine, ("yes", made_up))
+    assert "is cancelled" in done.say and await schedule.upcoming("p1") == []
+
+
 # --- 3. the same words whether or not the person is a patient ----------------------
 
 UNKNOWN = "My name is Jane Doe, born May 5th, 1990."
