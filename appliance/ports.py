@@ -109,12 +109,6 @@ class CallHandle(Protocol):
 CallHandler = Callable[[CallHandle], Awaitable[None]]
 
 
-class DtmfCallHandle(CallHandle, Protocol):
-    """A call that can also send keypad digits (outbound calls, tests)."""
-
-    async def send_dtmf(self, digits: str, method: str = "rfc4733") -> None: ...
-
-
 class Telephony(Protocol):
     async def start(self, on_call: CallHandler) -> None: ...
     async def stop(self) -> None: ...

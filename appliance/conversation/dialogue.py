@@ -213,7 +213,7 @@ class Conversation:
             turn.extra["filler"] = voice.filler.started_at - turn.anchor
         said = " ".join(spoken)
         self.history.add(ChatMessage("user", text), ChatMessage("assistant", said))
-        await voice.record_reply(said, started, turn.as_dict())
+        await voice.record(said, started, turn.as_dict())
         self._events.emit(EventKind.REPLIED, timings=turn.as_dict())
         logger.info(
             "turn",

@@ -75,9 +75,6 @@ class CallEvents:
         """The first store error an event met, if any."""
         return self._error
 
-    def kinds(self) -> list[EventKind]:
-        return [event.kind for event in self.events]
-
     async def flush(self) -> None:
         """Wait until every event so far is stored; raise the first store error, if any."""
         await self._unsaved.join()

@@ -88,7 +88,7 @@ class AgentVoice:
         timings: dict[str, float | None] = {}
         if anchor is not None and first is not None:
             timings["first_audio_out"] = first - anchor
-        await self._record(text, started, timings)
+        await self.record(text, started, timings)
         return first
 
     async def say_text(self, text: str) -> None:
@@ -101,7 +101,7 @@ class AgentVoice:
         _, seconds = await self.speak(sentences, Turn(anchor=self._d.clock.monotonic()))
         await self.drain(seconds)
         self.quiet()
-        await self._record(text, started, {})
+        await self.record(text, started, {})
 
     async def speak(
         self, sentences: asyncio.Queue[str | None], turn: Turn
@@ -130,12 +130,8 @@ class AgentVoice:
         margin = seconds + self._d.stage_timeout_s
         return await within(self._d.clock, margin, self.out.drain(), stalled)
 
-    async def record_reply(
-        self, text: str, started: float, timings: dict[str, float | None]
-    ) -> None:
-        await self._record(text, started, timings)
-
-    async def _record(self, text: str, started: float, timings: dict[str, float | None]) -> None:
+    async def record(self, text: str, started: float, timings: dict[str, float | None]) -> None:
+        """Record `text` as an agent turn that started at `started` (UNIX s)."""
         await self._d.recorder.add_turn(
             self._call.call_id, Speaker.AGENT, text, started, self._d.clock.time(), timings
         )
