@@ -28,6 +28,7 @@ Transport = Literal["udp", "tcp"]
 SrtpMode = Literal["off", "optional", "mandatory"]
 SessionTimerMode = Literal["off", "optional", "required", "always"]  # RFC 4028 use
 TransferMode = Literal["blind", "attended"]
+LlmIntentsWhen = Literal["never", "tie", "unmatched"]
 StructuredOutput = Literal["json_object", "json_schema"]  # llama.cpp | vllm / OpenAI
 PciMode = Literal["transfer", "collect"]
 RecordingMode = Literal["off", "announce", "opt-in"]
@@ -199,12 +200,13 @@ class Conversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Deterministic clinic workflows (appliance/workflows) instead of free LLM replies."""
 
-    enabled: bool = False  # off: the LLM answers freely (the walking skeleton's behaviour)
+    enabled: bool = True  # off: free-LLM demo mode, non-clinical, refused on a store with patients
     kb_file: str = ""  # TOML knowledge base ("" = hours and facts from [clinic])
     front_desk_uri: str = ""  # SIP URI transfers go to ("" = tell the caller to call back)
     emergency_number: str = "911"
     structured_output: StructuredOutput = "json_object"  # llama.cpp; "json_schema" for vllm
-    understand_timeout_s: float = 6.0  # s for the LLM's understanding, then keyword rules
+    understand_timeout_s: float = 1.5  # s for the LLM's intent, then the rules' reading stands
+    llm_intents: LlmIntentsWhen = "tie"  # when the LLM is asked: "never" | "tie" | "unmatched"
     transfer_mode: TransferMode = "blind"  # REFER | consultation call first
     whisper: bool = True  # attended only: one PHI-free sentence to the desk before bridging
 
@@ -212,8 +214,8 @@ class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Pci(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """PCI pause (appliance/governance/pci.py): card data never reaches STT/LLM/store/logs."""
 
-    enabled: bool = False  # on: payment phrases start payment mode
-    mode: PciMode = "transfer"  # "transfer" to ivr_uri | "collect" (count digits, go on)
+    enabled: bool = True  # on: payment phrases start payment mode
+    mode: PciMode = "collect"  # "transfer" to ivr_uri | "collect" (count digits, go on)
     ivr_uri: str = ""  # SIP URI of the PCI-compliant payment IVR (needed for "transfer")
     expected_digits: Annotated[int, msgspec.Meta(ge=1, le=32)] = 16  # collect: payment mode
     # ends after this many digits ...

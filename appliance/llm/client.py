@@ -74,7 +74,11 @@ class OpenAIChatModel:
             raise ChatModelError("llm-failed", type(exc).__name__) from exc
 
     async def complete_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        mode: str,
+        max_tokens: int = 200,
     ) -> str:
         """One reply constrained to `schema`, collected from a stream.
 
@@ -96,7 +100,7 @@ class OpenAIChatModel:
             response = await self._client.chat.completions.create(
                 model=self._model,
                 messages=_payload(messages),
-                max_tokens=200,
+                max_tokens=max_tokens,
                 temperature=0.0,
                 stream=True,
                 extra_body={"response_format": fmt},

@@ -56,6 +56,9 @@ class LlmServerProcess:
                     "n_threads": self._cfg.threads,
                     "n_threads_batch": self._cfg.threads,
                     "verbose": False,
+                    # the fixed system prompts are evaluated once and kept (prefix cache)
+                    "cache": True,
+                    "cache_type": "ram",
                 }
             ],
         }

@@ -14,7 +14,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appliance.errors import SchedulingError
-from appliance.scheduling.model import Appointment, Patient, Provider, Slot, SlotQuery
+from appliance.scheduling.model import (
+    Appointment,
+    AppointmentType,
+    Patient,
+    Provider,
+    Slot,
+    SlotQuery,
+)
 from appliance.store.db import Connection, Database
 
 SEARCH_DAYS = 60  # how far ahead find_slots looks
@@ -106,6 +113,13 @@ class BuiltinSchedule:
         def read(conn: Connection) -> list[Provider]:
             rows = conn.execute("SELECT id, name, specialty FROM providers ORDER BY id")
             return [Provider(*row) for row in rows]
+
+        return await self._db.run_query(read)
+
+    async def appointment_types(self) -> list[AppointmentType]:
+        def read(conn: Connection) -> list[AppointmentType]:
+            rows = conn.execute("SELECT id, name, minutes FROM appointment_types ORDER BY id")
+            return [AppointmentType(*row) for row in rows]
 
         return await self._db.run_query(read)
 

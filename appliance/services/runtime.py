@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from appliance.artifacts.model_files import model_dir
 from appliance.config import Settings
+from appliance.errors import ConfigError
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
@@ -25,6 +26,7 @@ from appliance.governance.pci import PciPolicy
 from appliance.llm.agent import LlmAgent
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
+from appliance.llm.understanding import LlmIntents
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.ports import AgentPlane, CallHandle
@@ -34,7 +36,7 @@ from appliance.speech.vad import SileroTurnDetector
 from appliance.speech.vad import warm_up as warm_up_vad
 from appliance.store.bootstrap import audit_key
 from appliance.store.calls import CallRepository
-from appliance.store.db import Database
+from appliance.store.db import Connection, Database
 from appliance.store.keys import load_key
 from appliance.store.pseudonyms import caller_hash, caller_hash_key
 
@@ -133,6 +135,8 @@ async def build_agent(
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
     )
+    if not settings.workflows.enabled:
+        await refuse_free_llm_with_phi(db)
     new_agent = agent_planes(settings, llm, prompts.system, db)
     wf = settings.workflows
     deps = SessionDeps(
@@ -160,20 +164,42 @@ def caller_hasher(settings: Settings) -> Callable[[str], str]:
     return functools.partial(caller_hash, caller_hash_key(audit_key(settings)))
 
 
+async def refuse_free_llm_with_phi(db: Database | None) -> None:
+    """Free-LLM mode is a non-clinical demo: never on a store that holds patients."""
+    if db is not None and await db.run_query(_holds_patients):
+        raise ConfigError(
+            "free-llm-with-phi",
+            "[workflows] enabled = false (free-LLM demo mode) on a store with patients",
+        )
+    logger.warning("free-LLM demo mode: not for patients", extra={"code": "free-llm-mode"})
+
+
+def _holds_patients(conn: Connection) -> bool:
+    return conn.execute("SELECT 1 FROM patients LIMIT 1").fetchone() is not None
+
+
 def agent_planes(
     settings: Settings, llm: OpenAIChatModel, system_prompt: str, db: Database | None
 ) -> Callable[[], AgentPlane]:
-    """A factory of the agent plane, one per call: the clinic agent (the workflows), or
-    free-LLM mode when `[workflows] enabled = false` (or without a database)."""
-    if settings.workflows.enabled and db is not None:
+    """A factory of the agent plane, one per call: the clinic agent (the workflows, the
+    default), or the free-LLM demo mode when `[workflows] enabled = false`."""
+    if settings.workflows.enabled:
+        if db is None:
+            raise ConfigError("workflows-need-store", "the clinic workflows need the store")
         from appliance.workflows.factory import clinic_agents
 
         return clinic_agents(settings, db, llm)
     return lambda: LlmAgent(llm, system_prompt)
 
 
-async def warm_up_llm(llm: OpenAIChatModel, system_prompt: str) -> None:
-    """One short request so the server has the system prompt cached before the first call."""
+async def warm_up_llm(llm: OpenAIChatModel, settings: Settings, system_prompt: str) -> None:
+    """One short request so the server has the prompt the calls will send evaluated and
+    cached before the first call: the intent prompt of the clinic agent, or free-LLM
+    mode's system prompt."""
+    if settings.workflows.enabled:
+        intents = LlmIntents(llm, settings.workflows.structured_output, timeout_s=None)
+        await intents.intent("Hello.")
+        return
     messages = [ChatMessage("system", system_prompt), ChatMessage("user", "Hello.")]
     async for _ in llm.stream(messages):
         pass

@@ -139,7 +139,7 @@ class Supervisor:
         if self.llm_proc is not None:
             starts.append(self.llm_proc.start())
         await asyncio.gather(*starts)
-        await warm_up_llm(self.llm_client(api_key), self.prompts.system)
+        await warm_up_llm(self.llm_client(api_key), self.s, self.prompts.system)
         await self.edge.start()
         for _ in range(100):
             if await options_ping(self.s.sip.host, self.s.sip.port):

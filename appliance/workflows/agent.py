@@ -17,13 +17,14 @@ from typing import Any
 
 from appliance.domain import CallId, Directive
 from appliance.errors import ApplianceError
-from appliance.llm.understanding import Understander
 from appliance.observability.transfers import count_message
 from appliance.ports import AgentAction, AgentReply, AgentTurn, Handoff
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import Heard, build_packet, transfer_headers
 from appliance.workflows.handoff_store import CallerMessage, HandoffStore
+from appliance.workflows.said import Vocabulary
 from appliance.workflows.state import Decision, MessageDraft
+from appliance.workflows.understander import Understander
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class ClinicAgent:
     async def _decide(self, turn: AgentTurn, reply: AgentReply) -> AsyncIterator[str]:
         self.call_id = turn.call_id
         self._engine.call_id, self._engine.caller_key = turn.call_id, turn.caller_key
-        understanding = await self._understander.understand(turn.text, list(turn.history))
+        await self._know_the_clinic()
+        understanding = await self._understander.understand(turn.text, self._engine.now())
         self.heard.add(understanding)
         decision = await self._engine.turn(understanding, turn.text)
         if decision.message is not None:
@@ -75,6 +77,16 @@ class ClinicAgent:
             },
         )
         yield decision.say
+
+    async def _know_the_clinic(self) -> None:
+        """The clinic's providers, appointment types and KB, for reading details
+        (loaded once per understander: the schedule's reference data)."""
+        u, e = self._understander, self._engine
+        if u.vocabulary.providers or u.vocabulary.kb is not None:
+            return
+        providers = tuple(await e.schedule.providers())
+        types = tuple(await e.schedule.appointment_types())
+        u.vocabulary = Vocabulary(providers, types, e.kb)
 
     def _new_actions(self) -> list[AgentAction]:
         """Workflow actions since the last reply, as (action, outcome) codes (no PHI)."""

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.config import Settings
 from appliance.llm.client import OpenAIChatModel
-from appliance.llm.understanding import Understander
+from appliance.llm.understanding import LlmIntents
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.store.db import Database
 from appliance.workflows.agent import ClinicAgent
@@ -15,6 +15,7 @@ from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
 from appliance.workflows.lockout import IdentityLockouts
+from appliance.workflows.understander import Understander
 
 
 def knowledge_base(settings: Settings) -> KnowledgeBase:
@@ -43,7 +44,8 @@ def clinic_agents(
     kb = knowledge_base(settings)
     wf = settings.workflows
     policy = Policy(emergency_number=wf.emergency_number)
-    understander = Understander(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
+    intents = LlmIntents(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
+    understander = Understander(intents, wf.llm_intents)
 
     handoffs, lockouts = HandoffStore(db), IdentityLockouts(db)
 

@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 
 from appliance.errors import ApplianceError
-from appliance.llm.understanding import Understanding
 from appliance.workflows.state import DialogueState
+from appliance.workflows.understander import Understanding
 
 SCHEMA_ID = "appliance.handoff/1"
 SUMMARY_MAX = 120  # characters of X-Appliance-Summary (the Refer-To URI stays short on UDP)
@@ -108,12 +108,10 @@ class Heard:
 
     def add(self, u: Understanding) -> None:
         self.turns += 1
-        if u.intent.value != "other":
+        if u.intent.value not in ("other", "inform"):
             self.intent = u.intent.value
-        for name in u.slots.__struct_fields__:
-            value = getattr(u.slots, name)
-            if isinstance(value, str) and value.strip():
-                self.slots[name] = value.strip()[:500]
+        for name, value in u.said.spoken().items():
+            self.slots[name] = value[:500]
         self.confidence, self.source = u.confidence, u.source
         self.lowest = u.confidence if self.lowest is None else min(self.lowest, u.confidence)
 

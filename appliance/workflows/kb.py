@@ -20,14 +20,20 @@ class Topic(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     topic: list[Topic]
 
-    def answer(self, question: str, topic_hint: str | None = None) -> str | None:
-        """The vetted answer whose keywords best match, or None."""
-        text = f"{topic_hint or ''} {question}".lower()
+    def match(self, words: str) -> Topic | None:
+        """The topic whose keywords occur most often in `words` (lower case), or None;
+        a tie goes to the topic listed first."""
         best, score = None, 0
         for t in self.topic:
-            hits = sum(1 for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", text))
+            hits = sum(1 for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", words))
             if hits > score:
                 best, score = t, hits
+        return best
+
+    def answer(self, question: str, topic_hint: str | None = None) -> str | None:
+        """The vetted answer whose keywords best match, or None."""
+        by_id = next((t for t in self.topic if t.id == topic_hint), None)
+        best = by_id or self.match(f"{topic_hint or ''} {question}".lower())
         return best.answer if best else None
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import date
 
 from appliance.domain import WorkflowAction
 from appliance.llm.understanding import Intent
 from appliance.scheduling.model import Appointment, Patient, Slot
+from appliance.workflows.said import Said
 
 
 class Stage(enum.StrEnum):
@@ -59,6 +61,7 @@ class DialogueState:
     stage: Stage = Stage.IDLE
     patient: Patient | None = None
     identity_attempts: int = 0
+    unheard: int = 0  # identity turns in a row with no name or birth date heard
     misunderstood: int = 0
     offered: list[Slot] = field(default_factory=list)
     chosen: Slot | None = None
@@ -67,8 +70,17 @@ class DialogueState:
     flags: set[str] = field(default_factory=set)
     message_reason: str = ""  # why a message is being taken (transfer outcome)
     message_body: str = ""  # PHI: kept only until the message is stored
+    # identity heard so far, over turns (PHI): cleared once looked up
+    heard_name: tuple[str | None, str | None] = (None, None)  # (first, last)
+    heard_dob: date | None = None
+    wanted: Said | None = None  # the details said with the request (day, provider, type)
+    prompt: str = ""  # the flow's last question, asked again after a question aside
 
     def reset_task(self) -> None:
         self.task, self.stage = None, Stage.IDLE
         self.offered, self.chosen, self.appointment = [], None, None
         self.message_reason, self.message_body = "", ""
+        self.wanted, self.prompt = None, ""
+
+    def forget_identity_heard(self) -> None:
+        self.heard_name, self.heard_dob = (None, None), None

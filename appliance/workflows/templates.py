@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 ASK_IDENTITY = "To look that up, may I have your full name and date of birth?"
+ASK_FULL_NAME = "Thank you. And your full name, please, first and last?"
+ASK_BIRTH_DATE = "Thank you. And your date of birth?"
+ASK_IDENTITY_AGAIN = "Sorry, I didn't catch that. What is your full name and date of birth?"
+BACK_TO_IT = "Now, back to your request."
 # until identity is complete, the same words whether or not such a patient exists
 IDENTITY_AGAIN = (
     "Thank you. I'm sorry, I could not verify that. "

@@ -55,4 +55,4 @@ def test_defaults_toml_agrees_with_the_struct_defaults() -> None:
 def test_the_checker_sees_a_drift() -> None:
     in_code = struct_defaults(Settings)
     assert in_code["conversation.barge_in_pause_s"] == 0.02
-    assert in_code["sip.tls.port"] == 5061 and in_code["pci.mode"] == "transfer"
+    assert in_code["sip.tls.port"] == 5061 and in_code["pci.mode"] == "collect"

@@ -1,0 +1,128 @@
+"""The details in a caller's words, read by the code's own parsers (never by the LLM):
+a name, a date of birth, a day and time, a provider, an appointment type, a KB topic and
+a yes or no.
+
+Providers, appointment types and topics come from the clinic's own data (`Vocabulary`),
+matched on the normalised words with a little tolerance for Whisper's spelling
+("doctor alvares" is Doctor Alvarez). A small model fills slots nobody said; these
+parsers only read what is there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from rapidfuzz import fuzz
+
+from appliance.scheduling.dates import Resolved, resolve
+from appliance.scheduling.model import AppointmentType, Provider
+from appliance.workflows.answers import Answer, classify
+from appliance.workflows.identity import birth_date, full_name, without_birth_date
+from appliance.workflows.kb import KnowledgeBase
+from appliance.workflows.wording import normal
+
+# what callers call each kind of visit, by words in the type's id or name
+_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup"),
+    "checkup": ("checkup", "check on", "routine visit", "regular visit"),
+    "sick": ("sick visit", "sick", "fever", "flu", "cough", "cold", "sore throat", "rash",
+             "not feeling well", "infection", "earache", "ear infection"),
+    "follow": ("followup", "follow on", "recheck", "go over"),
+    "consult": ("consultation", "consult", "second opinion"),
+}  # fmt: skip
+_TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The clinic's own words: its providers, appointment types and knowledge base."""
+
+    providers: tuple[Provider, ...] = ()
+    types: tuple[AppointmentType, ...] = ()
+    kb: KnowledgeBase | None = None
+
+    def provider(self, words: str) -> str | None:
+        """The provider named in `words` (normalised): by last name, fuzzily."""
+        tokens = words.split()
+        titled = bool(_TITLE.search(words))
+        best: tuple[float, str] | None = None
+        for p in self.providers:
+            parts = [w for w in normal(p.name).split() if w not in ("doctor", "dr")]
+            if not parts:
+                continue
+            last = parts[-1]
+            cutoff = 80 if titled else 92
+            score = max((fuzz.ratio(last, t) for t in tokens if len(t) >= 3), default=0)
+            if score >= cutoff and (best is None or score > best[0]):
+                best = (score, p.id)
+        return best[1] if best else None
+
+    def appointment_type(self, words: str) -> str | None:
+        """The appointment type meant in `words`, by the type's name or a caller's word."""
+        for t in self.types:
+            keys = {normal(t.name), normal(t.id.replace("-", " "))}
+            for stem, said in _TYPE_WORDS.items():
+                if stem in t.id or stem in normal(t.name):
+                    keys.update(said)
+            if any(re.search(rf"\b{re.escape(k)}\b", words) for k in keys if k):
+                return t.id
+        return None
+
+    def topic(self, words: str) -> str | None:
+        found = self.kb.match(words) if self.kb else None
+        return found.id if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """The details heard in one turn (PHI: name and birth date)."""
+
+    name: tuple[str, str] | None = None
+    dob: date | None = None
+    when: Resolved = field(default_factory=lambda: Resolved(None, None, None))
+    provider: str | None = None
+    appointment_type: str | None = None
+    topic: str | None = None
+    answer: Answer = Answer.UNCLEAR
+
+    @property
+    def has_when(self) -> bool:
+        w = self.when
+        return any((w.day, w.at, w.part_of_day, w.after))
+
+    @property
+    def details(self) -> bool:
+        """Whether the turn carries anything a flow can use."""
+        return bool(self.name or self.dob or self.has_when or self.provider) or (
+            self.answer != Answer.UNCLEAR
+        )
+
+    def spoken(self) -> dict[str, str]:
+        """The details as text (for the handoff packet; PHI)."""
+        w = self.when
+        found = {
+            "patient_name": " ".join(self.name) if self.name else None,
+            "date_of_birth": self.dob.isoformat() if self.dob else None,
+            "date": w.day.isoformat() if w.day else None,
+            "time": w.at.strftime("%H:%M") if w.at else w.part_of_day,
+            "provider": self.provider,
+            "appointment_type": self.appointment_type,
+            "topic": self.topic,
+        }
+        return {k: v for k, v in found.items() if v}
+
+
+def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
+    """Every detail in the caller's words `text`, relative to `now` (clinic time)."""
+    words = normal(text)
+    return Said(
+        name=full_name(text),
+        dob=birth_date(text, now.date()),
+        when=resolve(without_birth_date(text), now),
+        provider=vocabulary.provider(words),
+        appointment_type=vocabulary.appointment_type(words),
+        topic=vocabulary.topic(words),
+        answer=classify(text),
+    )

@@ -1,0 +1,60 @@
+"""Caller words as the rules read them: lower case, plain punctuation, Whisper's usual
+misspellings of the clinic's own words put right.
+
+Whisper writes what it hears, so "apointment", "perscription" and "reschedual" arrive
+as often as the real words. A word of six letters or more that is not one of the
+clinic's words but is close to exactly one of them (edit similarity >= 85) is read as
+that word; everything else is left as said. Fast: one pass, rapidfuzz on a few hundred
+words.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+# the words the intent rules and the knowledge base are written in
+CLINIC_WORDS = frozenset(
+    """
+    appointment appointments schedule scheduled scheduling reschedule rescheduled cancel
+    cancelled canceled cancellation physical checkup consultation followup prescription
+    prescriptions refill refills medication medications medicine pharmacy results laboratory
+    bloodwork billing invoice statement payment insurance copay deductible balance
+    receptionist representative operator emergency breathing parking address directions
+    location located holiday holidays tomorrow morning afternoon evening monday tuesday
+    wednesday thursday friday saturday sunday january february march april august september
+    october november december doctor nurse telehealth interpreter wheelchair accessible
+    vaccine vaccination records referral available availability opening openings another
+    different somebody someone person transfer connect postpone unconscious seizure bleeding
+    overdose suicidal numbness allergic swelling dizzy fainted passed
+    """.split()  # noqa: SIM905
+)
+_TOKEN = re.compile(r"[a-z][a-z']*|\d+")
+_CONTRACTIONS = {
+    "dont": "don't", "cant": "can't", "wont": "won't", "im": "i'm", "ive": "i've",
+    "didnt": "didn't", "doesnt": "doesn't", "isnt": "isn't", "thats": "that's",
+    "whats": "what's", "wanna": "want to", "gonna": "going to", "gotta": "got to",
+    "dr": "doctor", "appt": "appointment", "meds": "medications", "rx": "prescription",
+    "ok": "okay", "check-up": "checkup", "follow-up": "followup",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _corrected(word: str) -> str:
+    if len(word) < 6 or word in CLINIC_WORDS or "'" in word:
+        return word
+    found = process.extractOne(word, CLINIC_WORDS, scorer=fuzz.ratio, score_cutoff=85)
+    return str(found[0]) if found else word
+
+
+def normal(text: str) -> str:
+    """`text` in lower case, words only (apostrophes kept), clinic words spelled right."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"\b(follow|check)[\s-]+up\b", r"\1up", text)
+    words = []
+    for token in _TOKEN.findall(text):
+        token = token.strip("'")
+        words.append(_CONTRACTIONS.get(token) or _corrected(token))
+    return " ".join(w for w in words if w)
