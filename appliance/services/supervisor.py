@@ -23,6 +23,7 @@ from appliance.admin.server import AdminServer
 from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
+from appliance.demo.seed import seed_configured
 from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.governance.retention import RetentionPolicy
@@ -206,6 +207,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
     _close_interrupted(repo)
+    seed_configured(db, settings)  # [demo] clinic: an empty schedule gets the demo clinic
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
