@@ -29,9 +29,21 @@ def front_desk_uri(settings: Settings) -> str:
     front_desk is on (`appliance run` starts it); else "" (no transfers)."""
     if settings.workflows.front_desk_uri:
         return settings.workflows.front_desk_uri
-    if settings.demo.front_desk:
-        return f"sip:{DESK_USER}@{DESK_HOST}:{settings.demo.front_desk_port}"
-    return ""
+    return desk_uri(settings) if settings.demo.front_desk else ""
+
+
+def desk_uri(settings: Settings) -> str:
+    """The demo desk's own SIP URI."""
+    return f"sip:{DESK_USER}@{DESK_HOST}:{settings.demo.front_desk_port}"
+
+
+def screenpop_url(settings: Settings) -> str:
+    """Where a person sees the handoff packets (the admin app's screen-pop)."""
+    admin = settings.admin
+    wildcard = admin.host in ("", "0.0.0.0", "::")  # noqa: S104 (a comparison, not a bind)
+    host = "127.0.0.1" if wildcard else admin.host
+    scheme = "https" if admin.tls_cert_file else "http"
+    return f"{scheme}://{host}:{admin.port}/screenpop/"
 
 
 def desk_rtp_port(settings: Settings) -> int:
