@@ -31,15 +31,14 @@ import msgspec
 from appliance.artifacts.model_files import model_dir
 from appliance.audio import PIPELINE_RATE, AudioChunk, read_wav, write_wav
 from appliance.config import Settings, Sip, SipTls, load_settings
-from appliance.demo.config import DESK_HOST, desk_rtp_port, desk_uri, screenpop_url
+from appliance.demo.config import DESK_HOST, DESK_USER, desk_rtp_port, screenpop_url
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.observability.logs import configure_logging
 from appliance.ports import CallHandle
 from appliance.services.lifecycle import install_signal_handlers, sd_notify
 from appliance.sip import PjsipTelephony
-from appliance.speech.tts import PiperTts
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("appliance.demo.desk")  # also when run as __main__
 
 LINE = "This is the demo front desk of {clinic}. A real clinic's desk phone rings here."
 RING_S = 1.0  # s of 180 Ringing before the desk answers
@@ -64,6 +63,8 @@ def render_line(settings: Settings) -> AudioChunk:
     path = wav_path(settings)
     if path.is_file():
         return read_wav(path.read_bytes())
+    from appliance.speech.tts import PiperTts  # only for the first start: piper is big
+
     voice = settings.tts.voice
     try:
         tts = PiperTts.load(model_dir(settings.models_dir, voice), voice, PIPELINE_RATE)
@@ -155,7 +156,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     logger.info(
         "demo front desk listening",
-        extra={"stage": "demo-desk", "uri": desk_uri(settings), "port": port},
+        extra={"stage": "demo-desk", "uri": f"sip:{DESK_USER}@{DESK_HOST}:{port}"},
     )
     sd_notify("READY=1")
     try:
