@@ -248,6 +248,16 @@ class Retention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 AUDIT_MIN_DAYS = 2192  # 6 years of 365.25 days, rounded up
 
 
+class Demo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The synthetic demo clinic and front desk of `make run` (appliance/demo); off on a
+    real install (the Ansible role renders both false)."""
+
+    clinic: bool = True  # seed an empty schedule with the demo clinic; its KB if no kb_file
+    front_desk: bool = True  # `appliance run` starts a demo desk on 127.0.0.1: the transfer
+    # target when [workflows] front_desk_uri is ""
+    front_desk_port: Port = 5090  # the demo desk's SIP port (UDP, loopback)
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -264,6 +274,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pci: Pci = msgspec.field(default_factory=Pci)
     consent: Consent = msgspec.field(default_factory=Consent)
     retention: Retention = msgspec.field(default_factory=Retention)
+    demo: Demo = msgspec.field(default_factory=Demo)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""

@@ -93,18 +93,26 @@ def _rows(path: Path, columns: list[tuple[str, Callable[[str], Any]]]) -> Iterat
             yield out
 
 
-def import_directory(db: Database, directory: Path) -> dict[str, int]:
-    """Import every known CSV in `directory`; return rows per file. All or nothing."""
+Parsed = dict[str, list[list[Any]]]  # rows per CSV file name, parsed and checked
+
+
+def parse_directory(directory: Path) -> Parsed:
+    """Read and check every known CSV in `directory` (nothing is written)."""
     present = [name for name in TABLES if (directory / name).is_file()]
     if not present:
         raise SchedulingError("import-empty", f"no schedule CSV files in {directory}")
-    parsed = {name: list(_rows(directory / name, TABLES[name][1])) for name in present}
+    return {name: list(_rows(directory / name, TABLES[name][1])) for name in present}
 
-    def write(conn: Connection) -> dict[str, int]:
-        if "working_hours.csv" in parsed:
-            conn.execute("DELETE FROM working_hours")
-        for name, rows in parsed.items():
-            conn.executemany(TABLES[name][0], rows)
-        return {name: len(rows) for name, rows in parsed.items()}
 
-    return db.execute(write)
+def write_parsed(conn: Connection, parsed: Parsed) -> dict[str, int]:
+    """Write parsed rows inside the caller's transaction; return rows per file."""
+    if "working_hours.csv" in parsed:
+        conn.execute("DELETE FROM working_hours")
+    for name, rows in parsed.items():
+        conn.executemany(TABLES[name][0], rows)
+    return {name: len(rows) for name, rows in parsed.items()}
+
+
+def import_directory(db: Database, directory: Path) -> dict[str, int]:
+    """Import every known CSV in `directory`; return rows per file. All or nothing."""
+    return db.execute(write_parsed, parse_directory(directory))

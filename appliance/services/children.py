@@ -13,6 +13,7 @@ import signal
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -24,19 +25,29 @@ def _die_with_parent() -> None:
 
 
 async def spawn(
-    argv: list[str], log_file: Path, env: Mapping[str, str] | None = None
+    argv: list[str], log_file: Path | None, env: Mapping[str, str] | None = None
 ) -> asyncio.subprocess.Process:
+    """Start `argv`; its stdout and stderr go to `log_file` (None: to this process's own,
+    e.g. the console of `appliance run`)."""
+    if log_file is None:
+        return await _exec(argv, None, env)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        return await _exec(argv, log, env)
+
+
+async def _exec(
+    argv: list[str], out: IO[bytes] | None, env: Mapping[str, str] | None
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
 
 
 async def terminate(proc: asyncio.subprocess.Process, grace_s: float = 15.0) -> int:

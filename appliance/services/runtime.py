@@ -20,6 +20,7 @@ from appliance.errors import ConfigError
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
+from appliance.demo.config import front_desk_uri
 from appliance.domain import ChatMessage
 from appliance.governance.consent import ConsentPolicy
 from appliance.governance.pci import PciPolicy
@@ -150,7 +151,7 @@ async def build_agent(
         clock=SystemClock(),
         conversation=settings.conversation,
         vad=settings.vad,
-        transfer=TransferPolicy(wf.front_desk_uri, wf.transfer_mode, wf.whisper),
+        transfer=TransferPolicy(front_desk_uri(settings), wf.transfer_mode, wf.whisper),
         pci=pci,
         consent=ConsentPolicy(settings.consent),
         caller_hash=caller_hasher(settings) if db is not None else None,

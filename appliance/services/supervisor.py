@@ -23,6 +23,8 @@ from appliance.admin.server import AdminServer
 from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
+from appliance.demo.config import desk_uri, front_desk_uri, screenpop_url
+from appliance.demo.seed import seed_configured
 from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.governance.retention import RetentionPolicy
@@ -34,6 +36,7 @@ from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate
+from appliance.services.demo_desk import DemoDeskChild
 from appliance.services.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
 from appliance.services.runtime import llm_api_key, llm_server, warm_up_llm
 from appliance.store.calls import CallRepository
@@ -100,10 +103,26 @@ def banner(settings: Settings) -> str:
             f"{sip.workers} agent workers x {sip.max_calls} calls)",
             f"  Health:  http://{admin}/healthz    Metrics: http://{admin}/metrics",
             f"  Test:    .venv/bin/appliance call {target} --say 'What are your opening hours?'",
+            *demo_lines(settings),
             "  Stop:    Ctrl-C",
             "",
         ]
     )
+
+
+def demo_lines(settings: Settings) -> list[str]:
+    """The banner's lines about the demo clinic and desk (README, "The demo clinic")."""
+    demo, lines = settings.demo, []
+    if demo.clinic:
+        lines.append(
+            "  Demo:    the synthetic demo clinic ([demo] clinic; README: The demo clinic)"
+        )
+    if demo.front_desk:
+        target = "transfers go here" if front_desk_uri(settings) == desk_uri(settings) else "idle"
+        lines.append(f"  Desk:    {desk_uri(settings)} (the demo front desk: {target})")
+        key = settings.admin.screenpop_key_file or str(settings.var_dir / "keys" / "screenpop.key")
+        lines.append(f"  Screen-pop: {screenpop_url(settings)} (sign in with the token in {key})")
+    return lines
 
 
 class Supervisor:
@@ -117,6 +136,7 @@ class Supervisor:
         ]
         self.edge = SipEdge(settings, var / "run", var / "log" / "sip-edge.log", self.health)
         self.llm_proc: LlmServerProcess | None = None
+        self.desk = DemoDeskChild(settings, config) if settings.demo.front_desk else None
         self.stopping = False
         c = settings.clinic
         self.prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
@@ -180,7 +200,8 @@ class Supervisor:
         # then hangs up the rest; the edge stops last, once the BYEs went through it.
         await self.edge.drain()
         grace = self.s.sip.drain_s + WORKER_STOP_S
-        await asyncio.gather(*(w.stop(grace) for w in self.workers))
+        desk = [self.desk.stop()] if self.desk is not None else []
+        await asyncio.gather(*(w.stop(grace) for w in self.workers), *desk)
         await self.edge.stop()
         if self.llm_proc is not None:
             await self.llm_proc.stop()
@@ -206,6 +227,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
     _close_interrupted(repo)
+    seed_configured(db, settings)  # [demo] clinic: an empty schedule gets the demo clinic
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
@@ -216,6 +238,8 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     )
     try:
         await admin.start()
+        if sup.desk is not None:
+            await sup.desk.start()  # spawned, not waited for: it never holds up start-up
         starting = asyncio.create_task(sup.start_children(api_key))
         stopped = asyncio.create_task(sup.stop.wait())
         await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)

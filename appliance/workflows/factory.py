@@ -6,6 +6,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from appliance.config import Settings
+from appliance.demo import config as demo_config
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.understanding import LlmIntents
 from appliance.scheduling.builtin import BuiltinSchedule
@@ -19,9 +20,11 @@ from appliance.workflows.understander import Understander
 
 
 def knowledge_base(settings: Settings) -> KnowledgeBase:
-    """The configured KB file, or one built from [clinic] hours and facts."""
-    if settings.workflows.kb_file:
-        return load_kb(settings.path(settings.workflows.kb_file))
+    """The configured KB file; else the demo clinic's ([demo] clinic); else one built
+    from [clinic] hours and facts."""
+    path = demo_config.kb_path(settings)
+    if path is not None:
+        return load_kb(path)
     c = settings.clinic
     topics = [
         Topic(

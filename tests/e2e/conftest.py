@@ -72,6 +72,8 @@ port = {llm_port}
 [store]
 db_file = "{var}/appliance.db"
 key_file = "{var}/keys/db.key"
+[demo]
+front_desk_port = {free_port()}
 """
     )
     return sip_port, admin_port

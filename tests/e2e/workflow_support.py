@@ -37,6 +37,8 @@ def workflow_config(path: Path, var: Path, models: Path, desk_port: int) -> tupl
     """The e2e config, one worker, [workflows] on with the test KB and front desk."""
     sip_port, admin_port = write_config(path, var, models)
     text = path.read_text().replace("[sip]\n", "[sip]\nworkers = 1\n", 1)
+    # the test's own desk (tests/e2e/front_desk.py) takes the transfers, not the demo desk
+    text = text.replace("[demo]\n", "[demo]\nfront_desk = false\n", 1)
     text += f"""
 [workflows]
 enabled = true

@@ -243,6 +243,7 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
     assert config.paths.manifest == str(root / "opt/appliance/manifest.toml")
     assert not config.llm.server.enabled and config.stt.device == "cpu"
     assert config.sip.allowed_sources == ["198.18.0.2/32", "fd00:5::/64"]
+    assert not config.demo.clinic and not config.demo.front_desk  # no demo on a real install
     # models assembled from the bundle's model wheels and checked
     assert (root / "opt/appliance/models/tiny-voice/voice.onnx").read_bytes() == voice
     # keys sealed with systemd-creds (TPM2 when present, else this root's host key)

@@ -38,6 +38,9 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("sip", (*APP, *CALL, "governance", "edge", "store")),
     ("edge", (*APP, *CALL, "governance", "sip")),
     ("observability", (*APP, *CALL, "governance", "sip", "edge", "store")),
+    # the demo clinic and desk: data, a seeder and a desk process; the processes above
+    # start them (services.lifecycle, standard library only, is any entry point's)
+    ("demo", (*(a for a in APP if a != "services.lifecycle"), "conversation", "workflows")),
 ]
 
 # (module under appliance/, the only appliance modules it may import): the foundations
