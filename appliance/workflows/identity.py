@@ -5,17 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from appliance.scheduling.dates import MONTHS
 from appliance.scheduling.model import Patient
+from appliance.workflows.birth import birth_date, without_birth_date
 
-_NUMERIC = re.compile(r"\b(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})\b")
-_SPOKEN = re.compile(
-    r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE
-)
-_SPOKEN_DAY_FIRST = re.compile(
-    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(MONTHS) + r"),?\s+(\d{4})\b",
-    re.IGNORECASE,
-)
+__all__ = ["birth_date", "full_name", "names_someone_else", "without_birth_date"]
+
 _NAME = re.compile(
     r"\b(?:my name is|this is|i am|i'm|name's)\s+([a-z][a-z'\-]+(?:\s+[a-z][a-z'\-]+){1,2})",
     re.IGNORECASE,
@@ -31,27 +25,6 @@ _THIRD_PARTY = re.compile(
     re.IGNORECASE,
 )
 _STOP = {"and", "born", "my", "date", "of", "birth", "dob", "on", "the"}
-
-
-def birth_date(text: str) -> date | None:
-    """US order for numbers (04/12/1980), or spoken ("April 12th, 1980", "12 April 1980")."""
-    try:
-        if m := _SPOKEN.search(text):
-            return date(int(m.group(3)), MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)))
-        if m := _SPOKEN_DAY_FIRST.search(text):
-            return date(int(m.group(3)), MONTHS.index(m.group(2).lower()) + 1, int(m.group(1)))
-        if m := _NUMERIC.search(text):
-            return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-    except ValueError:
-        return None
-    return None
-
-
-def without_birth_date(text: str) -> str:
-    """`text` without dates that carry a year (a date of birth is not a day to book)."""
-    for pattern in (_SPOKEN, _SPOKEN_DAY_FIRST, _NUMERIC):
-        text = pattern.sub(" ", text)
-    return text
 
 
 def full_name(text: str, slot: str | None = None) -> tuple[str, str] | None:
@@ -80,7 +53,7 @@ def names_someone_else(text: str, slot_name: str | None, patient: Patient, today
     is read from the words themselves, never from the model's slot."""
     if _THIRD_PARTY.search(text):
         return True
-    born = birth_date(text)
+    born = birth_date(text, today)
     if born is not None and born < today and born != patient.birth_date:
         return True
     heard = full_name("", slot_name) if slot_name and _said(slot_name, text) else None

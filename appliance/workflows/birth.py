@@ -1,0 +1,90 @@
+"""A date of birth as callers say it and Whisper writes it, read in code.
+
+"April fourth nineteen eighty two", "the fourth of April 82", "four four eighty two",
+"oh four oh four eighty two", "04/04/82", "4-4-1982", "1982-04-04" (a model's slot):
+the line's number words become digits first (`spoken.numerize`), then a few patterns
+read month, day and year in US order. A two-digit year is the latest 19xx or 20xx that
+is not in the future; a date after today, before 1900 or impossible is no birth date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from appliance.scheduling.dates import MONTHS
+from appliance.scheduling.spoken import numerize
+
+_MONTH = "(" + "|".join(MONTHS) + ")"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_LONG_YEAR = r"(\d{4}|(?:19|20) \d{2})"  # "1982", or said in pairs: "19 82", "20 05"
+_YEAR = r"(\d{4}|(?:19|20) \d{2}|\d{2})"
+_OF = r"(?:,? (?:of |in ))?,? ?"
+
+
+def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
+    """(pattern, the order of its groups: m month name, n month number, d day, y year)."""
+    return [
+        (re.compile(r"\b(\d{4})/(\d{1,2})/(\d{1,2})\b"), "ynd"),
+        (re.compile(rf"\b{_MONTH},? (?:the )?{_DAY}{_OF}{year}\b"), "mdy"),
+        (re.compile(rf"\b(?:the )?{_DAY} (?:of )?{_MONTH}{_OF}{year}\b"), "dmy"),
+        (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "ndy"),
+        (re.compile(rf"\b(\d{{1,2}}) (\d{{1,2}}) {year}\b"), "ndy"),
+    ]
+
+
+_ANY = _patterns(_YEAR)
+_WITH_LONG_YEAR = _patterns(_LONG_YEAR)
+
+
+def _year(said: str, month: int, day: int, today: date) -> int:
+    digits = said.replace(" ", "")
+    if len(digits) == 4:
+        return int(digits)
+    year = 2000 + int(digits)
+    try:
+        return year if date(year, month, day) <= today else year - 100
+    except ValueError:
+        return year - 100
+
+
+def _date(match: re.Match[str], order: str, today: date) -> date | None:
+    parts = dict(zip(order, match.groups(), strict=True))
+    month = MONTHS.index(parts["m"]) + 1 if "m" in parts else int(parts["n"])
+    day = int(parts["d"])
+    try:
+        born = date(_year(parts["y"], month, day, today), month, day)
+    except ValueError:
+        return None
+    return born if date(1900, 1, 1) <= born <= today else None
+
+
+def _matches(
+    text: str, patterns: list[tuple[re.Pattern[str], str]]
+) -> Iterator[tuple[re.Match[str], str]]:
+    found = [(m, order) for pattern, order in patterns for m in pattern.finditer(text)]
+    yield from sorted(found, key=lambda item: item[0].start())
+
+
+def birth_date(text: str, today: date | None = None) -> date | None:
+    """The first date of birth in `text` (see the module's doc); `today` bounds it
+    (default: the system's date)."""
+    today = today or date.today()
+    for match, order in _matches(numerize(text), _ANY):
+        born = _date(match, order, today)
+        if born is not None:
+            return born
+    return None
+
+
+def without_birth_date(text: str) -> str:
+    """`text` (normalized, numbers in digits) without dates that carry a year: a date of
+    birth is not a day to book. A two-digit year counts only in "04/04/82": "december 12
+    10 30" is a day and a time."""
+    t = numerize(text)
+    slashed = [(p, o) for p, o in _ANY if "/" in p.pattern]
+    keep = [True] * len(t)
+    for match, _ in _matches(t, [*slashed, *_WITH_LONG_YEAR]):
+        keep[match.start() : match.end()] = [False] * (match.end() - match.start())
+    return " ".join("".join(c if k else " " for c, k in zip(t, keep, strict=True)).split())
