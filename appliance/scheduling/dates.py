@@ -1,7 +1,8 @@
 """Resolve dates and times as callers say them, in the clinic's time zone, in code.
 
-The LLM only copies what the caller said ("next Tuesday at half past two"); this module
-turns it into a date and a time deterministically. General-purpose parsers get spoken
+The caller's words as Whisper writes them ("next tuesday at half past two", "december
+twelfth at ten thirty", "a week from friday") become a date and a time deterministically;
+number words are read by `spoken.numerize` first. General-purpose parsers get spoken
 forms wrong in ways that matter here ("Thursday at 2" as 2 AM months away, "half past
 ten" not at all), so the forms callers use are handled explicitly.
 """
@@ -12,24 +13,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from appliance.scheduling.spoken import numerize
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = [
     "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december",
 ]  # fmt: skip
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a": 1, "an": 1,
-}  # fmt: skip
-_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
-    "thirteenth": 13, "fourteenth": 14, "fifteenth": 15, "sixteenth": 16,
-    "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
-    "twenty-first": 21, "twenty-second": 22, "twenty-third": 23, "twenty-fourth": 24,
-    "twenty-fifth": 25, "twenty-sixth": 26, "twenty-seventh": 27, "twenty-eighth": 28,
-    "twenty-ninth": 29, "thirtieth": 30, "thirty-first": 31,
-}  # fmt: skip
+_ARTICLES = {"a": 1, "an": 1}  # "in a week", "a week from Tuesday"
 PARTS_OF_DAY = {
     "morning": (time(8, 0), time(12, 0)),
     "afternoon": (time(12, 0), time(17, 0)),
@@ -38,52 +29,72 @@ PARTS_OF_DAY = {
 CLINIC_PM_HOURS = range(1, 7)  # "at 2" means 2 PM in a clinic; "at 9" means 9 AM
 
 
+_WEEKDAY = "|".join(WEEKDAYS)
+_MONTH = "|".join(MONTHS)
+_SUFFIX = r"(?:st|nd|rd|th)?"
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     day: date | None
     at: time | None
     part_of_day: str | None  # "morning" | "afternoon" | "evening"
+    after: date | None = None  # no one day, the first day to look from: "next week"
 
 
 def _words(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("o'clock", "oclock")
-    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
-    return " ".join(re.sub(r"[^a-z0-9:\- ]+", " ", text).split())
+    """Normalized, numbers in digits (ordinals keep their suffix), "p m" written "pm"."""
+    t = numerize(text).replace("o'clock", "oclock")
+    return re.sub(r"\b([ap]) m\b", r"\1m", t)
 
 
-def _number(token: str) -> int | None:
-    if token.isdigit():
-        return int(token)
-    return _NUMBER_WORDS.get(token)
+def _count(token: str) -> int | None:
+    return int(token) if token.isdigit() else _ARTICLES.get(token)
+
+
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
 
 
 def _weekday(text: str, today: date) -> date | None:
-    for index, name in enumerate(WEEKDAYS):
-        match = re.search(rf"\b(next|this|coming)?\s*{name}\b", text)
-        if match:
-            ahead = (index - today.weekday()) % 7
-            if match.group(1) == "next" and ahead == 0:
-                ahead = 7
-            elif ahead == 0:
-                ahead = 7  # "Tuesday" said on a Tuesday means next week's
-            if match.group(1) == "next" and re.search(r"\bnext week\b", text):
-                ahead += 7 if ahead < 7 else 0
-            return today + timedelta(days=ahead)
-    return None
+    """The first weekday said: the coming one ("Tuesday" said on a Tuesday: next week's),
+    or the one in next week ("Friday next week")."""
+    match = re.search(rf"\b(?:(?:next|this|coming)\s+)?({_WEEKDAY})\b", text)
+    if not match:
+        return None
+    index = WEEKDAYS.index(match.group(1))
+    if re.search(r"\bnext week\b", text):
+        return _next_monday(today) + timedelta(days=index)
+    ahead = (index - today.weekday()) % 7
+    return today + timedelta(days=ahead or 7)
+
+
+def _from(text: str, today: date) -> date | None:
+    """ "a week from Tuesday", "two weeks from today", "3 days from tomorrow"."""
+    match = re.search(rf"\b(\w+) (day|week)s? from (today|now|tomorrow|{_WEEKDAY})\b", text)
+    if not match or (n := _count(match.group(1))) is None:
+        return None
+    base = match.group(3)
+    start = {"today": today, "now": today, "tomorrow": today + timedelta(days=1)}.get(base)
+    start = start or _weekday(base, today)
+    assert start is not None
+    return start + timedelta(days=n * (7 if match.group(2) == "week" else 1))
 
 
 def _month_day(text: str, today: date) -> date | None:
-    for index, name in enumerate(MONTHS, start=1):
-        match = re.search(rf"\b{name}\s+(?:the\s+)?(\d{{1,2}}|[a-z\-]+)\b", text)
-        match = match or re.search(rf"\b(?:the\s+)?(\d{{1,2}}|[a-z\-]+)\s+of\s+{name}\b", text)
-        if match:
-            day = _ORDINALS.get(match.group(1)) or (
-                int(match.group(1)) if match.group(1).isdigit() else None
-            )
-            if day is None:
-                continue
-            return _next_valid(today, index, day)
-    return None
+    """The first month and day said: "December 12th", "the 3rd of December"."""
+    found = [
+        (m.start(), m.group("month"), int(m.group("day")))
+        for pattern in (
+            rf"\b(?P<month>{_MONTH})\s+(?:the\s+)?(?P<day>\d{{1,2}}){_SUFFIX}\b",
+            rf"\b(?P<day>\d{{1,2}}){_SUFFIX}\s+of\s+(?P<month>{_MONTH})\b",
+        )
+        for m in re.finditer(pattern, text)
+    ]
+    if not found:
+        return None
+    _, month, day = min(found)
+    return _next_valid(today, MONTHS.index(month) + 1, day)
 
 
 def _next_valid(today: date, month: int, day: int) -> date | None:
@@ -98,13 +109,12 @@ def _next_valid(today: date, month: int, day: int) -> date | None:
 
 
 def _day_of_month(text: str, today: date) -> date | None:
-    match = re.search(r"\bthe\s+(\d{1,2}|[a-z\-]+)\b", text)
+    """ "the 12th", "on the 15th", "the 4": the next such day, this month or later."""
+    match = re.search(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)\b", text)
     if not match:
         return None
-    day = _ORDINALS.get(match.group(1)) or (
-        int(match.group(1)) if match.group(1).isdigit() else None
-    )
-    if day is None or not 1 <= day <= 31:
+    day = int(match.group(1) or match.group(2))
+    if not 1 <= day <= 31:
         return None
     month, year = today.month, today.year
     for _ in range(3):
@@ -119,7 +129,11 @@ def _day_of_month(text: str, today: date) -> date | None:
 
 
 def resolve_day(text: str, today: date) -> date | None:
+    """The one day said, or None (none, or a range such as "next week": `resolve_after`)."""
     t = _words(text)
+    found = _from(t, today)
+    if found is not None:
+        return found
     if re.search(r"\btoday\b", t):
         return today
     if re.search(r"\bday after tomorrow\b", t):
@@ -127,58 +141,85 @@ def resolve_day(text: str, today: date) -> date | None:
     if re.search(r"\btomorrow\b", t):
         return today + timedelta(days=1)
     match = re.search(r"\bin\s+(\w+)\s+(day|week)s?\b", t)
-    if match and (n := _number(match.group(1))) is not None:
+    if match and (n := _count(match.group(1))) is not None:
         return today + timedelta(days=n * (7 if match.group(2) == "week" else 1))
     for finder in (_month_day, _weekday, _day_of_month):
         found = finder(t, today)
         if found is not None:
             return found
-    if re.search(r"\bnext week\b", t):
-        return today + timedelta(days=7 - today.weekday())  # next Monday
     return None
 
 
-def _hour(value: int, suffix: str | None) -> int | None:
+def resolve_after(text: str, today: date) -> date | None:
+    """The first day of a range said without a day: "next week" (its Monday), "the week
+    after next", "next month" (its first)."""
+    t = _words(text)
+    if re.search(r"\bweek after next\b", t):
+        return _next_monday(today) + timedelta(days=7)
+    if re.search(r"\bnext week\b", t):
+        return _next_monday(today)
+    if re.search(r"\bnext month\b", t):
+        return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    return None
+
+
+def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
+    """The hour on a 24-hour clock: "2" is 2 PM in a clinic, unless "in the morning"."""
     if not 0 <= value <= 23:
         return None
-    if suffix in ("pm", "p m") and value < 12:
+    if suffix == "pm" and value < 12:
         return value + 12
-    if suffix in ("am", "a m") and value == 12:
-        return 0
-    if suffix is None and value in CLINIC_PM_HOURS:
-        return value + 12
-    return value
+    if suffix == "am":
+        return 0 if value == 12 else value
+    afternoon = part in ("afternoon", "evening") or (part is None and value in CLINIC_PM_HOURS)
+    return value + 12 if suffix is None and value < 12 and afternoon else value
+
+
+# days said with numbers, so that "December 12 at 10" is not read as 12 o'clock
+_DAYS = re.compile(
+    rf"\b(?:{_MONTH})\s+(?:the\s+)?\d{{1,2}}{_SUFFIX}\b|\bthe\s+\d{{1,2}}{_SUFFIX}\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d+\s+(?:day|week|month)s?\b"
+)
+_CLOCK = re.compile(
+    r"(?:\b(at|around|about|by|after|before|from)\s+)?\b(\d{1,2})"
+    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock)?\b"
+)
+
+
+def _part(t: str) -> str | None:
+    return next((p for p in PARTS_OF_DAY if re.search(rf"\b{p}\b", t)), None)
 
 
 def resolve_time(text: str) -> time | None:
-    t = _words(text).replace("a m", "am").replace("p m", "pm")
+    """ "at 3", "3:30 pm", "ten thirty", "half past two", "quarter to three", "noon"."""
+    t = _DAYS.sub(" ", _words(text))
+    part = _part(t)
     if re.search(r"\bnoon\b|\bmidday\b", t):
         return time(12, 0)
-    rel = re.search(r"\b(half|quarter)\s+(past|to)\s+(\w+)\b", t)
-    if rel and (h := _number(rel.group(3))) is not None:
-        minutes = 30 if rel.group(1) == "half" else 15
-        hour = _hour(h, None)
+    rel = re.search(r"\b(half|quarter)\s+(past|after|to)\s+(\d{1,2})\b", t)
+    if rel:
+        hour = _hour(int(rel.group(3)), None, part)
         if hour is None:
             return None
-        base = datetime(2000, 1, 1, hour)
-        moment = base + timedelta(minutes=minutes if rel.group(2) == "past" else -minutes)
+        minutes = 30 if rel.group(1) == "half" else 15
+        moment = datetime(2000, 1, 1, hour) + timedelta(
+            minutes=-minutes if rel.group(2) == "to" else minutes
+        )
         return moment.time()
-    clock = re.search(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|oclock)?\b", t)
-    at = re.search(r"\bat\s+(\w+)(?:\s+(thirty|fifteen|forty-five))?\s*(am|pm)?\b", t)
-    if clock and (clock.group(2) or clock.group(3)):
-        suffix = clock.group(3) if clock.group(3) in ("am", "pm") else None
-        hour = _hour(int(clock.group(1)), suffix)
-        minute = int(clock.group(2) or 0)
-        return time(hour, minute) if hour is not None and minute < 60 else None
-    if at and (h := _number(at.group(1))) is not None:
-        extra = {"thirty": 30, "fifteen": 15, "forty-five": 45}.get(at.group(2) or "", 0)
-        hour = _hour(h, at.group(3))
-        return time(hour, extra) if hour is not None else None
+    for match in _CLOCK.finditer(t):
+        lead, hour_said, colon, spaced, suffix = match.groups()
+        minute = colon or spaced
+        if not (lead or minute or suffix):
+            continue
+        hour = _hour(int(hour_said), suffix if suffix != "oclock" else None, part)
+        if hour is not None and int(minute or 0) < 60:
+            return time(hour, int(minute or 0))
     return None
 
 
 def resolve(spoken: str, now: datetime) -> Resolved:
     """Resolve a spoken date/time relative to `now` (aware, in the clinic's time zone)."""
-    t = _words(spoken)
-    part = next((p for p in PARTS_OF_DAY if re.search(rf"\b{p}\b", t)), None)
-    return Resolved(resolve_day(spoken, now.date()), resolve_time(spoken), part)
+    today = now.date()
+    day = resolve_day(spoken, today)
+    after = resolve_after(spoken, today) if day is None else None
+    return Resolved(day, resolve_time(spoken), _part(_words(spoken)), after)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.scheduling.dates import resolve, resolve_day, resolve_time
+from appliance.scheduling.dates import Resolved, resolve, resolve_after, resolve_day, resolve_time
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +35,7 @@ TODAY = NOW.date()
         ("the 28th", date(2026, 11, 28)),
         ("on the 4th", date(2026, 12, 4)),
         ("the fourth at half past ten", date(2026, 12, 4)),
-        ("next week", date(2026, 11, 30)),
+        ("next week", None),  # a range, not its Monday: Resolved.after
         ("February 30", None),
         ("whenever suits you", None),
     ],
@@ -73,3 +73,92 @@ def test_part_of_day_and_combined() -> None:
     assert (r.day, r.at, r.part_of_day) == (date(2026, 11, 27), None, "morning")
     r = resolve("next Tuesday at half past two", NOW)
     assert (r.day, r.at) == (date(2026, 12, 1), time(14, 30))
+
+
+# --- as Whisper writes them: lowercase, words or digits, fillers --------------------
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("the twelfth", date(2026, 12, 12)),
+        ("uh the twelfth please", date(2026, 12, 12)),
+        ("december twelfth", date(2026, 12, 12)),
+        ("december the twelfth", date(2026, 12, 12)),
+        ("the twelfth of december", date(2026, 12, 12)),
+        ("on the 15th", date(2026, 12, 15)),
+        ("on the fifteenth", date(2026, 12, 15)),
+        ("the thirty first", date(2026, 12, 31)),
+        ("the twenty-first", date(2026, 12, 21)),
+        ("january twenty first", date(2027, 1, 21)),
+        ("tomorrow afternoon", date(2026, 11, 25)),
+        ("a week from tuesday", date(2026, 12, 8)),
+        ("a week from friday", date(2026, 12, 4)),
+        ("two weeks from today", date(2026, 12, 8)),
+        ("a week from tomorrow", date(2026, 12, 2)),
+        ("in a week", date(2026, 12, 1)),
+        ("in ten days", date(2026, 12, 4)),
+        ("this friday", date(2026, 11, 27)),
+        ("this coming friday", date(2026, 11, 27)),
+        ("friday next week", date(2026, 12, 4)),
+        ("monday or tuesday", date(2026, 11, 30)),
+        ("tuesday or monday", date(2026, 12, 1)),
+        ("either december third or the fourth of december", date(2026, 12, 3)),
+        ("may i come in on wednesday", date(2026, 11, 25)),
+    ],
+)
+def test_days_as_whisper_writes_them(spoken: str, expected: date | None) -> None:
+    assert resolve_day(spoken, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("ten thirty", time(10, 30)),
+        ("at ten thirty", time(10, 30)),
+        ("ten oh five", time(10, 5)),
+        ("half past two", time(14, 30)),
+        ("quarter to three", time(14, 45)),
+        ("quarter after nine", time(9, 15)),
+        ("two thirty p m", time(14, 30)),
+        ("two thirty p.m.", time(14, 30)),
+        ("nine a m", time(9, 0)),
+        ("eleven o'clock", time(11, 0)),
+        ("at noon", time(12, 0)),
+        ("around four", time(16, 0)),
+        ("at seven in the evening", time(19, 0)),
+        ("at six in the morning", time(6, 0)),
+        ("at three pm", time(15, 0)),
+        ("december twelfth at ten", time(10, 0)),
+        ("december 12 10 30", time(10, 30)),  # the 12 is a day, not a time
+        ("the twelfth", None),
+        ("in a month", None),
+        ("in 2 weeks", None),
+        ("a week from tuesday", None),
+        ("at 25", None),
+    ],
+)
+def test_times_as_whisper_writes_them(spoken: str, expected: time | None) -> None:
+    assert resolve_time(spoken) == expected
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("next week", Resolved(None, None, None, date(2026, 11, 30))),
+        ("sometime next week in the morning", Resolved(None, None, "morning", date(2026, 11, 30))),
+        ("the week after next", Resolved(None, None, None, date(2026, 12, 7))),
+        ("next month", Resolved(None, None, None, date(2026, 12, 1))),
+        ("tuesday next week", Resolved(date(2026, 12, 1), None, None, None)),
+        ("tomorrow afternoon", Resolved(date(2026, 11, 25), None, "afternoon", None)),
+        ("december twelfth at ten thirty", Resolved(date(2026, 12, 12), time(10, 30), None)),
+        ("uh monday or tuesday at two", Resolved(date(2026, 11, 30), time(14, 0), None)),
+        ("whenever", Resolved(None, None, None, None)),
+    ],
+)
+def test_resolve_as_whisper_writes_it(spoken: str, expected: Resolved) -> None:
+    assert resolve(spoken, NOW) == expected
+
+
+def test_next_month_in_december_is_january() -> None:
+    assert resolve_after("next month", date(2026, 12, 10)) == date(2027, 1, 1)
