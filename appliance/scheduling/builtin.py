@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appliance.errors import SchedulingError
+from appliance.scheduling.matching import best_match
 from appliance.scheduling.model import (
     Appointment,
     AppointmentType,
@@ -25,10 +26,6 @@ from appliance.scheduling.model import (
 from appliance.store.db import Connection, Database
 
 SEARCH_DAYS = 60  # how far ahead find_slots looks
-
-
-def _norm(name: str) -> str:
-    return " ".join(name.casefold().replace("-", " ").split())
 
 
 class BuiltinSchedule:
@@ -98,16 +95,14 @@ class BuiltinSchedule:
         return await self._db.run_query(self._find_patient, first, last, birth)
 
     def _find_patient(self, conn: Connection, first: str, last: str, birth: date) -> Patient | None:
+        """The one patient born on `birth` whose name sounds like the one said (Whisper's
+        spelling: see `matching`); None when none or two are alike enough."""
         rows = conn.execute(
             "SELECT id, first_name, last_name, birth_date FROM patients WHERE birth_date = ?",
             (birth.isoformat(),),
         )
-        matches = [
-            Patient(r[0], r[1], r[2], date.fromisoformat(r[3]))
-            for r in rows
-            if _norm(r[1]) == _norm(first) and _norm(r[2]) == _norm(last)
-        ]
-        return matches[0] if len(matches) == 1 else None
+        born = [Patient(r[0], r[1], r[2], date.fromisoformat(r[3])) for r in rows]
+        return best_match(first, last, [(p, p.first_name, p.last_name) for p in born])
 
     async def providers(self) -> list[Provider]:
         def read(conn: Connection) -> list[Provider]:

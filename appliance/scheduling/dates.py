@@ -32,6 +32,8 @@ CLINIC_PM_HOURS = range(1, 7)  # "at 2" means 2 PM in a clinic; "at 9" means 9 A
 _WEEKDAY = "|".join(WEEKDAYS)
 _MONTH = "|".join(MONTHS)
 _SUFFIX = r"(?:st|nd|rd|th)?"
+# "the 12th", "the 12", but not the hour of "the 10:30", "the 10 30", "the 2 pm"
+_THE_DAY = r"\bthe\s+(\d{1,2})(?:(?:st|nd|rd|th)\b|\b(?!:|\s+[0-5]\d\b|\s*(?:am|pm|oclock)\b))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def _next_valid(today: date, month: int, day: int) -> date | None:
 
 def _day_of_month(text: str, today: date) -> date | None:
     """ "the 12th", "on the 15th", "the 4": the next such day, this month or later."""
-    match = re.search(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)\b", text)
+    match = re.search(rf"{_THE_DAY}|\b(\d{{1,2}})(?:st|nd|rd|th)\b", text)
     if not match:
         return None
     day = int(match.group(1) or match.group(2))
@@ -177,7 +179,7 @@ def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
 
 # days said with numbers, so that "December 12 at 10" is not read as 12 o'clock
 _DAYS = re.compile(
-    rf"\b(?:{_MONTH})\s+(?:the\s+)?\d{{1,2}}{_SUFFIX}\b|\bthe\s+\d{{1,2}}{_SUFFIX}\b"
+    rf"\b(?:{_MONTH})\s+(?:the\s+)?\d{{1,2}}{_SUFFIX}\b|{_THE_DAY}"
     r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d+\s+(?:day|week|month)s?\b"
 )
 _CLOCK = re.compile(

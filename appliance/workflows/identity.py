@@ -7,13 +7,18 @@ from datetime import date
 
 from appliance.scheduling.model import Patient
 from appliance.workflows.birth import birth_date, without_birth_date
+from appliance.workflows.names import HeardName, corrected, heard_name
 
-__all__ = ["birth_date", "full_name", "names_someone_else", "without_birth_date"]
+__all__ = [
+    "HeardName",
+    "birth_date",
+    "corrected",
+    "full_name",
+    "heard_name",
+    "names_someone_else",
+    "without_birth_date",
+]
 
-_NAME = re.compile(
-    r"\b(?:my name is|this is|i am|i'm|name's)\s+([a-z][a-z'\-]+(?:\s+[a-z][a-z'\-]+){1,2})",
-    re.IGNORECASE,
-)
 _RELATIONS = (
     "son|daughter|wife|husband|partner|spouse|mother|mom|mum|father|dad|parents?|child"
     "|children|kids?|baby|brother|sister|grandson|granddaughter|grandmother|grandfather"
@@ -28,19 +33,17 @@ _STOP = {"and", "born", "my", "date", "of", "birth", "dob", "on", "the"}
 
 
 def full_name(text: str, slot: str | None = None) -> tuple[str, str] | None:
-    """(first, last) from 'my name is ...' in the caller's words, else from the LLM's slot
-    (cut before any comma, digit or "born": a small model sometimes copies the DOB too)."""
-    m = _NAME.search(text)
-    for candidate in (m.group(1) if m else None, slot):
-        if not candidate:
-            continue
-        candidate = re.split(r"[,\d]|\bborn\b", candidate, maxsplit=1, flags=re.I)[0]
-        words = [
-            w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", candidate) if w.lower() not in _STOP
-        ]
-        if len(words) >= 2:
-            return words[0], words[-1]
-    return None
+    """(first, last) from the caller's words ("my name is ...", or the name alone: see
+    `names.heard_name`), else from the LLM's slot (cut before any comma, digit or "born":
+    a small model sometimes copies the DOB too)."""
+    heard = heard_name(text)
+    if heard is not None and (pair := heard.pair()) is not None:
+        return pair
+    if not slot:
+        return None
+    candidate = re.split(r"[,\d]|\bborn\b", slot, maxsplit=1, flags=re.I)[0]
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", candidate) if w.lower() not in _STOP]
+    return (words[0], words[-1]) if len(words) >= 2 else None
 
 
 def names_someone_else(text: str, slot_name: str | None, patient: Patient, today: date) -> bool:

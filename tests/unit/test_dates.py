@@ -105,6 +105,8 @@ def test_part_of_day_and_combined() -> None:
         ("tuesday or monday", date(2026, 12, 1)),
         ("either december third or the fourth of december", date(2026, 12, 3)),
         ("may i come in on wednesday", date(2026, 11, 25)),
+        ("the 10:30", None),  # an hour, not the 10th
+        ("the ten thirty", None),
     ],
 )
 def test_days_as_whisper_writes_them(spoken: str, expected: date | None) -> None:
@@ -136,6 +138,10 @@ def test_days_as_whisper_writes_them(spoken: str, expected: date | None) -> None
         ("in 2 weeks", None),
         ("a week from tuesday", None),
         ("at 25", None),
+        ("the 10:30", time(10, 30)),  # choosing an offered slot
+        ("the ten thirty please", time(10, 30)),
+        ("the two pm one", time(14, 0)),
+        ("the 12", None),
     ],
 )
 def test_times_as_whisper_writes_them(spoken: str, expected: time | None) -> None:

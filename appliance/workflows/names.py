@@ -1,0 +1,216 @@
+"""A caller's name from an answer as Whisper writes it, carried across turns, corrected.
+
+The answer to "may I have your full name and date of birth?" is often the name alone
+("maria gonzalez", "uh it's maria gonzalez april fourth nineteen eighty two", "Gonzalez,
+Maria"), sometimes half of it ("maria"), sometimes labelled ("my first name is maria and
+last name gonzalez"). `heard_name` reads it without any model; words that are not
+name-like (a stop list of common English words) make it refuse, so that a request is
+never read as a name. `corrected` applies what a caller says to fix it ("no it's
+gonzales with an s", "g o n z a l e s", "the last name is gonzales").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Literal
+
+from appliance.scheduling.dates import MONTHS
+from appliance.workflows.birth import without_birth_date
+from appliance.workflows.name_words import (
+    CLAUSE,
+    CORRECTING,
+    INTROS,
+    LEADING,
+    PARTICLES,
+    STOP,
+    TAIL,
+)
+from appliance.workflows.names_spelling import apply_letter, join_spelled, letter_hint
+
+Part = Literal["first", "last"]
+_HYPHEN = "xqhyphenqx"  # keeps "smith-jones" one word through normalize()
+_LABELS = {
+    "first": r"\b(?:first|1st|given) name(?:'s| is)? (?:spelled )?([a-z'\-]+)",
+    "last": r"\b(?:last|family) name(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
+    r"|\bsurname(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeardName:
+    """A name as heard so far; either part may still be missing."""
+
+    first: str | None = None
+    last: str | None = None
+
+    def merge(self, newer: HeardName | None) -> HeardName:
+        """This name with what a later turn heard over it (the later turn wins)."""
+        if newer is None:
+            return self
+        return HeardName(newer.first or self.first, newer.last or self.last)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.first and self.last)
+
+    @property
+    def missing(self) -> Part | None:
+        """The part still to ask for ("first" before "last"), or None when complete."""
+        return "first" if not self.first else "last" if not self.last else None
+
+    def pair(self) -> tuple[str, str] | None:
+        return (self.first, self.last) if self.first and self.last else None
+
+
+def title(word: str) -> str:
+    """ "o'brien" -> "O'Brien", "smith-jones" -> "Smith-Jones", "de la cruz" -> "De La Cruz"."""
+    return re.sub(r"(^|[\s'\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), word)
+
+
+def _tokens(text: str) -> list[str]:
+    """Normalized words, numbers in digits, dates of birth removed, hyphenated names kept."""
+    t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, join_spelled(text).lower())
+    return [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
+
+
+def _name_like(word: str) -> bool:
+    return bool(re.fullmatch(r"[a-z]+(?:['\-][a-z]+)*", word)) and (
+        len(word) >= 2 and word not in STOP
+    )
+
+
+def _run(words: list[str], i: int) -> list[str]:
+    """The name-like words from words[i] on (four at most, particles included)."""
+    run: list[str] = []
+    while i + len(run) < len(words) and len(run) < 4:
+        word, after = words[i + len(run)], words[i + len(run) + 1 : i + len(run) + 2]
+        if word in MONTHS and after and after[0][:1].isdigit():
+            break  # "april 4th": a date, not April
+        if not (_name_like(word) or (run and word in PARTICLES)):
+            break
+        run.append(word)
+    while run and run[-1] in PARTICLES:
+        run.pop()
+    return run
+
+
+def _from_run(run: list[str], raw: str, expect: Part) -> HeardName:
+    if len(run) == 1:
+        return HeardName(**{expect: title(run[0])})
+    if len(run) == 2 and re.search(rf"\b{run[0]}\s*,\s*{run[1]}\b", raw.lower()):
+        return HeardName(title(run[1]), title(run[0]))  # "Gonzalez, Maria"
+    particle = next((k for k in range(1, len(run)) if run[k] in PARTICLES), len(run) - 1)
+    return HeardName(title(run[0]), title(" ".join(run[particle:])))
+
+
+def _intro_at(words: list[str], i: int) -> int:
+    """How many words an intro ("my name is") takes at words[i]; 0 if none."""
+    for intro in INTROS:
+        if tuple(words[i : i + len(intro)]) == intro:
+            return len(intro)
+    return 0
+
+
+def _labelled(t: str) -> HeardName | None:
+    """ "my first name is maria and last name gonzalez", "the last name is gonzales"."""
+    particles = "|".join(sorted(PARTICLES))
+    first = re.search(_LABELS["first"], t)
+    last = re.search(_LABELS["last"] % (particles, particles), t)
+    first_said = first.group(1) if first and _name_like(first.group(1)) else None
+    last_said = next((g for g in last.groups() if g), None) if last else None
+    if last_said and not _name_like(last_said.split()[-1]):
+        last_said = None
+    if not (first_said or last_said):
+        return None
+    return HeardName(title(first_said) if first_said else None, title(last_said or "") or None)
+
+
+def _marked(words: list[str], raw: str, expect: Part) -> HeardName | None:
+    """A name after an intro anywhere ("... my name is maria gonzalez ...")."""
+    for i in range(len(words)):
+        taken = _intro_at(words, i)
+        if taken and (run := _run(words, i + taken)):
+            return _from_run(run, raw, expect)
+    return None
+
+
+def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
+    """A name said alone, maybe with a date of birth, fillers and courtesy around it."""
+    i = 0
+    while i < len(words) and (words[i] in LEADING or _intro_at(words, i)):
+        i += _intro_at(words, i) or 1
+    run = _run(words, i)
+    rest = words[i + len(run) :]
+    tail_only = all(w in TAIL or re.fullmatch(r"\d+\w*|/", w) for w in rest)
+    new_clause = len(run) >= 2 and bool(rest) and rest[0] in CLAUSE
+    if not run or not (tail_only or new_clause):
+        return None
+    return _from_run(run, raw, expect)
+
+
+def heard_name(text: str, expect: Part = "first") -> HeardName | None:
+    """The name in an answer to "may I have your full name?", or None when the words are
+    not a name. A single word is the `expect`ed part (the one the agent asked for)."""
+    words = _tokens(text)
+    t = " ".join(words)
+    return _labelled(t) or _marked(words, text, expect) or _bare(words, text, expect)
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1, letters only, any case."""
+    a, b = re.sub(r"[^a-z]", "", a.lower()), re.sub(r"[^a-z]", "", b.lower())
+    return SequenceMatcher(None, a, b).ratio() if a and b else 0.0
+
+
+def _target(word: str, current: HeardName) -> Part | None:
+    """Which part a single corrected word replaces: the one it sounds like, else the
+    missing one."""
+    scores = {p: similarity(word, getattr(current, p) or "") for p in ("first", "last")}
+    best: Part = "last" if scores["last"] >= scores["first"] else "first"
+    if scores[best] >= 0.5:
+        return best
+    return current.missing
+
+
+def corrected(text: str, current: HeardName) -> HeardName | None:
+    """`current` as the caller corrects it, or None when `text` corrects nothing:
+    "no it's gonzales with an s", "the last name is gonzales", "first name is marie",
+    "g o n z a l e s", "that's gonzalez with a z at the end"."""
+    hint, rest = letter_hint(" ".join(_tokens(text)))
+    rest = re.sub(r"\bnot (?:an? )?[a-z'\-]+", " ", rest)  # "not gonzalez, gonzales"
+    labelled = _labelled(rest)
+    if labelled is not None:
+        return current.merge(_hinted(labelled, hint))
+    words = [w for w in rest.split() if w not in CORRECTING and w not in LEADING]
+    run = _run(words, 0)
+    if not all(w in TAIL for w in words[len(run) :]):
+        return None
+    if len(run) >= 2:
+        return current.merge(_hinted(_from_run(run, text, "first"), hint))
+    if run:
+        part = _target(run[0], current)
+        return current.merge(_hinted(HeardName(**{part: title(run[0])}), hint)) if part else None
+    return _hint_only(current, hint)
+
+
+def _hinted(name: HeardName | None, hint: tuple[str, str | None] | None) -> HeardName | None:
+    """The last part said (last name before first) with a letter hint applied."""
+    if name is None or hint is None:
+        return name
+    if name.last:
+        return HeardName(name.first, title(apply_letter(name.last.lower(), *hint)))
+    assert name.first is not None
+    return HeardName(title(apply_letter(name.first.lower(), *hint)), None)
+
+
+def _hint_only(current: HeardName, hint: tuple[str, str | None] | None) -> HeardName | None:
+    """ "no, with an s": the letter fixes the last name, else the first."""
+    if hint is None:
+        return None
+    for part in ("last", "first"):
+        said = getattr(current, part)
+        if said and (fixed := apply_letter(said.lower(), *hint)) != said.lower():
+            return current.merge(HeardName(**{part: title(fixed)}))
+    return None
