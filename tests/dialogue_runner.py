@@ -49,6 +49,7 @@ class Outcome:
     appointment_type: str | None = None
     provider: str | None = None
     topic: str | None = None
+    patient: str | None = None
     identity_asked: bool = False
     replies: list[str] = field(default_factory=list)
 
@@ -58,13 +59,15 @@ class Outcome:
         return [k for k, v in expect.items() if got.get(k) != v]
 
 
-def _appointments(conn: Connection) -> dict[str, tuple[str, str, str, str]]:
-    rows = conn.execute("SELECT id, status, start_utc, type_id, provider_id FROM appointments")
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+def _appointments(conn: Connection) -> dict[str, tuple[str, ...]]:
+    rows = conn.execute(
+        "SELECT id, status, start_utc, type_id, provider_id, patient_id FROM appointments"
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _store_outcome(before: dict[str, Any], after: dict[str, Any], out: Outcome) -> None:
-    for key, (status, start, type_id, provider) in after.items():
+    for key, (status, start, type_id, provider, patient) in after.items():
         old = before.get(key)
         if old is None and status == "booked":
             out.outcome, out.appointment_type, out.provider = "booked", type_id, provider
@@ -72,6 +75,9 @@ def _store_outcome(before: dict[str, Any], after: dict[str, Any], out: Outcome) 
             out.outcome = "cancelled"
         elif old is not None and old[1] != start:
             out.outcome, out.provider = "rescheduled", provider
+        else:
+            continue
+        out.patient = patient
 
 
 class DialogueRun:
@@ -103,12 +109,14 @@ class DialogueRun:
                     out.outcome, out.reason = "transferred", d.transfer_reason
                 elif "emergency" in self.engine.state.flags:
                     out.outcome = "emergency"
-                else:
+                elif out.outcome == "none":
                     out.outcome = "ended"
                 break
-            if said.startswith("Your next appointment is"):
+            if said.startswith(("Your next appointment is", t.NO_APPOINTMENTS)):
                 out.outcome = "status"
         _store_outcome(before, self.db.query(_appointments), out)
+        if out.patient is None and self.engine.state.patient is not None:
+            out.patient = self.engine.state.patient.id
         self.db.close()
         return out
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from appliance.artifacts.model_files import model_dir
 from appliance.config import Settings
-from appliance.errors import ConfigError
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
 from appliance.demo.config import front_desk_uri
 from appliance.domain import ChatMessage
+from appliance.errors import ConfigError
 from appliance.governance.consent import ConsentPolicy
 from appliance.governance.pci import PciPolicy
 from appliance.llm.agent import LlmAgent

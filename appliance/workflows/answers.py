@@ -40,6 +40,9 @@ _YES = re.compile(
 )
 
 
+_LEADING_NO = re.compile(r"(?:no|nope|nah)\b(?! (?:problem|worries))")
+
+
 def _normal(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
@@ -50,8 +53,13 @@ def classify(text: str) -> Answer:
     if "?" in text:
         return Answer.UNCLEAR
     words = _normal(text)
-    if not words or _UNSURE.search(words):
+    if not words:
         return Answer.UNCLEAR
+    if _UNSURE.search(words):
+        # "no, actually leave it": a no said first, with no yes after it, is a no (a no
+        # changes nothing); any other doubt leaves the answer unclear
+        leading_no = _LEADING_NO.match(words) and not _YES.search(words)
+        return Answer.NO if leading_no else Answer.UNCLEAR
     negated = bool(_NEGATED_YES.search(words))
     rest = _NEGATED_YES.sub(" ", words)
     no = negated or bool(_NO.search(rest))

@@ -39,6 +39,7 @@ _EMERGENCY = (
     r"|don't want to live|can't move (?:my|his|her) (?:right |left )?(?:side|arm|leg|face)"
     r"|sudden(?:ly)? (?:really |very )?(?:confused|numb|weak|can't see|blind)"
     r"|can't feel (?:my|his|her) (?:arm|leg|face|side)|blue lips|turning blue"
+    r"|can't catch (?:my|his|her) breath|can't get (?:my|his|her) breath"
 )
 _PERSON = (
     r"real person|live person|actual person|a human|human being|talk to a person"
@@ -98,7 +99,8 @@ _TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"(?:no longer|don't) need (?:my|the|that) appointment", 3.0),
     ],
     Intent.APPOINTMENT_STATUS: [
-        (r"when(?:'s| is| was) my (?:next )?(?:appointment|visit)", 3.5),
+        (r"when(?:'s| is| was) (?:my|the|his|her|our) (?:\w+'s )?(?:next )?(?:appointment|visit)"
+         r"|when (?:my|his|her|our) (?:\w+'s )?(?:next )?(?:appointment|visit) is", 3.5),
         (r"what (?:time|day|date) is my (?:next )?(?:appointment|visit)", 3.5),
         (r"do i (?:have|still have) an? (?:appointment|visit)", 3.5),
         (r"(?:confirm|check on|check|verify|double check) (?:my|the) (?:appointment|visit)", 3.0),
@@ -129,7 +131,7 @@ _TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"do you (?:guys |all )?(?:do|offer|have|provide|see)\b", 1.5), (r"after hours|nurse line"
          r"|at night|on the weekend", 1.5), (r"\bforms?\b|what (?:do i|should i) bring"
          r"|how early|arrive early", 2.0), (r"telehealth|video (?:visit|call|appointment)"
-         r"|virtual|online visit", 2.0), (r"interpreter|translator|spanish|speak (?:other )?"
+         r"|virtual|online visit|\bvideo\b|from home", 2.5), (r"interpreter|translator|spanish|speak (?:other )?"
          r"languages", 2.0), (r"wheelchair|accessib|elevator|ramp", 2.0),
         (r"flu shot|flu vaccine|vaccin|covid shot|booster", 1.5),
         (r"medical records|my records|copy of my (?:records|chart)", 1.5),

@@ -21,11 +21,12 @@ class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     topic: list[Topic]
 
     def match(self, words: str) -> Topic | None:
-        """The topic whose keywords occur most often in `words` (lower case), or None;
-        a tie goes to the topic listed first."""
+        """The topic whose keywords cover most of `words` (lower case), or None: a longer
+        keyword is more specific ("christmas" over "open"); a tie goes to the topic
+        listed first."""
         best, score = None, 0
         for t in self.topic:
-            hits = sum(1 for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", words))
+            hits = sum(len(k) for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", words))
             if hits > score:
                 best, score = t, hits
         return best

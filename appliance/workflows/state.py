@@ -9,6 +9,7 @@ from datetime import date
 from appliance.domain import WorkflowAction
 from appliance.llm.understanding import Intent
 from appliance.scheduling.model import Appointment, Patient, Slot
+from appliance.workflows.names import HeardName
 from appliance.workflows.said import Said
 
 
@@ -71,7 +72,7 @@ class DialogueState:
     message_reason: str = ""  # why a message is being taken (transfer outcome)
     message_body: str = ""  # PHI: kept only until the message is stored
     # identity heard so far, over turns (PHI): cleared once looked up
-    heard_name: tuple[str | None, str | None] = (None, None)  # (first, last)
+    heard_name: HeardName = field(default_factory=HeardName)
     heard_dob: date | None = None
     wanted: Said | None = None  # the details said with the request (day, provider, type)
     prompt: str = ""  # the flow's last question, asked again after a question aside
@@ -83,4 +84,4 @@ class DialogueState:
         self.wanted, self.prompt = None, ""
 
     def forget_identity_heard(self) -> None:
-        self.heard_name, self.heard_dob = (None, None), None
+        self.heard_name, self.heard_dob = HeardName(), None

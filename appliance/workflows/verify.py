@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from appliance.domain import WorkflowAction
 from appliance.workflows import templates as t
-from appliance.workflows.identity import birth_date, full_name
+from appliance.workflows.identity import HeardName, birth_date, corrected, heard_name
+from appliance.workflows.names import similarity
 from appliance.workflows.lockout import LOCKED_REASON
-from appliance.workflows.state import ActionRecord, Decision, Stage
+from appliance.workflows.state import ActionRecord, Decision
 
 if TYPE_CHECKING:
     from appliance.workflows.engine import WorkflowEngine
@@ -28,38 +29,53 @@ async def identify(e: WorkflowEngine, u: Understanding, text: str, first: bool) 
     s = e.state
     if await _caller_locked(e):
         return locked_out(e)
-    _take_heard(e, u, text)
-    (given, family), dob = s.heard_name, s.heard_dob
-    if given is None and family is None and dob is None:
+    new = _take_heard(e, u, text)
+    name, dob = s.heard_name.pair(), s.heard_dob
+    if not new:
         if first:
             return Decision(t.ASK_IDENTITY)
         s.unheard += 1
         if s.unheard >= e.policy.max_identity_attempts:
             return await identity_failed(e, checked=False)
         return Decision(t.ASK_IDENTITY_AGAIN)
-    if given is None or family is None:
+    if name is None:
         return Decision(t.ASK_FULL_NAME)
     if dob is None:
         return Decision(t.ASK_BIRTH_DATE)
-    patient = await e.schedule.find_patient(given, family, dob)
-    s.forget_identity_heard()
+    patient = await e.schedule.find_patient(name[0], name[1], dob)
     if patient is None:
         return await identity_failed(e, checked=True)
+    s.forget_identity_heard()
     s.patient, s.unheard = patient, 0
     s.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "ok"))
     return await e.after_identity(u, text)
 
 
-def _take_heard(e: WorkflowEngine, u: Understanding, text: str) -> None:
-    """Add this turn's name and birth date to what was heard (a correction replaces)."""
+def _take_heard(e: WorkflowEngine, u: Understanding, text: str) -> bool:
+    """Add this turn's name and birth date to what was heard (a correction replaces, a
+    later part wins); whether anything new was heard. What a failed lookup was made
+    with stays: the caller may correct just one part ("it's seventy five, not six")."""
     s = e.state
-    answering = s.stage == Stage.IDENTIFY
-    name = _interim_name(text, s.heard_name, answering)
+    name = corrected(text, s.heard_name) or _one_part(
+        s.heard_name, heard_name(text, s.heard_name.missing or "first")
+    )
     if name is not None:
         s.heard_name = name
-    dob = u.said.dob or birth_date(text)
+    dob = u.said.dob or birth_date(text, e.now().date())
     if dob is not None:
         s.heard_dob = dob
+    return name is not None or dob is not None
+
+
+def _one_part(current: HeardName, got: HeardName | None) -> HeardName | None:
+    """`got` over `current`; once both parts are heard, one word alone ("no, it's
+    gonzalez with a z") replaces the part it resembles, not the first name."""
+    if got is None or not current.complete or got.complete:
+        return current.merge(got) if got is not None else None
+    word = got.first or got.last or ""
+    if similarity(word, current.last or "") >= similarity(word, current.first or ""):
+        return HeardName(current.first, word)
+    return HeardName(word, current.last)
 
 
 async def identity_failed(e: WorkflowEngine, checked: bool) -> Decision:
@@ -90,34 +106,8 @@ def locked_out(e: WorkflowEngine) -> Decision:
     return e.escalate(LOCKED_REASON, t.IDENTITY_LOCKED)
 
 
-_FILLERS = set(
-    """uh um er yes yeah yep sure ok okay it's its is this my name name's i'm i am and
-    the born on date of birth dob hi hello it was first last""".split()  # noqa: SIM905
-)
-
 
 def heard_in_answer(text: str) -> tuple[str | None, str | None]:
     """The name in an answer to "your full name and date of birth?" ((None, None): none)."""
-    return _interim_name(text, (None, None), True) or (None, None)
-
-
-def _interim_name(
-    text: str, heard: tuple[str | None, str | None], answering: bool
-) -> tuple[str | None, str | None] | None:
-    import re
-
-    from appliance.workflows.identity import without_birth_date
-
-    said = full_name(text)
-    if said is not None or not answering:
-        return said
-    words = [
-        w
-        for w in re.findall(r"[a-z][a-z'\-]*", without_birth_date(text).lower())
-        if w not in _FILLERS
-    ]
-    if 2 <= len(words) <= 3:
-        return words[0].title(), words[-1].title()
-    if len(words) == 1 and heard[0] and not heard[1]:
-        return heard[0], words[0].title()
-    return None
+    name = heard_name(text)
+    return (name.first, name.last) if name else (None, None)

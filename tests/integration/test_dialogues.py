@@ -30,4 +30,5 @@ async def test_dialogue_reaches_its_outcome(tmp_path: Path, now: Any, dialogue: 
     transcript = "\n".join(
         f"  caller: {c}\n  agent:  {a}" for c, a in zip(dialogue["turns"], out.replies)
     )
-    assert not wrong, f"{wrong} differ: got {out.outcome}/{out.reason}\n{transcript}"
+    got = {k: getattr(out, k) for k in dialogue["expect"]}
+    assert not wrong, f"{wrong} differ: got {got}\n{transcript}"

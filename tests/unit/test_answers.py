@@ -97,3 +97,16 @@ def test_nothing_mixed_is_ever_yes() -> None:
         for no, _ in [a for a in ANSWERS if a[1] is N]:
             assert classify(f"{yes}, {no}") is not Y
             assert classify(f"{no}, {yes}") is not Y
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("no, actually leave it as it is", Answer.NO),
+        ("nope, actually keep it", Answer.NO),
+        ("no, actually yes", Answer.UNCLEAR),
+        ("no wait, go ahead", Answer.UNCLEAR),
+    ],
+)
+def test_a_no_said_first_stays_a_no_despite_doubt(text: str, want: Answer) -> None:
+    assert classify(text) == want
