@@ -31,11 +31,15 @@ def produced_slots(u: Understanding, text: str) -> dict[str, str]:
     """The details as the labelled set writes them. A line that only informs is read as
     the answer to "your full name and date of birth?" (as the identity step reads it);
     a topic counts only on a clinic question."""
+    if u.intent in (Intent.EMERGENCY, Intent.GOODBYE, Intent.OTHER):
+        return {}  # the set's convention: these lines carry no details
     said, w = u.said, u.said.when
-    name = said.name
+    if u.intent == Intent.CLINIC_INFO:
+        return {"topic": said.topic} if said.topic else {}
+    name: tuple[str, ...] | None = said.name
     if name is None and u.intent == Intent.INFORM:
-        first, last = heard_in_answer(text)
-        name = (first, last) if first and last else None
+        parts = tuple(p for p in heard_in_answer(text) if p)
+        name = parts or None
     found = {
         "name": " ".join(name) if name else None,
         "dob": said.dob.isoformat() if said.dob else None,
@@ -44,6 +48,6 @@ def produced_slots(u: Understanding, text: str) -> dict[str, str]:
         "part_of_day": w.part_of_day,
         "provider": said.provider,
         "appointment_type": said.appointment_type,
-        "topic": said.topic if u.intent == Intent.CLINIC_INFO else None,
+        "topic": None,
     }
     return {k: v for k, v in found.items() if v}

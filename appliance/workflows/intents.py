@@ -21,7 +21,10 @@ _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
     r"|won't|without|isn't|rather not)"
 )
-_NEGATED = re.compile(rf"\b{_NEG}(?:\s+\w+){{0,3}}\s*$")
+# a negation reaches at most three words ahead, and never past "just", "but", "instead"
+_NEGATED = re.compile(
+    rf"\b{_NEG}(?:\s+(?!just\b|but\b|instead\b|rather\b|only\b)[\w']+){{0,3}}\s*$"
+)
 _EMERGENCY = (
     r"chest (?:pain|pains|pressure|tightness|hurts)|crushing|heart attack|my heart is racing"
     r"|can't breathe|cannot breathe|can not breathe|not breathing|stopped breathing"
@@ -69,13 +72,13 @@ _TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"(?:see|seen by) (?:a|the|my) (?:doctor|provider|physician|dermatologist"
          r"|pediatrician|nurse practitioner)", 2.0), (r"\bsee doctor\b", 2.0),
         (r"get in (?:to see|with)|come in (?:for|to see)|squeeze me in|fit me in", 2.0),
-        (r"(?:need|want|like|get|schedule|due for) (?:a|an|my)? ?(?:annual )?(?:physical"
-         r"|checkup|consultation|followup|sick visit|wellness)", 2.0),
+        (r"(?:need|want|like|get|schedule|due for|book|make|set up) (?:a|an|my)? ?(?:annual )?"
+         r"(?:physical|checkup|consultation|followup|sick visit|wellness)", 2.0),
         (r"first available|earliest (?:available|appointment)|any openings"
          r"|availability|available (?:appointment|time|slot)", 1.5),
         (r"\bappointment\b", 0.6), (r"\bschedule\b", 0.8), (r"\bvisit\b", 0.5),
         (r"anything (?:open|available)|any (?:\w+ )?(?:openings|appointments|availability"
-         r"|slots)|an appointment (?:available|open)", 3.0),
+         r"|slots)|an appointment (?:available|open)", 4.5),
         (r"set up (?:my|a|an|the) (?:\w+ )?(?:appointment|visit)|squeez|get (?:seen|in)\b"
          r"|bring (?:my|him|her|them|\w+) (?:\w+ )?in\b", 3.0),
     ],
@@ -131,8 +134,9 @@ _TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"do you (?:guys |all )?(?:do|offer|have|provide|see)\b", 1.5), (r"after hours|nurse line"
          r"|at night|on the weekend", 1.5), (r"\bforms?\b|what (?:do i|should i) bring"
          r"|how early|arrive early", 2.0), (r"telehealth|video (?:visit|call|appointment)"
-         r"|virtual|online visit|\bvideo\b|from home", 2.5), (r"interpreter|translator|spanish|speak (?:other )?"
-         r"languages", 2.0), (r"wheelchair|accessib|elevator|ramp", 2.0),
+         r"|virtual|online visit|\bvideo\b|from home", 2.5),
+        (r"interpreter|translator|spanish|speak (?:other )?languages", 2.0),
+        (r"wheelchair|accessib|elevator|ramp", 2.0),
         (r"flu shot|flu vaccine|vaccin|covid shot|booster", 1.5),
         (r"medical records|my records|copy of my (?:records|chart)", 1.5),
         (r"fax|phone number|email", 1.0),
@@ -166,6 +170,7 @@ _TABLE: dict[Intent, list[tuple[str, float]]] = {
 _COMPILED = {intent: [(re.compile(p), w) for p, w in rows] for intent, rows in _TABLE.items()}
 _EMERGENCY_RE, _PERSON_RE = re.compile(_EMERGENCY), re.compile(_PERSON)
 SAFETY_WEIGHT = 10.0
+SAFE = (Intent.EMERGENCY, Intent.SPEAK_TO_PERSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +191,14 @@ TASKS = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATU
 
 def _unnegated(pattern: re.Pattern[str], text: str) -> bool:
     """Whether `pattern` occurs somewhere in `text` without a negation just before it."""
-    return any(not _NEGATED.search(text[: m.start()]) for m in pattern.finditer(text))
+    return _first(pattern, text) is not None
+
+
+def _first(pattern: re.Pattern[str], text: str) -> int | None:
+    """Where `pattern` first occurs in `text` without a negation just before it."""
+    return next(
+        (m.start() for m in pattern.finditer(text) if not _NEGATED.search(text[: m.start()])), None
+    )
 
 
 def _emergency(text: str) -> bool:
@@ -209,17 +221,29 @@ def scores(text: str) -> dict[Intent, float]:
         total = sum(weight for pattern, weight in rows if _unnegated(pattern, text))
         if total:
             found[intent] = total
-    if Intent.CLINIC_INFO in found and any(found.get(t, 0) >= 2.0 for t in TASKS):
+    info = found.get(Intent.CLINIC_INFO, 0.0)
+    if 0 < info < 4.0 and any(found.get(t, 0) >= 2.5 for t in TASKS):
         found[Intent.CLINIC_INFO] /= 2  # "book a physical, and do I need to fast": the task
     return found
 
 
+def _mentioned(intent: Intent, text: str) -> int:
+    """Where the caller first asked for `intent` (the main request of a run-on comes
+    first: "book a physical, and do I need to fast?")."""
+    found = [_first(p, text) for p, _ in _COMPILED.get(intent, [])]
+    return min((f for f in found if f is not None), default=len(text))
+
+
 def read(text: str) -> Reading:
-    """The rules' reading of the caller's words (`text` as transcribed)."""
+    """The rules' reading of the caller's words (`text` as transcribed); of two requests
+    scored within one point, the one said first."""
     words = normal(text)
     ranked = sorted(scores(words).items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1.0 and ranked[0][0] not in SAFE:
+        top = sorted(ranked[:2], key=lambda item: _mentioned(item[0], words))
+        ranked = [*top, *ranked[2:]]
     if not ranked:
         return Reading(Intent.OTHER, 0.0, 0.0, None, words)
     (best, top), rest = ranked[0], ranked[1:]
     second = rest[0] if rest else (None, 0.0)
-    return Reading(best, top, top - second[1], second[0], words)
+    return Reading(best, top, abs(top - second[1]), second[0], words)

@@ -150,6 +150,13 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
     return _from_run(run, raw, expect)
 
 
+def introduced_name(text: str) -> HeardName | None:
+    """A name the caller introduced ("my name is ...", "this is ...", "my last name is
+    ..."): what counts as a name outside an answer to "your full name?"."""
+    words = _tokens(text)
+    return _labelled(" ".join(words)) or _marked(words, text, "first")
+
+
 def heard_name(text: str, expect: Part = "first") -> HeardName | None:
     """The name in an answer to "may I have your full name?", or None when the words are
     not a name. A single word is the `expect`ed part (the one the agent asked for)."""

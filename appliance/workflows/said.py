@@ -17,22 +17,28 @@ from datetime import date, datetime
 from rapidfuzz import fuzz
 
 from appliance.scheduling.dates import Resolved, resolve
+from appliance.scheduling.matching import part_score
 from appliance.scheduling.model import AppointmentType, Provider
 from appliance.workflows.answers import Answer, classify
-from appliance.workflows.identity import birth_date, full_name, without_birth_date
+from appliance.workflows.identity import birth_date, without_birth_date
 from appliance.workflows.kb import KnowledgeBase
+from appliance.workflows.names import heard_name, introduced_name
 from appliance.workflows.wording import normal
 
 # what callers call each kind of visit, by words in the type's id or name
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup"),
-    "checkup": ("checkup", "check on", "routine visit", "regular visit"),
-    "sick": ("sick visit", "sick", "fever", "flu", "cough", "cold", "sore throat", "rash",
-             "not feeling well", "infection", "earache", "ear infection"),
-    "follow": ("followup", "follow on", "recheck", "go over"),
+    "checkup": ("checkup", "routine visit", "regular visit"),
+    "sick": ("sick visit", "sick appointment"),
+    "follow": ("followup", "recheck"),
     "consult": ("consultation", "consult", "second opinion"),
 }  # fmt: skip
 _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
+
+
+def _alike(name: str, word: str) -> float:
+    """0..100: letters alike, or the same sound ("lea" for Lee)."""
+    return max(fuzz.ratio(name, word), 100 * part_score(word, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ class Vocabulary:
                 continue
             last = parts[-1]
             cutoff = 80 if titled else 92
-            score = max((fuzz.ratio(last, t) for t in tokens if len(t) >= 3), default=0)
+            score = max((_alike(last, t) for t in tokens if len(t) >= 3), default=0)
             if score >= cutoff and (best is None or score > best[0]):
                 best = (score, p.id)
         return best[1] if best else None
@@ -86,6 +92,8 @@ class Said:
     appointment_type: str | None = None
     topic: str | None = None
     answer: Answer = Answer.UNCLEAR
+    bare_name: bool = False  # the words are a full name alone ("maria gonzalez")
+    choice: bool = False  # a pick among offers: "the first one", "either is fine"
 
     @property
     def has_when(self) -> bool:
@@ -95,7 +103,7 @@ class Said:
     @property
     def details(self) -> bool:
         """Whether the turn carries anything a flow can use."""
-        return bool(self.name or self.dob or self.has_when or self.provider) or (
+        return bool(self.name or self.dob or self.has_when or self.provider or self.bare_name) or (
             self.answer != Answer.UNCLEAR
         )
 
@@ -114,15 +122,44 @@ class Said:
         return {k: v for k, v in found.items() if v}
 
 
+# not days or times: "the first one", "my first appointment", "good morning"
+_NOT_WHEN = re.compile(
+    r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
+    r"|appointment|visit|time|opening|doctor)\b|\bgood\s+(?:morning|afternoon|evening)\b",
+    re.I,
+)
+_CHOICE = re.compile(
+    r"\b(?:first|second|third|last|earlier|earliest|later|latest|other) one\b|\beither\b"
+    r"|\bwhichever\b|\bany of (?:them|those)\b|\bthe (?:first|second|earlier|later)\b",
+    re.I,
+)
+_FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
+
+
+def _when_part(text: str) -> str:
+    """The words that say when: the new day of "from wednesday to thursday", without
+    ordinals of choice and greetings; plural parts of day as one ("mornings")."""
+    text = without_birth_date(_NOT_WHEN.sub(" ", text))
+    moved = _FROM_TO.search(text)
+    if moved:
+        text = moved.group("new") if moved.group("new") else text[: moved.start()]
+    return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
+
+
 def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
     """Every detail in the caller's words `text`, relative to `now` (clinic time)."""
     words = normal(text)
+    introduced = introduced_name(text)
     return Said(
-        name=full_name(text),
+        name=introduced.pair() if introduced else None,
         dob=birth_date(text, now.date()),
-        when=resolve(without_birth_date(text), now),
+        when=resolve(_when_part(text), now),
         provider=vocabulary.provider(words),
         appointment_type=vocabulary.appointment_type(words),
         topic=vocabulary.topic(words),
         answer=classify(text),
+        choice=bool(_CHOICE.search(words)) and len(words.split()) <= 8,
+        bare_name=len(words.split()) <= 6
+        and (bare := heard_name(text)) is not None
+        and bare.complete,
     )

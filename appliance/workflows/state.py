@@ -62,6 +62,7 @@ class DialogueState:
     stage: Stage = Stage.IDLE
     patient: Patient | None = None
     identity_attempts: int = 0
+    identity_turns: int = 0  # turns of this task spent on identity
     unheard: int = 0  # identity turns in a row with no name or birth date heard
     misunderstood: int = 0
     offered: list[Slot] = field(default_factory=list)
@@ -82,6 +83,7 @@ class DialogueState:
         self.offered, self.chosen, self.appointment = [], None, None
         self.message_reason, self.message_body = "", ""
         self.wanted, self.prompt = None, ""
+        self.identity_turns = 0
 
     def forget_identity_heard(self) -> None:
         self.heard_name, self.heard_dob = HeardName(), None

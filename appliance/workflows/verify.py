@@ -5,7 +5,7 @@ What was heard is carried across turns (the name now, the birth date next), a mi
 part is asked for by name, and a correction ("no, it's Gonzales with an s") replaces
 what it corrects. Until a lookup is made the words are the same whether or not such a
 patient exists; a failed lookup counts towards the per-call limit and the lockout across
-calls, and clears what was heard so the next try starts clean.
+calls; what was heard stays, so the caller can correct one part.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from appliance.domain import WorkflowAction
 from appliance.workflows import templates as t
 from appliance.workflows.identity import HeardName, birth_date, corrected, heard_name
-from appliance.workflows.names import similarity
 from appliance.workflows.lockout import LOCKED_REASON
+from appliance.workflows.names import similarity
 from appliance.workflows.state import ActionRecord, Decision
+
+MAX_IDENTITY_TURNS = 5  # turns spent on identity in one task before the front desk
 
 if TYPE_CHECKING:
     from appliance.workflows.engine import WorkflowEngine
@@ -31,6 +33,9 @@ async def identify(e: WorkflowEngine, u: Understanding, text: str, first: bool) 
         return locked_out(e)
     new = _take_heard(e, u, text)
     name, dob = s.heard_name.pair(), s.heard_dob
+    s.identity_turns += 1
+    if s.identity_turns > MAX_IDENTITY_TURNS:  # a part keeps missing: a human takes over
+        return e.escalate("identity-failed", t.IDENTITY_NOT_VERIFIED)
     if not new:
         if first:
             return Decision(t.ASK_IDENTITY)
@@ -104,7 +109,6 @@ def locked_out(e: WorkflowEngine) -> Decision:
     """Too many failed identifications from this caller: a human takes over."""
     e.state.actions.append(ActionRecord(WorkflowAction.IDENTIFY, "locked"))
     return e.escalate(LOCKED_REASON, t.IDENTITY_LOCKED)
-
 
 
 def heard_in_answer(text: str) -> tuple[str | None, str | None]:

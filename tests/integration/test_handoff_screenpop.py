@@ -22,16 +22,19 @@ from appliance.admin.app import create_app
 from appliance.admin.screenpop import COOKIE, ScreenPop
 from appliance.admin.server import AdminServer
 from appliance.errors import ApplianceError
-from appliance.llm.understanding import Intent, Slots, Understanding
+from appliance.llm.understanding import Intent
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
+from appliance.scheduling.dates import Resolved
 from appliance.scheduling.model import Patient
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import read_records
 from appliance.store.db import Database
 from appliance.workflows.handoff import Heard, build_packet, transfer_headers, validate
 from appliance.workflows.handoff_store import HandoffStore
+from appliance.workflows.said import Said
 from appliance.workflows.state import ActionRecord, DialogueState, Stage
+from appliance.workflows.understander import Understanding
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -56,7 +59,8 @@ def packet(call_id: str = "call-1", reason: str = "caller-request") -> dict[str,
     state = DialogueState(task=Intent.BOOK, stage=Stage.CHOOSE_DAY, patient=MARIA)
     state.actions += [ActionRecord("identify", "ok"), ActionRecord("transfer", reason)]
     heard = Heard()
-    heard.add(Understanding(Intent.BOOK, Slots(date="next Tuesday morning"), False, 0.8, "llm"))
+    tuesday_morning = Said(when=Resolved(date(2026, 12, 1), None, "morning"))
+    heard.add(Understanding(Intent.BOOK, tuesday_morning, False, 0.8, "rules"))
     return build_packet(state, heard, call_id, reason, {}, time.time())
 
 
@@ -100,12 +104,13 @@ def test_packet_schema_rejects_bad_packets_with_coded_errors() -> None:
     good = packet()
     validate(good)
     assert good["caller"]["name"] == "Maria Gonzalez"
-    assert good["slots"] == {"date": "next Tuesday morning"}
+    assert good["slots"] == {"date": "2026-12-01", "time": "morning"}
     headers = transfer_headers(good)
     assert set(headers) == {
         "X-Appliance-Call", "X-Appliance-Reason", "X-Appliance-Handoff", "X-Appliance-Summary"
     }  # fmt: skip
-    assert "Maria" not in json.dumps(headers) and "Tuesday" not in json.dumps(headers)
+    for phi in ("Maria", "2026-12-01", "morning"):
+        assert phi not in json.dumps(headers)
     assert sum(len(k) + len(v) for k, v in headers.items()) < 300  # short REFER on UDP
     for broken in (
         {**good, "reason": "Not A Code!"},

@@ -102,10 +102,9 @@ async def test_identity_and_booking_actions_are_audited(db: Database) -> None:
         "Yes please.",
         "No, that's all, goodbye.",
     ]
-    understood = [{"intent": "book"}, {}, {"slots": {"date": "Friday"}}, {}, {}]
     repo = CallRepository(db)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    deps = dataclasses.replace(deps, agent=chat(db, understood, clock))
+    deps = dataclasses.replace(deps, agent=chat(db, clock))
     await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert [e for e in events if e[0].startswith("workflow-")] == [

@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.domain import Directive, WorkflowAction
-from appliance.llm.understanding import Understander
 from appliance.ports import AgentAction
 from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import PAYMENT_REASON, PAYMENT_SAY, WorkflowEngine
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.state import Stage
-from tests.unit.test_clinic_agent import NoSchedule, Scripted, chat, respond
+from tests.unit.test_clinic_agent import NoSchedule, Scripted, chat, respond, understander
 
 pytestmark = pytest.mark.unit
 
@@ -42,11 +41,11 @@ async def test_a_question_about_a_bill_goes_to_the_front_desk_not_the_pause() ->
 async def test_a_payment_in_the_middle_of_a_booking_leaves_the_booking() -> None:
     scripted = Scripted("book")
     engine = WorkflowEngine(NoSchedule(), KnowledgeBase([]), ZoneInfo("UTC"))  # type: ignore[arg-type]
-    c = ClinicAgent(Understander(scripted), engine)
+    c = ClinicAgent(understander(scripted), engine)
     await respond(c, "I need an appointment")
     assert engine.state.stage == Stage.IDENTIFY
-    scripted.intent = "billing"
-    out, reply = await respond(c, "actually I need to pay my balance by card first")
-    assert out == [PAYMENT_SAY]
+    pay = "actually I need to pay my balance by card first"
+    out, reply = await respond(c, pay)  # the rules' billing: the model (still "book") not asked
+    assert out == [PAYMENT_SAY] and pay not in scripted.asked
     assert reply.directive is not None and reply.directive.payment
     assert (engine.state.stage, engine.state.task) == (Stage.IDLE, None)

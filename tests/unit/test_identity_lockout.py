@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.llm.understanding import Intent, Slots, Understanding
+from appliance.llm.understanding import Intent
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
@@ -21,6 +21,9 @@ from appliance.workflows import templates as t
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.kb import load_kb
 from appliance.workflows.lockout import IdentityLockouts
+from appliance.workflows.said import Vocabulary, read_details
+from appliance.workflows.state import Decision
+from appliance.workflows.understander import Understanding
 
 pytestmark = pytest.mark.unit
 
@@ -33,8 +36,10 @@ KEY = b"k" * 32
 NUMBER = "+15550100001"
 
 
-def U(intent: Intent = Intent.OTHER) -> Understanding:
-    return Understanding(intent, Slots(), False, 0.9, "llm")
+async def say(engine: WorkflowEngine, text: str, intent: Intent = Intent.INFORM) -> Decision:
+    """One caller turn: a scripted intent, the details the parsers read in `text`."""
+    said = read_details(text, Vocabulary(), engine.now())
+    return await engine.turn(Understanding(intent, said, False, 0.9, "rules"), text)
 
 
 @pytest.fixture
@@ -66,8 +71,8 @@ class Clinic:
 
 async def fail_once(engine: WorkflowEngine) -> str | None:
     if engine.state.stage.value == "idle":
-        await engine.turn(U(Intent.APPOINTMENT_STATUS), "when is my appointment")
-    return (await engine.turn(U(), WRONG)).transfer
+        await say(engine, "when is my appointment", Intent.APPOINTMENT_STATUS)
+    return (await say(engine, WRONG)).transfer
 
 
 async def test_three_failures_lock_the_caller_out_of_identity(db: Database) -> None:
@@ -78,12 +83,12 @@ async def test_three_failures_lock_the_caller_out_of_identity(db: Database) -> N
     locked = await fail_once(second)  # the third failure within the window
     assert locked == "identity-locked"
     third = clinic.call()  # even the right name and date of birth are refused at once
-    said = await third.turn(U(Intent.APPOINTMENT_STATUS), "when is my appointment " + MARIA)
+    said = await say(third, "when is my appointment " + MARIA, Intent.APPOINTMENT_STATUS)
     assert said.transfer == "identity-locked" and said.say == t.IDENTITY_LOCKED
     assert third.state.patient is None
     other = clinic.call("+15550100002")  # another caller is not affected
-    await other.turn(U(Intent.APPOINTMENT_STATUS), "when is my appointment")
-    assert (await other.turn(U(), MARIA)).transfer is None
+    await say(other, "when is my appointment", Intent.APPOINTMENT_STATUS)
+    assert (await say(other, MARIA)).transfer is None
     records = db.query(read_records)
     locks = [r for r in records if r.action == "identity.locked"]
     assert [(r.reason_code, r.call_id) for r in locks] == [("identity-locked", "call-2")]
@@ -102,18 +107,18 @@ async def test_the_lock_ends_after_the_window_and_old_failures_expire(db: Databa
     await fail_once(engine)
     assert await fail_once(clinic.call()) == "identity-locked"
     clinic.now += timedelta(hours=23)
-    assert (await clinic.call().turn(U(Intent.CANCEL), "cancel " + MARIA)).transfer == (
+    assert (await say(clinic.call(), "cancel " + MARIA, Intent.CANCEL)).transfer == (
         "identity-locked"
     )
     clinic.now += timedelta(hours=2)
-    assert (await clinic.call().turn(U(Intent.CANCEL), "cancel " + MARIA)).transfer is None
+    assert (await say(clinic.call(), "cancel " + MARIA, Intent.CANCEL)).transfer is None
 
 
 async def test_a_success_does_not_reset_the_count(db: Database) -> None:
     clinic = Clinic(db)
     engine = clinic.call()
     await fail_once(engine)
-    await engine.turn(U(), MARIA)  # identified after one failure
+    await say(engine, MARIA)  # identified after one failure
     engine = clinic.call()
     await fail_once(engine)
     assert await fail_once(engine) == "identity-locked"

@@ -168,7 +168,8 @@ def test_triggers_are_whole_phrases_and_off_when_disabled() -> None:
     assert COLLECT.triggered("Hi, I'd like to PAY MY BILL, please.")
     assert COLLECT.triggered("can I pay by card")
     assert not COLLECT.triggered("I want to pay my billing office a visit")
-    assert not PciPolicy().triggered("pay my bill")  # disabled by default
+    assert PciPolicy().triggered("pay my bill")  # on by default (the clinic agent's default)
+    assert not PciPolicy(Pci(enabled=False)).triggered("pay my bill")
     custom = PciPolicy(Pci(enabled=True, mode="collect", triggers=["Settle Invoice"]))
     assert custom.triggered("I'd like to settle invoice 12") and not custom.triggered("pay my bill")
 

@@ -1,5 +1,6 @@
 """A call session driven by the workflow engine: the real schedule on SQLCipher, scripted
-speech and understanding on virtual time. The appointment must exist in the store."""
+speech, the product's understanding (rules and parsers; a scripted model for ties) on
+virtual time. The appointment must exist in the store."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId, ChatMessage
-from appliance.llm.understanding import Understander
+from appliance.llm.understanding import LlmIntents
 from appliance.observability.transfers import MESSAGES, transfers
 from appliance.ports import AgentReply, AgentTurn, Handoff
 from appliance.scheduling.builtin import BuiltinSchedule
@@ -30,6 +31,7 @@ from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import validate
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import load_kb
+from appliance.workflows.understander import Understander
 from tests.fakes import FakeCall, FakeClock, FakeStt, session_deps
 
 pytestmark = pytest.mark.unit
@@ -39,17 +41,19 @@ TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)
 
 
-class Understands:
-    """Scripted structured output: one JSON answer per caller turn."""
+class Asked:
+    """The model behind the understander: says `intent` whenever it is asked (only where
+    the rules are unsure) and keeps the lines it was asked about."""
 
-    def __init__(self, answers: Sequence[dict[str, Any]]) -> None:
-        self._answers = list(answers)
+    def __init__(self, intent: str = "other") -> None:
+        self.intent = intent
+        self.lines: list[str] = []
 
     async def complete_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], mode: str, max_tokens: int
     ) -> str:
-        item = self._answers.pop(0) if self._answers else {"intent": "other"}
-        return json.dumps({"slots": {}, "wants_human": False, "confidence": 0.9, **item})
+        self.lines.append(messages[-1].content)
+        return json.dumps({"intent": self.intent})
 
 
 class TransferringCall(FakeCall):
@@ -107,10 +111,11 @@ class ClockedAgent:
             return await self._inner.transfer_result(outcome)
 
 
-def chat(db: Database, answers: Sequence[dict[str, Any]], clock: FakeClock) -> ClockedAgent:
+def chat(db: Database, clock: FakeClock, model: Asked | None = None) -> ClockedAgent:
     schedule = BuiltinSchedule(db, TZ, now=lambda: NOW)
     engine = WorkflowEngine(schedule, load_kb(ASSETS / "kb.toml"), TZ, clock=lambda: NOW)
-    inner = ClinicAgent(Understander(Understands(answers)), engine, HandoffStore(db))
+    understander = Understander(LlmIntents(model or Asked()), "tie")
+    inner = ClinicAgent(understander, engine, HandoffStore(db))
     return ClockedAgent(inner, clock)
 
 
@@ -124,10 +129,10 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
         "Yes please.",
         "No, that's all, goodbye.",
     ]
-    understood = [{"intent": "book"}, {}, {"slots": {"date": "Friday"}}, {}, {}]
+    model = Asked("cancel")  # would derail the booking, if it were asked
     repo = CallRepository(db)
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    deps = dataclasses.replace(deps, agent=chat(db, understood, clock))
+    deps = dataclasses.replace(deps, agent=chat(db, clock, model))
     call = FakeCall(clock, answers=len(lines))
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed"
@@ -137,6 +142,7 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
     assert any(
         "You're booked for Friday, November 27 at 8:00 AM with Dr Amanda Lee" in s for s in said
     )
+    assert model.lines == []  # every line was clear to the rules
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:
@@ -144,12 +150,13 @@ async def test_an_emergency_ends_the_call(db: Database) -> None:
     repo = CallRepository(db)
     stt = FakeStt(clock, ["My husband has chest pain"])
     deps, _ = await session_deps(clock, repo, stt, None)
-    deps = dataclasses.replace(deps, agent=chat(db, [], clock))
+    model = Asked("clinic_info")
+    deps = dataclasses.replace(deps, agent=chat(db, clock, model))
     call = FakeCall(clock, answers=1)
     outcome = await clock.run(CallSession(call, deps).run())
     assert outcome == "completed" and call.hung_up
     said = [t.text for t in repo.turns("fake-call") if t.speaker == "agent"]
-    assert "dial 911" in said[-1]
+    assert "dial 911" in said[-1] and model.lines == []
 
 
 async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Database) -> None:
@@ -158,7 +165,7 @@ async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Databas
     stt = FakeStt(clock, ["Can I talk to a real person?"])
     deps, _ = await session_deps(clock, repo, stt, None)
     deps = dataclasses.replace(
-        deps, agent=chat(db, [], clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
+        deps, agent=chat(db, clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
     )
     call = TransferringCall(clock, answers=1, status=200)
     before = transfers("success")
@@ -197,9 +204,8 @@ async def test_a_busy_desk_leaves_the_caller_with_the_agent_who_takes_a_message(
         "No, that's all, goodbye.",
     ]
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
-    understood = [{"intent": "book"}, {}, {"intent": "other"}]
     deps = dataclasses.replace(
-        deps, agent=chat(db, understood, clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
+        deps, agent=chat(db, clock), transfer=TransferPolicy("sip:desk@127.0.0.1")
     )
     call = TransferringCall(clock, answers=len(lines), status=486)
     busy, messages = transfers("busy"), MESSAGES.labels(kind="callback")._value.get()

@@ -35,7 +35,7 @@ async def test_an_identified_caller_is_whispered_to_the_desk_without_phi(db: Dat
     deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None, tts=tts)
     deps = dataclasses.replace(
         deps,
-        agent=chat(db, [{"intent": "book"}, {}, {"intent": "other"}], clock),
+        agent=chat(db, clock),
         transfer=TransferPolicy("sip:desk@127.0.0.1", "attended"),
     )
     call = TransferringCall(clock, answers=len(lines), status=200, ring_s=2.0)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.llm.understanding import Intent, Slots, Understanding
+from appliance.llm.understanding import Intent
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
@@ -18,6 +18,8 @@ from appliance.store.db import Database
 from appliance.workflows import templates as t
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.kb import load_kb
+from appliance.workflows.said import Said
+from appliance.workflows.understander import Understanding
 
 pytestmark = pytest.mark.unit
 
@@ -26,8 +28,9 @@ TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 10, 5, tzinfo=TZ)  # Tuesday
 
 
-def U(intent: Intent = Intent.OTHER) -> Understanding:
-    return Understanding(intent, Slots(), False, 0.9, "rules")
+def U(intent: Intent = Intent.INFORM) -> Understanding:
+    """No details handed over (`Said()`): the engine reads identity from the words."""
+    return Understanding(intent, Said(), False, 0.9, "rules")
 
 
 @pytest.fixture
