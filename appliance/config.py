@@ -206,7 +206,7 @@ class Workflows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     emergency_number: str = "911"
     structured_output: StructuredOutput = "json_object"  # llama.cpp; "json_schema" for vllm
     understand_timeout_s: float = 1.5  # s for the LLM's intent, then the rules' reading stands
-    llm_intents: LlmIntentsWhen = "tie"  # when the LLM is asked: "never" | "tie" | "unmatched"
+    llm_intents: LlmIntentsWhen = "never"  # when the LLM is asked: "never" | "tie" | "unmatched"
     transfer_mode: TransferMode = "blind"  # REFER | consultation call first
     whisper: bool = True  # attended only: one PHI-free sentence to the desk before bridging
 
@@ -279,6 +279,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
         return Path(value).expanduser().resolve()
+
+    @property
+    def llm_used(self) -> bool:
+        """Whether calls ask the LLM at all: free-LLM mode, or the clinic agent with
+        `[workflows] llm_intents` other than "never" (then the server is started)."""
+        return not self.workflows.enabled or self.workflows.llm_intents != "never"
 
     @property
     def var_dir(self) -> Path:

@@ -153,13 +153,14 @@ class Supervisor:
         )
 
     async def start_children(self, api_key: str) -> None:
-        if self.s.llm.server.enabled:
+        if self.s.llm.server.enabled and self.s.llm_used:
             self.llm_proc = llm_server(self.s, api_key)
         starts = [w.start() for w in self.workers]
         if self.llm_proc is not None:
             starts.append(self.llm_proc.start())
         await asyncio.gather(*starts)
-        await warm_up_llm(self.llm_client(api_key), self.s, self.prompts.system)
+        if self.s.llm_used:
+            await warm_up_llm(self.llm_client(api_key), self.s, self.prompts.system)
         await self.edge.start()
         for _ in range(100):
             if await options_ping(self.s.sip.host, self.s.sip.port):
@@ -171,10 +172,11 @@ class Supervisor:
         """Refresh component health; restart a worker that died."""
         while not self.stop.is_set():
             checks = {
-                "llm": await llm.ready(),
                 "sip-edge": self.edge.running()
                 and await options_ping(self.s.sip.host, self.s.sip.port),
             }
+            if self.s.llm_used:
+                checks["llm"] = await llm.ready()
             for w in self.workers:
                 checks[w.name] = w.ready
                 if w.proc is not None and w.proc.returncode is not None and not self.stopping:
@@ -222,7 +224,8 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     require_configured(settings)  # every model byte checked before anything starts
     ensure_dirs(settings.var_dir)
     sup = Supervisor(settings, config)
-    for name in ("llm", "sip-edge", *(w.name for w in sup.workers)):
+    used = ("llm",) if settings.llm_used else ()
+    for name in (*used, "sip-edge", *(w.name for w in sup.workers)):
         sup.health.set(name, False, "starting")
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker

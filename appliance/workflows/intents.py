@@ -240,8 +240,8 @@ def read(text: str) -> Reading:
     words = normal(text)
     ranked = sorted(scores(words).items(), key=lambda item: -item[1])
     if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1.0 and ranked[0][0] not in SAFE:
-        top = sorted(ranked[:2], key=lambda item: _mentioned(item[0], words))
-        ranked = [*top, *ranked[2:]]
+        first_two = sorted(ranked[:2], key=lambda item: _mentioned(item[0], words))
+        ranked = [*first_two, *ranked[2:]]
     if not ranked:
         return Reading(Intent.OTHER, 0.0, 0.0, None, words)
     (best, top), rest = ranked[0], ranked[1:]
