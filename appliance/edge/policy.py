@@ -52,9 +52,11 @@ def to_worker(ports: list[int]) -> str:
 
 
 def trusted(sip: Sip) -> str:
-    """The Kamailio condition true for a source in `allowed_sources` ("0" when empty)."""
+    """The Kamailio condition true for a source in `allowed_sources`, or the host itself
+    (the service's own OPTIONS health check; Linux drops packets from the network that
+    claim one of its own addresses)."""
     nets = [str(ipaddress.ip_network(s, strict=False)) for s in sip.allowed_sources]
-    return " || ".join(f'is_in_subnet("$si", "{net}")' for net in nets) or "0"
+    return " || ".join(["src_ip == myself", *(f'is_in_subnet("$si", "{n}")' for n in nets)])
 
 
 def limits(sip: Sip) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from appliance.edge.kamailio import SipEdge
+from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.edge.policy import WINDOW_S
 from tests.conftest import free_port
 from tests.integration.test_sip_edge import edge
@@ -119,6 +119,22 @@ async def test_in_dialog_requests_pass_the_source_acl_too() -> None:
             assert set(methods(await asyncio.to_thread(replies, worker, 1.0))) == {"BYE"}
             log = edge_log(e)
     assert f"BYE refused by the source ACL from {STRANGER}" in log
+
+
+async def test_the_edge_s_own_health_check_passes_an_acl_without_it() -> None:
+    """The service pings the edge's address from the host itself, which no PBX network
+    holds (edge() waits for that OPTIONS to be answered 200 before it yields)."""
+    worker_port = free_port()
+    with udp("127.0.0.1", worker_port):
+        async with edge(1, worker_port, allowed_sources=["198.51.100.7/32"]) as e:
+            assert await options_ping("127.0.0.1", e.port)
+            options = await asyncio.to_thread(
+                send,
+                STRANGER,
+                lambda s: request(s, "OPTIONS", f"sip:127.0.0.1:{e.port}", to_tag=False),
+                e.port,
+            )
+            assert status(options) == [403]
 
 
 async def test_in_dialog_requests_from_the_network_go_to_a_worker_or_nowhere() -> None:
