@@ -54,7 +54,9 @@ class SipTls(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cert_file: str = ""  # PEM certificate (chain) the edge presents to the PBX
     key_file: str = ""  # PEM private key of that certificate (not readable by others)
     port: Port = 5061  # TLS listening port on sip.host
-    ca_file: str = ""  # PEM CA list: PBX certificates are required and verified ("": not)
+    ca_file: str = ""  # PEM CAs of the PBX's certificate ("": the system's); when set, the
+    # PBX must also present one when it connects
+    verify: bool = True  # verify the PBX's certificate; false: lab only (sip-tls-unverified)
 
 
 MIN_SE_FLOOR_S = 90  # RFC 4028: Min-SE is never below 90 s
@@ -92,11 +94,11 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     full_reply: Literal[486, 503] = 486  # SIP status when every worker is full
     retry_after_s: Count = 30  # Retry-After (s) sent with a 503
     drain_s: Seconds = 30.0  # s that calls may go on after SIGTERM before they are ended
-    allowed_sources: list[str] = []  # addresses/CIDRs allowed to send INVITEs ([]: any)
+    allowed_sources: list[str] = []  # addresses/CIDRs allowed to send requests ([]: any)
     acl_reply: Literal[0, 403] = 403  # SIP status for other sources (0: drop, no answer)
     max_call_s: Seconds = 3600.0  # s after answer when a call is ended with a BYE (0: no limit)
-    flood_limit: Count = 40  # new requests per 2 s from one untrusted source before it is
-    # blocked for a while (Kamailio pike; sources in allowed_sources are exempt; 0: off)
+    flood_limit: Count = 100  # requests per 2 s from one source outside allowed_sources (0: off)
+    flood_limit_trusted: Count = 400  # ... from one in allowed_sources (edge/policy.py)
     invite_rate: Positive = 20  # new calls per s the edge hands to the workers, all sources
     # together; more get full_reply (protects pjsua2, which aborts when flooded)
     tls: SipTls = msgspec.field(default_factory=SipTls)  # [sip.tls]: TLS on the edge
@@ -363,6 +365,8 @@ def _validate_tls(sip: Sip) -> None:
         raise ConfigError("config-invalid", f"sip.tls.port must be a free port: {tls.port}")
     if bool(tls.cert_file) != bool(tls.key_file):
         raise ConfigError("config-invalid", "sip.tls needs both cert_file and key_file")
+    if sip.srtp != "off" and not tls.cert_file:  # SDES keys travel in the SDP
+        raise ConfigError("sip-srtp-needs-tls", "sip.srtp needs [sip.tls] (keys only over TLS)")
 
 
 def _validate_registrations(sip: Sip) -> None:

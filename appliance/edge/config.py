@@ -1,17 +1,18 @@
 """The SIP edge's Kamailio configuration, rendered from the appliance settings.
 
-`render()` gives the whole kamailio.cfg (listeners, source ACL, pike, new-call rate,
-dispatcher over the agent workers, drain, TLS, registrations); `render_dispatcher()` the
+`render()` gives the whole kamailio.cfg (listeners, the request policy of
+appliance/edge/policy.py, new-call rate, dispatcher over the agent workers, drain, TLS,
+registrations); `render_dispatcher()` the
 dispatcher list of worker addresses. Pure functions: `appliance.edge.kamailio.SipEdge` writes
 the files and runs Kamailio.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from appliance.config import Settings, Sip
+from appliance.edge import policy
 from appliance.edge.outbound import from_worker
 from appliance.edge.registration import registration_module
 from appliance.edge.tls import tls_listen, tls_module
@@ -45,7 +46,6 @@ loadmodule "htable.so"
 loadmodule "ipops.so"
 loadmodule "jsonrpcs.so"
 loadmodule "xlog.so"
-loadmodule "pike.so"
 loadmodule "pipelimit.so"
 
 modparam("tm", "fr_timer", 4000)
@@ -63,11 +63,9 @@ modparam("htable", "htable", "calls=>size=12;autoexpire=14400;")
 modparam("htable", "htable", "state=>size=2;initval=0;")
 modparam("jsonrpcs", "transport", 4)
 modparam("jsonrpcs", "dgram_socket", "{rpc_socket}")
-# pike: more than {flood_limit} new requests in 2 s from one source -> ignored while it keeps on
-modparam("pike", "sampling_time_unit", 2)
-modparam("pike", "reqs_density_per_unit", {flood_limit_or_max})
-modparam("pike", "remove_latency", 4)
-# pipelimit: at most {invite_rate} new calls per second to the workers, all sources together
+# per-source flood limit (appliance/edge/policy.py): requests per window, sources blocked
+{flood_tables}# pipelimit: at most {invite_rate} new calls per second to the workers, all sources
+# together
 modparam("pipelimit", "timer_interval", 1)
 {tls_module}
 {registration_module}
@@ -81,33 +79,11 @@ request_route {{
         xlog("L_NOTICE", "edge: malformed request from $si refused (sanity check)\n");
         exit;
     }}
-    if (!has_totag()) {{
-        route(FLOOD);
-    }}
+    route(WORKER);
+    route(LIMITS);
+    route(SDES);
     if (has_totag()) {{
-        if (loose_route()) {{
-            if (is_method("BYE")) {{
-                $sht(calls=>$ci) = $null;
-            }}
-            t_relay();
-            exit;
-        }}
-        if (is_method("ACK") && t_check_trans()) {{
-            t_relay();
-            exit;
-        }}
-        if ($sht(calls=>$ci) != $null) {{
-            $du = $sht(calls=>$ci);
-            if (is_method("BYE")) {{
-                $sht(calls=>$ci) = $null;
-            }}
-            t_relay();
-            exit;
-        }}
-        if (!is_method("ACK")) {{
-            xlog("L_NOTICE", "edge: in-dialog request from $si refused: 481 no such call\n");
-            sl_send_reply("481", "Call/Transaction Does Not Exist");
-        }}
+        route(IN_DIALOG);
         exit;
     }}
     if (is_method("CANCEL")) {{
@@ -126,7 +102,6 @@ request_route {{
         exit;
     }}
     route(FROM_WORKER);
-    route(SOURCE_ACL);
     if ($sht(state=>draining) == 1) {{
         append_to_reply("Retry-After: {retry_after}\r\n");
         sl_send_reply("503", "Service Unavailable");
@@ -136,6 +111,7 @@ request_route {{
         xlog("L_NOTICE", "edge: new-call rate above {invite_rate}/s: refused\n");
         route(FULL);
     }}
+    route(TOO_BIG);
     t_check_trans();
     record_route();
     if (!ds_select_dst("{dispatch_set}", "4")) {{
@@ -144,6 +120,36 @@ request_route {{
     $sht(calls=>$ci) = $du;
     t_on_failure("NEXT_WORKER");
     t_relay();
+    exit;
+}}
+
+# requests with a To-tag: along the dialog's route, or to the worker that has the call
+route[IN_DIALOG] {{
+    if (loose_route()) {{
+        route(ONWARD);
+        if (is_method("BYE")) {{
+            $sht(calls=>$ci) = $null;
+        }}
+        t_relay();
+        exit;
+    }}
+    if (is_method("ACK") && t_check_trans()) {{
+        t_relay();
+        exit;
+    }}
+    if ($sht(calls=>$ci) != $null) {{
+        $du = $sht(calls=>$ci);
+        route(ONWARD);
+        if (is_method("BYE")) {{
+            $sht(calls=>$ci) = $null;
+        }}
+        t_relay();
+        exit;
+    }}
+    if (!is_method("ACK")) {{
+        xlog("L_NOTICE", "edge: in-dialog request from $si refused: 481 no such call\n");
+        sl_send_reply("481", "Call/Transaction Does Not Exist");
+    }}
     exit;
 }}
 
@@ -171,12 +177,42 @@ route[FULL] {{
     exit;
 }}
 
-route[FLOOD] {{
-{flood}
+# requests from an agent worker get flag {worker_flag}: exempt from the limits below
+route[WORKER] {{
+    if ({from_worker_test}) {{
+        setflag({worker_flag});
+    }}
 }}
 
-route[SOURCE_ACL] {{
-{acl}
+# every request from the network: the per-source flood limit, then the source ACL
+route[LIMITS] {{
+{limits}
+}}
+
+# an in-dialog request from the network goes to a worker, never elsewhere (no relay)
+route[ONWARD] {{
+{onward}
+}}
+
+# pjsip reads no SIP message over 4000 bytes (UDP or TCP): a bigger request would reach a
+# worker cut short (an INVITE without its offer), so it is refused here
+route[TOO_BIG] {{
+    if ($ml > {max_to_worker}) {{
+        xlog("L_NOTICE", "edge: $rm of $ml bytes from $si refused: 513 too large for a worker\n");
+        if (!is_method("ACK")) {{
+            sl_send_reply("513", "Message Too Large");
+        }}
+        exit;
+    }}
+}}
+
+# SRTP keys (SDES) in SDP only over TLS
+route[SDES] {{
+{sdes_in}
+}}
+
+route[SDES_OUT] {{
+{sdes_out}
 }}
 
 # a call placed by an agent worker (the consultation call of an attended transfer): out
@@ -200,44 +236,8 @@ def _full_reply(sip: Sip) -> str:
     return '    send_reply("486", "Busy Here");'
 
 
-def _acl(sip: Sip) -> str:
-    """Kamailio statements refusing INVITEs whose source is not in sip.allowed_sources."""
-    if not sip.allowed_sources:
-        return "    return;"
-    test = _trusted(sip)
-    refuse = '        sl_send_reply("403", "Forbidden");\n' if sip.acl_reply == 403 else ""
-    return (
-        f"    if (!({test})) {{\n"
-        '        xlog("L_NOTICE", "edge: INVITE refused by the source ACL from $si\\n");\n'
-        f"{refuse}"
-        "        exit;\n"
-        "    }"
-    )
-
-
-def _trusted(sip: Sip) -> str:
-    nets = [str(ipaddress.ip_network(s, strict=False)) for s in sip.allowed_sources]
-    return " || ".join(f'is_in_subnet("$si", "{net}")' for net in nets)
-
-
-def _flood(sip: Sip) -> str:
-    """Pike for new requests from sources outside sip.allowed_sources (the PBX is exempt)."""
-    if sip.flood_limit == 0:
-        return "    return;"
-    trusted = (
-        f"    if ({_trusted(sip)}) {{\n        return;\n    }}\n" if sip.allowed_sources else ""
-    )
-    return (
-        f"{trusted}"
-        "    if (!pike_check_req()) {\n"
-        '        xlog("L_NOTICE", "edge: flood from $si: request ignored ($rm)\\n");\n'
-        "        exit;\n"
-        "    }"
-    )
-
-
 def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
-    sip = settings.sip
+    sip, ports = settings.sip, worker_ports(settings)
     listen = "\n".join(f"listen={t}:{sip.host}:{sip.port}" for t in sip.transports)
     listen += "\n" + tls_listen(sip)  # TLS on the edge only (appliance/edge/tls.py)
     return CONFIG_TEMPLATE.format(
@@ -250,13 +250,17 @@ def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
         rpc_socket=rpc_socket,
         retry_after=sip.retry_after_s,
         full_reply=_full_reply(sip),
-        acl=_acl(sip),
-        flood=_flood(sip),
-        flood_limit=sip.flood_limit,
-        flood_limit_or_max=sip.flood_limit or 1_000_000,
+        limits=policy.limits(sip),
+        onward=policy.onward(ports),
+        sdes_in=policy.sdes_in(sip),
+        sdes_out=policy.sdes_out(sip),
+        flood_tables=policy.TABLES,
+        worker_flag=policy.WORKER_FLAG,
+        from_worker_test=policy.from_worker(ports),
+        max_to_worker=policy.MAX_TO_WORKER,
         invite_rate=sip.invite_rate,
         tls_module=tls_module(sip),
-        from_worker=from_worker(worker_ports(settings)),
+        from_worker=from_worker(ports),
         registration_module=registration_module(sip, registration_db(rpc_socket)),
     )
 

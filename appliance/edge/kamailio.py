@@ -4,9 +4,12 @@ One pjsua2 endpoint holds at most 4 calls (the wheel's compile-time PJSUA_MAX_CA
 so the appliance runs several agent workers on loopback ports and Kamailio listens on
 the public SIP address, spreading new calls over the workers (round robin, failing over
 on 486/503/timeout) and staying in the signalling path (record-route). Media (RTP) goes
-straight between the caller and the worker. The edge also applies the source ACL, pike
-(per-source flood limit), a global new-call rate towards the workers, the rejection when
-every worker is full, and drain (new INVITEs refused, set over its JSON-RPC socket).
+straight between the caller and the worker. The edge also applies the source ACL and
+per-source flood limits to every request (appliance/edge/policy.py), relays in-dialog
+requests from the network to the workers only, lets SDES keys cross TLS only, refuses
+requests too big for a worker (513), a global new-call rate towards the workers, the
+rejection when every worker is full, and drain (new INVITEs refused, set over its
+JSON-RPC socket).
 
 The configuration is rendered in appliance/edge/config.py; this module runs
 Kamailio and talks to it. `render`, `worker_ports` and `options_ping` stay importable
@@ -33,7 +36,7 @@ from appliance.edge.log import copy_redacted
 from appliance.edge.options import options_ping
 from appliance.edge.registration import Registrations, write_empty_table
 from appliance.edge.rpc import rpc_call
-from appliance.edge.tls import check_tls_files, tls_enabled
+from appliance.edge.tls import check_tls_files, tls_enabled, warn_if_unverified
 from appliance.errors import TelephonyError
 from appliance.observability.health import Health
 from appliance.services.children import _die_with_parent, terminate
@@ -51,6 +54,7 @@ class SipEdge:
     ) -> None:
         if tls_enabled(settings.sip):  # a bad certificate fails start-up at once (ConfigError)
             check_tls_files(settings.sip.tls)
+            warn_if_unverified(settings.sip.tls)
         self._settings = settings
         self._run_dir = run_dir
         self._log_file = log_file

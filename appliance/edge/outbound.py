@@ -11,17 +11,21 @@ loopback sources cannot be forged from the network (Linux drops them as martians
 
 from __future__ import annotations
 
+from appliance.edge.policy import WORKER_FLAG
+
 
 def from_worker(ports: list[int]) -> str:
-    """Kamailio statements for route[FROM_WORKER] (returns for anything not from a worker)."""
+    """Kamailio statements for route[FROM_WORKER] (returns for anything not from a worker,
+    which route[WORKER] marks with policy.WORKER_FLAG)."""
     if not ports:
         return "    return;"
     return (
-        f'    if ($si != "127.0.0.1" || $sp < {min(ports)} || $sp > {max(ports)}) {{\n'
+        f"    if (!isflagset({WORKER_FLAG})) {{\n"
         "        return;\n"
         "    }\n"
         "    t_check_trans();\n"
         '    remove_hf("Route");  # the pre-loaded route to this edge\n'
+        "    route(SDES_OUT);  # its SRTP keys leave over TLS only\n"
         "    record_route();\n"
         '    $sht(calls=>$ci) = "sip:127.0.0.1:" + $sp;  # peers that drop our Route header\n'
         "    t_relay();\n"

@@ -9,6 +9,7 @@ towards the PBX, plain SIP on loopback to the agent workers. Off while
 
 from __future__ import annotations
 
+import logging
 import ssl
 import stat
 from pathlib import Path
@@ -16,7 +17,11 @@ from pathlib import Path
 from appliance.config import Sip, SipTls
 from appliance.errors import ConfigError
 
+logger = logging.getLogger(__name__)
+
 TLS_METHOD = "TLSv1.2+"  # Kamailio: TLS 1.2 and every newer version, nothing older
+SYSTEM_CAS = Path("/etc/ssl/certs/ca-certificates.crt")  # Debian's ca-certificates
+UNVERIFIED = "sip-tls-unverified"
 
 
 def tls_enabled(sip: Sip) -> bool:
@@ -40,7 +45,8 @@ def check_tls_files(tls: SipTls) -> tuple[Path, Path, Path | None]:
     """Resolve and check the certificate, key and CA files; return (cert, key, ca).
 
     Raises ConfigError with a code when a file is missing or unreadable, the key is
-    readable by every user, or the certificate and key are not a valid matching pair.
+    readable by every user, the certificate and key are not a valid matching pair, or no
+    CA can verify the PBX (no ca_file and no system CAs while `verify` is on).
     The messages carry paths and OpenSSL's reason, never key material.
     """
     cert = _readable("cert_file", tls.cert_file)
@@ -49,7 +55,7 @@ def check_tls_files(tls: SipTls) -> tuple[Path, Path, Path | None]:
         raise ConfigError(
             "sip-tls-key-permissions", f"sip.tls.key_file is readable by every user: {key}"
         )
-    ca = _readable("ca_file", tls.ca_file) if tls.ca_file else None
+    ca = _trusted_cas(tls)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(cert, key)
@@ -68,6 +74,31 @@ def check_tls_files(tls: SipTls) -> tuple[Path, Path, Path | None]:
     return cert, key, ca
 
 
+def _trusted_cas(tls: SipTls) -> Path | None:
+    """The CAs that verify the PBX's certificate: ca_file, else the system's (None when
+    verification is turned off)."""
+    if tls.ca_file:
+        return _readable("ca_file", tls.ca_file)
+    if not tls.verify:
+        return None
+    if not SYSTEM_CAS.is_file():
+        raise ConfigError(
+            "sip-tls-ca-missing",
+            f"sip.tls: no ca_file and no system CAs in {SYSTEM_CAS} to verify the PBX with",
+        )
+    return SYSTEM_CAS
+
+
+def warn_if_unverified(tls: SipTls) -> None:
+    """Say at every start, as a warning with its code, that the PBX is not verified."""
+    if tls.cert_file and not tls.verify:
+        logger.warning(
+            "sip tls: the PBX's certificate is NOT verified ([sip.tls] verify = false): "
+            "lab only, anyone on the path can pose as the PBX",
+            extra={"stage": "edge", "code": UNVERIFIED},
+        )
+
+
 def tls_listen(sip: Sip) -> str:
     """Core settings for the config's global section ("" while TLS is off)."""
     if not tls_enabled(sip):
@@ -78,20 +109,22 @@ def tls_listen(sip: Sip) -> str:
 def tls_module(sip: Sip) -> str:
     """The tls module and its parameters ("" while TLS is off).
 
-    Without a CA list the edge asks the PBX for no certificate (and, as a TLS client,
-    cannot verify the PBX's); with one, certificates are required and verified both ways.
+    The PBX's certificate is verified against `ca_file`, else the system's CAs, when the
+    edge connects to it and when the PBX presents one; with a `ca_file` the PBX must also
+    present one when it connects. `verify = false` (a lab) turns both off.
     """
     if not tls_enabled(sip):
         return ""
     cert, key, ca = check_tls_files(sip.tls)
-    verify = 1 if ca is not None else 0
+    verify = 1 if sip.tls.verify else 0
+    require = 1 if sip.tls.verify and sip.tls.ca_file else 0
     lines = [
         'loadmodule "tls.so"',
         f'modparam("tls", "tls_method", "{TLS_METHOD}")',
         f'modparam("tls", "certificate", "{cert}")',
         f'modparam("tls", "private_key", "{key}")',
         f'modparam("tls", "verify_certificate", {verify})',
-        f'modparam("tls", "require_certificate", {verify})',
+        f'modparam("tls", "require_certificate", {require})',
     ]
     if ca is not None:
         lines.append(f'modparam("tls", "ca_list", "{ca}")')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,8 @@ REQUIRED: Mapping[str, str | None] = {
     "LoadCredentialEncrypted": None,
 }
 OFFLINE_ENV = ("HF_HUB_OFFLINE=1", "DO_NOT_TRACK=1")
+# What a unit without a private /dev may open (DeviceAllow=): the GPU's nodes only.
+NVIDIA_DEVICES = ("/dev/nvidia", "char-nvidia")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,26 @@ class UnitFile:
         return {item for value in self.settings.get("Environment", ()) for item in value.split()}
 
 
-def parse_unit(path: Path) -> UnitFile:
-    """A unit file's settings (continuation lines joined; sections merged)."""
+def parse_unit(path: Path, dropins: Iterable[Path] = ()) -> UnitFile:
+    """A unit file's settings with its drop-ins applied in order (continuation lines joined,
+    sections merged). As in systemd, an empty assignment (`DeviceAllow=`) resets a list
+    setting: the values before it are dropped and "" stays, so `last()` still sees it."""
     settings: dict[str, list[str]] = {}
+    for file in (path, *dropins):
+        for key, value in _assignments(file):
+            if value:
+                settings.setdefault(key, []).append(value)
+            else:
+                settings[key] = [""]
+    return UnitFile(path.name, {k: tuple(v) for k, v in settings.items()})
+
+
+def dropins_of(path: Path) -> list[Path]:
+    """The drop-ins next to a unit file (`<name>.d/*.conf`), in the order systemd reads them."""
+    return sorted((path.parent / f"{path.name}.d").glob("*.conf"), key=lambda p: p.name)
+
+
+def _assignments(path: Path) -> Iterator[tuple[str, str]]:
     pending = ""
     for raw in path.read_text("utf-8").splitlines():
         line = pending + raw.strip()
@@ -60,8 +79,7 @@ def parse_unit(path: Path) -> UnitFile:
         if not line or line[0] in "#;[" or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        settings.setdefault(key.strip(), []).append(value.strip())
-    return UnitFile(path.name, {k: tuple(v) for k, v in settings.items()})
+        yield key.strip(), value.strip()
 
 
 def check_unit(unit: UnitFile) -> list[str]:
@@ -90,9 +108,26 @@ def check_unit(unit: UnitFile) -> list[str]:
     missing = [flag for flag in OFFLINE_ENV if flag not in unit.environment()]
     if missing:
         problems.append(f"{unit.name}: offline flags missing: {', '.join(missing)}")
+    problems.extend(_check_devices(unit))
     if unit.name == "appliance-llm.service":
         problems.extend(_check_vllm(unit))
     return problems
+
+
+def _check_devices(unit: UnitFile) -> list[str]:
+    """A private /dev, or the host's /dev with the device cgroup (DevicePolicy=closed, a
+    required setting) admitting the NVIDIA nodes only (the GPU engine, the gpu profile)."""
+    private = unit.last("PrivateDevices")
+    if private == "yes":
+        return []
+    shared = f"{unit.name}: PrivateDevices={private or '(unset)'}"
+    allowed = [v for v in unit.settings.get("DeviceAllow", ()) if v]
+    if not allowed:
+        return [f"{shared} without DeviceAllow= for the GPU nodes"]
+    others = [v for v in allowed if not v.startswith(NVIDIA_DEVICES)]
+    if others:
+        return [f"{shared} admits more than the NVIDIA nodes: {', '.join(others)}"]
+    return []
 
 
 def _check_vllm(unit: UnitFile) -> list[str]:
@@ -118,5 +153,5 @@ def check_units(directory: Path, names: tuple[str, ...] = APPLIANCE_UNITS) -> li
         if not path.is_file():
             problems.append(f"{name}: unit file not found in {directory}")
             continue
-        problems.extend(check_unit(parse_unit(path)))
+        problems.extend(check_unit(parse_unit(path, dropins_of(path))))
     return problems

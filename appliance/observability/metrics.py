@@ -63,6 +63,12 @@ class Metrics:
             ["stage", "code"],
             registry=r,
         )
+        self.stt_fallbacks_total = Counter(
+            "appliance_stt_fallbacks",
+            "Speech-to-text models loaded on the CPU because [stt] device did not load, by code",
+            ["code"],
+            registry=r,
+        )
         self.component_up = Gauge(
             "appliance_component_up",
             "1 when a component is healthy",
@@ -99,6 +105,9 @@ class Metrics:
     def call_ended(self, outcome: str) -> None:
         self.calls_active.dec()
         self.calls_total.labels(outcome=code_label(outcome)).inc()
+
+    def stt_fell_back(self, code: str) -> None:
+        self.stt_fallbacks_total.labels(code=code_label(code)).inc()
 
     def set_component(self, component: str, ok: bool) -> None:
         self.component_up.labels(component=code_label(component)).set(1 if ok else 0)

@@ -112,6 +112,16 @@ async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:
     return stt, tts
 
 
+def report_speech(stt: WhisperStt, settings: Settings, metrics: Metrics, health: Health) -> None:
+    """The speech components in health; a CPU fallback of STT counted and shown there."""
+    detail = f"{settings.stt.model} on {stt.device}"
+    if stt.fallback is not None:
+        metrics.stt_fell_back(stt.fallback)
+        detail += f" ({stt.fallback}: [stt] device {settings.stt.device} did not load)"
+    health.set("stt", True, detail)
+    health.set("tts", True, settings.tts.voice)
+
+
 async def build_agent(
     settings: Settings,
     repo: CallRepository,
@@ -121,8 +131,7 @@ async def build_agent(
     db: Database | None = None,
 ) -> tuple[Agent, OpenAIChatModel]:
     stt, tts = await load_speech(settings)
-    health.set("stt", True, settings.stt.model)
-    health.set("tts", True, settings.tts.voice)
+    report_speech(stt, settings, metrics, health)
     c = settings.clinic
     prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
     pci = PciPolicy(settings.pci)

@@ -9,11 +9,14 @@ they are returned, never logged, and no error message carries them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -23,7 +26,14 @@ from appliance.domain import Transcript, Utterance
 from appliance.errors import SpeechToTextError
 from appliance.speech.whisper_window import WindowedWhisperModel, window_frames
 
+logger = logging.getLogger(__name__)
+
 LANGUAGE = "en"
+CUDA_UNAVAILABLE = "stt-cuda-unavailable"  # the model runs on the CPU instead
+CPU_FALLBACK_COMPUTE = "int8"
+# Makes the model: WindowedWhisperModel(path, device=, compute_type=, cpu_threads=,
+# local_files_only=); a stand-in in tests
+ModelLoader = Callable[..., Any]
 # CTranslate2 compute types that make sense per device; "auto" picks the first
 COMPUTE_TYPES = {
     "cpu": ("int8", "int8_float32", "int16", "float32"),
@@ -61,34 +71,51 @@ def vocabulary_hint(*terms: str) -> str | None:
 class WhisperStt:
     """Implements appliance.ports.SpeechToText."""
 
-    def __init__(self, model: Any, stt: Stt, hotwords: str | None = None) -> None:
+    def __init__(
+        self, model: Any, stt: Stt, hotwords: str | None = None, fallback: str | None = None
+    ) -> None:
         self._model = model  # a faster_whisper.WhisperModel (or a stand-in in unit tests)
         self._cfg = stt
         self._hotwords = vocabulary_hint(hotwords or "", *stt.vocabulary)
         self._lock = threading.Lock()  # the sync path may be called from any thread
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
+        self.fallback = fallback  # CUDA_UNAVAILABLE when [stt] asked for CUDA and got the CPU
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: `[stt] device`, or "cpu" after a fallback."""
+        return self._cfg.device
 
     @classmethod
-    def load(cls, model_dir: Path, stt: Stt, hotwords: str | None = None) -> WhisperStt:
+    def load(
+        cls,
+        model_dir: Path,
+        stt: Stt,
+        hotwords: str | None = None,
+        loader: ModelLoader = WindowedWhisperModel,
+    ) -> WhisperStt:
         """Load from a local CTranslate2 directory only (no hub look-up).
 
         `hotwords` (e.g. the clinic's name) and `[stt] vocabulary` (providers' names,
-        clinic terms) bias decoding.
+        clinic terms) bias decoding. On CUDA the model also transcribes 1 s of silence
+        here (CUDA libraries load on first use); if either fails, the model loads on the
+        CPU with int8 instead, logged with the code stt-cuda-unavailable and `fallback`
+        set, so that the caller can count it and show it in health.
         """
         if not (model_dir / "model.bin").is_file():
             raise SpeechToTextError("stt-model-missing", f"no model.bin in {model_dir}")
         compute_type = compute_type_for(stt.device, stt.compute_type)
-        try:
-            model = WindowedWhisperModel(
-                str(model_dir),
-                device=stt.device,
-                compute_type=compute_type,
-                cpu_threads=stt.threads,
-                local_files_only=True,
-            )
-        except Exception as exc:
-            raise SpeechToTextError("stt-load-failed", f"{model_dir}: {exc}") from exc
-        return cls(model, stt, hotwords)
+        if stt.device.startswith("cuda"):
+            try:
+                on_gpu = cls(_open(loader, model_dir, stt, compute_type), stt, hotwords)
+                on_gpu.warm_up()
+                return on_gpu
+            except Exception as exc:
+                _log_fallback(stt.device, exc)
+            stt = msgspec.structs.replace(stt, device="cpu", compute_type=CPU_FALLBACK_COMPUTE)
+            model = _open(loader, model_dir, stt, CPU_FALLBACK_COMPUTE)
+            return cls(model, stt, hotwords, fallback=CUDA_UNAVAILABLE)
+        return cls(_open(loader, model_dir, stt, compute_type), stt, hotwords)
 
     def warm_up(self) -> None:
         """Transcribe 1 s of silence, so the first real call does not pay for set-up."""
@@ -148,3 +175,30 @@ class WhisperStt:
             no_speech_prob=float(np.mean([s.no_speech_prob for s in parts])),
             duration=duration,
         )
+
+
+def _open(loader: ModelLoader, model_dir: Path, stt: Stt, compute_type: str) -> Any:
+    try:
+        return loader(
+            str(model_dir),
+            device=stt.device,
+            compute_type=compute_type,
+            cpu_threads=stt.threads,
+            local_files_only=True,
+        )
+    except Exception as exc:
+        raise SpeechToTextError("stt-load-failed", f"{model_dir}: {exc}") from exc
+
+
+def _log_fallback(device: str, exc: Exception) -> None:
+    # The reason is CTranslate2's own (e.g. "CUDA driver version is insufficient"): no
+    # caller audio has been near the model yet.
+    logger.warning(
+        "stt on the cpu: cuda did not load",
+        extra={
+            "stage": "stt",
+            "code": CUDA_UNAVAILABLE,
+            "device": device,
+            "reason": " ".join(str(exc).split())[:200],
+        },
+    )

@@ -219,6 +219,13 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
         "IPAddressAllow=198.18.0.2/32",
         "IPAddressAllow=fd00:5::/64",
     ]
+    # the cpu profile: the agent's GPU drop-in adds nothing, its /dev stays private
+    agent = units.parse_unit(
+        installed / "appliance-agent@.service",
+        units.dropins_of(installed / "appliance-agent@.service"),
+    )
+    assert (installed / "appliance-agent@.service.d/60-gpu.conf").is_file()
+    assert agent.last("PrivateDevices") == "yes" and "DeviceAllow" not in agent.settings
     assert (root / "etc/appliance/credstore.encrypted").stat().st_mode & 0o777 == 0o700
     engine = (installed / "appliance-llm.service.d/50-engine.conf").read_text()
     assert "APPLIANCE_LLM_GPU_SHARE=0.7 APPLIANCE_LLM_MAX_LEN=8192" in engine

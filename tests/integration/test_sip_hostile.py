@@ -2,8 +2,8 @@
 
 Bounded and over loopback only: a few hundred garbage datagrams and malformed messages
 (to the edge and to the worker directly), then an INVITE flood of 100/s for 10 s from
-127.0.0.2 (Kamailio pike). Everything stays up, a legitimate call from 127.0.0.1 works
-during and after, and no log line carries a message body.
+127.0.0.2 (the edge's per-source flood limit). Everything stays up, a legitimate call
+from 127.0.0.1 works during and after, and no log line carries a message body.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def answered(port: int) -> list[bytes]:
 
     pjsip takes a UDP INVITE whose Content-Length is past the end of the datagram, and reads
     only the first 4000 bytes of a datagram (the 8 KB one arrives as an INVITE without
-    its offer). The edge drops the first (sanity check) and forwards the second.
+    its offer). The edge drops the first (sanity check) and refuses the second (513,
+    tests/integration/test_sip_edge_big.py).
     """
     ct = "Content-Type: application/sdp\r\n"
     return [

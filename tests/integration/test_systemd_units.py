@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.isolation.units import APPLIANCE_UNITS, UNITS_DIR, check_unit, parse_unit
+from tests.ansible_role import render_agent_dropins
 
 pytestmark = [
     pytest.mark.integration,
@@ -102,3 +103,33 @@ def test_vllm_unit_runs_offline_on_loopback() -> None:
         assert flag in command
     assert "--api-key" not in command
     assert "/dev/nvidia0 rw" in unit.settings["DeviceAllow"]
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_agent_unit_with_the_profile_drop_ins_verifies_and_stays_low(
+    tmp_path: Path, profile: str
+) -> None:
+    """The agent unit plus the drop-ins the appliance role renders for the profile: systemd
+    reads them (verify: no unknown key) and the exposure stays under the ceiling."""
+    units = _staged(tmp_path)
+    dropins = units / "appliance-agent@0.service.d"
+    dropins.mkdir()
+    render_agent_dropins(profile, dropins)
+    unit = units / "appliance-agent@0.service"
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    private = re.search(r"^(\S) PrivateDevices=", result.stdout, re.MULTILINE)
+    assert private, result.stdout + result.stderr
+    assert private.group(1) == ("✓" if profile == "cpu" else "✗")  # the drop-ins were read
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    print(f"exposure agent ({profile}): {match.group(1)}")
+    assert float(match.group(1)) <= MAX_EXPOSURE["appliance-agent@.service"]

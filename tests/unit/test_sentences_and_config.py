@@ -69,6 +69,7 @@ def test_override_file(tmp_path: Path) -> None:
         ("[stt]\nwindow_s = 5.0\n", "config-invalid"),  # Whisper repeats itself below 10 s
         ("[stt]\nwindow_s = 31.0\n", "config-invalid"),
         ('[vad]\nearly_end_of_turn = "yes"\n', "config-invalid"),
+        ('[sip]\nsrtp = "optional"\n', "sip-srtp-needs-tls"),  # SDES keys over TLS only
     ],
 )
 def test_bad_config_is_a_coded_error(tmp_path: Path, text: str, code: str) -> None:

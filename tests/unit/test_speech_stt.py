@@ -257,3 +257,71 @@ def test_load_refuses_a_compute_type_the_device_cannot_run(tmp_path: Path) -> No
     with pytest.raises(SpeechToTextError) as err:
         WhisperStt.load(tmp_path, cfg)
     assert err.value.code == "stt-bad-compute-type"
+
+
+GPU = msgspec.structs.replace(STT, device="cuda", compute_type="float16")
+
+
+class FakeLoader:
+    """The loader seam: records what it was asked for; refuses the devices in `refuse`
+    (as CTranslate2 does without a CUDA driver), or makes models whose decode fails there."""
+
+    def __init__(self, refuse: tuple[str, ...] = (), decode_fails_on: str = "") -> None:
+        self.refuse = refuse
+        self.decode_fails_on = decode_fails_on
+        self.asked: list[tuple[str, str, int]] = []
+
+    def __call__(self, path: str, **kw: Any) -> FakeWhisper:
+        assert kw["local_files_only"] is True
+        self.asked.append((kw["device"], kw["compute_type"], kw["cpu_threads"]))
+        if kw["device"] in self.refuse:
+            raise RuntimeError("CUDA failed with error no CUDA-capable device is detected")
+        return FakeWhisper([], fail=kw["device"] == self.decode_fails_on)
+
+
+def _model_dir(tmp_path: Path) -> Path:
+    (tmp_path / "model.bin").write_bytes(b"")
+    return tmp_path
+
+
+def test_cuda_that_does_not_load_falls_back_to_int8_on_the_cpu(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    loader = FakeLoader(refuse=("cuda",))
+    with caplog.at_level("WARNING", logger="appliance.speech.stt"):
+        stt = WhisperStt.load(_model_dir(tmp_path), GPU, loader=loader)
+    assert loader.asked == [("cuda", "float16", 2), ("cpu", "int8", 2)]
+    assert stt.fallback == "stt-cuda-unavailable" and stt.device == "cpu"
+    assert stt.transcribe_pcm(bytes(3200), 16_000).text == ""  # it works, on the CPU
+    [record] = [r for r in caplog.records if getattr(r, "code", None) == "stt-cuda-unavailable"]
+    assert record.levelname == "WARNING" and record.__dict__["device"] == "cuda"
+    assert "no CUDA-capable device" in record.__dict__["reason"]
+
+
+def test_cuda_whose_first_decode_fails_falls_back_too(tmp_path: Path) -> None:
+    """CUDA libraries (cuBLAS, cuDNN) load on the first decode, not with the model."""
+    loader = FakeLoader(decode_fails_on="cuda")
+    stt = WhisperStt.load(_model_dir(tmp_path), GPU, loader=loader)
+    assert [a[0] for a in loader.asked] == ["cuda", "cpu"]
+    assert stt.fallback == "stt-cuda-unavailable" and stt.device == "cpu"
+
+
+def test_cuda_that_loads_is_used_and_no_fallback_is_reported(tmp_path: Path) -> None:
+    loader = FakeLoader()
+    stt = WhisperStt.load(_model_dir(tmp_path), GPU, loader=loader)
+    assert loader.asked == [("cuda", "float16", 2)]
+    assert stt.fallback is None and stt.device == "cuda"
+
+
+def test_cpu_that_does_not_load_is_a_coded_error_without_a_retry(tmp_path: Path) -> None:
+    loader = FakeLoader(refuse=("cpu",))
+    with pytest.raises(SpeechToTextError) as err:
+        WhisperStt.load(_model_dir(tmp_path), STT, loader=loader)
+    assert err.value.code == "stt-load-failed"
+    assert loader.asked == [("cpu", "int8", 2)]
+    # and a model that loads on neither: the CPU's failure, after the fallback was tried
+    loader = FakeLoader(refuse=("cuda", "cpu"))
+    with pytest.raises(SpeechToTextError) as err:
+        WhisperStt.load(_model_dir(tmp_path), GPU, loader=loader)
+    assert err.value.code == "stt-load-failed"
+    assert [a[0] for a in loader.asked] == ["cuda", "cpu"]
