@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -163,7 +164,7 @@ def test_the_agent_does_not_start_with_a_missing_prompt(
     tts = Tts(silent)
 
     async def speech(settings: Any) -> tuple[object, Tts]:
-        return object(), tts
+        return SimpleNamespace(device="cpu", fallback=None), tts
 
     monkeypatch.setattr(appliance.services.runtime, "load_speech", speech)
     for name, stub in [
