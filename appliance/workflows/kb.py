@@ -26,7 +26,7 @@ class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         listed first."""
         best, score = None, 0
         for t in self.topic:
-            hits = sum(len(k) for k in t.keywords if re.search(rf"\b{re.escape(k.lower())}", words))
+            hits = sum(len(k) for k in t.keywords if re.search(_word(k), words))
             if hits > score:
                 best, score = t, hits
         return best
@@ -36,6 +36,11 @@ class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         by_id = next((t for t in self.topic if t.id == topic_hint), None)
         best = by_id or self.match(f"{topic_hint or ''} {question}".lower())
         return best.answer if best else None
+
+
+def _word(keyword: str) -> str:
+    """`keyword` as a whole word or phrase, plural allowed ("park" is not "parking")."""
+    return rf"\b{re.escape(keyword.lower())}(?:s|es)?\b"
 
 
 def load_kb(path: Path) -> KnowledgeBase:

@@ -103,8 +103,13 @@ class Said:
     @property
     def details(self) -> bool:
         """Whether the turn carries anything a flow can use."""
-        return bool(self.name or self.dob or self.has_when or self.provider or self.bare_name) or (
-            self.answer != Answer.UNCLEAR
+        heard = (self.name, self.dob, self.provider, self.appointment_type)
+        return (
+            any(heard)
+            or self.has_when
+            or self.bare_name
+            or self.choice
+            or (self.answer != Answer.UNCLEAR)
         )
 
     def spoken(self) -> dict[str, str]:

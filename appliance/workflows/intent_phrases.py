@@ -1,0 +1,271 @@
+"""The phrases the intent rules listen for (appliance/workflows/intents.py), by concept:
+a verb of the request near a word for what it is about ("arrange ... a follow-up",
+"push ... my appointment"), so that new wordings of the same request are heard, not
+only the lines the rules were written from. Words are as `wording.normal` writes them
+(lower case, "followup", "doctor" for "dr"). Emergencies and a person are phrases of
+their own: any one of them decides the call.
+"""
+
+from __future__ import annotations
+
+from appliance.llm.understanding import Intent
+
+_NEG = (
+    r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
+    r"|won't|without|isn't|rather not)"
+)
+# a negation reaches at most three words ahead, and never past "just", "but", "instead"
+NEGATED = rf"\b{_NEG}(?:\s+(?!just\b|but\b|instead\b|rather\b|only\b)[\w']+){{0,3}}\s*$"
+EMERGENCY = (
+    r"chest (?:pain|pains|pressure|tightness|hurts)|crushing|heart attack|my heart is racing"
+    r"|can't breathe|cannot breathe|can not breathe|not breathing|stopped breathing"
+    r"|(?:trouble|difficulty|hard time|struggling) breathing|short of breath|gasping"
+    r"|choking|stroke|face (?:is )?droop|slurr|one side (?:of (?:my|his|her) (?:body|face) )?"
+    r"(?:is )?(?:numb|weak)|arm (?:is |went |feels )?numb|numb (?:left |right )?arm"
+    r"|passed out|unconscious|unresponsive|won't wake|not waking|fainted|collapsed"
+    r"|seizure|convuls|bleeding (?:a lot|heavily|badly|won't stop|that won't stop)"
+    r"|won't stop bleeding|lot of blood|coughing up blood|vomiting blood|throwing up blood"
+    r"|overdos|too many pills|poison|suicid|kill myself|end my life|hurt myself"
+    r"|want to die|severe allergic|allergic reaction|anaphyla|throat (?:is )?(?:swelling|closing)"
+    r"|lips (?:are )?swelling|worst headache|head injury|hit (?:my|his|her) head"
+    r"|pressure in (?:my|his|her|the) chest|pain in (?:my|his|her|the) chest"
+    r"|chest (?:has been |is |keeps )?(?:hurting|hurts|tight)|my chest hurts|swallowed"
+    r"|don't want to live|can't move (?:my|his|her) (?:right |left )?(?:side|arm|leg|face)"
+    r"|sudden(?:ly)? (?:really |very )?(?:confused|numb|weak|can't see|blind)"
+    r"|can't feel (?:my|his|her) (?:arm|leg|face|side)|blue lips|turning blue"
+    r"|can't catch (?:my|his|her) breath|can't get (?:my|his|her) breath"
+)
+PERSON = (
+    r"real person|live person|actual person|a human|human being|talk to a person"
+    r"|speak (?:to|with) (?:a |an )?(?:person|someone|somebody|anyone|staff|nurse|the nurse"
+    r"|receptionist|representative|operator|human|agent|real|live|actual)"
+    r"|talk (?:to|with) (?:a |an )?(?:person|someone|somebody|anyone|staff|nurse|the nurse"
+    r"|receptionist|representative|operator|human|agent|real|live|actual)"
+    r"|front desk|receptionist|operator|representative|transfer me|connect me|put me through"
+    r"|not a (?:robot|machine|computer)|rather (?:talk|speak)|(?:a|the) real one"
+    r"|get me (?:a|someone|somebody)|somebody in the office|someone in the office"
+    r"|speak to (?:the )?(?:office|doctor's office|staff)|human please|agent please"
+    r"|(?:talk|speak) (?:to|with) (?:doctor|dr|nurse) \w+ (?:directly|himself|herself|please)"
+    r"|(?:someone|somebody|anyone|anybody) (?:there )?(?:i can|to) (?:talk|speak)"
+    r"|^(?:agent|operator|representative|person|human|receptionist)$|^(?:zero ?)+$"
+    r"|^(?:press|dial)? ?(?:zero|0)+$"
+)
+# said with a negation on purpose: "I don't want to talk to a machine" wants a person
+NOT_A_MACHINE = (
+    r"(?:talk|speak|deal)(?: to| with)? (?:a |an |this |the )?(?:machine|robot|computer|bot"
+    r"|automated|recording)|(?:no|not) (?:more )?(?:machines?|robots?|computers?)"
+)
+TABLE: dict[Intent, list[tuple[str, float]]] = {
+    Intent.BOOK: [
+        (r"\bbook\b|booking", 2.0), (r"make (?:an|a|another|a new)? ?appointment", 2.5),
+        (r"(?:set|get) (?:me )?up (?:with )?(?:an|a)? ?appointment", 2.5),
+        (r"\bschedule (?:an|a|me|my|another|some)\b", 2.0), (r"new appointment", 2.5),
+        (r"(?:see|seen by) (?:a|the|my) (?:doctor|provider|physician|dermatologist"
+         r"|pediatrician|nurse practitioner)", 2.0), (r"\bsee doctor\b", 2.0),
+        (r"get in (?:to see|with)|come in (?:for|to see)|squeeze me in|fit me in", 2.0),
+        (r"(?:need|want|like|get|schedule|due for|book|make|set up) (?:a|an|my)? ?(?:annual )?"
+         r"(?:physical|checkup|consultation|followup|sick visit|wellness)", 2.0),
+        (r"first available|earliest (?:available|appointment)|any openings"
+         r"|availability|available (?:appointment|time|slot)", 1.5),
+        (r"\bappointment\b", 0.6), (r"\bschedule\b", 0.8), (r"\bvisit\b", 0.5),
+        (r"anything (?:open|available)|any (?:\w+ )?(?:openings|appointments|availability"
+         r"|slots)|an appointment (?:available|open)", 4.5),
+        (r"set up (?:my|a|an|the) (?:\w+ )?(?:appointment|visit)|squeez|get (?:seen|in)\b"
+         r"|bring (?:my|him|her|them|\w+) (?:\w+ )?in\b", 3.0),
+    ],
+    Intent.RESCHEDULE: [
+        (r"reschedul", 3.0), (r"\bmov(?:e|ing) (?:my|the|it|our|that|this|his|her)\b", 3.0),
+        (r"cancel\w* .{0,40}(?:make|book|schedule|set up|get) (?:a new|another|new) one", 8.0),
+        (r"come in (?:later|earlier|another|a different)|\binstead\b", 1.5),
+        (r"\bpush (?:it|my|the)?\s*(?:appointment )?back\b", 3.0), (r"postpone", 3.0),
+        (r"change (?:my|the|our|his|her) (?:appointment|time|day|date|visit)", 3.0),
+        (r"(?:different|another|other|later|earlier|new) (?:day|time|date)", 2.5),
+        (r"running (?:really |so |very )?late|need (?:to )?change|(?:make|move|change) it (?:for|to)\b", 2.5),
+        (r"can't make (?:it|my|the)|won't make (?:it|my)", 1.5), (r"\bswitch\b", 1.5),
+        (r"\bbump\b", 1.5),
+    ],
+    Intent.CANCEL: [
+        (r"\bcancel(?!lation)", 3.5), (r"call (?:it )?off", 2.5), (r"\bscratch\b", 3.0),
+        (r"won't be (?:coming|able to come)", 2.0),
+        (r"take (?:me|it|us|him|her) off the (?:schedule|books|calendar)", 4.0),
+        (r"(?:not going to|won't|don't|no longer|not) need (?:that|the|my|this|our)"
+         r" (?:appointment|visit)", 4.0),
+        (r"(?:drop|remove|delete) (?:my|the) appointment", 3.0),
+        (r"(?:no longer|don't) need (?:my|the|that) appointment", 3.0),
+    ],
+    Intent.APPOINTMENT_STATUS: [
+        (r"when(?:'s| is| was) (?:my|the|his|her|our) (?:\w+'s )?(?:next )?(?:appointment|visit)"
+         r"|when (?:my|his|her|our) (?:\w+'s )?(?:next )?(?:appointment|visit) is", 3.5),
+        (r"what (?:time|day|date) is my (?:next )?(?:appointment|visit)", 3.5),
+        (r"do i (?:have|still have) an? (?:appointment|visit)", 3.5),
+        (r"(?:confirm|check on|check|verify|double check) (?:my|the) (?:appointment|visit)", 3.0),
+        (r"is my (?:appointment|visit) (?:still|on|at|for|confirmed)", 3.0),
+        (r"(?:forgot|remind me) (?:when|what time)", 3.0), (r"my next appointment", 2.0),
+        (r"what time (?:is )?my (?:appointment|visit)|what time my (?:appointment|visit)", 3.5),
+        (r"(?:do|if|whether) i have (?:anything|something|an appointment) (?:scheduled|booked"
+         r"|coming up|on)", 3.5), (r"(?:who|what doctor|which doctor) am i seeing", 3.5),
+        (r"(?:don't|can't) remember (?:the|what|when|which)|i booked something", 3.0),
+        (r"(?:check|see|know) (?:whether|if) (?:my|the) \w+ (?:is|was) (?:booked|scheduled)"
+         r"|am i (?:booked|scheduled)|is (?:it|my \w+) (?:still )?(?:booked|scheduled)", 3.5),
+        (r"am i supposed to (?:come|be)|when (?:am i|do i) (?:supposed|need) to come", 3.5),
+    ],
+    Intent.CLINIC_INFO: [
+        (r"\bhours\b|what time do you (?:open|close)|are you open|when do you (?:open|close)"
+         r"|\bopen (?:on|at|until|till|today|tomorrow|saturday|sunday)|close (?:on|at)"
+         r"|closed (?:on|for)", 2.5),
+        (r"\bpark\b|parking|garage", 2.5), (r"address|located|location|where are you"
+         r"|where is the (?:clinic|office)|directions|how do i get|\bbus\b|\btrain\b", 2.5),
+        (r"insurance|\bmedicare\b|\bmedicaid\b|\baetna\b|blue cross|cigna|united ?health"
+         r"|do you (?:take|accept)", 2.0),
+        (r"holiday|christmas|thanksgiving|new year|labor day|memorial day|fourth of july", 2.0),
+        (r"new patients?|accepting patients", 2.0),
+        (r"\bfast(?:ing)?\b|\beat (?:before|breakfast|anything|something)|before (?:my|the|a)"
+         r" (?:blood work|bloodwork|lab|labs|blood test|physical)", 4.0),
+        (r"cancellation (?:policy|fee)|late fee|no show|fee (?:if|for)|cancel late"
+         r"|late cancel", 4.0), (r"what (?:do|should) i (?:need to )?bring|bring (?:with me|to my)", 2.5),
+        (r"\bonline\b", 3.0), (r"instead of coming in|rather than coming in", 4.0),
+        (r"do you (?:guys |all )?(?:do|offer|have|provide|see)\b", 1.5), (r"after hours|nurse line"
+         r"|at night|on the weekend", 1.5), (r"\bforms?\b|what (?:do i|should i) bring"
+         r"|arrive early", 2.0), (r"how early", 3.5), (r"telehealth|video (?:visit|call|appointment)"
+         r"|virtual|online visit|\bvideo\b|from home", 2.5),
+        (r"interpreter|translator|spanish|speak (?:other )?languages", 2.0),
+        (r"wheelchair|accessib|elevator|ramp|get into the building|walker|mobility", 3.0),
+        (r"flu shot|flu vaccine|vaccin|covid shot|booster", 1.5),
+        (r"medical records|my records|copy of my (?:records|chart)", 1.5),
+        (r"fax|phone number|email", 1.0),
+    ],
+    Intent.REFILL: [
+        (r"refill|prescription|renew (?:my )?(?:med|script|prescription)|\bscript\b", 3.0),
+        (r"medication|medicine|\bpills?\b|pharmacy|inhaler|insulin", 2.0),
+        (r"run(?:ning)? out of|ran out of|out of my", 2.0),
+        (r"\b\w{3,}(?:pril|sartan|statin|olol|formin|pine|zole|cillin|mycin|prazole|oxetine"
+         r"|aline|azepam|thyroxine|profen)\b", 2.0),
+    ],
+    Intent.BILLING: [
+        (r"\bbill\b|bills|billing|billed|invoice|statement|\bcharged?\b|charges|copay|co pay", 3.0),
+        (r"\bcost\b|how much (?:is|does|do|will)|\bprice\b|self pay|out of pocket", 3.0),
+        (r"\bpay\b|paying|payment|balance|\bowe\b|refund|deductible|credit card|debit card"
+         r"|collections|overcharged", 2.5),
+        (r"insurance (?:claim|denied|didn't pay)|claim", 1.5),
+    ],
+    Intent.TEST_RESULTS: [
+        (r"results?\b", 3.0), (r"lab work|labs\b|blood work|bloodwork|blood tests?", 1.0),
+        (r"(?:tests?|labs?|work|x rays?|scan|biopsy) (?:came |come |are |is )?back", 3.0),
+        (r"x ray|xray|\bmri\b|ct scan|ultrasound|biopsy|mammogram|pathology"
+         r"|cholesterol (?:numbers|levels)|urine test|culture", 1.0),
+    ],
+    Intent.GOODBYE: [
+        (r"good ?bye|\bbye\b|that's all|that's it|that is all|nothing else|i'm all set"
+         r"|all set|have a (?:good|nice|great) (?:day|one)|talk to you later|i'm done", 2.5),
+        (r"no thank you|no thanks|that'll be all|that will be all", 1.5),
+    ],
+}  # fmt: skip
+
+# --- by concept: a request verb within a few words of what it is about --------------
+_APPT = (
+    r"(?:appointment|appt|visit|booking|slot|checkup|checkups|physical|consult|consultation"
+    r"|followup|sick visit|session)"
+)
+_NEAR = r"(?:\s+[\w']+){0,5}\s+"  # up to five words between
+_DAYWORD = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today|morning"
+    r"|afternoon|evening|the \d+\w*|next week|in two weeks|\d+ ?(?:am|pm|oclock))"
+)
+BROAD: dict[Intent, list[tuple[str, float]]] = {
+    Intent.BOOK: [
+        (rf"\b(?:book|schedule|make|set up|arrange|reserve|grab|organi[sz]e|get){_NEAR}{_APPT}", 3.0),
+        (r"(?:can|could|may|would) (?:i|we|you|my \w+|he|she) (?:possibly )?(?:come in|be seen"
+         r"|get seen|get (?:in|booked)|see (?:a|the|doctor|someone|somebody|doc))", 2.5),
+        (r"(?:somebody|someone|a doctor|the doctor|doctor \w+|doc \w+) (?:to )?(?:can )?"
+         r"(?:see|look at|check|take a look|have a look)", 2.5),
+        (r"(?:see|seen|see doc|see doctor) (?:doctor|doc|dr) \w+", 2.5),
+        (r"get (?:my|his|her|their|our|a|this) [\w ]{1,20}(?:checked|looked at|seen)"
+         r"|looked at|take a look", 2.5),
+        (rf"(?:something|anything|a spot|room) (?:on|for|at|in|next|this|{_DAYWORD})", 3.0),
+        (rf"\b(?:free|available|doable|open|possible)\b(?:\s+[\w']+){{0,4}}\s+{_DAYWORD}"
+         rf"|{_DAYWORD}(?:\s+[\w']+){{0,4}}\s+(?:free|available|doable|possible)\b", 2.0),
+        (r"\bcome in\b|get (?:him|her|them|us|me) in\b|need (?:our|my|a|his|her) checkups?", 2.0),
+    ],
+    Intent.RESCHEDULE: [
+        (rf"(?:have|has|got) an? {_APPT}\b.{{0,120}}\b(?:instead|rather|another day|different day)", 2.5),
+        (rf"\b(?:push|shift|move|change|switch|swap|bump|rebook|re schedule|rearrange|put)"
+         rf"{_NEAR}(?:{_APPT}|it|that)\b", 2.5),
+        (rf"(?:{_APPT}|it|that) (?:forward|back|earlier|later)\b|bring (?:it|my \w+|\w+) forward"
+         r"|put (?:it|that) back|re schedul|rearrange|rebook", 3.0),
+        (r"(?:later|earlier) in the day|an hour (?:earlier|later)|a bit (?:later|earlier)"
+         r"|(?:later|earlier) (?:time|slot|date)", 2.5),
+        (r"(?:doesn't|does not|won't|no longer|not going to) work(?:s|ing)? (?:for me|anymore)"
+         r"|(?:mixed|got) (?:the|my) days?|wrong (?:day|week)|just not on", 2.5),
+        (rf"(?:{_APPT}|booked|booked in) .{{0,50}}\b(?:instead|rather|to the \d+\w*|for the \d+\w*)",
+         2.0),
+    ],
+    Intent.CANCEL: [
+        (rf"\b(?:scrap|drop|remove|delete|call off|cancel){_NEAR}?(?:{_APPT}|it)\b", 3.0),
+        (r"(?:won't|will not|not|no longer) (?:be )?need(?:ing)? (?:it|that|this|the \w+)", 3.0),
+        (r"(?:not|won't be) (?:coming|coming in|able to come)(?! (?:on|at|this|tomorrow|today))"
+         r"|can't make it at all", 2.5),
+    ],
+    Intent.APPOINTMENT_STATUS: [
+        (r"remind me|double check(?:ing)?|(?:confirm|check) (?:the )?(?:time|day|date)", 3.0),
+        (rf"what (?:day|date|time) (?:am i|did i|was|is|are) (?:booked|in|my|it|the)"
+         rf"|which doctor|what doctor|(?:did|has) my \w+(?: [\w']+){{0,4}} (?:go through|get booked)"
+         r"|have i got anything|anything coming up|do i still have|still on for", 3.5),
+        (rf"(?:can't|cannot|couldn't) find my (?:{_APPT}|card)|appointment card|(?:text|email)"
+         r" reminder|reminder (?:about|for)|what time was", 3.0),
+    ],
+    Intent.CLINIC_INFO: [
+        (r"how late|what time (?:do|are) (?:you|you guys)|(?:are|is) (?:you|you guys|the \w+)"
+         r" (?:there|open)|open (?:late|early)", 2.5),
+        (r"leave my car|where (?:do|can|should) i (?:park|leave)|(?:is|are) the parking", 3.0),
+        (r"how (?:would|do|can|should) i (?:go about|become|get|sign up|register|request"
+         r"|reach|get to)|(?:easiest|best|quickest) way|is there (?:a|an|any)\b|do you have anyone"
+         r"|anyone who speaks|\bspeaks? \w+\b", 2.0),
+        (r"get(?:ting)? ready for|prepare for|anything i (?:need|should|have) to do", 4.0),
+        (r"how much notice|\bnotice\b|missed (?:appointments?|visits?)|charge (?:people|for)", 4.0),
+        (r"over the weekend|who do i (?:ring|call)|out of hours|when you're closed", 2.5),
+        (r"paperwork|fill (?:in|out)|zoom|over the phone|\bvirtual", 3.0),
+        (r"(?:chart|records?) (?:transferred|sent|moved)|switching doctors|in the building", 2.5),
+        (r"new people|becoming a patient|become a patient|old patients", 3.0),
+        (r"don't drive|(?:from|near) (?:the )?(?:\w+ )?station|reach you", 2.5),
+    ],
+    Intent.REFILL: [
+        (r"top ?up|renew(?:ed|al)?|running low|run low|blood thinner|ventolin|tablets|\bmeds\b"
+         r"|water pill|puffer|repeat prescription", 2.5),
+    ],
+    Intent.BILLING: [
+        (r"receipt|itemi[sz]ed|\bhsa\b|\bfsa\b|superbill|payment plan|sent to collections", 4.0),
+        (r"overpaid|paid twice|double charged|charged twice", 3.0),
+    ],
+    Intent.TEST_RESULTS: [
+        (r"come back (?:okay|ok|fine|positive|negative|normal|clear)|(?:did|has|have|is) (?:my|the"
+         r"|his|her) [\w ]{1,25} (?:come|came) back|flagged|abnormal|\ba1c\b|potassium"
+         r"|pap smear|\bstrep\b|\bekg\b|\becg\b|swab|what does (?:that|it|this|my \w+) mean"
+         r"|my numbers|test (?:came|come)|\ba ?1 ?c\b|(?:sent|send|got) (?:anything|something) back", 3.0),
+        (r"calling about the (?:\w+ )?(?:test|scan|ekg|ecg|x ray|mri|labs?|bloodwork)", 2.5),
+    ],
+    Intent.GOODBYE: [
+        (r"\bcheers\b|ta ra|\btara\b|covers it|that's everything|nothing more|that'll do", 2.5),
+    ],
+}  # fmt: skip
+for _intent, _rows in BROAD.items():
+    TABLE[_intent] = [*TABLE[_intent], *_rows]
+
+EMERGENCY += (
+    r"|throat (?:feels like it's |feels |is )?(?:closing|swelling|tight)|can't swallow"
+    r"|(?:face|tongue|lips|mouth) (?:is |are )?(?:all )?swell|whole face|stung .{0,40}swell"
+    r"|whole bottle|whole pack|took (?:a lot|all) of|better off without me|end it\b"
+    r"|no reason to live|don't want to be here|soaking|blood everywhere|bleeding (?:very )?much"
+    r"|(?:pregnant|pregnancy) .{0,40}bleed|ribs (?:are )?sucking|breathing (?:really |very |so )?fast"
+    r"|struggling to breathe|lips (?:are )?blue|shaking all over|fitting|(?:can't|won't|cannot)"
+    r" wake|not making (?:any )?sense|jaw and (?:my )?left arm|left arm .{0,30}(?:ach|pain|hurt)"
+    r"|clammy|cold sweat|can't feel (?:the )?(?:left|right) side|(?:left|right) side of my body"
+    r"|vision (?:went|is|has gone) (?:weird|blurry|black|dark)|face (?:is )?drooping"
+    r"|not breathing (?:right|properly|well)|turning (?:grey|gray|purple)"
+)
+PERSON += (
+    r"|(?:somebody|someone|a person) on the line|get me (?:someone|somebody)|practice manager"
+    r"|\bmanager\b|secretary|nurses? station|this isn't working|(?:speak|talk) (?:with|to) (?:the |a"
+    r" |my )?(?:\w+ )?(?:manager|secretary|nurse|her|him|someone|somebody|office)"
+    r"|(?:around|available) to (?:talk|speak)|is (?:doctor \w+|the doctor|the nurse|doctor \w+'s"
+    r" nurse) (?:around|available|in)\b.{0,20}(?:talk|speak|available)|\bcomplaint\b"
+)
