@@ -80,7 +80,8 @@ TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"\bpush (?:it|my|the)?\s*(?:appointment )?back\b", 3.0), (r"postpone", 3.0),
         (r"change (?:my|the|our|his|her) (?:appointment|time|day|date|visit)", 3.0),
         (r"(?:different|another|other|later|earlier|new) (?:day|time|date)", 2.5),
-        (r"running (?:really |so |very )?late|need (?:to )?change|(?:make|move|change) it (?:for|to)\b", 2.5),
+        (r"running (?:really |so |very )?late|need (?:to )?change"
+         r"|(?:make|move|change) it (?:for|to)\b", 2.5),
         (r"can't make (?:it|my|the)|won't make (?:it|my)", 1.5), (r"\bswitch\b", 1.5),
         (r"\bbump\b", 1.5),
     ],
@@ -122,12 +123,14 @@ TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"\bfast(?:ing)?\b|\beat (?:before|breakfast|anything|something)|before (?:my|the|a)"
          r" (?:blood work|bloodwork|lab|labs|blood test|physical)", 4.0),
         (r"cancellation (?:policy|fee)|late fee|no show|fee (?:if|for)|cancel late"
-         r"|late cancel", 4.0), (r"what (?:do|should) i (?:need to )?bring|bring (?:with me|to my)", 2.5),
+         r"|late cancel", 4.0),
+        (r"what (?:do|should) i (?:need to )?bring|bring (?:with me|to my)", 2.5),
         (r"\bonline\b", 3.0), (r"instead of coming in|rather than coming in", 4.0),
         (r"do you (?:guys |all )?(?:do|offer|have|provide|see)\b", 1.5), (r"after hours|nurse line"
          r"|at night|on the weekend", 1.5), (r"\bforms?\b|what (?:do i|should i) bring"
-         r"|arrive early", 2.0), (r"how early", 3.5), (r"telehealth|video (?:visit|call|appointment)"
-         r"|virtual|online visit|\bvideo\b|from home", 2.5),
+         r"|arrive early", 2.0), (r"how early", 3.5),
+        (r"telehealth|video (?:visit|call|appointment)|virtual|online visit|\bvideo\b"
+         r"|from home", 2.5),
         (r"interpreter|translator|spanish|speak (?:other )?languages", 2.0),
         (r"wheelchair|accessib|elevator|ramp|get into the building|walker|mobility", 3.0),
         (r"flu shot|flu vaccine|vaccin|covid shot|booster", 1.5),
@@ -173,7 +176,8 @@ _DAYWORD = (
 )
 BROAD: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
-        (rf"\b(?:book|schedule|make|set up|arrange|reserve|grab|organi[sz]e|get){_NEAR}{_APPT}", 3.0),
+        (rf"\b(?:book|schedule|make|set up|arrange|reserve|grab|organi[sz]e|get)"
+         rf"{_NEAR}{_APPT}", 3.0),
         (r"(?:can|could|may|would) (?:i|we|you|my \w+|he|she) (?:possibly )?(?:come in|be seen"
          r"|get seen|get (?:in|booked)|see (?:a|the|doctor|someone|somebody|doc))", 2.5),
         (r"(?:somebody|someone|a doctor|the doctor|doctor \w+|doc \w+) (?:to )?(?:can )?"
@@ -187,7 +191,8 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
         (r"\bcome in\b|get (?:him|her|them|us|me) in\b|need (?:our|my|a|his|her) checkups?", 2.0),
     ],
     Intent.RESCHEDULE: [
-        (rf"(?:have|has|got) an? {_APPT}\b.{{0,120}}\b(?:instead|rather|another day|different day)", 2.5),
+        (rf"(?:have|has|got) an? {_APPT}\b.{{0,120}}\b"
+         r"(?:instead|rather|another day|different day)", 2.5),
         (rf"\b(?:push|shift|move|change|switch|swap|bump|rebook|re schedule|rearrange|put)"
          rf"{_NEAR}(?:{_APPT}|it|that)\b", 2.5),
         (rf"(?:{_APPT}|it|that) (?:forward|back|earlier|later)\b|bring (?:it|my \w+|\w+) forward"
@@ -196,8 +201,8 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
          r"|(?:later|earlier) (?:time|slot|date)", 2.5),
         (r"(?:doesn't|does not|won't|no longer|not going to) work(?:s|ing)? (?:for me|anymore)"
          r"|(?:mixed|got) (?:the|my) days?|wrong (?:day|week)|just not on", 2.5),
-        (rf"(?:{_APPT}|booked|booked in) .{{0,50}}\b(?:instead|rather|to the \d+\w*|for the \d+\w*)",
-         2.0),
+        (rf"(?:{_APPT}|booked|booked in) .{{0,50}}\b"
+         r"(?:instead|rather|to the \d+\w*|for the \d+\w*)", 2.0),
     ],
     Intent.CANCEL: [
         (rf"\b(?:scrap|drop|remove|delete|call off|cancel){_NEAR}?(?:{_APPT}|it)\b", 3.0),
@@ -207,9 +212,10 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.APPOINTMENT_STATUS: [
         (r"remind me|double check(?:ing)?|(?:confirm|check) (?:the )?(?:time|day|date)", 3.0),
-        (rf"what (?:day|date|time) (?:am i|did i|was|is|are) (?:booked|in|my|it|the)"
-         rf"|which doctor|what doctor|(?:did|has) my \w+(?: [\w']+){{0,4}} (?:go through|get booked)"
-         r"|have i got anything|anything coming up|do i still have|still on for", 3.5),
+        (r"what (?:day|date|time) (?:am i|did i|was|is|are) (?:booked|in|my|it|the)"
+         r"|which doctor|what doctor|(?:did|has) my \w+(?: [\w']+){0,4}"
+         r" (?:go through|get booked)|have i got anything|anything coming up|do i still have"
+         r"|still on for", 3.5),
         (rf"(?:can't|cannot|couldn't) find my (?:{_APPT}|card)|appointment card|(?:text|email)"
          r" reminder|reminder (?:about|for)|what time was", 3.0),
     ],
@@ -240,7 +246,8 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
         (r"come back (?:okay|ok|fine|positive|negative|normal|clear)|(?:did|has|have|is) (?:my|the"
          r"|his|her) [\w ]{1,25} (?:come|came) back|flagged|abnormal|\ba1c\b|potassium"
          r"|pap smear|\bstrep\b|\bekg\b|\becg\b|swab|what does (?:that|it|this|my \w+) mean"
-         r"|my numbers|test (?:came|come)|\ba ?1 ?c\b|(?:sent|send|got) (?:anything|something) back", 3.0),
+         r"|my numbers|test (?:came|come)|\ba ?1 ?c\b"
+         r"|(?:sent|send|got) (?:anything|something) back", 3.0),
         (r"calling about the (?:\w+ )?(?:test|scan|ekg|ecg|x ray|mri|labs?|bloodwork)", 2.5),
     ],
     Intent.GOODBYE: [
@@ -255,7 +262,8 @@ EMERGENCY += (
     r"|(?:face|tongue|lips|mouth) (?:is |are )?(?:all )?swell|whole face|stung .{0,40}swell"
     r"|whole bottle|whole pack|took (?:a lot|all) of|better off without me|end it\b"
     r"|no reason to live|don't want to be here|soaking|blood everywhere|bleeding (?:very )?much"
-    r"|(?:pregnant|pregnancy) .{0,40}bleed|ribs (?:are )?sucking|breathing (?:really |very |so )?fast"
+    r"|(?:pregnant|pregnancy) .{0,40}bleed|ribs (?:are )?sucking"
+    r"|breathing (?:really |very |so )?fast"
     r"|struggling to breathe|lips (?:are )?blue|shaking all over|fitting|(?:can't|won't|cannot)"
     r" wake|not making (?:any )?sense|jaw and (?:my )?left arm|left arm .{0,30}(?:ach|pain|hurt)"
     r"|clammy|cold sweat|can't feel (?:the )?(?:left|right) side|(?:left|right) side of my body"
@@ -264,8 +272,9 @@ EMERGENCY += (
 )
 PERSON += (
     r"|(?:somebody|someone|a person) on the line|get me (?:someone|somebody)|practice manager"
-    r"|\bmanager\b|secretary|nurses? station|this isn't working|(?:speak|talk) (?:with|to) (?:the |a"
-    r" |my )?(?:\w+ )?(?:manager|secretary|nurse|her|him|someone|somebody|office)"
+    r"|\bmanager\b|secretary|nurses? station|this isn't working"
+    r"|(?:speak|talk) (?:with|to) (?:the |a |my )?(?:\w+ )?"
+    r"(?:manager|secretary|nurse|her|him|someone|somebody|office)"
     r"|(?:around|available) to (?:talk|speak)|is (?:doctor \w+|the doctor|the nurse|doctor \w+'s"
     r" nurse) (?:around|available|in)\b.{0,20}(?:talk|speak|available)|\bcomplaint\b"
 )

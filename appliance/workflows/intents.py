@@ -41,8 +41,8 @@ class Reading:
 # a danger sign that is over: "the pain is gone now", "fainted last week, she's okay now"
 _OVER = re.compile(
     r"^\s*(?:is |has |was |had )?(?:gone|went away|better|resolved|over|passed)"
-    r"|^.{0,60}\b(?:last (?:week|month|year)|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better)"
-    r" now)\b"
+    r"|^.{0,60}\b(?:last (?:week|month|year)"
+    r"|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better) now)\b"
 )
 TASKS = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS,
          Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)  # fmt: skip

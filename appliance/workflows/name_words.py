@@ -69,7 +69,7 @@ not no nope yes yeah yep ok okay sure to for of in on at by with about from into
 over under up down out off again also just only still already even then than too very
 so and or but if because as until while after before since some any all every each
 both either neither other another such same own more most much many few less one ones
-now then blah mumble hmm hmmm umm uhh testing
+now then blah mumble hmm hmmm umm uhh testing nah running low here calling checking
 something someone somebody anything anyone anybody nothing nobody everything everyone
 please thanks thank sorry hi hello hey bye goodbye um uh well actually really maybe
 like wanna gonna gotta kinda let let's there's that's here's

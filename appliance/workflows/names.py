@@ -150,11 +150,27 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
     return _from_run(run, raw, expect)
 
 
+# who a call is for: "for katherine reilly", "my daughter emily zhang", "my mother, ..."
+_FOR = re.compile(
+    r"\b(?:for|my|our|his|her)\s+(?:(?:son|daughter|mother|mom|mum|father|dad|wife|husband"
+    r"|partner|child|kid|brother|sister|grandmother|grandfather|grandma|grandpa|baby)\s+)?"
+)
+
+
 def introduced_name(text: str) -> HeardName | None:
     """A name the caller introduced ("my name is ...", "this is ...", "my last name is
-    ..."): what counts as a name outside an answer to "your full name?"."""
+    ...", "for katherine reilly", "my daughter emily zhang"): what counts as a name
+    outside an answer to "your full name?" (a full name, for those after "for")."""
     words = _tokens(text)
-    return _labelled(" ".join(words)) or _marked(words, text, "first")
+    found = _labelled(" ".join(words)) or _marked(words, text, "first")
+    if found is not None:
+        return found
+    t = " ".join(words)
+    for m in _FOR.finditer(t):
+        run = _run(t[m.end() :].split(), 0)
+        if len(run) >= 2:
+            return _from_run(run, text, "first")
+    return None
 
 
 def heard_name(text: str, expect: Part = "first") -> HeardName | None:

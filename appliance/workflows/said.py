@@ -151,14 +151,44 @@ def _when_part(text: str) -> str:
     return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
 
 
+# what comes after one of these is the day the caller wants now ("tuesday doesn't work,
+# can i have wednesday instead"); the day before it is the one they have
+_THEN = re.compile(
+    r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
+    r"|move it to|change it to|to the)\b",
+    re.I,
+)
+_TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
+
+
+def _when(text: str, now: datetime, dob: date | None) -> Resolved:
+    """The day and time the caller wants: after the last turn of phrase that says
+    "instead" when one follows it; "this afternoon" is today; a date of birth is not
+    a day (a two-digit year can leave it in the words)."""
+    spoken = _when_part(text)
+    marks = list(_THEN.finditer(spoken))
+    when = resolve(spoken, now)
+    if marks:
+        later = resolve(spoken[marks[-1].end() :], now)
+        if any((later.day, later.at, later.part_of_day, later.after)):
+            when = later
+    day = when.day
+    if day is None and _TODAY.search(spoken):
+        day = now.date()
+    if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
+        day = None
+    return Resolved(day, when.at, when.part_of_day, when.after)
+
+
 def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
     """Every detail in the caller's words `text`, relative to `now` (clinic time)."""
     words = normal(text)
     introduced = introduced_name(text)
+    dob = birth_date(text, now.date())
     return Said(
         name=introduced.pair() if introduced else None,
-        dob=birth_date(text, now.date()),
-        when=resolve(_when_part(text), now),
+        dob=dob,
+        when=_when(text, now, dob),
         provider=vocabulary.provider(words),
         appointment_type=vocabulary.appointment_type(words),
         topic=vocabulary.topic(words),
