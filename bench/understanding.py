@@ -41,7 +41,12 @@ from appliance.workflows.understander import Understander  # noqa: E402
 from tests.understanding_eval import demo_vocabulary, produced_slots  # noqa: E402
 
 ASSETS = ROOT / "tests" / "assets" / "understanding"
-PARTS = {"tune": "lines_tune.toml", "dev": "lines_dev.toml", "held-out": "lines_heldout.toml"}
+PARTS = {
+    "tune": "lines_tune.toml",
+    "dev": "lines_dev.toml",
+    "dev2": "lines_dev2.toml",
+    "held-out": "lines_heldout.toml",
+}
 
 
 def pct(values: list[float], q: float) -> float:

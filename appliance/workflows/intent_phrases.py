@@ -23,7 +23,8 @@ EMERGENCY = (
     r"|choking|stroke|face (?:is )?droop|slurr|one side (?:of (?:my|his|her) (?:body|face) )?"
     r"(?:is )?(?:numb|weak)|arm (?:is |went |feels )?numb|numb (?:left |right )?arm"
     r"|passed out|unconscious|unresponsive|won't wake|not waking|fainted|collapsed"
-    r"|seizure|convuls|bleeding (?:a lot|heavily|badly|won't stop|that won't stop)"
+    r"|seizure(?! (?:medication|meds|medicine|pills|tablets))|convuls"
+    r"|bleeding (?:a lot|heavily|badly|won't stop|that won't stop)"
     r"|won't stop bleeding|lot of blood|coughing up blood|vomiting blood|throwing up blood"
     r"|overdos|too many pills|poison|suicid|kill myself|end my life|hurt myself"
     r"|want to die|severe allergic|allergic reaction|anaphyla|throat (?:is )?(?:swelling|closing)"
@@ -227,7 +228,8 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
          r"|reach|get to)|(?:easiest|best|quickest) way|is there (?:a|an|any)\b|do you have anyone"
          r"|anyone who speaks|\bspeaks? \w+\b", 2.0),
         (r"get(?:ting)? ready for|prepare for|anything i (?:need|should|have) to do", 4.0),
-        (r"how much notice|\bnotice\b|missed (?:appointments?|visits?)|charge (?:people|for)", 4.0),
+        (r"how much notice|\bnotice\b|missed (?:appointments?|visits?)"
+         r"|charge (?:people )?for (?:missed|missing|no show|late)", 4.0),
         (r"over the weekend|who do i (?:ring|call)|out of hours|when you're closed", 2.5),
         (r"paperwork|fill (?:in|out)|zoom|over the phone|\bvirtual", 3.0),
         (r"(?:chart|records?) (?:transferred|sent|moved)|switching doctors|in the building", 2.5),
@@ -277,4 +279,88 @@ PERSON += (
     r"(?:manager|secretary|nurse|her|him|someone|somebody|office)"
     r"|(?:around|available) to (?:talk|speak)|is (?:doctor \w+|the doctor|the nurse|doctor \w+'s"
     r" nurse) (?:around|available|in)\b.{0,20}(?:talk|speak|available)|\bcomplaint\b"
+)
+
+# --- what callers say instead of asking: a problem, a worry, a situation -------------
+_SYMPTOM = (
+    r"(?:rash|cough|fever|sore throat|earache|ear infection|ears?|runny nose|itch\w*|infection"
+    r"|cold|flu|sick|throwing up|diarrh\w+|uti|burning|back pain|headaches?|sinus\w*|wart|mole"
+    r"|lump|spot|pain in my (?:knee|back|hip|shoulder|foot|ankle|wrist|elbow|neck))"
+)
+SITUATIONS: dict[Intent, list[tuple[str, float]]] = {
+    Intent.BOOK: [
+        (rf"(?:i've had|i have had|i have|i've got|i got|got|has had|has) (?:a |an |this |some )?"
+         rf"(?:\w+ )?{_SYMPTOM}", 2.0),
+        (r"for (?:two|three|four|five|a few|several|\d+) (?:days|weeks)"
+         r"|since (?:last|yesterday)", 0.5),
+        (r"taking (?:new )?appointments|slot me in|pop in|see a (?:family |new )?doctor"
+         r"|for a (?:first |quick )?checkup|recheck|well child|first checkup", 2.5),
+        (r"is there (?:a|an|any) (?:time|slot|opening|spot|space)|do you have (?:a|any) (?:time"
+         r"|slot|opening|spot)", 3.5),
+        (r"(?:need|needs|want|wants) (?:me |him |her )?(?:to be )?seen|see my (?:primary|regular"
+         r"|family|usual) doctor|wants me to see|(?:come|coming) back in|need to come (?:back )?in"
+         r"|get (?:the|my) (?:little one|baby|kid|son|daughter) in", 3.0),
+    ],
+    Intent.RESCHEDULE: [
+        (r"can't do (?:the|my|it|that)|(?:would|could|is) (?:the )?\d+\w* (?:be )?(?:alright|ok"
+         r"|okay|possible|better)|make it (?:the|on|for|to|at)\b|\bslide\b", 2.5),
+        (r"(?:a )?different doctor|instead of doctor|see doctor \w+ instead", 3.0),
+        (r"can (?:only )?come (?:only )?in the (?:evening|morning|afternoon)|i must work", 2.0),
+    ],
+    Intent.CANCEL: [
+        (r"(?:no|not|won't|will not|can't|cannot) (?:be able to )?(?:come|attend|be there)"
+         r"|give (?:it|the \w+) to (?:another|other|someone)|remove me from", 3.5),
+    ],
+    Intent.APPOINTMENT_STATUS: [
+        (rf"when(?:'s| is| was) (?:my|the|his|her|our) (?:\w+'s )?(?:next )?{_APPT}"
+         rf"|time of my {_APPT}|(?:which|what) day (?:is|was|it)|still going ahead|still on\b"
+         r"|(?:am|i'm) on for|just confirming|did you get my|look (?:it|me) up|by mistake"
+         r"|where in the day|when i'm (?:coming|supposed)|still got|she think she has"
+         r"|(?:thinks?|think) (?:she|he|i) (?:has|have) (?:an )?appointment", 3.5),
+    ],
+    Intent.CLINIC_INFO: [
+        (r"(?:till|until) what time|what time .{0,12}open|answering the phones|after five"
+         r"|three in the morning|who am i supposed to call|who (?:do|should) i call", 3.5),
+        (r"where is (?:the |riverside )?\w+|is it near|public transport|don't have a car"
+         r"|taking on new|new families|accepting new", 3.0),
+        (r"can i (?:still )?have (?:my )?(?:coffee|water|breakfast|food|tea)|before (?:the|my)"
+         r" \w+ test|do i need to bring|bring anything|list of my", 4.0),
+        (r"wheel ?chair|steps|stairs|get in ok|lab on site|on site|in house", 3.0),
+    ],
+    Intent.REFILL: [
+        (r"i'm out\b|(?:out|ran out|run out) (?:of (?:my )?\w+ )?as of|last of my|another \w+ days"
+         r"|refill request|allergy spray|nasal spray|eye drops|okay another", 3.0),
+        (r"antidepressant|antibiotic|birth control|blood pressure (?:pills|meds|medication)"
+         r"|warfarin|gabapentin|levothyroxine|synthroid|prednisone|albuterol|zoloft|prozac"
+         r"|xanax|adderall|oxycodone|tramadol|metformin|lisinopril|atorvastatin|amlodipine", 2.0),
+    ],
+    Intent.BILLING: [
+        (r"send you a check|pay by (?:check|mail|phone)|proof (?:that )?i paid|for (?:our|my) taxes"
+         r"|what's the charge|(?:got|was|been) charged|taken off|waive", 4.0),
+    ],
+    Intent.TEST_RESULTS: [
+        (r"(?:would|will|is) (?:that|it|the \w+) (?:be )?back|any word on|nobody called"
+         r"|(?:looked at|read|reviewed) my \w+ (?:study|scan|test|results|report|x ray)"
+         r"|ring me back with|report back|the report|sleep study|bone density|stool sample"
+         r"|blood sugar numbers|took (?:some )?blood", 3.5),
+    ],
+    Intent.GOODBYE: [
+        (r"let you get on|you've been a (?:great )?help|that's lovely|thanks for your help", 2.5),
+    ],
+}  # fmt: skip
+for _intent, _rows in SITUATIONS.items():
+    TABLE[_intent] = [*TABLE[_intent], *_rows]
+
+EMERGENCY += (
+    r"|speech (?:went|is|was) (?:all )?(?:funny|strange|weird|slurred)|mouth (?:is )?drooping"
+    r"|face (?:looks|is) crooked|can't lift (?:her|his|my) arm|mumbling|asthma attack"
+    r"|inhaler (?:isn't|is not|not) helping|whistling|can't finish a sentence|on purpose"
+    r"|kill(?:ing)? (?:my|him|her)self|bleeding heav|pale and dizzy|water broke|having a fit"
+    r"|jerking|lips (?:are )?(?:going |turning )?blue|tightness in (?:my|his|her) chest"
+    r"|arm feels heavy|spurting|too many of (?:my|his|her)"
+)
+PERSON += (
+    r"|(?:girl|lady|someone|somebody|person) at the desk|transfer please|in charge"
+    r"|care team|medical assistant|calling from .{0,40}(?:office|hospital)|social worker"
+    r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )

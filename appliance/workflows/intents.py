@@ -42,7 +42,7 @@ class Reading:
 _OVER = re.compile(
     r"^\s*(?:is |has |was |had )?(?:gone|went away|better|resolved|over|passed)"
     r"|^.{0,60}\b(?:last (?:week|month|year)"
-    r"|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better) now)\b"
+    r"|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better) now|turned out to be)\b"
 )
 TASKS = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS,
          Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)  # fmt: skip

@@ -53,6 +53,9 @@ def normal(text: str) -> str:
     """`text` in lower case, words only (apostrophes kept), clinic words spelled right."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
     text = re.sub(r"\b(follow|check)[\s-]+up\b", r"\1up", text)
+    # words Whisper splits: "appoint ment", "re schedule", "re fill", "wheel chair"
+    text = re.sub(r"\bappoint ments?\b", "appointment", text)
+    text = re.sub(r"\bre[\s-]+(schedul\w*|fill\w*|book\w*)", r"re\1", text)
     words = []
     for token in _TOKEN.findall(text):
         token = token.strip("'")
