@@ -361,6 +361,7 @@ EMERGENCY += (
 )
 PERSON += (
     r"|(?:girl|lady|someone|somebody|person) at the desk|transfer please|in charge"
-    r"|care team|medical assistant|calling from .{0,40}(?:office|hospital)|social worker"
+    r"|(?:speak|talk) (?:to|with) the (?:care team|medical assistant)"
+    r"|calling from (?:doctor|dr) \w+'?s? office|calling from .{0,30}hospital|social worker"
     r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )

@@ -24,12 +24,16 @@ class KnowledgeBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """The topic whose keywords cover most of `words` (lower case), or None: a longer
         keyword is more specific ("christmas" over "open"); a tie goes to the topic
         listed first."""
+        return self.scored(words)[0]
+
+    def scored(self, words: str) -> tuple[Topic | None, int]:
+        """The best topic for `words` and its score (letters of its keywords heard)."""
         best, score = None, 0
         for t in self.topic:
             hits = sum(len(k) for k in t.keywords if re.search(_word(k), words))
             if hits > score:
                 best, score = t, hits
-        return best
+        return best, score
 
     def answer(self, question: str, topic_hint: str | None = None) -> str | None:
         """The vetted answer whose keywords best match, or None."""

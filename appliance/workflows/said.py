@@ -16,13 +16,14 @@ from datetime import date, datetime
 
 from rapidfuzz import fuzz
 
-from appliance.scheduling.dates import Resolved, resolve
+from appliance.scheduling.dates import Resolved
 from appliance.scheduling.matching import part_score
 from appliance.scheduling.model import AppointmentType, Provider
 from appliance.workflows.answers import Answer, classify
-from appliance.workflows.identity import birth_date, without_birth_date
+from appliance.workflows.identity import birth_date
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.names import heard_name, introduced_name
+from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
 
 # what callers call each kind of visit, by words in the type's id or name
@@ -76,9 +77,10 @@ class Vocabulary:
                 return t.id
         return None
 
-    def topic(self, words: str) -> str | None:
-        found = self.kb.match(words) if self.kb else None
-        return found.id if found else None
+    def topic(self, words: str) -> tuple[str | None, int]:
+        """The KB topic `words` ask about, and how much of the KB's keywords they say."""
+        found, score = self.kb.scored(words) if self.kb else (None, 0)
+        return (found.id if found else None), score
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,11 @@ class Said:
     provider: str | None = None
     appointment_type: str | None = None
     topic: str | None = None
+    topic_score: int = 0  # letters of the topic's keywords heard ("car" 3, "parking" 7)
     answer: Answer = Answer.UNCLEAR
     bare_name: bool = False  # the words are a full name alone ("maria gonzalez")
     choice: bool = False  # a pick among offers: "the first one", "either is fine"
+    spelled: bool = False  # letters spelled out: "g o n z a l e z"
 
     @property
     def has_when(self) -> bool:
@@ -127,57 +131,12 @@ class Said:
         return {k: v for k, v in found.items() if v}
 
 
-# not days or times: "the first one", "my first appointment", "good morning"
-_NOT_WHEN = re.compile(
-    r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
-    r"|appointment|visit|time|opening|doctor)\b|\bgood\s+(?:morning|afternoon|evening)\b",
-    re.I,
-)
 _CHOICE = re.compile(
     r"\b(?:first|second|third|last|earlier|earliest|later|latest|other) one\b|\beither\b"
     r"|\bwhichever\b|\bany of (?:them|those)\b|\bthe (?:first|second|earlier|later)\b",
     re.I,
 )
-_FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
-
-
-def _when_part(text: str) -> str:
-    """The words that say when: the new day of "from wednesday to thursday", without
-    ordinals of choice and greetings; plural parts of day as one ("mornings")."""
-    text = without_birth_date(_NOT_WHEN.sub(" ", text))
-    moved = _FROM_TO.search(text)
-    if moved:
-        text = moved.group("new") if moved.group("new") else text[: moved.start()]
-    return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
-
-
-# what comes after one of these is the day the caller wants now ("tuesday doesn't work,
-# can i have wednesday instead"); the day before it is the one they have
-_THEN = re.compile(
-    r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
-    r"|move it to|change it to|to the)\b",
-    re.I,
-)
-_TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
-
-
-def _when(text: str, now: datetime, dob: date | None) -> Resolved:
-    """The day and time the caller wants: after the last turn of phrase that says
-    "instead" when one follows it; "this afternoon" is today; a date of birth is not
-    a day (a two-digit year can leave it in the words)."""
-    spoken = _when_part(text)
-    marks = list(_THEN.finditer(spoken))
-    when = resolve(spoken, now)
-    if marks:
-        later = resolve(spoken[marks[-1].end() :], now)
-        if any((later.day, later.at, later.part_of_day, later.after)):
-            when = later
-    day = when.day
-    if day is None and _TODAY.search(spoken):
-        day = now.date()
-    if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
-        day = None
-    return Resolved(day, when.at, when.part_of_day, when.after)
+_SPELLED = re.compile(r"\b(?:[a-z] ){2,}[a-z]\b")
 
 
 def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
@@ -185,15 +144,18 @@ def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
     words = normal(text)
     introduced = introduced_name(text)
     dob = birth_date(text, now.date())
+    topic, topic_score = vocabulary.topic(words)
     return Said(
         name=introduced.pair() if introduced else None,
         dob=dob,
-        when=_when(text, now, dob),
+        when=when_wanted(text, now, dob),
         provider=vocabulary.provider(words),
         appointment_type=vocabulary.appointment_type(words),
-        topic=vocabulary.topic(words),
+        topic=topic,
+        topic_score=topic_score,
         answer=classify(text),
         choice=bool(_CHOICE.search(words)) and len(words.split()) <= 8,
+        spelled=bool(_SPELLED.search(words)),
         bare_name=len(words.split()) <= 6
         and (bare := heard_name(text)) is not None
         and bare.complete,

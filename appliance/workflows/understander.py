@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 LlmWhen = Literal["never", "tie", "unmatched"]
 TIE_MARGIN = 1.0  # rule score points between the first and the second intent
 SAFETY = (Intent.EMERGENCY, Intent.SPEAK_TO_PERSON)
+MIN_TOPIC_SCORE = 5  # a KB keyword alone makes a clinic question when it is this specific
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +61,10 @@ class Understander:
             return Understanding(reading.intent, said, False, _confidence(reading), "rules")
         if reading.score > 0:
             return await self._tie(reading, said, text)
-        if said.details or said.topic:
-            intent = Intent.CLINIC_INFO if said.topic and not said.details else Intent.INFORM
-            return Understanding(intent, said, False, 0.7, "rules")
+        if said.details:
+            return Understanding(Intent.INFORM, said, False, 0.7, "rules")
+        if said.topic and said.topic_score >= MIN_TOPIC_SCORE:  # "parking?" is a question
+            return Understanding(Intent.CLINIC_INFO, said, False, 0.7, "rules")
         if self._llm is not None and self._when == "unmatched":
             asked = await self._llm.intent(text)
             if asked is not None:

@@ -17,6 +17,7 @@ from appliance.workflows import templates as t
 from appliance.workflows.identity import HeardName, birth_date, corrected, heard_name
 from appliance.workflows.lockout import LOCKED_REASON
 from appliance.workflows.names import similarity
+from appliance.workflows.names_spelling import join_spelled
 from appliance.workflows.state import ActionRecord, Decision
 
 MAX_IDENTITY_TURNS = 5  # turns spent on identity in one task before the front desk
@@ -62,7 +63,7 @@ def _take_heard(e: WorkflowEngine, u: Understanding, text: str) -> bool:
     with stays: the caller may correct just one part ("it's seventy five, not six")."""
     s = e.state
     name = corrected(text, s.heard_name) or _one_part(
-        s.heard_name, heard_name(text, s.heard_name.missing or "first")
+        s.heard_name, heard_name(join_spelled(text), s.heard_name.missing or "first")
     )
     if name is not None:
         s.heard_name = name
@@ -113,5 +114,5 @@ def locked_out(e: WorkflowEngine) -> Decision:
 
 def heard_in_answer(text: str) -> tuple[str | None, str | None]:
     """The name in an answer to "your full name and date of birth?" ((None, None): none)."""
-    name = heard_name(text)
+    name = heard_name(join_spelled(text))
     return (name.first, name.last) if name else (None, None)

@@ -1,0 +1,80 @@
+"""When the caller wants to come: the day and time in their words, read in code.
+
+Around the date parser (appliance/scheduling/dates.py) this keeps out what is not a day
+("the first one", "good morning", a date of birth), takes the new day of a change ("from
+wednesday to thursday", "tuesday doesn't work, can i have wednesday instead", "at 4 today,
+could we come at 2 instead": the new time, today still), reads "this afternoon" as today
+and the holidays callers name ("christmas eve").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from appliance.scheduling.dates import Resolved, resolve
+from appliance.workflows.identity import without_birth_date
+
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+# not days or times: "the first one", "my first appointment", "a first check up",
+# "the one born in ...", "good morning"
+_NOT_WHEN = re.compile(
+    r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
+    r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
+    r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b",
+    re.I,
+)
+_FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
+# what comes after one of these is the day the caller wants now; the one before it is
+# the day they have
+_THEN = re.compile(
+    r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
+    r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
+    r"|can we|make it|is it possible)\b|\bto (?=monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|next|tomorrow)",
+    re.I,
+)
+_TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
+_HOLIDAYS = {
+    r"christmas eve": (12, 24), r"christmas(?: day)?": (12, 25),
+    r"new year'?s eve": (12, 31), r"new year'?s(?: day)?": (1, 1),
+}  # fmt: skip
+
+
+def _when_part(text: str) -> str:
+    """The words that say when, without ordinals of choice, greetings and a date of
+    birth; plural parts of day as one ("mornings")."""
+    text = without_birth_date(_NOT_WHEN.sub(" ", text))
+    moved = _FROM_TO.search(text)
+    if moved:
+        text = moved.group("new") if moved.group("new") else text[: moved.start()]
+    return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
+
+
+def _holiday(text: str, today: date) -> date | None:
+    for said, (month, day) in _HOLIDAYS.items():
+        if re.search(rf"\b{said}\b", text, re.I):
+            found = date(today.year, month, day)
+            return found if found >= today else date(today.year + 1, month, day)
+    return None
+
+
+def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
+    """The day and time the caller wants (relative to `now`, clinic time)."""
+    spoken = _when_part(text)
+    whole = resolve(spoken, now)
+    marks = list(_THEN.finditer(spoken))
+    later = resolve(spoken[marks[-1].end() :], now) if marks else whole
+    if not any((later.day, later.at, later.part_of_day, later.after)) or re.search(
+        r"\bsame time\b", spoken, re.I
+    ):
+        later = Resolved(later.day, later.at or whole.at, later.part_of_day, later.after)
+    if not any((later.day, later.at, later.part_of_day, later.after)):
+        later = whole
+    day = later.day or (whole.day if later is not whole and not later.after else None)
+    day = day or _holiday(spoken, now.date())
+    if day is None and _TODAY.search(spoken):
+        day = now.date()
+    if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
+        day = None
+    return Resolved(day, later.at, later.part_of_day or whole.part_of_day, later.after)
