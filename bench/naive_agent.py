@@ -9,6 +9,10 @@ appliance), synthesize all of it (Piper), then play it. No streaming, no filler,
 barge-in. Each turn's stage times (s after the end of the caller's speech) go to
 `--out` as one JSON line (no text). It prints "ready" once it listens, and stops when
 stdin closes.
+
+The appliance's default (the clinic agent with `[workflows] llm_intents = "never"`) does
+not start the LLM server: then this agent starts it itself, on the configured port, and
+warms it up with its prompt before it listens.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from appliance.config import Vad, load_settings
 from appliance.conversation.prompts import clinic_prompts
 from appliance.domain import ChatMessage
 from appliance.llm.client import OpenAIChatModel
-from appliance.llm.server import MODEL_ALIAS
+from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.ports import CallHandle
-from appliance.services.runtime import llm_api_key
+from appliance.services.runtime import llm_api_key, llm_server
 from appliance.sip import PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
@@ -91,6 +95,17 @@ class Naive:
                 fh.write(json.dumps(times) + "\n")
             detector.reset()  # what the caller said while we were busy is not a turn
 
+    async def start_llm(self) -> LlmServerProcess | None:
+        """The LLM server, when the appliance does not run one; warmed up either way."""
+        s, server = self.settings, None
+        if s.llm.server.enabled and not s.llm_used:
+            server = llm_server(s, llm_api_key(s))
+            await server.start()
+        messages = [ChatMessage("system", self.prompts.system), ChatMessage("user", "Hello.")]
+        async for _ in self.llm.stream(messages):
+            pass
+        return server
+
     async def close(self) -> None:
         await self.llm.close()
         self.stt.close()
@@ -105,6 +120,7 @@ async def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     naive = await asyncio.to_thread(Naive, args.config, args.out)
+    server = await naive.start_llm()
     sip = msgspec.structs.replace(
         naive.settings.sip,
         host="127.0.0.1",
@@ -119,6 +135,8 @@ async def main() -> int:
     await asyncio.to_thread(sys.stdin.read)
     await telephony.stop()
     await naive.close()
+    if server is not None:
+        await server.stop()
     return 0
 
 

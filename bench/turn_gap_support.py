@@ -1,6 +1,7 @@
 """Helpers of bench/turn_gap.py: caller utterances, summaries, the plot.
 
-Caller utterances are of two kinds, neither in the agent's own voice setting:
+The default script is the clinic dialogues (turn_gap_dialogues.py). `--script questions`
+plays single utterances of two kinds, neither in the agent's own voice setting:
 - Piper-synthesized questions in a different voice setting (slower, more varied
   prosody, quieter than the agent's default synthesis);
 - real recorded telephone speech: Asterisk prompts (8 kHz, Debian
@@ -128,12 +129,13 @@ def plot(result: dict[str, Any], path: Path) -> bool:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     runs = result["pipelines"]
     names = list(runs)
-    gaps = [runs[n]["caller_gaps_s"] for n in names]
-    left.boxplot(gaps, tick_labels=names, whis=(0, 100))
-    for i, values in enumerate(gaps, start=1):
+    boxes = {f"{n}\nat the caller": runs[n]["caller_gaps_s"] for n in names}
+    boxes["appliance\nreply's own (store)"] = runs["appliance"].get("reply_audio_out_values_s", [])
+    left.boxplot(list(boxes.values()), tick_labels=list(boxes), whis=(0, 100))
+    for i, values in enumerate(boxes.values(), start=1):
         left.scatter([i] * len(values), values, s=12, alpha=0.6)
-    left.set_ylabel("turn gap at the caller (s)")
-    left.set_title("end of caller speech -> first agent audio heard")
+    left.set_ylabel("s after the end of the caller's speech")
+    left.set_title("first agent audio heard; the reply's own first audio")
     left.grid(axis="y", alpha=0.3)
     for i, name in enumerate(names):
         stages = runs[name]["stages_s"]

@@ -37,7 +37,9 @@ def _transcribe(settings: Settings, report: CallReport) -> list[str]:
 
 async def run_call(settings: Settings, args: argparse.Namespace) -> int:
     phrases = await asyncio.to_thread(_phrases, settings, args)
-    report = await place_call(settings, args.uri, phrases, timeout_s=args.timeout)
+    report = await place_call(
+        settings, args.uri, phrases, timeout_s=args.timeout, follow_transfers=args.follow_transfer
+    )
     if args.record:
         wav = write_wav(AudioChunk(bytes(report.heard.pcm), report.heard.rate))
         await asyncio.to_thread(Path(args.record).write_bytes, wav)

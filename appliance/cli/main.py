@@ -49,6 +49,11 @@ def _add_call(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.add_argument("--record", type=Path, help="write what was heard to this WAV file")
     call.add_argument("--json", action="store_true", help="print a JSON report")
     call.add_argument("--timeout", type=float, default=60.0, help="s to wait for each reply")
+    call.add_argument(
+        "--follow-transfer",
+        action="store_true",
+        help="follow the agent's REFER like a PBX phone (the new leg is hung up once answered)",
+    )
 
 
 def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -92,11 +92,15 @@ async def place_call(
     *,
     quiet_s: float = 2.0,
     timeout_s: float = 60.0,
+    follow_transfers: bool = False,
 ) -> CallReport:
+    """Dial `uri`, speak each phrase after the agent's turn; with `follow_transfers`, a
+    REFER from the agent is followed like a PBX phone would (the new leg is hung up as
+    soon as it is answered) instead of declined."""
     sip = msgspec.structs.replace(
         settings.sip, host="127.0.0.1", port=0, rtp_port=settings.sip.rtp_port + 4000
     )
-    telephony = PjsipTelephony(sip, user_agent="appliance-call")
+    telephony = PjsipTelephony(sip, user_agent="appliance-call", accept_transfers=follow_transfers)
 
     async def refuse(call: CallHandle) -> None:
         await call.hangup()
