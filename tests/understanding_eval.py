@@ -36,6 +36,8 @@ def produced_slots(u: Understanding, text: str) -> dict[str, str]:
     said, w = u.said, u.said.when
     if u.intent == Intent.CLINIC_INFO:
         return {"topic": said.topic} if said.topic else {}
+    if u.intent in (Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS):
+        w = type(w)(None, None, None)  # the set's convention: their days are not visits
     name: tuple[str, ...] | None = said.name
     if name is None and u.intent == Intent.INFORM:
         parts = tuple(p for p in heard_in_answer(text) if p)

@@ -47,7 +47,7 @@ TAIL = _set(
 # the start of a new clause after a name: "maria gonzalez and i need to reschedule"
 CLAUSE = _set("and i i'm i'd i'll i've but")
 # joined to the last name: "maria de la cruz", "ludwig van beethoven"
-PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac")
+PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac al el abu")
 CORRECTING = _set(
     "no nope nah not sorry actually wrong correction i said meant mean it's it is that's that its"
 )

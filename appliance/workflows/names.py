@@ -152,8 +152,9 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
 
 # who a call is for: "for katherine reilly", "my daughter emily zhang", "my mother, ..."
 _FOR = re.compile(
-    r"\b(?:for|my|our|his|her)\s+(?:(?:son|daughter|mother|mom|mum|father|dad|wife|husband"
-    r"|partner|child|kid|brother|sister|grandmother|grandfather|grandma|grandpa|baby)\s+)?"
+    r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss)\s+)?|(?:my|our|his|her)\s+(?:son"
+    r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
+    r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby)\s+)"
 )
 
 
@@ -168,6 +169,7 @@ def introduced_name(text: str) -> HeardName | None:
     t = " ".join(words)
     for m in _FOR.finditer(t):
         run = _run(t[m.end() :].split(), 0)
+        run = run[: 3 if len(run) > 2 and run[1] in PARTICLES else 2]
         if len(run) >= 2:
             return _from_run(run, text, "first")
     return None

@@ -29,7 +29,7 @@ from appliance.workflows.wording import normal
 # what callers call each kind of visit, by words in the type's id or name
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup"),
-    "checkup": ("checkup", "routine visit", "regular visit"),
+    "checkup": ("checkup", "routine visit", "regular visit", "well child"),
     "sick": ("sick visit", "sick appointment"),
     "follow": ("followup", "recheck"),
     "consult": ("consultation", "consult", "second opinion"),
@@ -51,7 +51,9 @@ class Vocabulary:
     kb: KnowledgeBase | None = None
 
     def provider(self, words: str) -> str | None:
-        """The provider named in `words` (normalised): by last name, fuzzily."""
+        """The provider named in `words` (normalised): by last name, fuzzily; not the one
+        of "instead of doctor alvarez"."""
+        words = re.sub(r"\binstead of (?:doctor |doc )?\w+", " ", words)
         tokens = words.split()
         titled = bool(_TITLE.search(words))
         best: tuple[float, str] | None = None
@@ -73,7 +75,7 @@ class Vocabulary:
             for stem, said in _TYPE_WORDS.items():
                 if stem in t.id or stem in normal(t.name):
                     keys.update(said)
-            if any(re.search(rf"\b{re.escape(k)}\b", words) for k in keys if k):
+            if any(re.search(rf"\b{re.escape(k)}s?\b", words) for k in keys if k):
                 return t.id
         return None
 
