@@ -150,8 +150,8 @@ class Stt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     beam_size: int
     threads: int
     vocabulary: list[str] = []  # clinic and provider names etc.: hotwords that bias Whisper
-    window_s: Annotated[float, msgspec.Meta(ge=10.0, le=30.0)] = 30.0  # s the encoder reads;
-    # < 30: faster on CPU, less accurate
+    window_s: Annotated[float, msgspec.Meta(ge=10.0, le=30.0)] = 15.0  # s the encoder reads;
+    # < 30: faster on CPU (the turn can end at its first pause), ~2 points more WER
 
 
 class Tts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
