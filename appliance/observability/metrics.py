@@ -106,6 +106,11 @@ class Metrics:
         self.calls_active.dec()
         self.calls_total.labels(outcome=code_label(outcome)).inc()
 
+    def calls_interrupted(self, count: int) -> None:
+        """Calls a crash left open, ended at start-up: counted as ended "interrupted"."""
+        if count > 0:
+            self.calls_total.labels(outcome="interrupted").inc(count)
+
     def stt_fell_back(self, code: str) -> None:
         self.stt_fallbacks_total.labels(code=code_label(code)).inc()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import msgspec
 
@@ -21,6 +22,7 @@ from appliance.services.app_db import open_store
 from appliance.services.lifecycle import install_signal_handlers, sd_notify, watchdog
 from appliance.services.runtime import build_agent, llm_api_key
 from appliance.sip.endpoint import PjsipTelephony
+from appliance.store.calls import CRASHED, CallRepository
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,19 @@ def worker_sip(settings: Settings, worker: int | None) -> Settings:
     return msgspec.structs.replace(settings, sip=sip)
 
 
+def close_orphans(repo: CallRepository, metrics: Metrics, worker: int | None) -> None:
+    """End, audited, the calls this worker's previous process left open when it died
+    mid-call (kill -9, OOM, watchdog): before this one takes calls, under `appliance run`
+    and under systemd alike; other workers' calls are left alone."""
+    closed = repo.close_orphans(time.time())
+    metrics.calls_interrupted(len(closed))
+    if closed:
+        logger.warning(
+            "calls left open by this worker's previous process were marked interrupted",
+            extra={"stage": "agent", "worker": worker, "count": len(closed), "code": CRASHED},
+        )
+
+
 async def run_agent(settings: Settings, worker: int | None) -> int:
     configure_logging(settings.log.level)
     # refuse to start on a model file that does not match the manifest (coded ModelError)
@@ -58,12 +73,13 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     settings = worker_sip(settings, worker)
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    db, repo = open_store(settings)
-    api_key = llm_api_key(settings)
     metrics, health = Metrics(), Health()
+    db, repo = open_store(settings, worker)
+    api_key = llm_api_key(settings)
     telephony: PjsipTelephony | None = None
     llm = None
     try:
+        close_orphans(repo, metrics, worker)  # before this process takes any call
         agent, llm = await build_agent(settings, repo, metrics, health, api_key, db)
         telephony = PjsipTelephony(settings.sip)
         await telephony.start(agent.handle)

@@ -13,7 +13,12 @@ from appliance.scheduling.schema import SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
-from appliance.store.migrations import AUDIT_MIGRATION, CALLS_MIGRATION, Migration
+from appliance.store.migrations import (
+    AUDIT_MIGRATION,
+    CALLS_MIGRATION,
+    CALLS_WORKER_MIGRATION,
+    Migration,
+)
 from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
 from appliance.workflows.lockout import LOCKOUT_MIGRATION
 
@@ -24,11 +29,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     AUDIT_MIGRATION,  # 3: audit log and checkpoints, retention marker on turns
     HANDOFF_MIGRATION,  # 4: handoff packets (screen-pop) and caller messages
     LOCKOUT_MIGRATION,  # 5: identity lockout across calls (keyed hashes of numbers)
+    CALLS_WORKER_MIGRATION,  # 6: the worker that handles each call (crash recovery)
 )
 
 
-def open_store(settings: Settings) -> tuple[Database, CallRepository]:
-    """Keys from systemd credentials or key files (dev files made 0400 on first use).
+def open_store(settings: Settings, worker: int | None = None) -> tuple[Database, CallRepository]:
+    """Keys from systemd credentials or key files (dev files made 0400 on first use);
+    the repository records `worker` (`agent --worker N`) on the calls it starts.
 
     The effective configuration's hash is audited (`config.loaded`, and `config.changed`
     when it differs from the last one: appliance/governance/config_audit.py)."""
@@ -38,4 +45,4 @@ def open_store(settings: Settings) -> tuple[Database, CallRepository]:
     except BaseException:
         db.close()
         raise
-    return db, CallRepository(db)
+    return db, CallRepository(db, worker)

@@ -209,9 +209,11 @@ class Supervisor:
             await self.llm_proc.stop()
 
 
-def _close_interrupted(repo: CallRepository) -> None:
-    """Mark the calls a crash left open as interrupted (audited)."""
+def _close_interrupted(repo: CallRepository, metrics: Metrics) -> None:
+    """Mark the calls a crash left open as interrupted (audited). A worker that dies
+    while the appliance runs closes its own calls when it starts again (agent.py)."""
     interrupted = repo.mark_interrupted(time.time())
+    metrics.calls_interrupted(len(interrupted))
     if interrupted:
         logger.warning(
             "calls left open were marked interrupted",
@@ -229,7 +231,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         sup.health.set(name, False, "starting")
     install_signal_handlers(sup.stop)
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
-    _close_interrupted(repo)
+    _close_interrupted(repo, sup.metrics)
     seed_configured(db, settings)  # [demo] clinic: an empty schedule gets the demo clinic
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)

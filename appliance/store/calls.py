@@ -17,6 +17,7 @@ from appliance.store.db import Connection, Database
 
 SPEAKERS = frozenset({"caller", "agent"})
 MAX_LIST = 1000
+CRASHED = "worker-crashed"  # audit reason of a call its worker's crash left open
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,12 @@ class CallRepository:
     the same transaction as the write they describe.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, worker: int | None = None) -> None:
+        """`worker`: the agent worker (`agent --worker N`) recorded on the calls this
+        repository starts, whose left-open calls `close_orphans` ends (None: an agent
+        without `--worker`; the CLI and admin start no calls)."""
         self._db = db
+        self._worker = worker
 
     def _audit(self, conn: Connection, event: AuditEvent) -> None:
         append_audit(conn, event, self._db.audit_signer, self._db.audit_checkpoint_every)
@@ -74,7 +79,7 @@ class CallRepository:
     def _start_call(
         self, conn: Connection, call_id: str, started_at: float, codec: str, remote_hash: str
     ) -> None:
-        _insert_call(conn, call_id, started_at, codec, remote_hash)
+        _insert_call(conn, (call_id, started_at, codec, remote_hash, self._worker))
         self._audit(conn, _call_event("call.start", call_id, started_at, "ok", None))
 
     async def add_turn(
@@ -111,10 +116,27 @@ class CallRepository:
         open_calls = conn.execute(
             "SELECT call_id FROM calls WHERE ended_at IS NULL ORDER BY started_at, rowid"
         ).fetchall()
-        ids = [str(row[0]) for row in open_calls]
+        return self._interrupt(conn, [str(row[0]) for row in open_calls], at, "interrupted")
+
+    def close_orphans(self, at: float) -> list[str]:
+        """End the calls this worker's previous process left open (killed mid-call:
+        kill -9, OOM, watchdog) with the outcome "interrupted", audited as `call.end`
+        failed, reason "worker-crashed"; for the worker's start, before it takes calls
+        (blocking). The calls of other workers are never touched. Returns the call ids."""
+        return self._db.execute(self._close_orphans, at)
+
+    def _close_orphans(self, conn: Connection, at: float) -> list[str]:
+        open_calls = conn.execute(
+            "SELECT call_id FROM calls WHERE ended_at IS NULL AND worker IS ?"
+            " ORDER BY started_at, rowid",
+            (self._worker,),
+        ).fetchall()
+        return self._interrupt(conn, [str(row[0]) for row in open_calls], at, CRASHED)
+
+    def _interrupt(self, conn: Connection, ids: list[str], at: float, reason: str) -> list[str]:
         for call_id in ids:
             _end_call(conn, call_id, at, "interrupted")
-            self._audit(conn, _call_event("call.end", call_id, at, "failed", "interrupted"))
+            self._audit(conn, _call_event("call.end", call_id, at, "failed", reason))
         return ids
 
     async def add_event(
@@ -180,12 +202,11 @@ def _call_event(
 # --- SQL (run on the store's worker thread, inside a transaction) -------------
 
 
-def _insert_call(
-    conn: Connection, call_id: str, started_at: float, codec: str, remote_hash: str
-) -> None:
+def _insert_call(conn: Connection, row: tuple[str, float, str, str, int | None]) -> None:
     conn.execute(
-        "INSERT INTO calls (call_id, started_at, codec, remote_hash) VALUES (?, ?, ?, ?)",
-        (call_id, started_at, codec, remote_hash),
+        "INSERT INTO calls (call_id, started_at, codec, remote_hash, worker)"
+        " VALUES (?, ?, ?, ?, ?)",
+        row,
     )
 
 

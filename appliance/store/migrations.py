@@ -100,6 +100,17 @@ AUDIT_MIGRATION = Migration(
 )
 
 
+# 6: the agent worker that handles each call, so that the worker's next start closes the
+# calls its dead process left open (kill -9, OOM kill, watchdog)
+CALLS_WORKER_MIGRATION = Migration(
+    6,
+    """
+    ALTER TABLE calls ADD COLUMN worker INTEGER;  -- `agent --worker N`, NULL without one
+    CREATE INDEX calls_open ON calls(worker) WHERE ended_at IS NULL;
+    """,
+)
+
+
 def check_sequence(migrations: Sequence[Migration]) -> None:
     """Raise StoreError store-migration-order unless numbered 1, 2, ... with no gap."""
     numbers = [m.number for m in migrations]

@@ -96,11 +96,14 @@ class LlmRecorder:
 
 
 class AgentProcess:
-    """`appliance agent` on loopback with `extra` TOML appended to its config."""
+    """`appliance agent` on loopback with `extra` TOML appended to its config; with
+    `worker`, `appliance agent --worker N` as its systemd unit runs it."""
 
-    def __init__(self, root: Path, models: Path, llm_url: str, extra: str = "") -> None:
-        self.root, self.var = root, root / "var"
-        self.port, self.admin_port = free_port(), free_port()
+    def __init__(
+        self, root: Path, models: Path, llm_url: str, extra: str = "", worker: int | None = None
+    ) -> None:
+        self.root, self.var, self.worker = root, root / "var", worker
+        self.port, self.admin_port, self.worker_port = free_port(), free_port(), free_ports(2)
         self.config = root / "appliance.toml"
         self.config.write_text(
             f"""
@@ -110,7 +113,7 @@ models_dir = "{models}"
 [sip]
 port = {self.port}
 transports = ["udp"]
-worker_port = {free_ports(2)}
+worker_port = {self.worker_port}
 rtp_port = {21000 + (self.port % 300) * 40}
 rtp_port_range = 40
 [admin]
@@ -130,27 +133,39 @@ level = "DEBUG"
 """
         )
         self.log = root / "agent.log"
+        self.start()
+
+    def start(self) -> None:
+        """Start the process (again, after it died: its log goes on in the same file)."""
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(self.var / "tmp")}
         (self.var / "tmp").mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as out:
+        worker = [] if self.worker is None else ["--worker", str(self.worker)]
+        self._readies = self._ready_lines()
+        with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "appliance", "--config", str(self.config), "agent"],
+                [sys.executable, "-m", "appliance", "--config", str(self.config), "agent",
+                 *worker],
                 stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
             )  # fmt: skip
 
     @property
     def uri(self) -> str:
-        return f"sip:clinic@127.0.0.1:{self.port}"
+        port = self.port if self.worker is None else self.worker_port + self.worker
+        return f"sip:clinic@127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"agent exited early:\n{self.log.read_text()[-4000:]}")
-            if '"agent ready"' in self.log.read_text(errors="replace"):
+            if self._ready_lines() > self._readies:
                 return
             time.sleep(0.2)
         raise AssertionError(f"agent not ready in {timeout} s:\n{self.log.read_text()[-4000:]}")
+
+    def _ready_lines(self) -> int:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count('"agent ready"')
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "appliance", "--config", str(self.config), *args]
