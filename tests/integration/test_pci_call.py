@@ -33,7 +33,11 @@ CANARIES = [
     "4929 7385", "7385 2614", "2614 0058", "4929-7385", "7385-2614", "2614-0058",
     "four nine two nine", "seven three eight five", "two six one four", "zero zero five eight",
 ]  # fmt: skip
+# free-LLM mode (a store without patients): the model sees every turn the session lets
+# through, so the recording server is the strictest check that the card never reaches it
 PCI = """
+[workflows]
+enabled = false
 [pci]
 enabled = true
 mode = "collect"
