@@ -21,7 +21,12 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "tests" / "assets" / "understanding"
 CLINIC = ROOT / "appliance" / "demo" / "clinic"
-LINE_FILES = {"tune": SET / "lines_tune.toml", "heldout": SET / "lines_heldout.toml"}
+LINE_FILES = {
+    "tune": SET / "lines_tune.toml",
+    "dev": SET / "lines_dev.toml",
+    "dev2": SET / "lines_dev2.toml",
+    "heldout": SET / "lines_heldout.toml",
+}
 DIALOGUE_FILES = {"tune": SET / "dialogues_tune.toml", "heldout": SET / "dialogues_heldout.toml"}
 REFERENCE_NOW = "2026-12-07T09:00:00"
 
