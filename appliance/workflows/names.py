@@ -128,11 +128,14 @@ def _labelled(t: str) -> HeardName | None:
 
 
 def _marked(words: list[str], raw: str, expect: Part) -> HeardName | None:
-    """A name after an intro anywhere ("... my name is maria gonzalez ...")."""
-    for i in range(len(words)):
-        taken = _intro_at(words, i)
-        if taken and (run := _run(words, i + taken)):
-            return _from_run(run, raw, expect)
+    """A name after an intro anywhere ("... my name is maria gonzalez ..."); a comma
+    ends the name ("my name is john smith, horn september 30": Whisper's "born")."""
+    for clause in raw.split(","):
+        words = _tokens(clause)
+        for i in range(len(words)):
+            taken = _intro_at(words, i)
+            if taken and (run := _run(words, i + taken)):
+                return _from_run(run, raw, expect)
     return None
 
 

@@ -146,6 +146,13 @@ class Db:
         pass
 
 
+class Calls:
+    """The call repository: no call was left open by a previous process."""
+
+    def close_orphans(self, at: float) -> list[str]:
+        return []
+
+
 @pytest.mark.parametrize(
     ("lost", "silent", "code", "made"),
     [
@@ -171,7 +178,7 @@ def test_the_agent_does_not_start_with_a_missing_prompt(
         ("configure_logging", lambda level: None),
         ("install_signal_handlers", lambda stop: None),
         ("require_models", lambda *a: None),
-        ("open_store", lambda settings: (Db(), None)),
+        ("open_store", lambda settings, worker=None: (Db(), Calls())),
         ("llm_api_key", lambda settings: "k"),
         ("PjsipTelephony", Telephony),
     ]:
