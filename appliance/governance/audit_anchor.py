@@ -222,6 +222,12 @@ class AnchorExporter:
         return cp
 
 
+def exporter_for(settings: Settings, db: Database) -> AnchorExporter:
+    """The running appliance's exporter (ConfigError when the anchor file cannot be)."""
+    every_s = settings.store.audit_anchor_every_h * 3600.0
+    return AnchorExporter(db, configured_sinks(settings), every_s)
+
+
 async def anchor_periodically(
     exporter: AnchorExporter, stop: asyncio.Event, poll_s: float = POLL_S
 ) -> None:
