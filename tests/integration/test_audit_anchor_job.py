@@ -170,3 +170,23 @@ def test_the_configured_syslog_gets_the_anchor_of_audit_anchor(
     match = RFC5424.match(listener.recv(4096).decode())
     assert match and json.loads(match.group(1))["seq"] == 2
     assert read_anchors(anchor_path(settings))[0][0].seq == 2
+
+
+def test_a_failing_syslog_is_a_coded_error_and_the_file_still_gets_the_anchor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Broadcast without SO_BROADCAST: the kernel refuses the datagram (EACCES)."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    config = store_config(tmp_path, 'audit_anchor_syslog = "255.255.255.255:9"')
+    settings = load_settings(config)
+    database = open_database(settings, MIGRATIONS, create=True)
+    append(database, 2)
+    database.close()
+    assert main(["--config", str(config), "audit", "anchor"]) == 2
+    assert "error audit-anchor-syslog-failed: 255.255.255.255:9: PermissionError" in (
+        capsys.readouterr().err
+    )
+    assert [a.seq for a in read_anchors(anchor_path(settings))[0]] == [2]
+    assert main(["--config", str(config), "audit", "export", "--out", str(tmp_path / "ex")]) == 0
+    assert "warning audit-anchor-syslog-failed" in capsys.readouterr().err  # export written
+    assert [a.seq for a in read_anchors(anchor_path(settings))[0]] == [2, 3]
