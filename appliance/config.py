@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from appliance.addresses import host_port
 from appliance.errors import ConfigError
 
 # Value types with their ranges: msgspec checks them when the settings are loaded
@@ -177,6 +178,9 @@ class Store(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key_file: str  # used when no systemd credential "db.key" is passed
     audit_key_file: str = "var/keys/audit-signing.key"  # else credential "audit-signing.key"
     audit_checkpoint_every: Positive = 100  # audit records between signed checkpoints
+    audit_anchor_file: str = ""  # append-only file of exported anchors ("": var/audit/)
+    audit_anchor_syslog: str = ""  # "host:port": anchors also to this syslog (UDP, RFC 5424)
+    audit_anchor_every_h: Seconds = 1.0  # the running appliance anchors this often (0: CLI only)
     transcript_retention_days: Positive = 90  # turn text older than this is purged
 
 
@@ -342,6 +346,26 @@ def _validate(s: Settings) -> None:
     if s.pci.enabled and s.pci.mode == "transfer" and not s.pci.ivr_uri:
         raise ConfigError("config-invalid", "pci.ivr_uri is needed for pci.mode = 'transfer'")
     _validate_retention(s)
+    _validate_anchor(s.store)
+
+
+def _validate_anchor(store: Store) -> None:
+    """Shape only: the exporter checks the file when it starts (audit_anchor.py)."""
+    path, own = store.audit_anchor_file, (store.db_file, store.key_file, store.audit_key_file)
+    if path and (
+        path.endswith("/")
+        or "\0" in path
+        or Path(path).expanduser().resolve() in {Path(p).expanduser().resolve() for p in own}
+    ):
+        raise ConfigError(
+            "config-audit-anchor-file",
+            f"store.audit_anchor_file must name a file of its own: {path!r}",
+        )
+    if store.audit_anchor_syslog and not host_port(store.audit_anchor_syslog):
+        raise ConfigError(
+            "config-audit-anchor-syslog",
+            f"store.audit_anchor_syslog is not host:port: {store.audit_anchor_syslog!r}",
+        )
 
 
 def _validate_retention(s: Settings) -> None:

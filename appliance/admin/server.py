@@ -149,6 +149,11 @@ async def run_standalone(settings: Settings) -> int:
     """`appliance admin`: the admin app alone (unit appliance-admin), sd_notify + watchdog."""
     from appliance.admin.app import create_app
     from appliance.admin.screenpop import ScreenPop
+    from appliance.governance.audit_anchor import (
+        anchor_periodically,
+        export_logged,
+        exporter_for,
+    )
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
     from appliance.observability.health import Health
@@ -167,10 +172,12 @@ async def run_standalone(settings: Settings) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
     db, repo = open_store(settings)
+    anchors = exporter_for(settings, db)
     health, metrics = Health(), Metrics()
     health.set("store", True, "sqlcipher")
-    # Under systemd there is no supervisor: the admin unit serves the screen-pop and runs
-    # the retention purge (at start-up, then every [retention] purge_every_h).
+    # Under systemd there is no supervisor: the admin unit serves the screen-pop, runs
+    # the retention purge (at start-up, then every [retention] purge_every_h) and exports
+    # the audit anchors (every [store] audit_anchor_every_h and each new checkpoint).
     app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db))
     server = AdminServer(app, settings.admin.host, settings.admin.port, tls_files(settings))
     try:
@@ -184,11 +191,14 @@ async def run_standalone(settings: Settings) -> int:
                 db, RetentionPolicy.from_settings(settings), every_s, stop, actor="admin"
             )
         )
+        anchorer = asyncio.create_task(anchor_periodically(anchors, stop))
         await stop.wait()
-        await asyncio.gather(pinger, purger)
+        await asyncio.gather(pinger, purger, anchorer)
         sd_notify("STOPPING=1")
     finally:
         await server.stop()
+        if anchors.every_s > 0:
+            await export_logged(anchors.anchor_now)
         db.close()
         logger.info("admin stopped", extra={"stage": "admin"})
     return 0

@@ -1,4 +1,4 @@
-"""`appliance db check|rekey|purge|backup|restore` and `appliance audit verify|export`.
+"""`appliance db check|rekey|purge|backup|restore` and `appliance audit verify|export|anchor`.
 
 Exit status: 0 clean, 1 a problem was found (integrity, tampering), 2 a coded error.
 Nothing printed here is PHI: only codes, counts, sequence numbers and key ids.
@@ -10,19 +10,27 @@ import sys
 from pathlib import Path
 
 from appliance.config import Settings
+from appliance.errors import StoreError
+from appliance.governance.audit_anchor import (
+    AnchorExporter,
+    AnchorFile,
+    anchor_path,
+    configured_sinks,
+)
 from appliance.governance.retention import RetentionPolicy, purge
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import (
     AuditEvent,
     AuditLog,
     export_key_id,
-    read_anchor,
+    read_anchors,
     verify_export,
 )
 from appliance.store.audit_chain import Checkpoint, Verdict
 from appliance.store.backup import backup, restore
 from appliance.store.bootstrap import open_database, rekey
 from appliance.store.cipher import cipher_settings
+from appliance.store.db import Database
 
 
 def db_check(settings: Settings) -> int:
@@ -81,17 +89,49 @@ def _rows(counts: dict[str, int]) -> str:
 
 
 def audit_verify(settings: Settings, export_dir: Path | None, anchor_file: Path | None) -> int:
-    anchors: list[Checkpoint] = [read_anchor(anchor_file)] if anchor_file else []
+    """The live log (or an export) against its checkpoints and the anchors: those of
+    `--anchor FILE`, and for the live log those in the configured anchor file too."""
+    anchors: list[Checkpoint] = _anchors_from(anchor_file) if anchor_file else []
+    if anchor_file and not anchors:
+        raise StoreError("audit-anchor-unreadable", f"{anchor_file}: no anchor in it")
     if export_dir is not None:
         verdict = verify_export(export_dir, anchors)
         print(f"signing key id {export_key_id(export_dir)} (compare with the published id)")
-    else:
-        db = open_database(settings, MIGRATIONS)
-        try:
-            verdict = AuditLog(db).verify(anchors)
-        finally:
-            db.close()
+        return _report(verdict)
+    anchors += _configured_anchors(settings)
+    db = open_database(settings, MIGRATIONS)
+    try:
+        verdict = AuditLog(db).verify(anchors)
+    finally:
+        db.close()
     return _report(verdict)
+
+
+def _configured_anchors(settings: Settings) -> list[Checkpoint]:
+    path = anchor_path(settings)
+    anchors = _anchors_from(path) if path.exists() else []
+    if not anchors:
+        print(f"audit: no anchor in {path} yet: a deleted tail cannot be found", file=sys.stderr)
+    _note_rewritable(settings)
+    return anchors
+
+
+def _anchors_from(path: Path) -> list[Checkpoint]:
+    """The anchors in `path`, saying what was found (counts, sequence numbers, times)."""
+    anchors, skipped = read_anchors(path)
+    if anchors:
+        last = max(anchors, key=lambda a: a.seq)
+        print(f"anchors: {len(anchors)} in {path}, the latest at record {last.seq} ({last.at})")
+    if skipped:
+        print(f"anchors: {skipped} lines in {path} are not anchors (skipped)", file=sys.stderr)
+    return anchors
+
+
+def _note_rewritable(settings: Settings) -> None:
+    """A configured anchor file (a host's) should be append-only; var/audit/ is not."""
+    path = anchor_path(settings)
+    if settings.store.audit_anchor_file and AnchorFile(path).append_only() is False:
+        print(f"anchors: {path} is not append-only (chattr +a; docs/security.md)")
 
 
 def audit_export(settings: Settings, out: Path) -> int:
@@ -102,10 +142,37 @@ def audit_export(settings: Settings, out: Path) -> int:
             AuditEvent(actor="cli", actor_role="operator", action="audit.export", component="audit")
         )
         records, checkpoints = log.export(out)
+        print(f"exported {records} audit records and {checkpoints} signed checkpoints to {out}")
+        print(f"signing key id {export_key_id(out)}")
+        try:
+            _anchor(settings, db)
+        except StoreError as exc:  # the export itself is written
+            print(f"appliance: warning {exc.code}: {exc.message}", file=sys.stderr)
     finally:
         db.close()
-    print(f"exported {records} audit records and {checkpoints} signed checkpoints to {out}")
-    print(f"signing key id {export_key_id(out)}")
+    return 0
+
+
+def audit_anchor(settings: Settings) -> int:
+    """Sign the end of the chain and export it to the configured anchor sinks."""
+    db = open_database(settings, MIGRATIONS)
+    try:
+        return _anchor(settings, db)
+    finally:
+        db.close()
+
+
+def _anchor(settings: Settings, db: Database) -> int:
+    """Anchor the end of the chain; StoreError with a sink's code when one failed."""
+    sinks = configured_sinks(settings)
+    cp = AnchorExporter(db, sinks, every_s=0.0).anchor_now()
+    if cp is None:
+        print("audit log is empty: nothing to anchor")
+        return 0
+    print(f"anchored record {cp.seq} (chain hash {cp.hash[:16]}...) to")
+    for sink in sinks:
+        print(f"  {sink.name}")
+    _note_rewritable(settings)
     return 0
 
 

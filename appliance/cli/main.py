@@ -80,9 +80,12 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     asub = audit.add_subparsers(dest="audit_command", required=True)
     averify = asub.add_parser("verify", help="check the hash chain and signed checkpoints")
     averify.add_argument("--export", type=Path, help="verify an export directory instead")
-    averify.add_argument("--anchor", type=Path, help="checkpoints file kept off the box")
+    averify.add_argument(
+        "--anchor", type=Path, help="anchors kept off the box (besides [store] audit_anchor_file)"
+    )
     aexport = asub.add_parser("export", help="write records, checkpoints and public key")
     aexport.add_argument("--out", type=Path, required=True)
+    asub.add_parser("anchor", help="sign the end of the chain and export it as an anchor")
 
 
 def _add_schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,6 +171,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.audit_command == "export":
         return gov.audit_export(settings, args.out)
+    if args.audit_command == "anchor":
+        return gov.audit_anchor(settings)
     return gov.audit_verify(settings, args.export, args.anchor)
 
 

@@ -79,6 +79,7 @@ def _output_rules(fw: Firewall) -> list[str]:
         *_from("daddr", fw.ntp, "udp dport 123"),
         *_from("daddr", fw.dns, "udp dport 53"),
         *_from("daddr", fw.dns, "tcp dport 53"),
+        *_from("daddr", fw.syslog, f"udp dport {fw.syslog_port}"),
         NEIGHBOUR_DISCOVERY,
     ]
 

@@ -6,6 +6,8 @@ pbx = ["10.1.2.0/24"]          # PBX / SIP trunk addresses: SIP + RTP in and out
 management = ["10.9.0.0/24"]   # admin HTTPS and SSH from here only
 ntp = ["10.9.0.10"]            # internal NTP servers (UDP 123 out)
 dns = ["10.9.0.11"]            # internal DNS resolvers (UDP/TCP 53 out)
+syslog = ["10.9.0.12"]         # the syslog server audit anchors go to (UDP syslog_port out)
+syslog_port = 514
 sip_ports = [5060, 5061]       # 5061: SIP over TLS
 rtp_ports = [40000, 59999]     # first and last RTP port of all workers
 https_port = 443
@@ -40,6 +42,8 @@ class Firewall:
     management: tuple[str, ...] = ()
     ntp: tuple[str, ...] = ()
     dns: tuple[str, ...] = ()
+    syslog: tuple[str, ...] = ()  # audit anchors ([store] audit_anchor_syslog)
+    syslog_port: int = 514
     sip_ports: tuple[int, ...] = (5060, 5061)
     rtp_ports: tuple[int, int] = (40000, 59999)  # first, last
     https_port: int = 443
@@ -92,6 +96,8 @@ def parse(data: dict[str, Any]) -> IsolationSettings:
         management=_networks("management", fw.get("management", [])),
         ntp=_networks("ntp", fw.get("ntp", [])),
         dns=_networks("dns", fw.get("dns", [])),
+        syslog=_networks("syslog", fw.get("syslog", [])),
+        syslog_port=_port("syslog_port", fw.get("syslog_port", 514)),
         sip_ports=tuple(_port("sip_ports", p) for p in fw.get("sip_ports", [5060, 5061])),
         rtp_ports=(rtp[0], rtp[1]),
         https_port=_port("https_port", fw.get("https_port", 443)),

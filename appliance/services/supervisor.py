@@ -27,6 +27,7 @@ from appliance.demo.config import desk_uri, front_desk_uri, screenpop_url
 from appliance.demo.seed import seed_configured
 from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
+from appliance.governance.audit_anchor import anchor_periodically, export_logged, exporter_for
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
@@ -233,6 +234,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     db, repo = open_store(settings)  # creates the key and runs migrations before any worker
     _close_interrupted(repo, sup.metrics)
     seed_configured(db, settings)  # [demo] clinic: an empty schedule gets the demo clinic
+    anchors = exporter_for(settings, db)  # audit anchors off the store (docs/security.md)
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
@@ -258,14 +260,17 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         purger = asyncio.create_task(
             purge_periodically(db, RetentionPolicy.from_settings(settings), every_s, sup.stop)
         )
+        anchorer = asyncio.create_task(anchor_periodically(anchors, sup.stop))
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
         pinger = asyncio.create_task(watchdog(sup.stop))
         await sup.stop.wait()
-        await asyncio.gather(watcher, pinger, purger)
+        await asyncio.gather(watcher, pinger, purger, anchorer)
     finally:
         await sup.shutdown()
+        if anchors.every_s > 0:
+            await export_logged(anchors.anchor_now)  # the end, once the workers are gone
         with contextlib.suppress(Exception):
             await admin.stop()
         await llm.close()

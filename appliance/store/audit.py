@@ -127,6 +127,13 @@ def read_records(conn: Connection) -> list[AuditRecord]:
     return [AuditRecord(*row) for row in rows]
 
 
+def latest_checkpoint(conn: Connection) -> Checkpoint | None:
+    row = conn.execute(
+        "SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return Checkpoint(*row) if row else None
+
+
 def read_checkpoints(conn: Connection) -> list[Checkpoint]:
     rows = conn.execute(
         "SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq"
@@ -203,13 +210,39 @@ def export_key_id(directory: Path) -> str:
         raise StoreError("audit-export-unreadable", f"{directory}: {type(exc).__name__}") from exc
 
 
-def read_anchor(path: Path) -> Checkpoint:
-    """The last checkpoint in a JSON-lines file kept off the box (e.g. an earlier export)."""
+ANCHOR_TYPE = "audit-anchor"
+_CHECKPOINT_KEYS = ("seq", "hash", "at", "key_id", "signature")
+
+
+def anchor_line(cp: Checkpoint, exported_at: float) -> str:
+    """One anchor as a JSON line: numbers, hex and times only (never PHI)."""
+    row = {"type": ANCHOR_TYPE, **asdict(cp), "exported_at": utc_iso(exported_at)}
+    return json.dumps(row, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def read_anchors(path: Path) -> tuple[list[Checkpoint], int]:
+    """The checkpoints in a file kept off the store (anchor lines, an export's
+    checkpoints.jsonl, or syslog lines that end in an anchor's JSON) and how many other
+    lines were skipped. Skipping is safe: a file only appended to keeps every anchor."""
     try:
-        rows = list(_read_lines(path))
-        return Checkpoint(**rows[-1])
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise StoreError("audit-anchor-unreadable", f"{path}: {type(exc).__name__}") from exc
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            parsed = [_anchor(line) for line in fh if line.strip()]
+    except OSError as exc:
+        raise StoreError("audit-anchor-unreadable", f"{path}: {exc.strerror}") from exc
+    anchors = [cp for cp in parsed if cp is not None]
+    return anchors, len(parsed) - len(anchors)
+
+
+def _anchor(line: str) -> Checkpoint | None:
+    start = line.find("{")
+    try:
+        row = json.loads(line[start:]) if start >= 0 else None
+    except ValueError:
+        return None
+    values: list[Any] = [row.get(k) for k in _CHECKPOINT_KEYS] if isinstance(row, dict) else []
+    if not values or type(values[0]) is not int or not all(isinstance(v, str) for v in values[1:]):
+        return None
+    return Checkpoint(*values)
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:

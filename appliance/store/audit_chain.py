@@ -4,6 +4,8 @@ the offline verifier (`appliance audit verify --export DIR`).
 Each record's hash is SHA-256 over the previous record's hash (hex) and the record's
 canonical JSON (sorted keys, no spaces, UTF-8). A checkpoint is an Ed25519 signature over
 the canonical JSON of {seq, hash, at, key_id}: the chain up to `seq` ends in `hash`.
+An anchor is such a checkpoint exported off the store (appliance/governance/audit_anchor.py):
+a chain that no longer reaches it, or reaches it with another hash, was truncated.
 """
 
 from __future__ import annotations
@@ -96,6 +98,13 @@ def checkpoint_valid(public: Ed25519PublicKey, cp: Checkpoint) -> bool:
     return True
 
 
+# Verdict codes: what kind of damage was found (docs/security.md, "Verification")
+CHAIN_BROKEN = "audit-chain-broken"  # a record edited, deleted, inserted or reordered
+SIGNATURE_INVALID = "audit-signature-invalid"  # a checkpoint or anchor not signed by our key
+TRUNCATED = "audit-truncated"  # the chain ends before a signed checkpoint or an anchor
+REWRITTEN = "audit-rewritten"  # the chain reaches one but with another hash
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     ok: bool
@@ -103,11 +112,16 @@ class Verdict:
     checkpoints: int
     first_bad: int | None  # the sequence number of the first bad record
     problem: str | None  # PHI-free description
+    code: str | None = None  # one of the codes above when not ok
+    anchors: int = 0  # distinct exported anchors checked
 
     def line(self) -> str:
         if self.ok:
-            return f"audit OK: {self.records} records, {self.checkpoints} signed checkpoints"
-        return f"audit FAILED at record {self.first_bad}: {self.problem}"
+            anchors = f", {self.anchors} exported anchors" if self.anchors else ""
+            return (
+                f"audit OK: {self.records} records, {self.checkpoints} signed checkpoints{anchors}"
+            )
+        return f"audit FAILED at record {self.first_bad} ({self.code}): {self.problem}"
 
 
 def verify_chain(
@@ -129,16 +143,23 @@ def verify_chain(
         count += 1
         problem = _record_problem(record, expected, prev)
         if problem:
-            return Verdict(False, count, 0, _first_bad(record, expected, seen), problem)
+            first = _first_bad(record, expected, seen)
+            return Verdict(False, count, 0, first, problem, CHAIN_BROKEN)
         hashes[record.seq] = record.hash
         seen[record.hash] = record.seq
         prev, expected = record.hash, expected + 1
     cps = list(checkpoints)
-    for cp in [*cps, *anchors]:
-        problem = _checkpoint_problem(cp, hashes, public)
-        if problem:
-            return Verdict(False, count, len(cps), _first_after(cps, cp, hashes), problem)
-    return Verdict(True, count, len(cps), None, None)
+    for cp in cps:
+        found = _checkpoint_problem(cp, hashes, public, "signed checkpoint")
+        if found:
+            return Verdict(False, count, len(cps), _first_after(cps, cp, hashes), *found)
+    exported = set(anchors)  # one that is also a checkpoint of the store was checked above
+    for anchor in sorted(exported - set(cps), key=lambda a: a.seq):
+        found = _checkpoint_problem(anchor, hashes, public, "exported anchor")
+        if found:
+            first = _first_after(cps, anchor, hashes)
+            return Verdict(False, count, len(cps), first, *found, anchors=len(exported))
+    return Verdict(True, count, len(cps), None, None, anchors=len(exported))
 
 
 def _first_bad(record: AuditRecord, expected: int, seen: dict[str, int]) -> int:
@@ -165,16 +186,17 @@ def _record_problem(record: AuditRecord, expected: int, prev: str) -> str | None
 
 
 def _checkpoint_problem(
-    cp: Checkpoint, hashes: dict[int, str], public: Ed25519PublicKey | None
-) -> str | None:
+    cp: Checkpoint, hashes: dict[int, str], public: Ed25519PublicKey | None, what: str
+) -> tuple[str, str] | None:
+    """(PHI-free problem, code) when the chain does not reach `cp` as it was signed."""
     if public is None:
-        return "no public key to check the signed checkpoints"
+        return f"no public key to check the {what}s", SIGNATURE_INVALID
     if not checkpoint_valid(public, cp):
-        return f"checkpoint at {cp.seq} has a bad signature or an unknown key"
+        return f"{what} at {cp.seq} has a bad signature or an unknown key", SIGNATURE_INVALID
     if cp.seq not in hashes:
-        return f"records up to the signed checkpoint at {cp.seq} are missing (tail deleted)"
+        return f"records up to the {what} at {cp.seq} are missing (tail deleted)", TRUNCATED
     if hashes[cp.seq] != cp.hash:
-        return f"chain does not match the signed checkpoint at {cp.seq} (rewritten)"
+        return f"chain does not match the {what} at {cp.seq} (rewritten)", REWRITTEN
     return None
 
 

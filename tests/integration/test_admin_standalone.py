@@ -15,6 +15,7 @@ import pytest
 
 from appliance.config import load_settings
 from appliance.services.app_db import open_store
+from appliance.store.audit import AuditLog, read_anchors
 from tests.conftest import REPO, free_port, notify_messages
 
 pytestmark = pytest.mark.integration
@@ -118,6 +119,16 @@ def test_admin_runs_alone_with_sd_notify(
     finally:
         db.close()
     assert actors and set(actors) == {"admin"}
+    # ... and exports the audit anchors, the end of the chain at the latest when it stops
+    anchors, _ = read_anchors(var / "audit" / "anchors.jsonl")
+    db, _ = open_store(settings)
+    try:
+        assert anchors and AuditLog(db).verify(anchors).ok
+        sql = "SELECT max(seq) FROM audit WHERE actor = 'admin'"
+        last = db.query(lambda c: int(c.execute(sql).fetchone()[0]))
+        assert max(a.seq for a in anchors) >= last
+    finally:
+        db.close()
 
 
 def test_admin_https_without_a_key_is_a_coded_error(tmp_path: Path) -> None:

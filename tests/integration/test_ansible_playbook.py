@@ -71,6 +71,7 @@ def _run(tmp: Path, *extra: str, source: Path = REPO) -> subprocess.CompletedPro
         'appliance_management_networks: ["198.18.0.3/32"]\n'
         'appliance_ntp_servers: ["198.18.0.2/32"]\n'
         'appliance_dns_servers: ["198.18.0.4/32"]\n'
+        "appliance_audit_syslog_host: 198.18.0.9\n"
         "appliance_rtp_ports: [40000, 40099]\n"
         'appliance_probe_tcp: ["198.19.255.1:443"]\n'
         "llm_gpu_memory_share: 0.7\n"
@@ -212,6 +213,7 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
     # The role's template and the Python renderer are one ruleset.
     assert (root / "etc/nftables.conf").read_text() == firewall.render(rendered.firewall)
     assert (root / "etc/nftables.conf").stat().st_mode & 0o777 == 0o600
+    assert "ip daddr { 198.18.0.9/32 } udp dport 514 accept" in firewall.render(rendered.firewall)
     installed = root / "etc/systemd/system"
     assert units.check_units(installed) == []
     dropin = installed / "appliance-agent@.service.d/50-network.conf"
@@ -251,6 +253,17 @@ def test_playbook_applies_to_a_test_root_and_is_idempotent(
     assert not config.llm.server.enabled and config.stt.device == "cpu"
     assert config.sip.allowed_sources == ["198.18.0.2/32", "fd00:5::/64"]
     assert not config.demo.clinic and not config.demo.front_desk  # no demo on a real install
+    # audit anchors: a root-owned folder the admin unit may append in, and the syslog server
+    anchors = root / "var/lib/appliance-audit/anchors.jsonl"
+    assert config.store.audit_anchor_file == str(anchors)
+    assert config.store.audit_anchor_syslog == "198.18.0.9:514"
+    assert anchors.stat().st_mode & 0o777 == 0o660 and anchors.read_bytes() == b""
+    assert anchors.parent.stat().st_mode & 0o777 == 0o750
+    admin = installed / "appliance-admin.service.d"
+    assert "IPAddressAllow=198.18.0.9" in (admin / "50-network.conf").read_text().splitlines()
+    assert (admin / "55-audit-anchor.conf").read_text().splitlines()[-1] == (
+        "ReadWritePaths=/var/lib/appliance-audit"
+    )
     # models assembled from the bundle's model wheels and checked
     assert (root / "opt/appliance/models/tiny-voice/voice.onnx").read_bytes() == voice
     # keys sealed with systemd-creds (TPM2 when present, else this root's host key)

@@ -22,7 +22,7 @@ from appliance.store.audit import (
     EXPORT_RECORDS,
     AuditEvent,
     AuditLog,
-    read_anchor,
+    read_anchors,
     verify_export,
 )
 from appliance.store.audit_chain import GENESIS, AuditRecord, Verdict, record_hash
@@ -66,7 +66,7 @@ def raw(settings: Settings) -> Any:
 def verify(settings: Settings, anchor: Path | None = None) -> tuple[bool, int | None, str]:
     db = open_database(settings, MIGRATIONS)
     try:
-        verdict = AuditLog(db).verify([read_anchor(anchor)] if anchor else [])
+        verdict = AuditLog(db).verify(read_anchors(anchor)[0] if anchor else [])
     finally:
         db.close()
     return verdict.ok, verdict.first_bad, verdict.problem or ""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.errors import ConfigError
-from appliance.isolation import report, ruleset, settings, signing, sockets
+from appliance.isolation import firewall, report, ruleset, settings, signing, sockets
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +99,14 @@ def test_signed_report_detects_any_change(tmp_path: Path, monkeypatch: pytest.Mo
     assert not signing.check({**signed, "passed": True})
     assert not signing.check({**signed, "started": "2026-11-25T14:00:00+00:00"})
     assert not signing.check(data)
+
+
+def test_the_audit_syslog_server_is_the_one_more_way_out() -> None:
+    """[firewall] syslog: UDP to that server's port only (audit anchors); none by default."""
+    parsed = settings.parse({"firewall": {"syslog": ["198.18.0.9"], "syslog_port": 6514}})
+    assert "\t\tip daddr { 198.18.0.9/32 } udp dport 6514 accept\n" in firewall.render(
+        parsed.firewall
+    )
+    assert "udp dport 514 accept" not in firewall.render(settings.parse({}).firewall)
+    with pytest.raises(ConfigError):
+        settings.parse({"firewall": {"syslog": ["198.18.0.9"], "syslog_port": 0}})

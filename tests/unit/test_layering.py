@@ -50,7 +50,8 @@ ONLY: list[tuple[str, tuple[str, ...]]] = [
     ("audio", ("errors",)),
     ("domain", ("errors", "audio")),
     ("ports", ("errors", "audio", "domain")),
-    ("config", ("errors",)),
+    ("addresses", ()),
+    ("config", ("errors", "addresses")),
     ("services.lifecycle", ()),
 ]
 

@@ -15,6 +15,7 @@ import yaml
 
 from appliance.config import Settings, load_settings
 from appliance.demo.config import front_desk_uri, kb_path
+from appliance.governance.audit_anchor import anchor_path
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +71,17 @@ def test_the_defaults_of_make_run_have_both_on() -> None:
     settings = load_settings(None)
     assert (settings.demo.clinic, settings.demo.front_desk) == (True, True)
     assert front_desk_uri(settings) == "sip:frontdesk@127.0.0.1:5090"
+
+
+def test_audit_anchors_go_to_the_append_only_file_and_the_management_syslog(
+    tmp_path: Path,
+) -> None:
+    """The anchor file is the root-owned one the role makes append-only, not var/audit/;
+    the syslog server is rendered when one is set ([v6] bracketed)."""
+    settings = rendered(tmp_path, appliance_root=str(tmp_path))
+    assert anchor_path(settings) == tmp_path / "var/lib/appliance-audit/anchors.jsonl"
+    assert settings.store.audit_anchor_syslog == ""
+    assert settings.store.audit_anchor_every_h == 1.0
+    for host, address in (("10.20.100.5", "10.20.100.5:514"), ("fd00::5", "[fd00::5]:514")):
+        settings = rendered(tmp_path, appliance_root="", appliance_audit_syslog_host=host)
+        assert settings.store.audit_anchor_syslog == address
