@@ -51,7 +51,9 @@ ONLY: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("errors", "audio")),
     ("ports", ("errors", "audio", "domain")),
     ("addresses", ()),
-    ("config", ("errors", "addresses")),
+    ("config", ("errors", "addresses", "config_sip", "config_types")),
+    ("config_sip", ("errors", "config_types")),
+    ("config_types", ()),
     ("services.lifecycle", ()),
 ]
 

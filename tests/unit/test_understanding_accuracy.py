@@ -33,9 +33,7 @@ BAR = {  # (intent accuracy, slot exact match) at least
 @pytest.mark.parametrize("name", sorted(BAR))
 async def test_intent_accuracy_and_slot_exact_match(name: str) -> None:
     data = tomllib.loads((ASSETS / name).read_text("utf-8"))
-    now = datetime.fromisoformat(data["reference_now"]).replace(
-        tzinfo=ZoneInfo("America/New_York")
-    )
+    now = datetime.fromisoformat(data["reference_now"]).replace(tzinfo=ZoneInfo("America/New_York"))
     understander = Understander(None, "never")
     understander.vocabulary = demo_vocabulary()
     right, slot_lines, slot_right, misses = 0, 0, 0, []
