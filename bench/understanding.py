@@ -1,8 +1,8 @@
 """Understanding on the labelled caller lines: intent accuracy, slot exact match, latency.
 
-    .venv/bin/python bench/understanding.py                 # default config: rules, LLM on ties
-    .venv/bin/python bench/understanding.py --llm never     # the rules alone
-    .venv/bin/python bench/understanding.py --llm unmatched # LLM also where rules hear nothing
+    .venv/bin/python bench/understanding.py                  # as [workflows] llm_intents says
+    .venv/bin/python bench/understanding.py --llm tie        # the LLM picks between two intents
+    .venv/bin/python bench/understanding.py --llm unmatched  # and where the rules hear nothing
 
 Runs the product's understander (appliance/workflows/understander.py) over
 tests/assets/understanding/lines_tune.toml and lines_heldout.toml, with the demo clinic's
@@ -115,6 +115,7 @@ async def with_llm(mode: str) -> tuple[Understander, LlmServerProcess | None]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    args.llm = args.llm or load_settings(None).workflows.llm_intents
     understander, server = await with_llm(args.llm)
     understander.vocabulary = demo_vocabulary()
     try:
@@ -126,7 +127,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", choices=["never", "tie", "unmatched"], default="tie")
+    parser.add_argument(
+        "--llm", choices=["never", "tie", "unmatched"], help="default: the config's llm_intents"
+    )
     parser.add_argument("--show-misses", choices=list(PARTS), action="append", default=[])
     args = parser.parse_args()
     results = asyncio.run(main(args))
