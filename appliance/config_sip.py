@@ -64,7 +64,7 @@ class Sip(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     allowed_sources: list[str] = []  # addresses/CIDRs allowed to send requests ([]: any)
     acl_reply: Literal[0, 403] = 403  # SIP status for other sources (0: drop, no answer)
     max_call_s: Seconds = 3600.0  # s after answer when a call is ended with a BYE (0: no limit)
-    flood_limit: Count = 100  # requests per 2 s from one source outside allowed_sources (0: off)
+    flood_limit: Count = 40  # requests per 2 s from one source outside allowed_sources (0: off)
     flood_limit_trusted: Count = 400  # ... from one in allowed_sources (edge/policy.py)
     invite_rate: Positive = 20  # new calls per s the edge hands to the workers, all sources
     # together; more get full_reply (protects pjsua2, which aborts when flooded)

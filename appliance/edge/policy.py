@@ -70,7 +70,10 @@ def _flood(sip: Sip) -> str:
     if sip.flood_limit == 0 and sip.flood_limit_trusted == 0:
         return ""
     return (
-        "    if ($sht(blocked=>$si) != $null) {\n"
+        # the ACK, BYE or CANCEL of a call this edge passed to a worker still goes there:
+        # dropping it would hold the worker's call slot until its own timeout (32 s)
+        '    if ($sht(blocked=>$si) != $null && !($sht(calls=>$ci) != $null'
+        ' && is_method("ACK|BYE|CANCEL"))) {\n'
         "        $sht(blocked=>$si) = 1;  # a continuing flood stays ignored\n"
         "        exit;\n"
         "    }\n"
@@ -78,7 +81,8 @@ def _flood(sip: Sip) -> str:
         f"{_trusted_limit(sip)}"
         "    if ($var(limit) > 0) {\n"
         f'        $var(window) = $si + "/" + ($Ts / {WINDOW_S});\n'
-        "        if ($shtinc(rate=>$var(window)) > $var(limit)) {\n"
+        '        if ($shtinc(rate=>$var(window)) > $var(limit) && !($sht(calls=>$ci) != $null'
+        ' && is_method("ACK|BYE|CANCEL"))) {\n'
         "            $sht(blocked=>$si) = 1;\n"
         '            xlog("L_NOTICE", "edge: flood from $si: more than $var(limit) requests'
         f' in {WINDOW_S} s, ignored while it keeps on\\n");\n'
