@@ -72,7 +72,7 @@ def _flood(sip: Sip) -> str:
     return (
         # the ACK, BYE or CANCEL of a call this edge passed to a worker still goes there:
         # dropping it would hold the worker's call slot until its own timeout (32 s)
-        '    if ($sht(blocked=>$si) != $null && !($sht(calls=>$ci) != $null'
+        "    if ($sht(blocked=>$si) != $null && !($sht(calls=>$ci) != $null"
         ' && is_method("ACK|BYE|CANCEL"))) {\n'
         "        $sht(blocked=>$si) = 1;  # a continuing flood stays ignored\n"
         "        exit;\n"
@@ -81,7 +81,7 @@ def _flood(sip: Sip) -> str:
         f"{_trusted_limit(sip)}"
         "    if ($var(limit) > 0) {\n"
         f'        $var(window) = $si + "/" + ($Ts / {WINDOW_S});\n'
-        '        if ($shtinc(rate=>$var(window)) > $var(limit) && !($sht(calls=>$ci) != $null'
+        "        if ($shtinc(rate=>$var(window)) > $var(limit) && !($sht(calls=>$ci) != $null"
         ' && is_method("ACK|BYE|CANCEL"))) {\n'
         "            $sht(blocked=>$si) = 1;\n"
         '            xlog("L_NOTICE", "edge: flood from $si: more than $var(limit) requests'
