@@ -67,6 +67,7 @@ def read_store(var: Path, placed: list[Placed], diagnose: bool = False) -> Store
     try:
         repo = CallRepository(db)
         appointments = db.query(_appointments)
+        synthetic = db.query(_only_synthetic_patients)
         reading = StoreReading({s: [] for s in STAGES}, [], [])
         for call in reversed(repo.list_calls(500)):
             turns, events = repo.turns(call.call_id), repo.events(call.call_id)
@@ -97,7 +98,7 @@ def read_store(var: Path, placed: list[Placed], diagnose: bool = False) -> Store
                 }
             )
             if diagnose and reached is False:
-                _print_call(kind, turns)
+                _print_call(kind, turns, synthetic)
         return reading
     finally:
         db.close()
@@ -162,8 +163,16 @@ def _reached(
     return None
 
 
-def _print_call(kind: str, turns: Iterable[Any]) -> None:
-    """A call that missed its outcome, turn by turn, to stderr (synthetic demo data)."""
+def _only_synthetic_patients(conn: Any) -> bool:
+    """Whether every patient in the store is one of the demo clinic's synthetic ones."""
+    ids = [row[0] for row in conn.execute("SELECT id FROM patients")]
+    return all(str(i).startswith("synthetic-") for i in ids)
+
+
+def _print_call(kind: str, turns: Iterable[Any], synthetic: bool) -> None:
+    """A call that missed its outcome, turn by turn, to stderr: the words only when the
+    store holds nothing but the demo clinic's synthetic patients (else lengths only)."""
     print(f"--- {kind} call did not reach its outcome:", file=sys.stderr)
     for turn in turns:
-        print(f"  {turn.speaker}: {turn.text}", file=sys.stderr)
+        said = turn.text if synthetic else f"({len(turn.text or '')} characters)"
+        print(f"  {turn.speaker}: {said}", file=sys.stderr)

@@ -256,8 +256,6 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
         (r"\bcheers\b|ta ra|\btara\b|covers it|that's everything|nothing more|that'll do", 2.5),
     ],
 }  # fmt: skip
-for _intent, _rows in BROAD.items():
-    TABLE[_intent] = [*TABLE[_intent], *_rows]
 
 EMERGENCY += (
     r"|throat (?:feels like it's |feels |is )?(?:closing|swelling|tight)|can't swallow"
@@ -348,8 +346,6 @@ SITUATIONS: dict[Intent, list[tuple[str, float]]] = {
         (r"let you get on|you've been a (?:great )?help|that's lovely|thanks for your help", 2.5),
     ],
 }  # fmt: skip
-for _intent, _rows in SITUATIONS.items():
-    TABLE[_intent] = [*TABLE[_intent], *_rows]
 
 EMERGENCY += (
     r"|speech (?:went|is|was) (?:all )?(?:funny|strange|weird|slurred)|mouth (?:is )?drooping"
@@ -365,3 +361,8 @@ PERSON += (
     r"|calling from (?:doctor|dr) \w+'?s? office|calling from .{0,30}hospital|social worker"
     r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )
+
+# every intent listens for its own phrases, then by concept, then for situations
+for _more in (BROAD, SITUATIONS):
+    for _intent, _rows in _more.items():
+        TABLE[_intent] = [*TABLE[_intent], *_rows]
