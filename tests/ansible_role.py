@@ -3,6 +3,7 @@ them (trim_blocks; a task's `vars` rendered natively, so lists stay lists)."""
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +26,24 @@ def _role_defaults() -> dict[str, Any]:
     return {k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)}
 
 
-def render_agent_dropins(profile: str, folder: Path) -> list[Path]:
-    """The role's templates whose destination is the agent's drop-in folder, rendered."""
+def render_agent_dropins(
+    profile: str, folder: Path, unit: str = AGENT, site: dict[str, Any] | None = None
+) -> list[Path]:
+    """The role's templates whose destination is `unit`'s drop-in folder (the agent's by
+    default), rendered for SITE updated with `site`."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROLE / "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,  # as ansible's template module
         keep_trailing_newline=True,
     )
+    env.filters["dirname"] = posixpath.dirname  # ansible's filter of that name
     native = NativeEnvironment(undefined=jinja2.StrictUndefined)
-    base = {**_role_defaults(), **SITE, "appliance_profile": profile}
+    base = {**_role_defaults(), **SITE, **(site or {}), "appliance_profile": profile}
     rendered: list[Path] = []
     for task in yaml.safe_load((ROLE / "tasks/units.yml").read_text()):
         spec = task.get("ansible.builtin.template")
-        if not spec or f"/{AGENT}.d/" not in spec["dest"]:
+        if not spec or f"/{unit}.d/" not in spec["dest"]:
             continue
         local = dict(base)
         for key, value in (task.get("vars") or {}).items():

@@ -16,7 +16,6 @@ from collections.abc import Generator
 import uvicorn
 from litestar import Litestar
 
-from appliance.config import Settings
 from appliance.errors import ApplianceError
 
 logger = logging.getLogger(__name__)
@@ -143,82 +142,3 @@ def _bind(host: str, port: int) -> socket.socket:
 async def serve(app: Litestar, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     """Serve `app` on (host, port) in this loop until cancelled, then shut down cleanly."""
     await AdminServer(app, host, port).serve(ready)
-
-
-async def run_standalone(settings: Settings) -> int:
-    """`appliance admin`: the admin app alone (unit appliance-admin), sd_notify + watchdog."""
-    from appliance.admin.app import create_app
-    from appliance.admin.screenpop import ScreenPop
-    from appliance.governance.audit_anchor import (
-        anchor_periodically,
-        export_logged,
-        exporter_for,
-    )
-    from appliance.governance.retention import RetentionPolicy
-    from appliance.governance.retention_job import purge_periodically
-    from appliance.observability.health import Health
-    from appliance.observability.logs import configure_logging
-    from appliance.observability.metrics import Metrics
-    from appliance.services.app_db import open_store
-    from appliance.services.lifecycle import (
-        ensure_dirs,
-        install_signal_handlers,
-        sd_notify,
-        watchdog,
-    )
-
-    configure_logging(settings.log.level)
-    ensure_dirs(settings.var_dir)
-    stop = asyncio.Event()
-    install_signal_handlers(stop)
-    db, repo = open_store(settings)
-    anchors = exporter_for(settings, db)
-    health, metrics = Health(), Metrics()
-    health.set("store", True, "sqlcipher")
-    # Under systemd there is no supervisor: the admin unit serves the screen-pop, runs
-    # the retention purge (at start-up, then every [retention] purge_every_h) and exports
-    # the audit anchors (every [store] audit_anchor_every_h and each new checkpoint).
-    app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db))
-    server = AdminServer(app, settings.admin.host, settings.admin.port, tls_files(settings))
-    try:
-        await server.start()
-        health.set("admin", True, f"listening on {settings.admin.host}:{server.port}")
-        sd_notify(f"READY=1\nSTATUS=admin on {settings.admin.host}:{server.port}")
-        pinger = asyncio.create_task(watchdog(stop))
-        every_s = settings.retention.purge_every_h * 3600.0
-        purger = asyncio.create_task(
-            purge_periodically(
-                db, RetentionPolicy.from_settings(settings), every_s, stop, actor="admin"
-            )
-        )
-        anchorer = asyncio.create_task(anchor_periodically(anchors, stop))
-        await stop.wait()
-        await asyncio.gather(pinger, purger, anchorer)
-        sd_notify("STOPPING=1")
-    finally:
-        await server.stop()
-        if anchors.every_s > 0:
-            await export_logged(anchors.anchor_now)
-        db.close()
-        logger.info("admin stopped", extra={"stage": "admin"})
-    return 0
-
-
-def tls_files(settings: Settings) -> tuple[str, str] | None:
-    """(certificate, key) when [admin] tls_cert_file is set; the key from the credential
-    `tls.key` (decrypted by systemd into a private ramfs), else [admin] tls_key_file."""
-    from appliance.store.keys import credential_path
-
-    admin = settings.admin
-    if not admin.tls_cert_file:
-        return None
-    key = credential_path("tls.key") or (
-        settings.path(admin.tls_key_file) if admin.tls_key_file else None
-    )
-    cert = settings.path(admin.tls_cert_file)
-    if key is None or not key.is_file() or not cert.is_file():
-        raise ApplianceError(
-            "admin-tls-missing",
-            f"HTTPS needs {cert} and the credential tls.key or [admin] tls_key_file",
-        )
-    return str(cert), str(key)

@@ -132,7 +132,7 @@ def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # set by the unit: the agents' metrics
     if shared:  # before any metric is created (some are made at import)
         Path(shared).mkdir(parents=True, exist_ok=True, mode=0o700)
-    from appliance.admin.server import run_standalone
+    from appliance.admin.standalone import run_standalone
 
     return asyncio.run(run_standalone(config))
 

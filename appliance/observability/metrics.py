@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.registry import Collector
 
 from appliance.observability.health import Health
 
@@ -29,6 +31,7 @@ STAGES = (
 )
 BUCKETS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 OTHER = "other"
+_LIVE_FILE = re.compile(r"^gauge_live[a-z]*_(\d+)\.db$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
 
 
@@ -42,6 +45,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._extra: list[Collector] = []  # e.g. the admin's view of the units' beacons
         r = self.registry
         self.calls_total = Counter(
             "appliance_calls", "Calls ended, by outcome", ["outcome"], registry=r
@@ -87,7 +91,14 @@ class Metrics:
             return self.registry
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        for collector in self._extra:
+            merged.register(collector)
         return merged
+
+    def add_collector(self, collector: Collector) -> None:
+        """Serve `collector` on /metrics too (its family names must be its own)."""
+        self._extra.append(collector)
+        self.registry.register(collector)
 
     def observe_stage(self, stage: str, seconds: float) -> bool:
         """Record a stage time; False (and nothing recorded) for a stage not in STAGES."""
@@ -121,3 +132,29 @@ class Metrics:
         """Mirror the health registry into `component_up` (e.g. just before a scrape)."""
         for name, status in health.components().items():
             self.set_component(name, status.ok)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def forget_dead_processes() -> list[int]:
+    """Drop the live gauges of processes that are gone (a killed worker's calls in
+    progress), as `mark_process_dead` does on a clean exit; counters are kept."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory or not Path(directory).is_dir():
+        return []
+    dead = set()
+    for path in Path(directory).iterdir():
+        found = _LIVE_FILE.match(path.name)
+        if found and not _alive(int(found.group(1))):
+            dead.add(int(found.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    return sorted(dead)

@@ -15,13 +15,15 @@ import msgspec
 
 from appliance.artifacts.model_check import manifest_path, require_models
 from appliance.config import Settings, Sip
+from appliance.observability.beacons import BeaconWriter, beacon_dir, publish_periodically
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
-from appliance.observability.metrics import Metrics
+from appliance.observability.metrics import Metrics, forget_dead_processes
 from appliance.services.app_db import open_store
 from appliance.services.lifecycle import install_signal_handlers, sd_notify, watchdog
-from appliance.services.runtime import build_agent, llm_api_key
+from appliance.services.runtime import build_agent
 from appliance.sip.endpoint import PjsipTelephony
+from appliance.store.bootstrap import llm_api_key
 from appliance.store.calls import CRASHED, CallRepository
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ def close_orphans(repo: CallRepository, metrics: Metrics, worker: int | None) ->
     and under systemd alike; other workers' calls are left alone."""
     closed = repo.close_orphans(time.time())
     metrics.calls_interrupted(len(closed))
+    forget_dead_processes()  # their calls in progress are not in progress any more
     if closed:
         logger.warning(
             "calls left open by this worker's previous process were marked interrupted",
@@ -78,21 +81,33 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     api_key = llm_api_key(settings)
     telephony: PjsipTelephony | None = None
     llm = None
+    name = f"agent-{worker if worker is not None else 0}"
+    health.set(name, False, "starting")
+    beacon = BeaconWriter(beacon_dir(settings.var_dir), name, health, prefix=True)
+    publisher = asyncio.create_task(publish_periodically(beacon, stop))
     try:
         close_orphans(repo, metrics, worker)  # before this process takes any call
         agent, llm = await build_agent(settings, repo, metrics, health, api_key, db)
         telephony = PjsipTelephony(settings.sip)
         await telephony.start(agent.handle)
+        where = f"listening on {settings.sip.host}:{telephony.sip_port}"
+        health.set(name, True, where)
+        beacon.write_logged()
         logger.info(
             "agent ready", extra={"stage": "agent", "worker": worker, "port": telephony.sip_port}
         )
-        sd_notify(f"READY=1\nSTATUS=listening on {settings.sip.host}:{telephony.sip_port}")
+        sd_notify(f"READY=1\nSTATUS={where}")
         pinger = asyncio.create_task(watchdog(stop))
         await stop.wait()
         await pinger
         sd_notify("STOPPING=1")
+        health.set(name, False, "draining")
+        beacon.write_logged()
         await telephony.drain(settings.sip.drain_s)  # no new calls; let these finish
     finally:
+        stop.set()
+        await publisher
+        beacon.stopped()
         if telephony is not None:
             await telephony.stop()  # hangs up what is left; sessions record their end
         if llm is not None:

@@ -24,8 +24,16 @@ import msgspec
 from appliance.config import Settings
 from appliance.edge.kamailio import SipEdge
 from appliance.edge.options import options_ping
+from appliance.edge.registration import REGISTRY as REGISTRATIONS
 from appliance.edge.rpc import rpc_call
 from appliance.errors import TelephonyError
+from appliance.observability.beacons import (
+    BeaconWriter,
+    Sample,
+    beacon_dir,
+    publish_periodically,
+    registry_samples,
+)
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
@@ -80,6 +88,18 @@ class EdgeService:
         self.health, self.metrics = Health(), Metrics()
         self.edge = SipEdge(settings, runtime_dir(settings), log_file(settings), self.health)
         self.stop = asyncio.Event()
+        self.calls: int | None = None  # dialogs the edge routes, from its last check
+        self.beacon = BeaconWriter(
+            beacon_dir(settings.var_dir), "sip-edge", self.health, self.samples
+        )
+
+    def samples(self) -> list[Sample]:
+        """The registrations' states and failures, and the calls the edge routes."""
+        found = registry_samples([REGISTRATIONS])
+        if self.calls is not None:
+            help_text = "Calls the SIP edge routes now (its Call-ID table)"
+            found.append(Sample("appliance_sip_edge_calls", "gauge", help_text, {}, self.calls))
+        return found
 
     async def answering(self) -> bool:
         return self.edge.running() and await options_ping(self.s.sip.host, self.s.sip.port)
@@ -115,6 +135,7 @@ class EdgeService:
                 return False
             ok = await self.answering()
             self._report(ok, "answering OPTIONS" if ok else "not answering OPTIONS")
+            self.calls = await asyncio.to_thread(calls_in_progress, self.edge.rpc_socket)
             status = self.status()
             if status != last:
                 sd_notify(f"STATUS={status}")
@@ -145,6 +166,8 @@ async def run_edge(settings: Settings) -> int:
     configure_logging(settings.log.level)
     service = EdgeService(with_credentials(settings))
     install_signal_handlers(service.stop)
+    service.health.set("sip-edge", False, "starting")
+    publisher = asyncio.create_task(publish_periodically(service.beacon, service.stop))
     try:
         starting = asyncio.create_task(service.start())
         stopped = asyncio.create_task(service.stop.wait())
@@ -164,7 +187,12 @@ async def run_edge(settings: Settings) -> int:
         if not alive:
             logger.error("sip edge died", extra={"stage": "edge", "code": "edge-died"})
             return EDGE_DIED
+        service.health.set("sip-edge", False, "draining")
+        service.beacon.write_logged()
         await service.drain()
     finally:
+        service.stop.set()
+        await publisher
+        service.beacon.stopped()
         await service.edge.stop()
     return 0

@@ -38,7 +38,6 @@ from appliance.speech.vad import warm_up as warm_up_vad
 from appliance.store.bootstrap import audit_key
 from appliance.store.calls import CallRepository
 from appliance.store.db import Connection, Database
-from appliance.store.keys import load_key
 from appliance.store.pseudonyms import caller_hash, caller_hash_key
 
 logger = logging.getLogger(__name__)
@@ -88,14 +87,6 @@ class Agent:
         self.calls += 1
         deps = dataclasses.replace(self.deps, agent=self.new_agent())
         await CallSession(call, deps).run()
-
-
-LLM_CREDENTIAL = "llm.key"
-
-
-def llm_api_key(settings: Settings) -> str:
-    """The LLM server's API key: systemd credential `llm.key`, else the key file (dev: made)."""
-    return load_key(LLM_CREDENTIAL, settings.path(settings.llm.api_key_file), create=True).hex
 
 
 async def load_speech(settings: Settings) -> tuple[WhisperStt, PiperTts]:

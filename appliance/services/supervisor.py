@@ -20,6 +20,7 @@ from pathlib import Path
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.server import AdminServer
+from appliance.admin.standalone import admin_endpoint
 from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
 from appliance.conversation.prompts import clinic_prompts
@@ -39,7 +40,8 @@ from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate
 from appliance.services.demo_desk import DemoDeskChild
 from appliance.services.lifecycle import ensure_dirs, install_signal_handlers, sd_notify, watchdog
-from appliance.services.runtime import llm_api_key, llm_server, warm_up_llm
+from appliance.services.runtime import llm_server, warm_up_llm
+from appliance.store.bootstrap import llm_api_key
 from appliance.store.calls import CallRepository
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class Worker:
 
 def banner(settings: Settings) -> str:
     sip, admin = settings.sip, f"{settings.admin.host}:{settings.admin.port}"
+    web = "https" if settings.admin.tls_cert_file else "http"
     target = f"sip:clinic@{sip.host}:{sip.port}"
     return "\n".join(
         [
@@ -102,7 +105,7 @@ def banner(settings: Settings) -> str:
             f"  {settings.clinic.name}: voice agent ready",
             f"  Call:    {target}  ({'/'.join(sip.transports).upper()}; "
             f"{sip.workers} agent workers x {sip.max_calls} calls)",
-            f"  Health:  http://{admin}/healthz    Metrics: http://{admin}/metrics",
+            f"  Health:  {web}://{admin}/healthz    Metrics: {web}://{admin}/metrics",
             f"  Test:    .venv/bin/appliance call {target} --say 'What are your opening hours?'",
             *demo_lines(settings),
             "  Stop:    Ctrl-C",
@@ -225,6 +228,7 @@ def _close_interrupted(repo: CallRepository, metrics: Metrics) -> None:
 async def run(settings: Settings, config: Path | None = None) -> int:
     configure_logging(settings.log.level)
     require_configured(settings)  # every model byte checked before anything starts
+    endpoint = admin_endpoint(settings)  # admin-needs-tls before anything starts
     ensure_dirs(settings.var_dir)
     sup = Supervisor(settings, config)
     used = ("llm",) if settings.llm_used else ()
@@ -240,8 +244,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     llm = sup.llm_client(api_key)
     admin = AdminServer(
         create_app(sup.health, sup.metrics, repo, ScreenPop.from_settings(settings, db)),
-        settings.admin.host,
-        settings.admin.port,
+        *endpoint,
     )
     try:
         await admin.start()

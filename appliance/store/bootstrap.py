@@ -25,6 +25,7 @@ from appliance.store.migrations import Migration
 
 DB_CREDENTIAL = "db.key"
 AUDIT_CREDENTIAL = "audit-signing.key"
+LLM_CREDENTIAL = "llm.key"  # the LLM server's API key (agent workers, admin, LLM unit)
 
 
 def db_key(settings: Settings, *, create: bool = False) -> LoadedKey:
@@ -148,3 +149,8 @@ def _event(action: str, reason: str | None) -> AuditEvent:
         reason_code=reason,
         component="store",
     )
+
+
+def llm_api_key(settings: Settings) -> str:
+    """The LLM server's API key: systemd credential `llm.key`, else the key file (dev: made)."""
+    return load_key(LLM_CREDENTIAL, settings.path(settings.llm.api_key_file), create=True).hex

@@ -76,9 +76,11 @@ def test_admin_runs_alone_with_sd_notify(
             assert any("READY=1" in m for m in seen), (seen, proc.poll())
             base = f"{scheme}://127.0.0.1:{port}"
             health = httpx.get(f"{base}/healthz", timeout=5, verify=verify_ctx)
-            assert health.status_code == 200
+            # alone, no SIP edge or agent worker has reported (test_health_under_units.py)
+            assert health.status_code == 503
             body = health.json()
-            assert body["status"] == "ok"
+            assert body["status"] == "degraded"
+            assert not body["components"]["sip-edge"]["ok"]
             assert body["components"]["store"]["ok"] is True
             assert body["components"]["admin"]["detail"] == f"listening on 127.0.0.1:{port}"
             metrics = httpx.get(f"{base}/metrics", timeout=5, verify=verify_ctx)

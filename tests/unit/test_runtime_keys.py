@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_settings
-from appliance.services.runtime import llm_api_key
+from appliance.store.bootstrap import llm_api_key
 
 pytestmark = pytest.mark.unit
 
