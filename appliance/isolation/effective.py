@@ -5,7 +5,9 @@ instance `a@1.service`, the template `a@.service`) and then applies every `*.con
 drop-in from the `.d` folders of the unit's names in every folder of that path: the
 name itself, the template's, the dash prefixes' (`appliance-.service.d`) and the type's
 (`service.d`). Of drop-ins with the same file name the one found first wins (/etc before
-/run before /usr/lib); all of them apply in file-name order, whichever folder holds them.
+/run before /usr/lib; in one folder the more specific name first, the type's last: the
+order of systemd 252's unit_file_find_dropin_paths); all of them apply in file-name order,
+whichever folder holds them.
 This module does the same under a root folder (tests use a temporary one).
 
 Where systemd runs (root "/" and /run/systemd/system present), `systemctl show` also gives
@@ -72,19 +74,21 @@ def _dropin_names(name: str) -> list[str]:
     if template is not None:
         names += _dropin_names(template)
     stem, _, suffix = name.rpartition(".")
-    prefix, at, instance = stem.partition("@")
+    prefix, _, instance = stem.partition("@")
     base = prefix[:-1] if prefix.endswith("-") else prefix
     if "-" in base.lstrip("-"):
         shorter = base[: base.rindex("-") + 1]
-        names += _dropin_names(f"{shorter}{at}{instance}.{suffix}")
+        names += _dropin_names(
+            f"{shorter}@{instance}.{suffix}" if instance else f"{shorter}.{suffix}"
+        )
     return names
 
 
 def dropins(name: str, folders: list[Path]) -> list[Path]:
     """The drop-ins systemd applies to `name`, in the order it applies them."""
     suffix = name.rpartition(".")[2]
-    order = [folder / f"{suffix}.d" for folder in folders]  # the type's, most generic
-    order += [folder / f"{n}.d" for folder in folders for n in _dropin_names(name)]
+    order = [folder / f"{n}.d" for folder in folders for n in _dropin_names(name)]
+    order += [folder / f"{suffix}.d" for folder in folders]  # the type's, most generic, last
     chosen: dict[str, Path] = {}
     for directory in order:
         for conf in sorted(directory.glob("*.conf")) if directory.is_dir() else ():

@@ -82,6 +82,7 @@ def test_prefix_type_template_and_instance_drop_ins_count(tmp_path: Path) -> Non
     etc = "etc/systemd/system"
     dropin(tmp_path, etc, "appliance-.service.d/10-x.conf", "LimitCORE=infinity")
     assert f"{ADMIN}: LimitCORE=infinity, expected LimitCORE=0" in details(units)
+    assert len(details(units)) == len(APPLIANCE_UNITS)  # appliance-agent@.service too
     shutil.rmtree(tmp_path / etc / "appliance-.service.d")
     dropin(tmp_path, "usr/lib/systemd/system", "service.d/10-x.conf", "DevicePolicy=auto")
     assert len(details(units)) == len(APPLIANCE_UNITS)  # every unit: DevicePolicy=auto
@@ -105,3 +106,11 @@ def test_verify_isolation_finds_the_units_in_any_systemd_folder(tmp_path: Path) 
     units = installed(tmp_path)
     assert ops._units_dir(None, tmp_path) == units
     assert ops._units_dir(tmp_path / "x", tmp_path) == tmp_path / "x"
+
+
+def test_the_types_drop_in_folder_yields_to_the_units_own(tmp_path: Path) -> None:
+    units = installed(tmp_path)
+    lib = "usr/lib/systemd/system"
+    dropin(tmp_path, lib, "service.d/50-x.conf", "PrivateTmp=no")
+    dropin(tmp_path, lib, f"{ADMIN}.d/50-x.conf", "PrivateTmp=yes")
+    assert [p.split(":")[0] for p in details(units)] == [n for n in APPLIANCE_UNITS if n != ADMIN]
