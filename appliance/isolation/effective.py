@@ -99,8 +99,8 @@ def dropins(name: str, folders: list[Path]) -> list[Path]:
 def effective_unit(name: str, folders: list[Path]) -> UnitFile | None:
     """The unit's file (or its template's) with every drop-in applied; None if absent."""
     template = template_of(name)
-    for folder in folders:
-        for file_name in (name,) if template is None else (name, template):
+    for file_name in (name,) if template is None else (name, template):
+        for folder in folders:  # an instance's own file anywhere before its template
             if (folder / file_name).is_file():
                 unit = parse_unit(folder / file_name, dropins(name, folders))
                 return dataclasses.replace(unit, name=name)
