@@ -8,16 +8,19 @@ import os
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.isolation import report, settings, units
+from appliance.isolation import effective, report, settings, units
 
 SYSTEM_UNITS = Path("/etc/systemd/system")
 
 
-def _units_dir(chosen: Path | None) -> Path:
+def _units_dir(chosen: Path | None, root: Path = Path("/")) -> Path:
+    """The given folder, else systemd's folder that holds the installed units (checked
+    with the drop-ins of every systemd folder), else the repository's systemd/."""
     if chosen is not None:
         return chosen
-    if (SYSTEM_UNITS / "appliance-admin.service").exists():
-        return SYSTEM_UNITS
+    for folder in effective.unit_folders(root):
+        if (folder / "appliance-admin.service").exists():
+            return folder
     return units.UNITS_DIR
 
 

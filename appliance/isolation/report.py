@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from appliance.isolation import probes, ruleset, sockets, units
+from appliance.isolation import effective, probes, ruleset, sockets, units
 from appliance.isolation.settings import IsolationSettings
 
 Status = Literal["pass", "fail", "warn"]
@@ -92,8 +92,17 @@ def check_listeners(settings: IsolationSettings, proc_net: Path) -> Check:
     return Check("listening sockets match the expected set", status, tuple(details))
 
 
-def check_units(units_dir: Path) -> Check:
-    problems = units.check_units(units_dir)
+def check_units(units_dir: Path, run_systemd: Path = Path("/run/systemd/system")) -> Check:
+    """The units' sandboxes. In one of systemd's unit folders, as systemd applies them:
+    drop-ins from every folder of its search path (and `systemctl show` where systemd
+    runs); in another folder (the repository's systemd/), with the drop-ins next to them."""
+    root = effective.installed_root(units_dir)
+    if root is None:
+        problems = units.check_units(units_dir)
+    else:
+        live = root == Path("/") and run_systemd.is_dir()
+        show = effective.systemctl_show if live else None
+        problems = effective.check_installed(root, units.APPLIANCE_UNITS, show)
     name = f"unit sandboxes ({units_dir})"
     return Check(name, "fail" if problems else "pass", tuple(problems))
 

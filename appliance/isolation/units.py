@@ -82,11 +82,20 @@ def _assignments(path: Path) -> Iterator[tuple[str, str]]:
         yield key.strip(), value.strip()
 
 
+def template_of(name: str) -> str | None:
+    """`a@1.service` -> `a@.service`; None for a name that is not an instance."""
+    head, at, tail = name.partition("@")
+    instance, dot, suffix = tail.rpartition(".")
+    return f"{head}@.{suffix}" if at and dot and instance else None
+
+
 def check_unit(unit: UnitFile) -> list[str]:
-    """Problems with one unit's sandbox, as readable sentences ([] when it is sound)."""
+    """Problems with one unit's sandbox, as readable sentences ([] when it is sound).
+    An instance (`appliance-agent@1.service`) is held to its template's rules."""
+    kind = template_of(unit.name) or unit.name
     problems: list[str] = []
     for key, wanted in REQUIRED.items():
-        if key == "LoadCredentialEncrypted" and unit.name == "appliance-sip-edge.service":
+        if key == "LoadCredentialEncrypted" and kind == "appliance-sip-edge.service":
             continue  # Kamailio holds no secret (TLS keys live in the admin unit).
         value = unit.last(key)
         if value is None or (wanted is None and not value):
@@ -100,7 +109,7 @@ def check_unit(unit: UnitFile) -> list[str]:
     families = (unit.last("RestrictAddressFamilies") or "").split()
     if "AF_PACKET" in families or (families and families[0].startswith("~")):
         problems.append(f"{unit.name}: RestrictAddressFamilies={' '.join(families)} is too broad")
-    if unit.name in OWN_UNITS:
+    if kind in OWN_UNITS:
         if unit.last("Type") != "notify":
             problems.append(f"{unit.name}: Type={unit.last('Type')}, expected notify")
         if not unit.last("WatchdogSec"):
@@ -109,7 +118,7 @@ def check_unit(unit: UnitFile) -> list[str]:
     if missing:
         problems.append(f"{unit.name}: offline flags missing: {', '.join(missing)}")
     problems.extend(_check_devices(unit))
-    if unit.name == "appliance-llm.service":
+    if kind == "appliance-llm.service":
         problems.extend(_check_vllm(unit))
     return problems
 

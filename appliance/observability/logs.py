@@ -5,18 +5,23 @@ Log metadata through `extra`:
 
 A filter on the handler is the safety net for mistakes: fields whose names carry PHI
 (`text`, `transcript`, `caller_number`, ...) are replaced by "[redacted]", at any depth;
-%-arguments of the appliance's own loggers are dropped; exceptions (and tracebacks that
-libraries format into their messages) are written as their type, code and location,
-never their message; and values that are not plain JSON data
-are written as their type name, never their `str()` (a dataclass repr would show text).
+%-arguments of the appliance's own loggers are dropped, those of other loggers (uvicorn,
+litestar, piper, ...) are kept only when they are numbers, booleans, enum members or IP
+addresses and written as their type name otherwise (`<str>`: a library may pass a caller's
+words or number); warnings are logged as their category and place; exceptions (and
+tracebacks that libraries format into their messages) are written as their type, code and
+location, never their message; and values that are not plain JSON data are written as
+their type name, never their `str()` (a dataclass repr would show text).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePath
@@ -77,17 +82,72 @@ class RedactPhi(logging.Filter):
             if key in _STANDARD or key.startswith("_"):
                 continue
             setattr(record, key, REDACTED if is_phi_field(key) else redact(value))
-        if record.args and record.name.split(".")[0] == "appliance":
-            # our code passes data only through `extra`; %-arguments could carry anything
-            record.msg = f"{record.msg} [args redacted]"
-            record.args = None
         _strip_traceback_text(record)
+        if record.args:
+            _format_args(record)
         return True
+
+
+class _TypeOnly:
+    """Stands in for a %-argument: prints as `<type>` under both %s and %r."""
+
+    def __init__(self, value: object) -> None:
+        self._text = f"<{type(value).__name__}>"
+
+    def __repr__(self) -> str:
+        return self._text
+
+    __str__ = __repr__
+
+
+def _format_args(record: logging.LogRecord) -> None:
+    """Formats a library's message with its arguments made safe; drops the appliance's."""
+    args = record.args
+    if record.name.split(".")[0] != "appliance":  # ours pass data only through `extra`
+        try:
+            if isinstance(args, Mapping):
+                record.msg = str(record.msg) % {k: _safe_arg(v) for k, v in args.items()}
+            else:
+                record.msg = str(record.msg) % tuple(_safe_arg(v) for v in args or ())
+            record.args = None
+            return
+        except (TypeError, ValueError, KeyError):
+            pass  # a format that does not fit its arguments: drop them
+    record.msg = f"{record.msg} [args redacted]"
+    record.args = None
+
+
+def _safe_arg(value: object, depth: int = 0) -> object:
+    if value is None or isinstance(value, bool | int | float | Enum):
+        return value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    if isinstance(value, str) and _is_address(value):
+        return value
+    if isinstance(value, tuple | list) and depth == 0:
+        items = [_safe_arg(v, 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    return _TypeOnly(value)
+
+
+def _is_address(text: str) -> bool:
+    """An IP address, with or without a port (`10.0.0.5`, `10.0.0.5:5060`, `[::1]:5061`)."""
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit() and (host.startswith("[") or ":" not in host):
+        text = host.removeprefix("[").removesuffix("]")
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _strip_traceback_text(record: logging.LogRecord) -> None:
     """Some libraries (uvicorn's lifespan) put a formatted traceback in the message."""
-    message = record.getMessage()
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError, KeyError):
+        return  # arguments that do not fit the format: _format_args drops them
     head, marker, tail = message.partition(_TRACEBACK)
     if not marker:
         return
@@ -137,18 +197,46 @@ def _exception_fields(exc: BaseException) -> dict[str, Any]:
     return fields
 
 
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """`warnings.showwarning`: category and place only (a warning's text is a library's)."""
+    where = "/".join(PurePath(filename).parts[-2:])
+    logging.getLogger("py.warnings").warning(
+        "warning", extra={"category": category.__name__, "where": f"{where}:{lineno}"}
+    )
+
+
+def _json_handler(stream: TextIO) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactPhi())
+    return handler
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Route all logging to one JSON-lines handler on `stream` (stderr by default)."""
+    """Route all logging to one JSON-lines handler on `stream` (stderr by default).
+
+    Warnings go through it too, and so does `logging.lastResort` (used for a library's
+    logger that does not propagate and has no handler of its own).
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ConfigError("config-invalid", f"unknown log level {level!r}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactPhi())
+    out = stream if stream is not None else sys.stderr
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(_json_handler(out))
     root.setLevel(numeric)
+    last_resort = _json_handler(out)
+    last_resort.setLevel(logging.WARNING)
+    logging.lastResort = last_resort
+    warnings.showwarning = _log_warning
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
