@@ -64,14 +64,21 @@ def db_rekey(settings: Settings) -> int:
     return 0
 
 
-def db_purge(settings: Settings, days: int | None) -> int:
-    """Every data class past its retention ([retention]; `--days`: turn text only)."""
+def db_purge(settings: Settings, days: int | None, clock_checked: bool = False) -> int:
+    """Every data class past its retention ([retention]; `--days`: turn text only).
+
+    Exit 1 when the wall clock looks wrong (nothing purged); `clock_checked`: the operator
+    checked it (`--clock-checked`)."""
     policy = RetentionPolicy.from_settings(settings, transcript_days=days)
     db = open_database(settings, MIGRATIONS)
     try:
-        report = purge(db, policy)
+        report = purge(db, policy, clock_checked=clock_checked)
     finally:
         db.close()
+    if report.clock_suspect is not None:
+        print(f"appliance: warning {report.line()}", file=sys.stderr)
+        print("check the clock; then `appliance db purge --clock-checked`", file=sys.stderr)
+        return 1
     print(
         f"purged the text of {report.counts['turn-text']} turns older than "
         f"{policy.transcript_days} days"
