@@ -28,9 +28,10 @@ from appliance.store.audit import (
 )
 from appliance.store.audit_chain import Checkpoint, Verdict
 from appliance.store.backup import backup, restore
-from appliance.store.bootstrap import open_database, rekey
+from appliance.store.bootstrap import db_key, open_database, rekey
 from appliance.store.cipher import cipher_settings
 from appliance.store.db import Database
+from appliance.store.keyring import key_id
 
 
 def db_check(settings: Settings) -> int:
@@ -53,19 +54,31 @@ def db_check(settings: Settings) -> int:
 
 
 def db_rekey(settings: Settings) -> int:
-    rekey(settings, MIGRATIONS)
+    done = rekey(settings, MIGRATIONS)
     print("db key rotated; the store reopened and checked with the new key")
+    dropped = f" ({done.dropped} oldest dropped)" if done.dropped else ""
+    print(
+        f"key {done.retired} retired and kept sealed with the previous keys"
+        f" ({done.kept} kept{dropped}); the current key is {done.current}"
+    )
     return 0
 
 
-def db_purge(settings: Settings, days: int | None) -> int:
-    """Every data class past its retention ([retention]; `--days`: turn text only)."""
+def db_purge(settings: Settings, days: int | None, clock_checked: bool = False) -> int:
+    """Every data class past its retention ([retention]; `--days`: turn text only).
+
+    Exit 1 when the wall clock looks wrong (nothing purged); `clock_checked`: the operator
+    checked it (`--clock-checked`)."""
     policy = RetentionPolicy.from_settings(settings, transcript_days=days)
     db = open_database(settings, MIGRATIONS)
     try:
-        report = purge(db, policy)
+        report = purge(db, policy, clock_checked=clock_checked)
     finally:
         db.close()
+    if report.clock_suspect is not None:
+        print(f"appliance: warning {report.line()}", file=sys.stderr)
+        print("check the clock; then `appliance db purge --clock-checked`", file=sys.stderr)
+        return 1
     print(
         f"purged the text of {report.counts['turn-text']} turns older than "
         f"{policy.transcript_days} days"
@@ -77,10 +90,17 @@ def db_purge(settings: Settings, days: int | None) -> int:
 def db_backup_restore(settings: Settings, command: str, path: Path) -> int:
     if command == "backup":
         counts = backup(settings, path, MIGRATIONS)
-        print(f"backup written to {path}: {_rows(counts)}")
+        print(f"backup written to {path} under key {key_id(db_key(settings).key)}: {_rows(counts)}")
+        return 0
+    done = restore(settings, path, MIGRATIONS)
+    print(f"restored from {path}: {_rows(done.counts)}; the old store is kept as *.pre-restore")
+    if done.previous:
+        print(
+            f"opened with the previous key {done.opened_by};"
+            f" re-encrypted with the current key {done.current}"
+        )
     else:
-        counts = restore(settings, path, MIGRATIONS)
-        print(f"restored from {path}: {_rows(counts)}; the old store is kept as *.pre-restore")
+        print(f"opened with the current key {done.opened_by}")
     return 0
 
 

@@ -69,6 +69,11 @@ def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     purge.add_argument(
         "--days", type=int, help="turn text only; default: [store] transcript_retention_days"
     )
+    purge.add_argument(
+        "--clock-checked",
+        action="store_true",
+        help="the system clock was checked: purge even if it looks wrong",
+    )
     backup = dbsub.add_parser("backup", help="write a checked, encrypted backup")
     backup.add_argument("dest", type=Path)
     restore = dbsub.add_parser("restore", help="check a backup and swap it in (appliance stopped)")
@@ -144,7 +149,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     if args.db_command == "rekey":
         return gov.db_rekey(settings)
     if args.db_command == "purge":
-        return gov.db_purge(settings, args.days)
+        return gov.db_purge(settings, args.days, args.clock_checked)
     if args.db_command in ("backup", "restore"):
         return gov.db_backup_restore(
             settings, args.db_command, args.dest if args.db_command == "backup" else args.src

@@ -22,17 +22,31 @@ already overwrote the freed pages) and the WAL truncated. VACUUM holds the write
 its whole run (2.8 s measured on a 370 MB store of 1M turns), so it waits while a call is
 in progress (open and answered within `CALL_IN_PROGRESS_S`): the next purge vacuums, and
 until then SQLite reuses the freed pages.
+
+The cutoffs come from the wall clock, so the purge first checks it, inside the same write
+transaction (appliance/governance/retention_clock.py): on a clock that looks wrong (behind
+the audit log, stepped against the monotonic clock since the last purge, or far ahead of
+the last purge) it deletes nothing and reports `retention-clock-suspect` (logged).
 """
 
 from __future__ import annotations
 
-import time
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from appliance.config import Settings
 from appliance.errors import StoreError
+from appliance.governance.retention_clock import (
+    CLOCK_SUSPECT,
+    RetentionClock,
+    StoreTimes,
+)
 from appliance.store.audit import AuditEvent, append_audit, utc_iso
 from appliance.store.db import Connection, Database
+
+logger = logging.getLogger(__name__)
 
 DAY_S = 86400.0
 # an open call answered this recently is in progress (longer than [sip] max_call_s, 1 h);
@@ -73,13 +87,17 @@ class RetentionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class PurgeReport:
-    """Rows purged per class; `audit_past_retention`: audit records kept although older."""
+    """Rows purged per class; `audit_past_retention`: audit records kept although older;
+    `clock_suspect`: why the purge was skipped (nothing deleted), None when it ran."""
 
     counts: dict[str, int]
     audit_past_retention: int
     vacuumed: bool
+    clock_suspect: str | None = None
 
     def line(self) -> str:
+        if self.clock_suspect is not None:
+            return f"purge skipped ({CLOCK_SUSPECT}): {self.clock_suspect}; nothing deleted"
         parts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
         return f"purged {parts}; audit records past retention (kept) {self.audit_past_retention}"
 
@@ -89,18 +107,34 @@ def purge(
     policy: RetentionPolicy,
     *,
     now: float | None = None,
+    clock: RetentionClock | None = None,
     actor: str = "cli",
     vacuum: bool = True,
+    clock_checked: bool = False,
 ) -> PurgeReport:
     """Delete every class's expired rows (one audited transaction), then vacuum.
 
-    A vacuum that cannot run now (a call in progress, another process writing) is
-    skipped: the freed pages were already overwritten (`secure_delete`); the next purge
-    vacuums.
+    `clock`: the wall and monotonic clocks, and the last purge this process ran (a new
+    one per call when None; `now` fixes its wall clock). `clock_checked`: an operator
+    checked the clock, skip the clock check. A vacuum that cannot run now (a call in
+    progress, another process writing) is skipped: the freed pages were already
+    overwritten (`secure_delete`); the next purge vacuums.
     """
     policy.check()
-    at = time.time() if now is None else now
-    counts, old_audit = db.execute(_purge_all, policy, at, actor, db)
+    if clock is None:
+        clock = RetentionClock() if now is None else RetentionClock(wall=lambda: now)
+    reading = clock.read()
+    at = reading.wall
+
+    def suspect(conn: Connection) -> str | None:
+        return None if clock_checked else clock.suspect(reading, _store_times(conn))
+
+    counts, old_audit, problem = db.execute(_purge_all, policy, at, actor, db, suspect)
+    if problem is not None:
+        extra = {"stage": "retention", "code": CLOCK_SUSPECT, "reason": problem}
+        logger.warning("retention purge skipped: the clock looks wrong", extra=extra)
+        return PurgeReport({}, 0, False, problem)
+    clock.ran(reading)
     vacuumed = False
     if vacuum and calls_in_progress(db, at) == 0:
         try:
@@ -117,21 +151,31 @@ def calls_in_progress(db: Database, now: float) -> int:
     return int(db.query(lambda c: c.execute(sql, (now - CALL_IN_PROGRESS_S,)).fetchone()[0]))
 
 
-def purge_transcripts(
-    db: Database, days: int, *, now: float | None = None, actor: str = "cli"
-) -> int:
-    """Purge only the text of turns that ended more than `days` days ago; how many."""
-    if days < 1:
-        raise StoreError("retention-bad-days", "retention must be at least 1 day")
-    at = time.time() if now is None else now
-    count = db.execute(_purge_one, "turn-text", days, at, actor, db)
-    db.checkpoint()
-    return count
+def _store_times(conn: Connection) -> StoreTimes:
+    """The newest audit record's time and the last purge's (a backward scan: the
+    running appliance purges daily)."""
+    newest = conn.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    purged = conn.execute(
+        "SELECT at FROM audit WHERE action = 'retention.purge' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return StoreTimes(_seconds(newest), _seconds(purged))
+
+
+def _seconds(row: tuple[str] | None) -> float | None:
+    return datetime.fromisoformat(str(row[0])).timestamp() if row else None
 
 
 def _purge_all(
-    conn: Connection, policy: RetentionPolicy, at: float, actor: str, db: Database
-) -> tuple[dict[str, int], int]:
+    conn: Connection,
+    policy: RetentionPolicy,
+    at: float,
+    actor: str,
+    db: Database,
+    suspect: Callable[[Connection], str | None],
+) -> tuple[dict[str, int], int, str | None]:
+    problem = suspect(conn)
+    if problem is not None:
+        return {}, 0, problem
     classes = (
         ("turn-text", policy.transcript_days),
         ("handoff", policy.handoff_days),
@@ -141,7 +185,7 @@ def _purge_all(
     counts = {name: _purge_one(conn, name, days, at, actor, db) for name, days in classes}
     cutoff = utc_iso(at - policy.audit_days * DAY_S)
     row = conn.execute("SELECT count(*) FROM audit WHERE at < ?", (cutoff,)).fetchone()
-    return counts, int(row[0])
+    return counts, int(row[0]), None
 
 
 def _purge_one(conn: Connection, name: str, days: int, at: float, actor: str, db: Database) -> int:

@@ -2,11 +2,17 @@
 
 `append_audit()` runs inside the caller's write transaction, so an action and its audit
 record commit together or not at all. Records carry metadata only (no PHI).
+
+Record times never go backwards: a record whose time (the wall clock, or the event's own
+time) is before the last record's `at` takes that `at`. A wall clock stepped back (NTP, a
+bad RTC) so leaves the order of `at` intact; a step of more than `CLOCK_BEHIND_LOG_S` is
+logged (code `clock-backwards`) and counted (`clock_backwards_count()`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -42,6 +48,12 @@ _SELECT = (
 EXPORT_RECORDS = "audit.jsonl"
 EXPORT_CHECKPOINTS = "checkpoints.jsonl"
 EXPORT_PUBLIC_KEY = "public_key.json"
+# an event time up to this far behind the last record is ordinary (several processes
+# append; an event's time is taken before its write waits for the lock): not logged
+CLOCK_BEHIND_LOG_S = 1.0
+
+logger = logging.getLogger(__name__)
+_clock_backwards = 0  # records whose clock was behind the last record's (this process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +88,12 @@ def append_audit(
     every: int = 100,
 ) -> AuditRecord:
     """Append one record inside the caller's transaction; sign a checkpoint every `every`."""
-    last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    last = conn.execute("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+    wanted = time.time() if event.at is None else event.at
     body: dict[str, Any] = {
         "seq": seq,
-        "at": utc_iso(time.time() if event.at is None else event.at),
+        "at": _not_before(wanted, str(last[2]) if last else None),
         "actor": event.actor,
         "actor_role": event.actor_role,
         "action": event.action,
@@ -100,6 +113,31 @@ def append_audit(
     if signer is not None and seq % max(every, 1) == 0:
         _insert_checkpoint(conn, sign_checkpoint(signer, seq, record.hash, utc_iso(time.time())))
     return record
+
+
+def clock_backwards_count() -> int:
+    """Records this process appended while its clock was more than `CLOCK_BEHIND_LOG_S`
+    behind the last record's time."""
+    return _clock_backwards
+
+
+def _not_before(wanted: float, last_at: str | None) -> str:
+    """`wanted` as a record time, or `last_at` when it is earlier (times never go back).
+
+    Both are `utc_iso` strings (one fixed format), so they compare as text."""
+    at = utc_iso(wanted)
+    if last_at is None or at >= last_at:
+        return at
+    try:
+        behind = datetime.fromisoformat(last_at).timestamp() - wanted
+    except ValueError:
+        behind = 0.0
+    if behind > CLOCK_BEHIND_LOG_S:
+        global _clock_backwards
+        _clock_backwards += 1
+        extra = {"stage": "audit", "code": "clock-backwards", "behind_s": round(behind, 3)}
+        logger.warning("audit: the clock is behind the last record; its time is kept", extra=extra)
+    return last_at
 
 
 def append_checkpoint(conn: Connection, signer: Ed25519PrivateKey) -> Checkpoint | None:

@@ -5,6 +5,11 @@ at backup time; it is checked (cipher and integrity checks, audit chain, row cou
 before it is renamed into place. A restore checks a copy of the backup the same way
 before swapping it in; the replaced store is kept as `<db_file>.pre-restore`. Run a
 restore with the appliance stopped.
+
+A backup made before `appliance db rekey` is under a previous key: restore tries the
+current key, then the previous ones (the sealed keyring, newest first), re-encrypts a
+copy that a previous key opened with the current key, and says which key opened it (by
+key id, never the key).
 """
 
 from __future__ import annotations
@@ -12,17 +17,27 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import StoreError
 from appliance.store.audit import AuditEvent, AuditLog, signing_key
-from appliance.store.bootstrap import audit_key, db_key, open_database
+from appliance.store.bootstrap import audit_key, db_key, open_database, previous_keys
 from appliance.store.db import Connection, Database
-from appliance.store.keys import fsync_dir
+from appliance.store.keyring import key_id
+from appliance.store.keys import LoadedKey, fsync_dir
 from appliance.store.migrations import Migration
 
 _SIDECARS = ("", "-wal", "-shm")
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    counts: dict[str, int]  # rows per table
+    opened_by: str  # the id of the key that opened the backup
+    previous: bool  # a previous key (the copy was re-encrypted with the current key)
+    current: str  # the id of the current key
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
@@ -48,7 +63,7 @@ def backup(settings: Settings, dest: Path, migrations: Sequence[Migration]) -> d
     key = db_key(settings)
     db = open_database(settings, migrations)
     try:
-        AuditLog(db).append(_event("store.backup"))
+        AuditLog(db).append(_event("store.backup", key_id(key.key)))
         _create_private(partial)
         db.export_to(partial, key.hex)
         counts = db.query(table_counts)
@@ -64,8 +79,11 @@ def backup(settings: Settings, dest: Path, migrations: Sequence[Migration]) -> d
     return counts
 
 
-def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> dict[str, int]:
-    """Check a backup and swap it in for the store; returns its row counts."""
+def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> Restored:
+    """Check a backup and swap it in for the store (under the current key).
+
+    Raises StoreError store-bad-key when no known key opens it, store-copy-* when a check
+    fails; the live store is then untouched."""
     if not src.is_file():
         raise StoreError("store-restore-missing", f"{src} is not a file")
     live = settings.path(settings.store.db_file)
@@ -76,6 +94,7 @@ def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> d
     staged.chmod(0o600)
     signer = signing_key(audit_key(settings))
     try:
+        opened_by, previous = _under_current_key(settings, src.name, staged, key, migrations)
         counts = check_copy(staged, key.hex, signer, migrations)
     except BaseException:
         _remove(staged)
@@ -87,11 +106,45 @@ def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> d
     os.replace(staged, live)
     fsync_dir(live.parent)
     db = open_database(settings, migrations)
+    reason = "previous-key" if previous else "current-key"
     try:
-        AuditLog(db).append(_event("store.restore"))
+        AuditLog(db).append(_event("store.restore", opened_by, reason))
     finally:
         db.close()
-    return counts
+    return Restored(counts, opened_by, previous, key_id(key.key))
+
+
+def _under_current_key(
+    settings: Settings, name: str, copy: Path, current: LoadedKey, migrations: Sequence[Migration]
+) -> tuple[str, bool]:
+    """Open `copy` with the current key, else a previous one and re-encrypt it with the
+    current key; the id of the key that opened it, and whether it was a previous one."""
+    if _opens(copy, current.key, None, migrations):
+        return key_id(current.key), False
+    previous = previous_keys(settings, current)
+    for old in previous:
+        if _opens(copy, old, current.hex, migrations):
+            return key_id(old), True
+    raise StoreError(
+        "store-bad-key",
+        f"{name}: neither the current key nor the {len(previous)} previous keys open it",
+    )
+
+
+def _opens(path: Path, key: bytes, rekey_to: str | None, migrations: Sequence[Migration]) -> bool:
+    """Whether `key` opens `path`; re-encrypt it with `rekey_to` when it does."""
+    try:
+        db = Database.open(path, key.hex(), migrations)
+    except StoreError as exc:
+        if exc.code == "store-bad-key":
+            return False
+        raise
+    try:
+        if rekey_to is not None:
+            db.rekey(rekey_to)
+    finally:
+        db.close()
+    return True
 
 
 def check_copy(
@@ -123,7 +176,13 @@ def _remove(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def _event(action: str) -> AuditEvent:
+def _event(action: str, object_id: str, reason: str | None = None) -> AuditEvent:
     return AuditEvent(
-        actor="cli", actor_role="operator", action=action, object_type="database", component="store"
+        actor="cli",
+        actor_role="operator",
+        action=action,
+        object_type="database",
+        object_id=object_id,
+        reason_code=reason,
+        component="store",
     )

@@ -1,19 +1,23 @@
 """Open the store with its keys, and rotate the database key safely.
 
 The database key and the audit signing key are separate: systemd credentials `db.key`
-and `audit-signing.key`, or the key files named in `[store]`.
+and `audit-signing.key`, or the key files named in `[store]`. A rotation keeps the key
+it retires sealed in `<key_file>.previous` (appliance/store/keyring.py) so that older
+backups still restore.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.errors import StoreError
+from appliance.errors import ConfigError, StoreError
 from appliance.store.audit import AuditEvent, AuditLog, signing_key
 from appliance.store.db import Database
+from appliance.store.keyring import key_id, keyring_path, read_previous, retire, seal_previous
 from appliance.store.keys import (
     LoadedKey,
     fsync_dir,
@@ -26,6 +30,16 @@ from appliance.store.migrations import Migration
 DB_CREDENTIAL = "db.key"
 AUDIT_CREDENTIAL = "audit-signing.key"
 LLM_CREDENTIAL = "llm.key"  # the LLM server's API key (agent workers, admin, LLM unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What `rekey` did, by key id (never a key)."""
+
+    retired: str
+    current: str
+    kept: int  # previous keys now in the keyring, the retired one included
+    dropped: int  # older keys dropped past PREVIOUS_KEYS_KEPT
 
 
 def db_key(settings: Settings, *, create: bool = False) -> LoadedKey:
@@ -59,6 +73,7 @@ def open_database(
             raise
         db = Database.open(path, load_key(DB_CREDENTIAL, pending).hex, migrations)
         _swap_in(loaded, pending)
+        _drop_old_if_sealed(loaded)
         recovered = True
     db.audit_signer = signer
     db.audit_checkpoint_every = settings.store.audit_checkpoint_every
@@ -79,12 +94,21 @@ def key_candidates(settings: Settings) -> list[str]:
     return keys
 
 
-def rekey(settings: Settings, migrations: Sequence[Migration]) -> None:
+def previous_keys(settings: Settings, current: LoadedKey) -> list[bytes]:
+    """The keys earlier rotations retired (newest first), unsealed with the current key.
+
+    Raises StoreError store-keyring-unreadable."""
+    return read_previous(keyring_path(settings.path(settings.store.key_file)), current.key)
+
+
+def rekey(settings: Settings, migrations: Sequence[Migration]) -> Rotation:
     """Rotate the database key: checkpoint, PRAGMA rekey, verify, then replace the key file.
 
-    The new key is made durable (`<key_file>.new`, 0400) before the database changes; the
-    old key is kept as `<key_file>.old` (0400) until the database has been reopened and
-    checked with the installed new key, then removed. Raises StoreError store-rekey-*.
+    The new key, and the keyring with the retiring key added and sealed under the new
+    key, are made durable (`<key_file>.new`, `<key_file>.previous.new`, 0400) before the
+    database changes; the old key is kept as `<key_file>.old` (0400) until the database
+    has been reopened and checked with the installed new key, then removed (it stays in
+    the sealed keyring). Raises StoreError store-rekey-*, store-keyring-unreadable.
     """
     loaded = db_key(settings)
     if loaded.source != "file":
@@ -95,12 +119,17 @@ def rekey(settings: Settings, migrations: Sequence[Migration]) -> None:
     pending = _pending(loaded.path)
     if pending.exists():
         raise StoreError("store-rekey-pending", f"{pending.name} exists: open the store first")
+    kept, dropped = retire(previous_keys(settings, loaded), loaded.key)
     new_key = generate_key()
+    rotation = Rotation(key_id(loaded.key), key_id(new_key), len(kept), dropped)
     db = open_database(settings, migrations)
     try:
         write_key_file(pending, new_key)
+        seal_previous(_pending(keyring_path(loaded.path)), new_key, kept)
         db.rekey(new_key.hex())
-        AuditLog(db).append(_event("store.rekey", None))
+        reason = f"kept-{rotation.kept}-previous" + (f"-dropped-{dropped}" if dropped else "")
+        object_id = f"{rotation.retired}->{rotation.current}"
+        AuditLog(db).append(_event("store.rekey", reason, object_id))
     finally:
         db.close()
     _check(settings, new_key.hex(), migrations)
@@ -113,6 +142,7 @@ def rekey(settings: Settings, migrations: Sequence[Migration]) -> None:
     if problems:
         raise StoreError("store-rekey-failed", f"check after rotation: {problems[0]}")
     _old(loaded.path).unlink(missing_ok=True)
+    return rotation
 
 
 def _check(settings: Settings, key_hex: str, migrations: Sequence[Migration]) -> None:
@@ -126,10 +156,26 @@ def _check(settings: Settings, key_hex: str, migrations: Sequence[Migration]) ->
 
 
 def _swap_in(current: LoadedKey, pending: Path) -> None:
-    """Keep the current key as .old (0400), then atomically move the pending key in."""
+    """Keep the current key as .old (0400), move the pending keyring (sealed under the
+    pending key) in, then atomically the pending key: a crash in between leaves the
+    pending key, which completes the swap at the next open."""
     write_key_file(_old(current.path), current.key)
+    ring = keyring_path(current.path)
+    if _pending(ring).exists():
+        os.replace(_pending(ring), ring)
     os.replace(pending, current.path)
     fsync_dir(current.path.parent)
+
+
+def _drop_old_if_sealed(retired: LoadedKey) -> None:
+    """After a recovered rotation: remove `.old` once the sealed keyring holds that key."""
+    try:
+        installed = load_key(DB_CREDENTIAL, retired.path)
+        sealed = read_previous(keyring_path(retired.path), installed.key)
+    except (StoreError, ConfigError):
+        return
+    if retired.key in sealed:
+        _old(retired.path).unlink(missing_ok=True)
 
 
 def _pending(key_file: Path) -> Path:
@@ -140,12 +186,13 @@ def _old(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".old")
 
 
-def _event(action: str, reason: str | None) -> AuditEvent:
+def _event(action: str, reason: str | None, object_id: str | None = None) -> AuditEvent:
     return AuditEvent(
         actor="cli",
         actor_role="operator",
         action=action,
         object_type="database",
+        object_id=object_id,
         reason_code=reason,
         component="store",
     )

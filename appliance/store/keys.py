@@ -91,12 +91,17 @@ def write_key_file(path: Path, key: bytes) -> None:
     """Atomically write `key` (hex) to `path`, mode 0400, fsynced with its directory."""
     if len(key) != KEY_BYTES:
         raise ConfigError("key-bad-format", "a key must be 32 bytes")
+    write_private_file(path, key.hex().encode("ascii") + b"\n")
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Atomically write `data` to `path`, mode 0400, fsynced with its directory."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     try:
-        os.write(fd, key.hex().encode("ascii") + b"\n")
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -205,11 +205,11 @@ async def test_calls_append_metadata_only_audit_records(setup: tuple[Settings, P
     settings, _ = setup
     db = open_database(settings, MIGRATIONS)
     try:
-        repo = CallRepository(db)
-        await repo.start_call("call-1", 1000.0, "PCMU", "h")
-        await repo.add_turn("call-1", "caller", SECRET, 1001.0, 1002.0, {})
-        await repo.add_event("call-1", "stage-failed", "llm", "llm-timeout", 1003.0)
-        await repo.end_call("call-1", 1004.0, "failed")
+        repo, t = CallRepository(db), 4_102_444_800.0  # 2100: after the setup's records
+        await repo.start_call("call-1", t, "PCMU", "h")
+        await repo.add_turn("call-1", "caller", SECRET, t + 1, t + 2, {})
+        await repo.add_event("call-1", "stage-failed", "llm", "llm-timeout", t + 3)
+        await repo.end_call("call-1", t + 4, "failed")
         records = db.query(lambda c: c.execute("SELECT * FROM audit WHERE seq > 12").fetchall())
         verdict = AuditLog(db).verify()
     finally:
@@ -220,7 +220,7 @@ async def test_calls_append_metadata_only_audit_records(setup: tuple[Settings, P
         ("call.stage-failed", "failed", "llm-timeout", "call-1", "llm"),
         ("call.end", "ok", "failed", "call-1", "session"),
     ]
-    assert records[0][1] == "1970-01-01T00:16:40.000000+00:00"  # UTC
+    assert records[0][1] == "2100-01-01T00:00:00.000000+00:00"  # UTC
     assert SECRET not in repr(records) and verdict.ok
 
 

@@ -100,8 +100,10 @@ def test_rekey_rotates_the_key_and_keeps_every_row(
     assert main(["--config", str(config), "db", "rekey"]) == 0
     new = db_key(settings)
     assert new.key != old.key and stat.S_IMODE(key_path(settings).stat().st_mode) == 0o400
-    leftovers = [p.name for p in key_path(settings).parent.iterdir() if p.name.startswith("db.")]
-    assert leftovers == ["db.key"]  # .new installed, .old removed once verified
+    leftovers = sorted(
+        p.name for p in key_path(settings).parent.iterdir() if p.name.startswith("db.")
+    )  # .new installed, .old removed once verified; the old key sealed in .previous
+    assert leftovers == ["db.key", "db.key.previous"]
     with pytest.raises(StoreError) as err:
         Database.open(db_path(settings), old.hex, MIGRATIONS)
     assert err.value.code == "store-bad-key"

@@ -94,13 +94,13 @@ async def test_each_class_is_purged_after_its_own_retention(
     s, config = settings
     db = open_database(s, MIGRATIONS, create=True)
     try:
+        AuditLog(db).append(  # a record past the 6-year audit retention: counted, kept
+            AuditEvent("tester", "operator", "test.old", at=NOW - 2200 * DAY_S)
+        )  # first: audit times never go backwards
+        await add_call(db, "f400-open", 400, ended=False)  # never ended: kept
         # ages in days: call 400 > 365; text 40 > 30; packet 10 > 7; message 61 > 60
         for call_id, days in (("a400", 400), ("b61", 61), ("c40", 40), ("d10", 10), ("e2", 2)):
             await add_call(db, call_id, days)
-        await add_call(db, "f400-open", 400, ended=False)  # never ended: kept
-        AuditLog(db).append(  # a record past the 6-year audit retention: counted, kept
-            AuditEvent("tester", "operator", "test.old", at=NOW - 2200 * DAY_S)
-        )
         before = db.query(lambda c: c.execute("SELECT count(*) FROM audit").fetchone()[0])
         report = purge(db, RetentionPolicy.from_settings(s), now=NOW)
         again = purge(db, RetentionPolicy.from_settings(s), now=NOW)
