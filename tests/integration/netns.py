@@ -42,14 +42,10 @@ def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
 
-def run_in(ns: str, *argv: str, **kw: object) -> subprocess.CompletedProcess[str]:
+def run_in(ns: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run a command in namespace `ns`; its output captured as text."""
     return subprocess.run(
-        ["ip", "netns", "exec", ns, *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kw,  # type: ignore[arg-type]
+        ["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, timeout=60, check=False
     )
 
 
