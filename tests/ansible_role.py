@@ -52,3 +52,32 @@ def render_agent_dropins(
         path.write_text(env.get_template(spec["src"]).render(local))
         rendered.append(path)
     return sorted(rendered)
+
+
+def site_variables() -> dict[str, Any]:
+    """group_vars/all.yml over every role's defaults/main.yml (Ansible's precedence)."""
+    ansible = ROLE.parents[1]
+    found: dict[str, Any] = {}
+    for path in sorted(ansible.glob("roles/*/defaults/main.yml")):
+        found.update(yaml.safe_load(path.read_text()) or {})
+    found.update(yaml.safe_load((ansible / "group_vars/all.yml").read_text()))
+    return found
+
+
+def render_template(role: str, name: str, **overrides: Any) -> str:
+    """One role template, rendered as ansible's template module would (trim_blocks, the
+    site's variables, ansible's own filters and tests: to_json, bool, regex_replace, search)."""
+    from ansible.plugins.filter.core import FilterModule
+    from ansible.plugins.test.core import TestModule
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROLE.parent / role / "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+    )
+    for filter_name, function in FilterModule().filters().items():
+        env.filters.setdefault(filter_name, function)
+    for test_name, function in TestModule().tests().items():
+        env.tests.setdefault(test_name, function)
+    return env.get_template(name).render({**site_variables(), **overrides})

@@ -80,8 +80,23 @@ def _output_rules(fw: Firewall) -> list[str]:
         *_from("daddr", fw.dns, "udp dport 53"),
         *_from("daddr", fw.dns, "tcp dport 53"),
         *_from("daddr", fw.syslog, f"udp dport {fw.syslog_port}"),
+        *_from("daddr", fw.smtp, f"tcp dport {fw.smtp_port}"),
         NEIGHBOUR_DISCOVERY,
     ]
+
+
+def allowed_way_out(fw: Firewall, kind: str, target: str) -> str:
+    """What a probe target is when the ruleset lets it out on purpose ("" when it does not):
+    a probe that reaches it is the configured flow working, not a leak."""
+    host, _, port = target.rpartition(":")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return ""
+    relay = any(address in ipaddress.ip_network(net) for net in fw.smtp)
+    if kind == "tcp" and port == str(fw.smtp_port) and relay:
+        return "the SMTP relay for alert mail ([firewall] smtp)"
+    return ""
 
 
 def _chain(name: str, rules: list[str], log_rate: str) -> str:

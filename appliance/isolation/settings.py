@@ -8,6 +8,8 @@ ntp = ["10.9.0.10"]            # internal NTP servers (UDP 123 out)
 dns = ["10.9.0.11"]            # internal DNS resolvers (UDP/TCP 53 out)
 syslog = ["10.9.0.12"]         # the syslog server audit anchors go to (UDP syslog_port out)
 syslog_port = 514
+smtp = ["10.9.0.13"]           # on-premises SMTP relay for alert mail (TCP smtp_port out)
+smtp_port = 25
 sip_ports = [5060, 5061]       # 5061: SIP over TLS
 rtp_ports = [40000, 59999]     # first and last RTP port of all workers
 https_port = 443
@@ -44,6 +46,8 @@ class Firewall:
     dns: tuple[str, ...] = ()
     syslog: tuple[str, ...] = ()  # audit anchors ([store] audit_anchor_syslog)
     syslog_port: int = 514
+    smtp: tuple[str, ...] = ()  # alert mail (Alertmanager's smarthost)
+    smtp_port: int = 25
     sip_ports: tuple[int, ...] = (5060, 5061)
     rtp_ports: tuple[int, int] = (40000, 59999)  # first, last
     https_port: int = 443
@@ -98,6 +102,8 @@ def parse(data: dict[str, Any]) -> IsolationSettings:
         dns=_networks("dns", fw.get("dns", [])),
         syslog=_networks("syslog", fw.get("syslog", [])),
         syslog_port=_port("syslog_port", fw.get("syslog_port", 514)),
+        smtp=_networks("smtp", fw.get("smtp", [])),
+        smtp_port=_port("smtp_port", fw.get("smtp_port", 25)),
         sip_ports=tuple(_port("sip_ports", p) for p in fw.get("sip_ports", [5060, 5061])),
         rtp_ports=(rtp[0], rtp[1]),
         https_port=_port("https_port", fw.get("https_port", 443)),

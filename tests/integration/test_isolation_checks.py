@@ -110,3 +110,36 @@ def test_the_audit_syslog_server_is_the_one_more_way_out() -> None:
     assert "udp dport 514 accept" not in firewall.render(settings.parse({}).firewall)
     with pytest.raises(ConfigError):
         settings.parse({"firewall": {"syslog": ["198.18.0.9"], "syslog_port": 0}})
+
+
+def test_the_smtp_relay_is_a_way_out_not_a_leak() -> None:
+    """[firewall] smtp: TCP to the relay's port only (alert mail); none by default. A probe
+    that reaches the relay is reported as that flow; the same port elsewhere still leaks."""
+    with (
+        socket.create_server(("127.0.0.1", 0)) as relay,
+        socket.create_server(("127.0.0.1", 0)) as other,
+    ):
+        port, other_port = relay.getsockname()[1], other.getsockname()[1]
+        parsed = settings.parse(
+            {
+                "firewall": {"smtp": ["127.0.0.1"], "smtp_port": port},
+                "probes": {"tcp": [f"127.0.0.1:{port}"], "timeout_s": 0.5},
+            }
+        )
+        assert f"\t\tip daddr {{ 127.0.0.1/32 }} tcp dport {port} accept\n" in firewall.render(
+            parsed.firewall
+        )
+        check = report.check_egress(parsed)
+        assert check.status == "pass", check.details
+        assert check.details[0].startswith("allowed (the SMTP relay for alert mail")
+        leaky = settings.parse(
+            {
+                "firewall": {"smtp": ["127.0.0.1"], "smtp_port": port},
+                "probes": {"tcp": [f"127.0.0.1:{other_port}"], "timeout_s": 0.5},
+            }
+        )
+        assert report.check_egress(leaky).status == "fail"
+    assert "tcp dport 25 accept" not in firewall.render(settings.parse({}).firewall)
+    for bad in ({"smtp": ["relay.clinic.example"]}, {"smtp": ["10.0.0.4"], "smtp_port": 0}):
+        with pytest.raises(ConfigError):
+            settings.parse({"firewall": bad})

@@ -1,8 +1,9 @@
 """The rendered nftables ruleset, enforced in network namespaces of our own.
 
-Three hosts: `appl` (the appliance, ruleset loaded), `pbx` (198.18.0.2, plus 198.18.0.3 as
-the management workstation) and `inet` (198.18.1.2 and a "public" 198.19.255.1, which
-counts every packet that reaches it). Nothing outside 198.18.0.0/15 is ever addressed.
+Three hosts (tests/integration/netns.py): `appl` (the appliance, ruleset loaded), `pbx`
+(198.18.0.2, plus 198.18.0.3 as the management workstation) and `inet` (198.18.1.2 and a
+"public" 198.19.255.1, which counts every packet that reaches it). Nothing outside
+198.18.0.0/15 is ever addressed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,14 +23,19 @@ from appliance.isolation import signing
 from appliance.isolation.firewall import render
 from appliance.isolation.settings import Firewall
 from appliance.isolation.units import UNITS_DIR
+from tests.integration.netns import (
+    Hosts,
+    build,
+    host_tables,
+    hosts_named,
+    inet_packets,
+    load,
+    needs_netns,
+    run_in,
+    teardown,
+)
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"),
-        reason="needs root, nft and ip (network namespaces)",
-    ),
-]
+pytestmark = [pytest.mark.integration, needs_netns]
 
 FIREWALL = Firewall(
     pbx=("198.18.0.2/32",),
@@ -84,74 +89,13 @@ CLIENT = textwrap.dedent(
 )
 
 
-@dataclass(frozen=True)
-class Hosts:
-    appl: str
-    pbx: str
-    inet: str
-    settings: Path
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
-def _in(ns: str, *argv: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ip", "netns", "exec", ns, *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
 def _reach(ns: str, proto: str, dst: str, port: int, src: str = "") -> bool:
-    return _in(ns, sys.executable, "-c", CLIENT, proto, dst, str(port), src).returncode == 0
+    return run_in(ns, sys.executable, "-c", CLIENT, proto, dst, str(port), src).returncode == 0
 
 
-def _inet_packets(hosts: Hosts) -> int:
-    out = _in(hosts.inet, "nft", "-j", "list", "counter", "inet", "count", "seen").stdout
-    for item in json.loads(out)["nftables"]:
-        if "counter" in item:
-            return int(item["counter"]["packets"])
-    raise AssertionError(out)
-
-
-def _build(hosts: Hosts, tmp: Path) -> None:
-    for ns in (hosts.appl, hosts.pbx, hosts.inet):
-        _ip("netns", "add", ns)
-        _ip("-n", ns, "link", "set", "lo", "up")
-        # No IPv6 link-local chatter (DAD, router solicitations): every counted packet
-        # below is one the appliance chose to send.
-        _in(ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
-    _ip("-n", hosts.appl, "link", "add", "ap", "type", "veth", "peer", "pa", "netns", hosts.pbx)
-    _ip("-n", hosts.appl, "link", "add", "ai", "type", "veth", "peer", "ia", "netns", hosts.inet)
-    for ns, dev, addrs in (
-        (hosts.appl, "ap", ["198.18.0.1/24"]),
-        (hosts.pbx, "pa", ["198.18.0.2/24", "198.18.0.3/24"]),
-        (hosts.appl, "ai", ["198.18.1.1/24"]),
-        (hosts.inet, "ia", ["198.18.1.2/24"]),
-        (hosts.inet, "lo", ["198.19.255.1/32"]),
-    ):
-        for addr in addrs:
-            _ip("-n", ns, "addr", "add", addr, "dev", dev)
-        _ip("-n", ns, "link", "set", dev, "up")
-    _ip("-n", hosts.appl, "route", "add", "default", "via", "198.18.1.2")
-    _ip("-n", hosts.inet, "route", "add", "198.18.0.0/24", "via", "198.18.1.1")
-    (tmp / "count.nft").write_text(
-        "table inet count {\n counter seen { }\n chain pre {\n"
-        "  type filter hook prerouting priority -300; policy accept;\n"
-        '  iifname "ia" counter name "seen"\n }\n}\n'
-    )
-    assert _in(hosts.inet, "nft", "-f", str(tmp / "count.nft")).returncode == 0
-    # `ip netns exec` bind-mounts this over /etc/resolv.conf: DNS goes to the "internet".
-    resolv = Path("/etc/netns") / hosts.appl
-    resolv.mkdir(parents=True, exist_ok=True)
-    (resolv / "resolv.conf").write_text("nameserver 198.18.1.2\noptions timeout:1 attempts:1\n")
+def _write_settings(path: Path) -> None:
     listening = [f'"{p}:{n}"' for p, ports in SERVED.items() for n in ports]
-    hosts.settings.write_text(
+    path.write_text(
         textwrap.dedent(
             f"""
             [probes]
@@ -167,33 +111,26 @@ def _build(hosts: Hosts, tmp: Path) -> None:
 
 
 def _load(hosts: Hosts, tmp: Path) -> None:
-    rules = tmp / "appliance.nft"
-    rules.write_text(render(FIREWALL))
-    result = _in(hosts.appl, "nft", "-f", str(rules))
-    assert result.returncode == 0, result.stderr
-
-
-def _host_tables() -> str:
-    return subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    load(hosts, tmp, FIREWALL)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def host_untouched() -> Iterator[None]:
     """The host's own ruleset must never change: everything happens in our namespaces."""
-    before = _host_tables()
+    before = host_tables()
     yield
-    assert _host_tables() == before, "a ruleset leaked into the host's network namespace"
+    assert host_tables() == before, "a ruleset leaked into the host's network namespace"
 
 
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     tmp = tmp_path_factory.mktemp("netns")
-    tag = str(os.getpid())
-    built = Hosts(f"appl-{tag}", f"pbx-{tag}", f"inet-{tag}", tmp / "isolation.toml")
+    built = hosts_named(str(os.getpid()), tmp)
     args = [f"{p}:{n}" for p, ports in SERVED.items() for n in ports]
     servers: list[subprocess.Popen[str]] = []
     try:
-        _build(built, tmp)
+        build(built, tmp)
+        _write_settings(built.settings)
         for ns in (built.appl, built.pbx):
             server = subprocess.Popen(
                 ["ip", "netns", "exec", ns, sys.executable, "-c", SERVER, *args],
@@ -208,9 +145,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
         for server in servers:
             server.kill()
             server.wait()
-        for ns in (built.appl, built.pbx, built.inet):
-            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
-        shutil.rmtree(Path("/etc/netns") / built.appl, ignore_errors=True)
+        teardown(built)
 
 
 def _verify(hosts: Hosts, tmp: Path) -> tuple[int, str, dict[str, object]]:
@@ -218,7 +153,7 @@ def _verify(hosts: Hosts, tmp: Path) -> tuple[int, str, dict[str, object]]:
     key = tmp / "audit-signing.key"
     key.write_text("ab" * 32)
     key.chmod(0o400)
-    result = _in(
+    result = run_in(
         hosts.appl,
         sys.executable,
         "-m",
@@ -252,7 +187,7 @@ def test_allowed_flows_pass(hosts: Hosts) -> None:
 
 
 def test_other_flows_are_dropped(hosts: Hosts) -> None:
-    before = _inet_packets(hosts)
+    before = inet_packets(hosts)
     assert not _reach(hosts.pbx, "tcp", "198.18.0.1", 443, "198.18.0.2")  # PBX is not mgmt
     assert not _reach(hosts.pbx, "tcp", "198.18.0.1", 8080, "198.18.0.3")  # port not open
     assert not _reach(hosts.pbx, "udp", "198.18.0.1", 40000, "198.18.0.3")  # RTP: PBX only
@@ -260,8 +195,8 @@ def test_other_flows_are_dropped(hosts: Hosts) -> None:
     for proto, port in (("tcp", 443), ("udp", 53), ("tcp", 22), ("udp", 123)):
         assert not _reach(hosts.appl, proto, "198.19.255.1", port)
     icmp = "from appliance.isolation.probes import probe_icmp as p; print(p('198.18.1.2', 0.5))"
-    assert "escaped=False" in _in(hosts.appl, sys.executable, "-c", icmp).stdout
-    assert _inet_packets(hosts) == before == 0
+    assert "escaped=False" in run_in(hosts.appl, sys.executable, "-c", icmp).stdout
+    assert inet_packets(hosts) == before == 0
 
 
 def test_verify_isolation_passes_with_the_ruleset(hosts: Hosts, tmp_path: Path) -> None:
@@ -271,11 +206,11 @@ def test_verify_isolation_passes_with_the_ruleset(hosts: Hosts, tmp_path: Path) 
     assert data["passed"] is True
     assert signing.check(data)
     assert "RESULT: PASS" in text
-    assert _inet_packets(hosts) == 0  # the probes themselves never left the box
+    assert inet_packets(hosts) == 0  # the probes themselves never left the box
 
 
 def test_verify_isolation_fails_when_egress_is_opened(hosts: Hosts, tmp_path: Path) -> None:
-    opened = _in(hosts.appl, "nft", "insert", "rule", "inet", "appliance", "output", "accept")
+    opened = run_in(hosts.appl, "nft", "insert", "rule", "inet", "appliance", "output", "accept")
     assert opened.returncode == 0, opened.stderr
     try:
         rc, text, data = _verify(hosts, tmp_path)
@@ -286,11 +221,11 @@ def test_verify_isolation_fails_when_egress_is_opened(hosts: Hosts, tmp_path: Pa
     assert data["passed"] is False
     assert "accepts any peer (output)" in text
     assert "ESCAPED tcp 198.19.255.1:443" in text
-    assert _inet_packets(hosts) > 0
+    assert inet_packets(hosts) > 0
 
 
 def test_verify_isolation_fails_without_a_ruleset(hosts: Hosts, tmp_path: Path) -> None:
-    assert _in(hosts.appl, "nft", "delete", "table", "inet", "appliance").returncode == 0
+    assert run_in(hosts.appl, "nft", "delete", "table", "inet", "appliance").returncode == 0
     try:
         rc, text, _ = _verify(hosts, tmp_path)
     finally:
