@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -328,14 +329,28 @@ def _check_key(conn: Connection) -> None:
 
 
 def _configure(conn: Connection) -> None:
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    mode = _enable_wal(conn)
     if str(mode).lower() != "wal":
         raise StoreError("store-open-failed", f"cannot enable WAL (journal mode {mode})")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA secure_delete = ON")  # purged text is overwritten, not just unlinked
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+
+
+def _enable_wal(conn: Connection) -> str:
+    """Switch to WAL. Two processes opening a new store at once (agent and admin units)
+    contend for the lock this needs, and SQLite answers "database is locked" at once
+    instead of calling the busy handler: retry for up to the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlcipher3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _apply_next_migration(conn: Connection, migrations: Sequence[Migration]) -> bool:
