@@ -155,12 +155,16 @@ async def _serve(
     from appliance.store.bootstrap import llm_api_key
 
     sd_notify(f"READY=1\nSTATUS=admin on {where}")
+
+    def anchor_health(ok: bool, detail: str) -> None:
+        health.set("audit-anchor", ok, detail)
+
     every_s = settings.retention.purge_every_h * 3600.0
     policy = RetentionPolicy.from_settings(settings)
     tasks = [
         asyncio.create_task(watchdog(stop)),
         asyncio.create_task(purge_periodically(db, policy, every_s, stop, actor="admin")),
-        asyncio.create_task(anchor_periodically(anchors, stop)),
+        asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
     ]
     if settings.llm_used:

@@ -228,26 +228,39 @@ def exporter_for(settings: Settings, db: Database) -> AnchorExporter:
     return AnchorExporter(db, configured_sinks(settings), every_s)
 
 
+Report = Callable[[bool, str], None]  # (ok, PHI-free detail): the anchors' health entry
+
+
 async def anchor_periodically(
-    exporter: AnchorExporter, stop: asyncio.Event, poll_s: float = POLL_S
+    exporter: AnchorExporter,
+    stop: asyncio.Event,
+    poll_s: float = POLL_S,
+    report: Report | None = None,
 ) -> None:
-    """Export now, then look every `poll_s` (at most every_s) until `stop` (0: never)."""
+    """Export now, then look every `poll_s` (at most every_s) until `stop` (0: never);
+    each outcome goes to `report` (the "audit-anchor" entry of /healthz)."""
     if exporter.every_s <= 0:
         return
     while not stop.is_set():
-        await export_logged(exporter.tick)
+        await export_logged(exporter.tick, report)
         try:
             await asyncio.wait_for(stop.wait(), min(poll_s, exporter.every_s))
         except TimeoutError:
             continue
 
 
-async def export_logged(export: Callable[[], Checkpoint | None]) -> None:
+async def export_logged(
+    export: Callable[[], Checkpoint | None], report: Report | None = None
+) -> None:
     """Run one export on a worker thread; a failure is logged with its code only."""
     try:
         cp = await asyncio.to_thread(export)
     except ApplianceError as exc:
         logger.error("audit anchor failed", extra={"stage": "audit", "code": exc.code})
+        if report is not None:
+            report(False, f"{exc.code}: the anchors are not being exported")
     else:
         if cp is not None:
             logger.info("audit anchor exported", extra={"stage": "audit", "seq": cp.seq})
+        if report is not None:
+            report(True, "exported" if cp is None else f"exported up to record {cp.seq}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 import time
@@ -263,7 +264,11 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         purger = asyncio.create_task(
             purge_periodically(db, RetentionPolicy.from_settings(settings), every_s, sup.stop)
         )
-        anchorer = asyncio.create_task(anchor_periodically(anchors, sup.stop))
+        anchorer = asyncio.create_task(
+            anchor_periodically(
+                anchors, sup.stop, report=functools.partial(sup.health.set, "audit-anchor")
+            )
+        )
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")

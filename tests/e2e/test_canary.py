@@ -3,7 +3,7 @@ phone number (Piper speech over real SIP) into `appliance run` (SIP edge, agent 
 the real CPU LLM engine, admin) with DEBUG logging on. Afterwards none
 of the canaries, in any form they could take (words, digits, as Whisper wrote them), may
 appear in any file under the data directory (database, WAL, a backup made here, temp,
-the LLM engine's log, the audit anchor file), the captured log output, or the /metrics
+the LLM engine's log, the audit anchor file, the health beacons), the captured log output, or the /metrics
 page. (The appliance emits no traces: its only telemetry is the JSON log and the metrics
 page.)"""
 
@@ -159,6 +159,8 @@ def test_no_canary_in_files_logs_or_metrics(canary_call) -> None:
     assert any(p.parent.name == "log" for p in files)  # the workers' and engine's logs
     anchors = running.var / "audit" / "anchors.jsonl"  # exported audit anchors
     assert anchors in files and b'"type":"audit-anchor"' in anchors.read_bytes()
+    beacon = running.var / "run" / "health" / "agent-0.json"  # the worker's health beacon
+    assert beacon in files and b'"agent-0-stt"' in beacon.read_bytes()
     for path in [*files, running.log]:
         assert not found(path.read_bytes(), words), path
     assert '"level": "DEBUG"' in running.log.read_text()

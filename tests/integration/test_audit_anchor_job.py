@@ -22,6 +22,7 @@ from appliance.governance.audit_anchor import (
     anchor_path,
     anchor_periodically,
     configured_sinks,
+    export_logged,
 )
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditEvent, AuditLog, read_anchors
@@ -115,6 +116,21 @@ async def test_the_job_exports_new_checkpoints_until_stopped(db: Database) -> No
     stop.set()
     await asyncio.wait_for(job, 5)
     assert other.lines == [2, 5]
+
+
+async def test_a_failing_export_shows_on_health_until_it_works_again(db: Database) -> None:
+    sink, reports = Recorder(), []
+    exporter = AnchorExporter(db, [sink], every_s=HOUR)
+    sink.fail = True
+    append(db, 2)
+    await export_logged(exporter.tick, lambda ok, detail: reports.append((ok, detail)))
+    sink.fail = False
+    await export_logged(exporter.tick, lambda ok, detail: reports.append((ok, detail)))
+    assert reports == [
+        (False, "audit-anchor-test-failed: the anchors are not being exported"),
+        (True, "exported up to record 2"),
+    ]
+    assert sink.lines == [2]
 
 
 async def test_no_job_when_the_interval_is_zero(db: Database) -> None:
