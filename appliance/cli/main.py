@@ -32,12 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_schedule(sub)
     _add_models(sub)
     from appliance.cli import ops as cli_ops
+    from appliance.cli import use_cases as cli_use_cases
 
     cli_ops.add_verify_isolation(sub)
     cli_ops.add_bundle(sub)
     cli_ops.add_doctor(sub)
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
+    cli_use_cases.add_parser(sub)
     return p
 
 
@@ -222,6 +224,12 @@ def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
     return run_bundle(settings, args)
 
 
+def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.use_cases import cmd_usecases as run_usecases
+
+    return run_usecases(settings, args)
+
+
 def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli import ops as cli_ops
 
@@ -238,6 +246,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "models": cmd_models,
     "schedule": cmd_schedule,
     "verify-isolation": cmd_verify_isolation,
+    "usecases": cmd_usecases,
     "bundle": cmd_bundle,
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),

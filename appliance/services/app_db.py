@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from appliance.config import Settings
 from appliance.governance.config_audit import audit_config
+from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.scheduling.schema import SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
@@ -30,6 +31,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     HANDOFF_MIGRATION,  # 4: handoff packets (screen-pop) and caller messages
     LOCKOUT_MIGRATION,  # 5: identity lockout across calls (keyed hashes of numbers)
     CALLS_WORKER_MIGRATION,  # 6: the worker that handles each call (crash recovery)
+    USE_CASES_MIGRATION,  # 7: use cases, their states and history (governance)
 )
 
 
@@ -38,10 +40,13 @@ def open_store(settings: Settings, worker: int | None = None) -> tuple[Database,
     the repository records `worker` (`agent --worker N`) on the calls it starts.
 
     The effective configuration's hash is audited (`config.loaded`, and `config.changed`
-    when it differs from the last one: appliance/governance/config_audit.py)."""
+    when it differs from the last one: appliance/governance/config_audit.py). The
+    built-in use cases the store lacks are created (draft, or pilot for the demo clinic:
+    appliance/governance/use_cases.py)."""
     db = open_database(settings, MIGRATIONS, create=True)
     try:
         audit_config(db, settings)
+        ensure_built_in(db, demo=settings.demo.clinic)
     except BaseException:
         db.close()
         raise

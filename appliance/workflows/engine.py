@@ -25,6 +25,7 @@ from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.lockout import IdentityLockouts
 from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
 from appliance.workflows.understander import Understanding
+from appliance.workflows.use_case_gate import UseCaseGate
 
 SCHEDULING = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS)
 HIGH_RISK = (Intent.REFILL, Intent.BILLING, Intent.TEST_RESULTS)
@@ -60,6 +61,7 @@ class WorkflowEngine:
     lockouts: IdentityLockouts | None = None  # identity lockout across calls
     caller_key: str = ""  # keyed hash of the caller's number ("": not known, no lockout)
     call_id: str = ""
+    use_cases: UseCaseGate | None = None  # the live use cases; None: `policy.enabled`
     _providers: dict[str, str] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -81,7 +83,10 @@ class WorkflowEngine:
         if s.stage not in MESSAGE_STAGES:  # in those, no human was free a moment ago
             if u.wants_human or u.intent == Intent.SPEAK_TO_PERSON:
                 return self.escalate("caller-request")
-            if u.intent == Intent.BILLING and _PAY.search(text):
+            if self.use_cases is not None and (await self.use_cases.live()).agent_killed:
+                s.reset_task()
+                return self.escalate("agent-killed")
+            if u.intent == Intent.BILLING and _PAY.search(text) and await self._may_pay():
                 return self._payment()
         if u.intent == Intent.GOODBYE and s.stage in (Stage.IDLE, Stage.CHOOSE_DAY):
             return Decision(t.GOODBYE, end_call=True)
@@ -99,9 +104,11 @@ class WorkflowEngine:
         if u.intent in (Intent.OTHER, Intent.INFORM) or u.confidence < p.min_confidence:
             return self.misunderstood()
         s.misunderstood = 0
-        if u.intent not in p.enabled:
-            reason = "high-risk-use-case" if u.intent in HIGH_RISK else "use-case-disabled"
-            return self.escalate(reason, t.HIGH_RISK)
+        if not await self._enabled(u.intent):
+            gated = self.use_cases is None and u.intent in HIGH_RISK
+            return self.escalate(
+                "high-risk-use-case" if gated else "use-case-disabled", t.HIGH_RISK
+            )
         if u.intent == Intent.CLINIC_INFO:
             answer = self.kb.answer(text, u.said.topic)
             return Decision(f"{answer} {t.ANYTHING_ELSE}" if answer else t.NO_INFO)
@@ -124,6 +131,19 @@ class WorkflowEngine:
             s.reset_task()
             return await self._start(u, text)
         return None
+
+    async def _may_pay(self) -> bool:
+        """A card payment (the PCI pause) is the billing use case's: live, or no use cases."""
+        return self.use_cases is None or await self._enabled(Intent.BILLING)
+
+    async def _enabled(self, intent: Intent) -> bool:
+        """Whether the agent handles `intent` now: its use case is live (pilot or
+        production), or without use cases (engine tests), the policy enables it."""
+        if intent in (Intent.GOODBYE, Intent.OTHER):
+            return True
+        if self.use_cases is None:
+            return intent in self.policy.enabled
+        return intent.value in (await self.use_cases.live()).intents
 
     def _other(self, u: Understanding, text: str) -> bool:
         assert self.state.patient is not None

@@ -17,6 +17,7 @@ from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
 from appliance.workflows.lockout import IdentityLockouts
 from appliance.workflows.understander import Understander
+from appliance.workflows.use_case_gate import UseCaseGate
 
 
 def knowledge_base(settings: Settings) -> KnowledgeBase:
@@ -51,9 +52,10 @@ def clinic_agents(
     understander = Understander(intents, wf.llm_intents)
 
     handoffs, lockouts = HandoffStore(db), IdentityLockouts(db)
+    use_cases = UseCaseGate(db)  # one per process: read at most every 2 s for all calls
 
     def new_agent() -> ClinicAgent:
-        engine = WorkflowEngine(schedule, kb, tz, policy, lockouts=lockouts)
+        engine = WorkflowEngine(schedule, kb, tz, policy, lockouts=lockouts, use_cases=use_cases)
         return ClinicAgent(understander, engine, handoffs)
 
     return new_agent

@@ -69,6 +69,10 @@ def paid_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
         card = speech(models_dir, SPOKEN)
         question = speech(models_dir, "Thank you. What time do you open tomorrow?")
         agent.wait_ready()
+        # card payments belong to the high-risk billing use case: killed until promoted
+        who = ("--by", "owner", "--approved-by", "compliance", "--comment", "PCI pause tested")
+        promoted = agent.cli("usecases", "promote", "billing", "--to", "pilot", *who)
+        assert promoted.returncode == 0, promoted.stderr
 
         async def call() -> None:
             async with calling(agent.uri) as caller:

@@ -35,6 +35,7 @@ REASONS: dict[str, str] = {
     "consent-declined": "they declined the automated assistant",
     "high-risk-use-case": "this request is handled by staff",
     "use-case-disabled": "the assistant does not handle this request",
+    "agent-killed": "the assistant is switched off: every call comes to the desk",
     "identity-failed": "their identity could not be confirmed",
     "not-understood": "the assistant could not understand them",
     "low-confidence": "the assistant was unsure what they need",

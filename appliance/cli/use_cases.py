@@ -1,0 +1,105 @@
+"""`appliance usecases list|history|export|kill|pause|promote|revive`: the rollout's use
+cases and kill switches (appliance/governance/use_cases.py). Every change is audited and
+names who asked (`--by`); a promotion or revival names a second person who approved it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.errors import GovernanceError
+from appliance.governance import use_cases as uc
+from appliance.store.db import Database
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("usecases", help="use cases: states, history, kill switches, promotion")
+    s = p.add_subparsers(dest="usecase_command", required=True)
+    listing = s.add_parser("list", help="every use case with its tier, intents and state")
+    listing.add_argument("--json", action="store_true")
+    hist = s.add_parser("history", help="every recorded change, oldest first")
+    hist.add_argument("id", nargs="?")
+    hist.add_argument("--json", action="store_true")
+    export = s.add_parser("export", help="write the use cases and history as JSON for review")
+    export.add_argument("out", type=Path)
+    stops = (
+        ("kill", "stop handling it at once (or 'agent': every call)"),
+        ("pause", "stop handling a live use case until it is promoted again"),
+    )
+    for name, what in stops:
+        cmd = s.add_parser(name, help=what)
+        cmd.add_argument("id", help="a use case id, or 'agent' for the whole agent (kill)")
+        cmd.add_argument("--by", required=True, help="who asks (recorded)")
+        cmd.add_argument("--comment", default="")
+    promote = s.add_parser("promote", help="one step up, approved by a second person")
+    promote.add_argument("id")
+    promote.add_argument("--to", required=True, choices=["simulated", "pilot", "production"])
+    revive = s.add_parser("revive", help="the whole agent takes calls again (approved)")
+    for cmd in (promote, revive):
+        cmd.add_argument("--by", required=True, help="who asks (recorded)")
+        cmd.add_argument("--approved-by", required=True, help="a second person (recorded)")
+        cmd.add_argument("--comment", default="")
+
+
+def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.services.app_db import open_store
+
+    db, _ = open_store(settings)
+    try:
+        return _run(db, args)
+    except GovernanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+
+
+def _run(db: Database, args: argparse.Namespace) -> int:
+    command = args.usecase_command
+    if command == "list":
+        return _list(db, args.json)
+    if command == "history":
+        rows = uc.history(db, args.id)
+        print(json.dumps(rows, indent=2) if args.json else "\n".join(map(_line, rows)))
+        return 0
+    if command == "export":
+        cases = [_case(c) for c in db.query(uc.load)]
+        body = {"use_cases": cases, "agent": uc.states(db).get(uc.AGENT), "history": uc.history(db)}
+        args.out.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
+    target = uc.AGENT if getattr(args, "id", "agent") in ("agent", None) else args.id
+    to = {"kill": "killed", "pause": "paused", "revive": "live"}.get(
+        command, getattr(args, "to", "")
+    )
+    approver = getattr(args, "approved_by", None)
+    before = uc.change(db, uc.Change(target, to, args.by, approver, args.comment))
+    print(f"{'agent' if target == uc.AGENT else target}: {before} -> {to}")
+    return 0
+
+
+def _case(case: uc.UseCase) -> dict[str, object]:
+    return {"id": case.id, "description": case.description, "intents": list(case.intents),
+            "tier": case.tier, "owner": case.owner, "state": case.state}  # fmt: skip
+
+
+def _list(db: Database, as_json: bool) -> int:
+    cases = db.query(uc.load)
+    agent = uc.states(db).get(uc.AGENT, "killed")
+    if as_json:
+        print(json.dumps({"agent": agent, "use_cases": [_case(c) for c in cases]}, indent=2))
+        return 0
+    print(f"agent: {agent}")
+    for c in cases:
+        live = "live" if c.state in uc.LIVE else "not live"
+        print(f"{c.id:20} {c.tier:6} {c.state:10} ({live}) {', '.join(c.intents)}")
+    return 0
+
+
+def _line(row: dict[str, object]) -> str:
+    who = f"{row['requested_by']}" + (
+        f", approved by {row['approved_by']}" if row["approved_by"] else ""
+    )
+    return f"{row['at']:.0f} {row['use_case']}: {row['from']} -> {row['to']} ({who})"
