@@ -57,3 +57,9 @@ class ModelError(ApplianceError):
 
 class SchedulingError(ApplianceError):
     stage = "scheduling"
+
+
+class ConsoleError(ApplianceError):
+    """The console's accounts and sign-in (messages never carry a password or code)."""
+
+    stage = "console"
