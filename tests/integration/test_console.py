@@ -224,3 +224,37 @@ def test_role_and_step_up_guards(console: Console, clock: Clock) -> None:
         assert client.get("/console/users-test").text == "sensitive"
         clock.now += 5 * 60 + 1  # the fresh code counts for 5 minutes
         assert client.get("/console/users-test", follow_redirects=False).status_code == 303
+
+
+def test_users_cli_invites_lists_unlocks_and_disables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from appliance.cli.main import main
+    from appliance.console.credentials import token_hash
+    from tests.conftest import store_config
+
+    config = str(store_config(tmp_path))
+    assert main(["--config", config, "users", "add", "Alice", "--role", "owner"]) == 0
+    out = capsys.readouterr().out
+    link = re.search(r"http://127\.0\.0\.1:\d+/console/enrol/([A-Za-z0-9_-]{43})$", out, re.M)
+    assert link and "alice (owner)" in out
+    assert main(["--config", config, "users", "add", "alice", "--role", "owner"]) == 2
+    assert "console-user-exists" in capsys.readouterr().err
+    assert main(["--config", config, "users", "unlock", "alice"]) == 0
+    assert main(["--config", config, "users", "disable", "alice"]) == 0
+    assert main(["--config", config, "users", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()[-1].split()
+    assert listed == ["alice", "owner", "disabled"]
+    from appliance.config import load_settings
+    from appliance.store.bootstrap import open_database
+
+    db = open_database(load_settings(Path(config)), MIGRATIONS)
+    try:
+        digest = db.query(
+            lambda c: c.execute("SELECT token_hash FROM console_enrolments").fetchone()[0]
+        )
+        actions = [r.action for r in db.query(read_records)]
+    finally:
+        db.close()
+    assert digest == token_hash(link.group(1))
+    assert {"console.user.add", "console.user.unlock", "console.user.disable"} <= set(actions)
