@@ -282,3 +282,19 @@ def test_no_secret_reaches_the_audit_log(accounts: Accounts, clock: Clock, db: D
     for secret_text in (PASSWORD, used, secret):
         assert secret_text not in text
     assert "console.enrol" in text and "console.signin" in text
+
+
+def test_the_roles_document_shows_the_permissions_table() -> None:
+    from appliance.console.roles import PERMISSIONS, Permission
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "console-roles.md").read_text("utf-8")
+    rows = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith("| ")]
+    header, body = [c.strip() for c in rows[0]], rows[1:]
+    assert header[1:] == [role.value for role in Role]
+    shown = {
+        Role(role): frozenset(Permission(row[0].strip()) for row in body if row[i].strip() == "yes")
+        for i, role in enumerate(header)
+        if i
+    }
+    assert {row[0].strip() for row in body} == {p.value for p in Permission}
+    assert shown == PERMISSIONS
