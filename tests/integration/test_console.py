@@ -258,3 +258,11 @@ def test_users_cli_invites_lists_unlocks_and_disables(
         db.close()
     assert digest == token_hash(link.group(1))
     assert {"console.user.add", "console.user.unlock", "console.user.disable"} <= set(actions)
+
+
+def test_cookies_are_secure_over_tls(console: Console) -> None:
+    app = create_app(Health(), Metrics(), console=console)
+    with TestClient(app, base_url="https://console.test") as client:
+        assert "secure" in client.get("/console/login").headers["set-cookie"].lower()
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert "secure" not in client.get("/console/login").headers["set-cookie"].lower()
