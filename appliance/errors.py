@@ -61,3 +61,9 @@ class SchedulingError(ApplianceError):
 
 class GovernanceError(ApplianceError):
     stage = "governance"
+
+
+class ConsoleError(ApplianceError):
+    """The console's accounts and sign-in (messages never carry a password or code)."""
+
+    stage = "console"

@@ -18,6 +18,8 @@ from prometheus_client.exposition import choose_encoder
 
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.screenpop_routes import ScreenPopController
+from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.service import Console
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.store.calls import CallRepository
@@ -67,15 +69,19 @@ def create_app(
     metrics: Metrics,
     repo: CallRepository | None = None,
     screenpop: ScreenPop | None = None,
+    console: Console | None = None,
 ) -> Litestar:
     """The admin app. `repo` is for the call-review screens (not served yet); with
-    `screenpop` (ScreenPop.from_settings) the scheduler's screen-pop is served too."""
+    `screenpop` (ScreenPop.from_settings) the scheduler's screen-pop is served too, with
+    `console` (Console.open) the console's sign-in and pages under /console."""
     handlers: list[type[Controller]] = [OpsController]
     if screenpop is not None:
         handlers.append(ScreenPopController)
+    if console is not None:
+        handlers += [PublicController, ConsoleController]
     return Litestar(
         route_handlers=handlers,
-        state=State({"screenpop": screenpop}),
+        state=State({"screenpop": screenpop, "console": console}),
         dependencies={
             "health": Provide(lambda: health, use_cache=True, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, use_cache=True, sync_to_thread=False),

@@ -102,6 +102,7 @@ async def run_standalone(settings: Settings) -> int:
     from appliance.admin.app import create_app
     from appliance.admin.screenpop import ScreenPop
     from appliance.admin.server import AdminServer
+    from appliance.console.service import Console
     from appliance.governance.audit_anchor import export_logged, exporter_for
     from appliance.observability.beacon_board import BeaconBoard
     from appliance.observability.beacons import beacon_dir
@@ -122,7 +123,7 @@ async def run_standalone(settings: Settings) -> int:
     board = BeaconBoard(beacon_dir(settings.var_dir), expected_components(settings), health)
     board.refresh()  # what is up already, before the first request
     metrics.add_collector(board)
-    app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db))
+    app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db), Console.open(db))
     server = AdminServer(app, host, port, tls)
     try:
         await server.start()

@@ -1,4 +1,4 @@
-"""Command line: appliance run | agent | call | db | models."""
+"""Command line: appliance run | agent | call | db | models | users | ..."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
     cli_use_cases.add_parser(sub)
+    from appliance.cli import users as cli_users
+
+    cli_users.add_users(sub)
     return p
 
 
@@ -237,6 +240,12 @@ def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
     return handler(settings, args)
 
 
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.users import cmd_users
+
+    return cmd_users(settings, args)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "agent": cmd_agent,
@@ -251,6 +260,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),
     "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
+    "users": lambda settings, args: _users(settings, args),
 }
 
 

@@ -14,6 +14,7 @@ from appliance.errors import GovernanceError
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
 
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("usecases", help="use cases: states, history, kill switches, promotion")
     s = p.add_subparsers(dest="usecase_command", required=True)

@@ -8,6 +8,7 @@ import), so a forgotten import cannot silently leave a table out.
 from __future__ import annotations
 
 from appliance.config import Settings
+from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.governance.config_audit import audit_config
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.scheduling.schema import SCHEDULE_MIGRATION
@@ -31,7 +32,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     HANDOFF_MIGRATION,  # 4: handoff packets (screen-pop) and caller messages
     LOCKOUT_MIGRATION,  # 5: identity lockout across calls (keyed hashes of numbers)
     CALLS_WORKER_MIGRATION,  # 6: the worker that handles each call (crash recovery)
-    USE_CASES_MIGRATION,  # 7: use cases, their states and history (governance)
+    ACCOUNTS_MIGRATION,  # 7: console users, enrolment links, sessions
+    USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
 )
 
 

@@ -28,6 +28,8 @@ CALL = ("conversation", "workflows", "scheduling")  # the agent plane's logic
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
     ("admin", ("services.runtime", "services.agent", "services.supervisor", "cli")),
+    # the console (accounts, sessions, its screens) is served by the admin app, below it
+    ("console", (*APP, "conversation", "speech", "llm", "sip", "edge")),
     # speech implements the detector and STT ports structurally: no import of the session
     ("speech", (*APP, *CALL, "sip", "edge")),
     # the call session reaches the agent plane only through its port (appliance.ports)

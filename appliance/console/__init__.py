@@ -1,0 +1,1 @@
+"""The console: accounts, roles, sign-in with TOTP, server-side sessions, its screens."""
