@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_doctor(sub)
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
+    from appliance.cli import quality as cli_quality
+
+    cli_quality.add_quality(sub)
     return p
 
 
@@ -222,6 +225,12 @@ def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
     return run_bundle(settings, args)
 
 
+def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.quality import cmd_quality as run_quality
+
+    return run_quality(settings, args)
+
+
 def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli import ops as cli_ops
 
@@ -242,6 +251,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),
     "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
+    "quality": cmd_quality,
 }
 
 
