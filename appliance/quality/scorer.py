@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,21 +126,35 @@ async def score_ended_calls(
     every_s: float = EVERY_S,
     evaluators: Sequence[Evaluator] = DEFAULT_EVALUATORS,
 ) -> None:
-    """Until `stop` is set: a pass (on a thread), then `every_s` of rest (or a full batch:
-    at once). A failed pass is logged (code) and tried again after the rest."""
-    while not stop.is_set():
-        try:
-            scored = await asyncio.to_thread(score_pending, db, evaluators)
-        except ApplianceError as exc:
-            logger.error("scoring pass failed", extra={"code": exc.code})
-            scored = 0
-        except Exception as exc:  # the job outlives a bad pass; the type only (no values)
-            logger.error("scoring pass failed", extra={"code": type(exc).__name__})
-            scored = 0
-        if scored >= BATCH:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+    """Until `stop` is set: a pass (on the job's own thread, not the loop's default pool
+    that STT and TTS use), then `every_s` of rest (or a full batch: at once). A failed
+    pass is logged (code) and tried again after the rest."""
+    with ThreadPoolExecutor(1, thread_name_prefix="scoring") as thread:
+        while not stop.is_set():
+            await _one_pass(db, evaluators, stop, every_s, thread)
+
+
+async def _one_pass(
+    db: Database,
+    evaluators: Sequence[Evaluator],
+    stop: asyncio.Event,
+    every_s: float,
+    thread: ThreadPoolExecutor,
+) -> None:
+    """One pass, then the rest (none after a full batch: more are waiting)."""
+    loop = asyncio.get_running_loop()
+    try:
+        scored = await loop.run_in_executor(thread, score_pending, db, evaluators)
+    except ApplianceError as exc:
+        logger.error("scoring pass failed", extra={"code": exc.code})
+        scored = 0
+    except Exception as exc:  # the job outlives a bad pass; the type only (no values)
+        logger.error("scoring pass failed", extra={"code": type(exc).__name__})
+        scored = 0
+    if scored >= BATCH:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), every_s)
 
 
 def scoring_job(db: Database, stop: asyncio.Event) -> Coroutine[Any, Any, None]:

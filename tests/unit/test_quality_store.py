@@ -202,3 +202,36 @@ def test_the_cli_says_when_the_store_has_no_scores(tmp_path: Path) -> None:
         assert exc.value.code == "quality-not-installed"
     finally:
         plain.close()
+
+
+async def test_the_session_records_what_the_scorer_checks(db: Database) -> None:
+    """The events this part added: which appointment a booking made (and the booking
+    carries its call), and the emergency instruction."""
+    await place(db, "booked", BOOKING)
+    await place(db, "emergency", ["My husband has chest pain"])
+    repo = CallRepository(db)
+    [ref] = [e.code for e in repo.events("booked") if e.kind == "appointment"]
+    assert ref is not None and ref.startswith("book:")
+    row = db.query(
+        lambda conn: conn.execute(
+            "SELECT status, call_id FROM appointments WHERE id = ?", (ref.split(":")[1],)
+        ).fetchone()
+    )
+    assert tuple(row) == ("booked", "booked")
+    kinds = [(e.kind, e.code) for e in repo.events("emergency")]
+    assert ("workflow-emergency", "instructed") in kinds
+
+
+async def test_the_job_stops_when_asked(db: Database) -> None:
+    from appliance.quality.scorer import scoring_job
+
+    await place(db, "faq", ["What are your opening hours?", "Goodbye."])
+    stop = asyncio.Event()
+    job = asyncio.create_task(scoring_job(db, stop))
+    for _ in range(100):
+        if not unscored_calls(db):
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(job, 5)
+    assert len(scores_since(db, 0)) == len(DEFAULT_EVALUATORS)
