@@ -33,6 +33,7 @@ class WorkflowAction(enum.StrEnum):
     TRANSFER = "transfer"
     OFFER_MESSAGE = "offer-message"
     TAKE_MESSAGE = "take-message"
+    EMERGENCY = "emergency"  # the emergency instruction was given (the call ends)
 
 
 class EventKind(enum.StrEnum):
@@ -73,6 +74,8 @@ class EventKind(enum.StrEnum):
     WORKFLOW_TRANSFER = "workflow-transfer"
     WORKFLOW_OFFER_MESSAGE = "workflow-offer-message"
     WORKFLOW_TAKE_MESSAGE = "workflow-take-message"
+    WORKFLOW_EMERGENCY = "workflow-emergency"
+    APPOINTMENT = "appointment"  # code: <action>:<appointment id> it booked/moved/cancelled
     STAGE_FAILED = "stage-failed"  # stage and code of the failure; the apology follows
     ENDED = "ended"  # code: the outcome
 

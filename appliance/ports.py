@@ -223,6 +223,7 @@ class AgentAction:
 
     action: WorkflowAction
     outcome: str  # "ok" or a reason code (no PHI)
+    ref: str | None = None  # the appointment id it booked/moved/cancelled (opaque)
 
 
 @dataclass(slots=True)

@@ -152,6 +152,7 @@ async def _serve(
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
     from appliance.observability.beacon_board import follow_beacons
+    from appliance.quality.scorer import scoring_job
     from appliance.services.lifecycle import sd_notify, watchdog
     from appliance.store.bootstrap import llm_api_key
 
@@ -167,6 +168,7 @@ async def _serve(
         asyncio.create_task(purge_periodically(db, policy, every_s, stop, actor="admin")),
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
+        asyncio.create_task(scoring_job(db, stop)),  # every ended call's scores
     ]
     if settings.llm_used:
         key = llm_api_key(settings)

@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_schedule(sub)
     _add_models(sub)
     from appliance.cli import ops as cli_ops
+    from appliance.cli import quality as cli_quality
     from appliance.cli import use_cases as cli_use_cases
+    from appliance.cli import users as cli_users
 
     cli_ops.add_verify_isolation(sub)
     cli_ops.add_bundle(sub)
@@ -40,9 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
     cli_use_cases.add_parser(sub)
-    from appliance.cli import users as cli_users
-
     cli_users.add_users(sub)
+    cli_quality.add_quality(sub)
     return p
 
 
@@ -233,6 +234,12 @@ def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
     return run_usecases(settings, args)
 
 
+def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.quality import cmd_quality as run_quality
+
+    return run_quality(settings, args)
+
+
 def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli import ops as cli_ops
 
@@ -261,6 +268,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),
     "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
     "users": lambda settings, args: _users(settings, args),
+    "quality": cmd_quality,
 }
 
 

@@ -225,6 +225,9 @@ class Conversation:
         for action in reply.actions:
             kind = EventKind.of_action(action.action)
             self._events.emit(kind, stage="workflow", code=action.outcome)
+            if action.ref:  # which appointment: post-call scoring checks it in the schedule
+                ref = f"{action.action.value}:{action.ref}"
+                self._events.emit(EventKind.APPOINTMENT, stage="workflow", code=ref)
         directive = reply.directive
         if directive is None:
             return False

@@ -37,6 +37,7 @@ from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
+from appliance.quality.scorer import scoring_job
 from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate
 from appliance.services.demo_desk import DemoDeskChild
@@ -269,12 +270,13 @@ async def run(settings: Settings, config: Path | None = None) -> int:
                 anchors, sup.stop, report=functools.partial(sup.health.set, "audit-anchor")
             )
         )
+        scorer = asyncio.create_task(scoring_job(db, sup.stop))  # every ended call's scores
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
         pinger = asyncio.create_task(watchdog(sup.stop))
         await sup.stop.wait()
-        await asyncio.gather(watcher, pinger, purger, anchorer)
+        await asyncio.gather(watcher, pinger, purger, anchorer, scorer)
     finally:
         await sup.shutdown()
         if anchors.every_s > 0:

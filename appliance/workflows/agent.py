@@ -92,7 +92,7 @@ class ClinicAgent:
         """Workflow actions since the last reply, as (action, outcome) codes (no PHI)."""
         actions = self._engine.state.actions
         new, self._reported = actions[self._reported :], len(actions)
-        return [AgentAction(a.action, a.outcome) for a in new]
+        return [AgentAction(a.action, a.outcome, a.ref) for a in new]
 
     async def hand_off(self, call_id: CallId, reason: str) -> Handoff:
         """Build, validate and store the packet; the X-headers that reference it.

@@ -122,11 +122,11 @@ async def confirm(e: WorkflowEngine, text: str) -> Decision:
         if s.appointment is not None:
             done = await e.schedule.reschedule(s.appointment.id, s.chosen)
             say = t.moved(done.start, await e.provider(done.provider_id))
-            s.actions.append(ActionRecord(WorkflowAction.RESCHEDULE, "ok"))
+            s.actions.append(ActionRecord(WorkflowAction.RESCHEDULE, "ok", done.id))
         else:
-            done = await e.schedule.book(s.patient.id, s.chosen, None)
+            done = await e.schedule.book(s.patient.id, s.chosen, e.call_id or None)
             say = t.booked(done.start, await e.provider(done.provider_id))
-            s.actions.append(ActionRecord(WorkflowAction.BOOK, "ok"))
+            s.actions.append(ActionRecord(WorkflowAction.BOOK, "ok", done.id))
     except SchedulingError as exc:
         s.actions.append(ActionRecord(WorkflowAction.BOOK, exc.code))
         s.stage = Stage.CHOOSE_DAY
@@ -141,7 +141,7 @@ async def confirm_cancel(e: WorkflowEngine, text: str) -> Decision:
     answer = classify(text)
     if answer == Answer.YES:
         done = await e.schedule.cancel(s.appointment.id)
-        s.actions.append(ActionRecord(WorkflowAction.CANCEL, "ok"))
+        s.actions.append(ActionRecord(WorkflowAction.CANCEL, "ok", done.id))
         s.reset_task()
         return Decision(t.cancelled(done.start))
     if answer == Answer.NO:

@@ -78,6 +78,7 @@ class WorkflowEngine:
         s = self.state
         if u.intent == Intent.EMERGENCY:
             s.flags.add("emergency")
+            s.actions.append(ActionRecord(WorkflowAction.EMERGENCY, "instructed"))
             say = t.EMERGENCY.format(number=self.policy.emergency_number)
             return Decision(say, end_call=True, flags=("emergency",))
         if s.stage not in MESSAGE_STAGES:  # in those, no human was free a moment ago

@@ -29,6 +29,7 @@ class Stage(enum.StrEnum):
 class ActionRecord:
     action: WorkflowAction
     outcome: str  # "ok" or a reason code
+    ref: str | None = None  # the appointment id it booked/moved/cancelled (opaque)
 
 
 @dataclass(frozen=True, slots=True)

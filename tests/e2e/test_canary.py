@@ -4,8 +4,8 @@ the real CPU LLM engine, admin) with DEBUG logging on. Afterwards none
 of the canaries, in any form they could take (words, digits, as Whisper wrote them), may
 appear in any file under the data directory (database, WAL, a backup made here, temp,
 the LLM engine's log, the audit anchor file, the health beacons), the captured log
-output, or the /metrics page. (The appliance emits no traces: its only telemetry is the JSON log and the metrics
-page.)"""
+output, or the /metrics page. (The appliance emits no traces: its only telemetry is the
+JSON log and the metrics page.)"""
 
 from __future__ import annotations
 

@@ -40,6 +40,8 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("sip", (*APP, *CALL, "governance", "edge", "store")),
     ("edge", (*APP, *CALL, "governance", "sip")),
     ("observability", (*APP, *CALL, "governance", "sip", "edge", "store")),
+    # post-call scoring reads what the store recorded, never the live call's parts
+    ("quality", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
     # the demo clinic and desk: data, a seeder and a desk process; the processes above
     # start them (services.lifecycle, standard library only, is any entry point's)
     ("demo", (*(a for a in APP if a != "services.lifecycle"), "conversation", "workflows")),

@@ -1,0 +1,1 @@
+"""Post-call quality: deterministic evaluators score every ended call (immutable rows)."""
