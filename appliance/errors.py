@@ -57,3 +57,7 @@ class ModelError(ApplianceError):
 
 class SchedulingError(ApplianceError):
     stage = "scheduling"
+
+
+class OutboundError(ApplianceError):
+    stage = "outbound"
