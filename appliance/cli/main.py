@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_doctor(sub)
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
+    from appliance.cli import outbound as cli_outbound
+
+    cli_outbound.add_parsers(sub)
     return p
 
 
@@ -224,6 +227,12 @@ def _ops(name: str, settings: Settings, args: argparse.Namespace) -> int:
     return handler(settings, args)
 
 
+def _outbound(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli import outbound as cli_outbound
+
+    return cli_outbound.cmd(settings, args)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "agent": cmd_agent,
@@ -237,6 +246,9 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),
     "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
+    "consent": lambda settings, args: _outbound(settings, args),
+    "dnc": lambda settings, args: _outbound(settings, args),
+    "reminders": lambda settings, args: _outbound(settings, args),
 }
 
 
