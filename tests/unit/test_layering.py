@@ -26,7 +26,7 @@ APP = (*(f"services.{name}" for name in SERVICES), "cli", "admin")
 CALL = ("conversation", "workflows", "scheduling")  # the agent plane's logic
 
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
-    ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
+    ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge", "outbound")),
     ("admin", ("services.runtime", "services.agent", "services.supervisor", "cli")),
     # speech implements the detector and STT ports structurally: no import of the session
     ("speech", (*APP, *CALL, "sip", "edge")),
@@ -38,6 +38,9 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("sip", (*APP, *CALL, "governance", "edge", "store")),
     ("edge", (*APP, *CALL, "governance", "sip")),
     ("observability", (*APP, *CALL, "governance", "sip", "edge", "store")),
+    # outbound reminders: the ledger, windows and planner over the store and the schedule;
+    # the dialler (part 2) will reach the SIP edge through a port, not by import
+    ("outbound", (*APP, "conversation", "llm", "speech", "sip", "edge", "governance")),
     # the demo clinic and desk: data, a seeder and a desk process; the processes above
     # start them (services.lifecycle, standard library only, is any entry point's)
     ("demo", (*(a for a in APP if a != "services.lifecycle"), "conversation", "workflows")),
