@@ -111,7 +111,7 @@ def test_the_record_zone_counts_besides_and_instead_of_the_area_code() -> None:
 
 
 def test_an_unknown_zone_uses_the_clinics_zone_and_the_narrower_window() -> None:
-    assert UNKNOWN_NY == CalleeZones((NY,), "unknown")
+    assert (UNKNOWN_NY.zones, UNKNOWN_NY.basis) == ((NY,), "unknown")
     assert callee_zones("+442079460000", None, NY) == CalleeZones((NY,), "unknown")
     narrow = clinic("09:30", "19:00")
     assert next_open(narrow, UNKNOWN_NY, at("07:00:00"), at("23:00:00")) == at("09:30:00")
