@@ -30,10 +30,8 @@ from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.store.audit import AuditEvent, AuditLog
 from appliance.store.db import Connection, Database
 
-Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def add_parsers(sub: Sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     consent = sub.add_parser("consent", help="the outbound consent ledger (docs/outbound.md)")
     csub = consent.add_subparsers(dest="consent_command", required=True)
     cimp = csub.add_parser("import", help="import consents from a strict CSV (all or nothing)")

@@ -253,6 +253,11 @@ def set_zone_in(
     at: float,
     actor: Actor,
 ) -> None:
+    row = conn.execute(
+        "SELECT zone FROM outbound_patient_zones WHERE patient_id = ?", (patient_id,)
+    ).fetchone()
+    if row is not None and row[0] == zone:
+        return  # unchanged: nothing to record
     conn.execute(
         "INSERT OR REPLACE INTO outbound_patient_zones (patient_id, zone) VALUES (?, ?)",
         (patient_id, zone),
