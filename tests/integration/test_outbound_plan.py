@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.outbound.ledger import Ledger
+from appliance.errors import StoreError
+from appliance.outbound.ledger import ConsentGrant, Ledger
 from appliance.outbound.numbers import number_hash, number_key
 from appliance.outbound.planner import Decision, Limits, Planner
 from appliance.store.db import Database
@@ -183,3 +184,25 @@ def test_plans_and_audit_records_carry_no_phi(db: Database, book_of: Ledger) -> 
     phi += [f'"{p}"' for p in ("p1", "p2", "p4", "p5", "p6", *PATIENTS)]
     assert [v for v in phi if v in shown] == []
     assert "pt-" in shown and "pn-" in shown and "consent-" in shown
+
+
+def test_a_consent_of_another_kind_supersedes_the_one_in_force(
+    db: Database, book_of: Ledger
+) -> None:
+    first = ConsentGrant("p1", "+15550100001", "prior-express", "front-desk", GIVEN.timestamp())
+    assert book_of.grant(first) and not book_of.grant(first)
+    later = GIVEN.timestamp() + 3600
+    assert book_of.grant(ConsentGrant("p1", "+15550100001", "written", "form", later, "::1"))
+    rows = db.query(
+        lambda c: c.execute(
+            "SELECT kind, revoked_at, revoked_source FROM outbound_consents ORDER BY id"
+        ).fetchall()
+    )
+    assert [tuple(r) for r in rows] == [
+        ("prior-express", later, "superseded"),
+        ("written", None, None),
+    ]
+    assert book_of.consent("p1", "+15550100001") == "active"
+    with pytest.raises(StoreError) as err:  # the ledger keeps every entry
+        db.execute(lambda c: c.execute("DELETE FROM outbound_consents"))
+    assert err.value.code == "store-write-failed"
