@@ -12,7 +12,7 @@ appliance.outbound.numbers): never a number, a name or a patient id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,8 +57,12 @@ class Ledger:
         self._actor = actor or Actor()
 
     def grant(self, grant: ConsentGrant) -> bool:
-        """Record one consent; False when the same consent is already in force."""
-        return self._db.execute(self._grant, grant)
+        """Record one consent; False when the same consent is already in force. Raises
+        OutboundError outbound-bad-consent (a number, kind or source it cannot take)."""
+        normal = e164(grant.number)
+        if normal is None or grant.kind not in CONSENT_KINDS or grant.source not in CONSENT_SOURCES:
+            raise OutboundError("outbound-bad-consent", "bad number, consent type or source")
+        return self._db.execute(self._grant, replace(grant, number=normal))
 
     def _grant(self, conn: Connection, grant: ConsentGrant) -> bool:
         return insert_grant(conn, self._db, self._key, grant, self._actor)

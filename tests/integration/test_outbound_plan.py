@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.errors import StoreError
+from appliance.errors import OutboundError, StoreError
 from appliance.outbound.ledger import ConsentGrant, Ledger
 from appliance.outbound.numbers import number_hash, number_key
 from appliance.outbound.planner import Decision, Limits, Planner
@@ -206,3 +206,17 @@ def test_a_consent_of_another_kind_supersedes_the_one_in_force(
     with pytest.raises(StoreError) as err:  # the ledger keeps every entry
         db.execute(lambda c: c.execute("DELETE FROM outbound_consents"))
     assert err.value.code == "store-write-failed"
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        ConsentGrant("p1", "555-0100", "written", "form", 0.0),
+        ConsentGrant("p1", "+15550100001", "verbal", "form", 0.0),
+        ConsentGrant("p1", "+15550100001", "written", "email", 0.0),
+    ],
+)
+def test_the_ledger_refuses_a_bad_consent(book_of: Ledger, grant: ConsentGrant) -> None:
+    with pytest.raises(OutboundError) as err:
+        book_of.grant(grant)
+    assert err.value.code == "outbound-bad-consent"

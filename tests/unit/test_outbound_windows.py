@@ -4,10 +4,13 @@ holidays, unknown zones; the area-code table and number parsing (issue 19, part 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.config import load_settings
+from appliance.errors import ConfigError
 from appliance.outbound import area_codes
 from appliance.outbound.numbers import area_code, e164
 from appliance.outbound.windows import (
@@ -201,3 +204,27 @@ def test_the_area_code_table_is_well_formed() -> None:
         for zone in zones:
             ZoneInfo(zone)  # every zone exists in the zone database
     assert len(area_codes.AREA_ZONES) > 300
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ok"),
+    [
+        ("08:00", "21:00", True),
+        ("09:30", "17:00", True),
+        ("07:59", "20:00", False),
+        ("09:00", "21:01", False),
+        ("12:00", "12:00", False),
+        ("18:00", "09:00", False),
+    ],
+)
+def test_the_clinics_window_must_lie_within_the_laws(
+    tmp_path: Path, start: str, end: str, ok: bool
+) -> None:
+    config = tmp_path / "a.toml"
+    config.write_text(f'[outbound]\nwindow_start = "{start}"\nwindow_end = "{end}"\n', "utf-8")
+    if ok:
+        assert load_settings(config).outbound.window_start == start
+        return
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    assert err.value.code == "config-outbound-window"
