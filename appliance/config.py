@@ -191,6 +191,20 @@ class Demo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     front_desk_port: Port = 5090  # the demo desk's SIP port (UDP, loopback)
 
 
+HhMm = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")]
+LAW_WINDOW = ("08:00", "21:00")  # TCPA: calls between 8 AM and 9 PM, callee's local time
+
+
+class Outbound(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Outbound appointment reminders under TCPA (appliance/outbound, docs/outbound.md)."""
+
+    enabled: bool = False  # off: nothing is dialled (`appliance reminders plan` still plans)
+    window_start: HhMm = "09:00"  # the clinic's own window, clinic time ([clinic] timezone),
+    window_end: HhMm = "20:00"  # within 08:00-21:00; the law's window holds in the callee's
+    attempts_per_day: Positive = 2  # calls to one number per clinic day
+    attempts_per_appointment: Positive = 3  # calls about one appointment in all
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -208,6 +222,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     consent: Consent = msgspec.field(default_factory=Consent)
     retention: Retention = msgspec.field(default_factory=Retention)
     demo: Demo = msgspec.field(default_factory=Demo)
+    outbound: Outbound = msgspec.field(default_factory=Outbound)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -270,6 +285,17 @@ def _validate(s: Settings) -> None:
         raise ConfigError("config-invalid", "pci.ivr_uri is needed for pci.mode = 'transfer'")
     _validate_retention(s)
     _validate_anchor(s.store)
+    _validate_outbound(s.outbound)
+
+
+def _validate_outbound(o: Outbound) -> None:
+    """The clinic's window lies within the law's (HH:MM strings compare in time order)."""
+    if not LAW_WINDOW[0] <= o.window_start < o.window_end <= LAW_WINDOW[1]:
+        raise ConfigError(
+            "config-outbound-window",
+            f"outbound window {o.window_start}-{o.window_end} must lie within"
+            f" {LAW_WINDOW[0]}-{LAW_WINDOW[1]} and start before it ends",
+        )
 
 
 def _validate_anchor(store: Store) -> None:

@@ -67,3 +67,7 @@ class ConsoleError(ApplianceError):
     """The console's accounts and sign-in (messages never carry a password or code)."""
 
     stage = "console"
+
+
+class OutboundError(ApplianceError):
+    stage = "outbound"

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_schedule(sub)
     _add_models(sub)
     from appliance.cli import ops as cli_ops
+    from appliance.cli import outbound as cli_outbound
     from appliance.cli import quality as cli_quality
     from appliance.cli import use_cases as cli_use_cases
     from appliance.cli import users as cli_users
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_use_cases.add_parser(sub)
     cli_users.add_users(sub)
     cli_quality.add_quality(sub)
+    cli_outbound.add_parsers(sub)
     return p
 
 
@@ -253,6 +255,12 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_users(settings, args)
 
 
+def _outbound(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli import outbound as cli_outbound
+
+    return cli_outbound.cmd(settings, args)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
     "agent": cmd_agent,
@@ -269,6 +277,9 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sip-edge": lambda settings, args: _ops("cmd_sip_edge", settings, args),
     "users": lambda settings, args: _users(settings, args),
     "quality": cmd_quality,
+    "consent": lambda settings, args: _outbound(settings, args),
+    "dnc": lambda settings, args: _outbound(settings, args),
+    "reminders": lambda settings, args: _outbound(settings, args),
 }
 
 

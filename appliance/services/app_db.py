@@ -11,6 +11,7 @@ from appliance.config import Settings
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.governance.config_audit import audit_config
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
+from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
 from appliance.scheduling.schema import SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
@@ -36,6 +37,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ACCOUNTS_MIGRATION,  # 7: console users, enrolment links, sessions
     USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
+    OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
 )
 
 

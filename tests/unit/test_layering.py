@@ -26,7 +26,7 @@ APP = (*(f"services.{name}" for name in SERVICES), "cli", "admin")
 CALL = ("conversation", "workflows", "scheduling")  # the agent plane's logic
 
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
-    ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
+    ("store", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge", "outbound")),
     ("admin", ("services.runtime", "services.agent", "services.supervisor", "cli")),
     # the console (accounts, sessions, its screens) is served by the admin app, below it
     ("console", (*APP, "conversation", "speech", "llm", "sip", "edge")),
@@ -42,6 +42,9 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     ("observability", (*APP, *CALL, "governance", "sip", "edge", "store")),
     # post-call scoring reads what the store recorded, never the live call's parts
     ("quality", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
+    # outbound reminders: the ledger, windows and planner over the store and the schedule;
+    # the dialler (part 2) will reach the SIP edge through a port, not by import
+    ("outbound", (*APP, "conversation", "llm", "speech", "sip", "edge", "governance")),
     # the demo clinic and desk: data, a seeder and a desk process; the processes above
     # start them (services.lifecycle, standard library only, is any entry point's)
     ("demo", (*(a for a in APP if a != "services.lifecycle"), "conversation", "workflows")),

@@ -1,0 +1,144 @@
+"""`appliance consent import`, `appliance dnc import`, `appliance reminders plan`.
+
+The plan shows pseudonymous keys only (`pt-`/`pn-`, appliance.outbound.numbers); `--show`
+adds the patient's id, name and number, and each appointment shown that way is audited
+as a PHI read first (like `appliance db calls --show-text`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from appliance.config import Settings
+from appliance.errors import OutboundError
+from appliance.outbound.csv_import import ImportRejected, import_consent, import_dnc
+from appliance.outbound.ledger import Actor
+from appliance.outbound.planner import Decision, Planner
+from appliance.store.audit import AuditEvent, AuditLog
+from appliance.store.db import Connection, Database
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consent = sub.add_parser("consent", help="the outbound consent ledger (docs/outbound.md)")
+    csub = consent.add_subparsers(dest="consent_command", required=True)
+    cimp = csub.add_parser("import", help="import consents from a strict CSV (all or nothing)")
+    cimp.add_argument("file", type=Path)
+    dnc = sub.add_parser("dnc", help="the do-not-call lists")
+    dsub = dnc.add_subparsers(dest="dnc_command", required=True)
+    dimp = dsub.add_parser("import", help="add a CSV of numbers to the imported DNC list")
+    dimp.add_argument("file", type=Path)
+    reminders = sub.add_parser("reminders", help="appointment reminder calls")
+    rsub = reminders.add_subparsers(dest="reminders_command", required=True)
+    plan = rsub.add_parser("plan", help="what would be called for a date, and why not")
+    plan.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    plan.add_argument("--now", type=datetime.fromisoformat, help="ISO time with offset")
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--show", action="store_true", help="names and numbers (PHI, audited)")
+
+
+def _open(settings: Settings) -> tuple[Database, bytes]:
+    from appliance.services.app_db import MIGRATIONS
+    from appliance.store.bootstrap import audit_key, open_database
+    from appliance.store.pseudonyms import caller_hash_key
+
+    db = open_database(settings, MIGRATIONS)
+    return db, caller_hash_key(audit_key(settings))
+
+
+def _operator() -> Actor:
+    return Actor(getpass.getuser(), "operator", "cli")
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """`consent import` and `dnc import`: every bad row printed; nothing written then."""
+    db, key = _open(settings)
+    run = import_consent if args.command == "consent" else import_dnc
+    try:
+        added, already = run(db, key, args.file, _operator(), time.time())
+    except ImportRejected as exc:
+        for error in exc.errors:
+            print(f"{args.file.name}: {error}")
+        raise
+    finally:
+        db.close()
+    print(f"{args.command}: {added} added, {already} already recorded")
+    return 0
+
+
+def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
+    zone = ZoneInfo(settings.clinic.timezone)
+    if args.now is not None and args.now.tzinfo is None:
+        raise OutboundError("outbound-bad-time", "--now needs its UTC offset")
+    now = (args.now or datetime.now(zone)).astimezone(zone)
+    db, key = _open(settings)
+    try:
+        decisions = Planner.from_settings(db, key, settings).plan(args.date, now)
+        names = _reveal(db, decisions) if args.show else {}
+    finally:
+        db.close()
+    rows = [_row(d, names) if args.show else d.public() for d in decisions]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    state = "on" if settings.outbound.enabled else "off: nothing is dialled"
+    print(f"reminders for {args.date} as of {now.isoformat()} ({zone.key}); outbound {state}")
+    for row in rows:
+        print(_line(row))
+    return 0
+
+
+def _row(d: Decision, names: dict[str, str]) -> dict[str, Any]:
+    row = d.public()
+    row["patient_id"] = d.contact.patient_id
+    row["name"] = names.get(d.contact.patient_id, "")
+    row["phone"] = d.contact.number
+    return row
+
+
+def _line(row: dict[str, Any]) -> str:
+    why = row["reason"] or ""
+    when = row["at"] or ""
+    line = (
+        f"{row['appointment_id'][:12]:12}  {row['patient']:15}  {row['number'] or '-':15}  "
+        f"{row['action']:9}  {when:25}  {why:18}  {row['zone_basis'] or ''}"
+    )
+    if "patient_id" in row:
+        line += f"  [{row['patient_id']} {row['name']} {row['phone'] or '-'}]"
+    return line
+
+
+def _reveal(db: Database, decisions: list[Decision]) -> dict[str, str]:
+    """Names for `--show`: each appointment shown is audited as a PHI read first."""
+    log = AuditLog(db)
+    actor = getpass.getuser()
+    for d in decisions:
+        log.append(
+            AuditEvent(
+                actor=actor,
+                actor_role="operator",
+                action="phi.read",
+                object_type="appointment",
+                object_id=d.appointment_id,
+                component="cli",
+            )
+        )
+
+    def read(conn: Connection, ids: set[str]) -> dict[str, str]:
+        sql = "SELECT first_name, last_name FROM patients WHERE id = ?"
+        rows = {i: conn.execute(sql, (i,)).fetchone() for i in ids}
+        return {i: f"{r[0]} {r[1]}" for i, r in rows.items() if r}
+
+    return db.query(read, {d.contact.patient_id for d in decisions})
+
+
+def cmd(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "reminders":
+        return cmd_plan(settings, args)
+    return cmd_import(settings, args)

@@ -1,0 +1,287 @@
+"""The consent ledger and the do-not-call lists, each change audited in its transaction.
+
+Consent is kept per patient and number: its kind (prior express / written), where it came
+from (form with the IP address, front desk, import) and when; a revocation stamps the row
+(time, source) and never deletes it; a later consent is a new row. An opt-out (said on a
+call, or taken at the desk) revokes every consent for the number at once and puts it on
+the clinic's internal do-not-call list, in one transaction with its audit records.
+
+Audit records carry pseudonymous keys only (consent row ids, `pn-`/`pt-` keys from
+appliance.outbound.numbers): never a number, a name or a patient id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from appliance.errors import OutboundError
+from appliance.outbound.numbers import e164, number_hash, number_key, patient_key
+from appliance.store.audit import AuditEvent, append_audit
+from appliance.store.db import Connection, Database
+
+CONSENT_KINDS = ("prior-express", "written")
+CONSENT_SOURCES = ("form", "front-desk", "import")
+REVOKE_SOURCES = ("call", "front-desk", "form", "console", "import")
+DNC_LISTS = ("internal", "imported")
+ConsentStatus = Literal["active", "revoked", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who changes the ledger, for its audit records (no PHI)."""
+
+    name: str = "system"
+    role: str = "system"
+    component: str = "outbound"
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGrant:
+    patient_id: str  # PHI link
+    number: str  # PHI, E.164
+    kind: str  # CONSENT_KINDS
+    source: str  # CONSENT_SOURCES
+    given_at: float  # UNIX s
+    ip: str | None = None
+
+
+class Ledger:
+    """Blocking ledger operations (CLI, console, the dialler's worker thread)."""
+
+    def __init__(self, db: Database, hash_key: bytes, actor: Actor | None = None) -> None:
+        self._db = db
+        self._key = hash_key
+        self._actor = actor or Actor()
+
+    def grant(self, grant: ConsentGrant) -> bool:
+        """Record one consent; False when the same consent is already in force. Raises
+        OutboundError outbound-bad-consent (a number, kind or source it cannot take)."""
+        normal = e164(grant.number)
+        if normal is None or grant.kind not in CONSENT_KINDS or grant.source not in CONSENT_SOURCES:
+            raise OutboundError("outbound-bad-consent", "bad number, consent type or source")
+        return self._db.execute(self._grant, replace(grant, number=normal))
+
+    def _grant(self, conn: Connection, grant: ConsentGrant) -> bool:
+        return insert_grant(conn, self._db, self._key, grant, self._actor)
+
+    def opt_out(self, number: str, source: str, at: float) -> int:
+        """Revoke every consent for `number` at once and add it to the internal DNC list
+        (audited); the count of consents revoked. Raises OutboundError outbound-bad-number,
+        outbound-bad-source."""
+        normal = e164(number)
+        if normal is None:
+            raise OutboundError("outbound-bad-number", "the opt-out's number is not dialable")
+        if source not in REVOKE_SOURCES:
+            raise OutboundError("outbound-bad-source", f"unknown revocation source {source!r}")
+        hashed = number_hash(self._key, normal)
+        return self._db.execute(opt_out_in, self._db, hashed, source, at, self._actor)
+
+    def revoke(self, patient_id: str, number: str, source: str, at: float) -> int:
+        """Revoke one patient's consents for `number` (audited; the number stays off the
+        DNC lists: `opt_out` is the caller's "stop calling me"); the count revoked."""
+        normal = e164(number)
+        if normal is None or source not in REVOKE_SOURCES:
+            raise OutboundError("outbound-bad-revocation", "bad number or revocation source")
+        hashed = number_hash(self._key, normal)
+        return self._db.execute(self._revoke, patient_id, hashed, source, at)
+
+    def _revoke(
+        self, conn: Connection, patient_id: str, hashed: str, source: str, at: float
+    ) -> int:
+        rows = conn.execute(
+            "SELECT id FROM outbound_consents"
+            " WHERE patient_id = ? AND number_hash = ? AND revoked_at IS NULL",
+            (patient_id, hashed),
+        ).fetchall()
+        _revoke_rows(conn, self._db, [int(r[0]) for r in rows], source, at, self._actor)
+        return len(rows)
+
+    def record_attempt(self, appointment_id: str, number: str, at: float, outcome: str) -> None:
+        """One dial about an appointment (the attempt limits count these)."""
+        normal = e164(number)
+        if normal is None:
+            raise OutboundError("outbound-bad-number", "the number is not dialable")
+        self._db.execute(
+            lambda conn: conn.execute(
+                "INSERT INTO outbound_attempts (appointment_id, number_hash, at, outcome)"
+                " VALUES (?, ?, ?, ?)",
+                (appointment_id, number_hash(self._key, normal), at, outcome),
+            )
+        )
+
+    def add_dnc(self, number: str, source: str, at: float, dnc_list: str = "internal") -> bool:
+        """Put a number on a do-not-call list (audited); False when it was already there."""
+        normal = e164(number)
+        if normal is None:
+            raise OutboundError("outbound-bad-number", "the number is not dialable")
+        hashed = number_hash(self._key, normal)
+        return self._db.execute(add_dnc_in, self._db, hashed, dnc_list, source, at, self._actor)
+
+    def set_patient_zone(self, patient_id: str, zone: str, at: float) -> None:
+        """The zone the patient's record names (audited). Raises outbound-bad-zone."""
+        check_zone(zone)
+        self._db.execute(set_zone_in, self._db, self._key, patient_id, zone, at, self._actor)
+
+    def consent(self, patient_id: str, number: str) -> ConsentStatus:
+        normal = e164(number)
+        if normal is None:
+            return "none"
+        return self._db.query(consent_status, patient_id, number_hash(self._key, normal))
+
+    def on_dnc(self, number: str) -> bool:
+        normal = e164(number)
+        return normal is not None and self._db.query(on_dnc, number_hash(self._key, normal))
+
+
+def check_zone(zone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OutboundError("outbound-bad-zone", "not an IANA time zone") from None
+
+
+def audit(
+    conn: Connection, db: Database, actor: Actor, what: tuple[str, str, str, str, float]
+) -> None:
+    """Append one audit record inside the caller's transaction: (action, object type,
+    object id, reason code, at)."""
+    action, object_type, object_id, reason_code, at = what
+    append_audit(
+        conn,
+        AuditEvent(
+            actor=actor.name,
+            actor_role=actor.role,
+            component=actor.component,
+            call_id=actor.call_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            reason_code=reason_code,
+            at=at,
+        ),
+        db.audit_signer,
+        db.audit_checkpoint_every,
+    )
+
+
+def insert_grant(
+    conn: Connection, db: Database, key: bytes, grant: ConsentGrant, actor: Actor
+) -> bool:
+    """Insert a consent in the caller's transaction, audited; False when already in force
+    with the same kind."""
+    hashed = number_hash(key, grant.number)
+    row = conn.execute(
+        "SELECT id, kind FROM outbound_consents"
+        " WHERE patient_id = ? AND number_hash = ? AND revoked_at IS NULL",
+        (grant.patient_id, hashed),
+    ).fetchone()
+    if row is not None and row[1] == grant.kind:
+        return False
+    if row is not None:  # a new kind supersedes the consent in force (e.g. now written)
+        _revoke_rows(conn, db, [int(row[0])], "superseded", grant.given_at, actor)
+    cursor = conn.execute(
+        "INSERT INTO outbound_consents (patient_id, number, number_hash, kind, source, ip,"
+        " given_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            grant.patient_id,
+            grant.number,
+            hashed,
+            grant.kind,
+            grant.source,
+            grant.ip,
+            grant.given_at,
+        ),
+    )
+    what = ("consent.granted", "consent", f"consent-{cursor.lastrowid}", grant.kind, grant.given_at)
+    audit(conn, db, actor, what)
+    return True
+
+
+def opt_out_in(
+    conn: Connection, db: Database, hashed: str, source: str, at: float, actor: Actor
+) -> int:
+    """Revoke every consent in force for the number and add it to the internal list."""
+    rows = conn.execute(
+        "SELECT id FROM outbound_consents WHERE number_hash = ? AND revoked_at IS NULL",
+        (hashed,),
+    ).fetchall()
+    _revoke_rows(conn, db, [int(r[0]) for r in rows], source, at, actor)
+    add_dnc_in(conn, db, hashed, "internal", f"opt-out-{source}", at, actor)
+    return len(rows)
+
+
+def _revoke_rows(
+    conn: Connection, db: Database, ids: list[int], source: str, at: float, actor: Actor
+) -> None:
+    for consent_id in ids:
+        conn.execute(
+            "UPDATE outbound_consents SET revoked_at = ?, revoked_source = ? WHERE id = ?",
+            (at, source, consent_id),
+        )
+        what = ("consent.revoked", "consent", f"consent-{consent_id}", source, at)
+        audit(conn, db, actor, what)
+
+
+def add_dnc_in(
+    conn: Connection,
+    db: Database,
+    hashed: str,
+    dnc_list: str,
+    source: str,
+    at: float,
+    actor: Actor,
+) -> bool:
+    if dnc_list not in DNC_LISTS:
+        raise OutboundError("outbound-bad-list", f"unknown do-not-call list {dnc_list!r}")
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO outbound_dnc (number_hash, list, source, added_at)"
+        " VALUES (?, ?, ?, ?)",
+        (hashed, dnc_list, source, at),
+    )
+    if cursor.rowcount == 0:
+        return False
+    what = ("dnc.added", "dnc", number_key(hashed), dnc_list, at)
+    audit(conn, db, actor, what)
+    return True
+
+
+def set_zone_in(
+    conn: Connection,
+    db: Database,
+    key: bytes,
+    patient_id: str,
+    zone: str,
+    at: float,
+    actor: Actor,
+) -> None:
+    row = conn.execute(
+        "SELECT zone FROM outbound_patient_zones WHERE patient_id = ?", (patient_id,)
+    ).fetchone()
+    if row is not None and row[0] == zone:
+        return  # unchanged: nothing to record
+    conn.execute(
+        "INSERT OR REPLACE INTO outbound_patient_zones (patient_id, zone) VALUES (?, ?)",
+        (patient_id, zone),
+    )
+    what = ("patient.zone-set", "patient", patient_key(key, patient_id), "record-zone", at)
+    audit(conn, db, actor, what)
+
+
+def consent_status(conn: Connection, patient_id: str, hashed: str) -> ConsentStatus:
+    """active: a consent is in force; revoked: there were only revoked ones; none."""
+    row = conn.execute(
+        "SELECT count(*), sum(revoked_at IS NULL) FROM outbound_consents"
+        " WHERE patient_id = ? AND number_hash = ?",
+        (patient_id, hashed),
+    ).fetchone()
+    if not row or not row[0]:
+        return "none"
+    return "active" if row[1] else "revoked"
+
+
+def on_dnc(conn: Connection, hashed: str) -> bool:
+    row = conn.execute("SELECT 1 FROM outbound_dnc WHERE number_hash = ?", (hashed,)).fetchone()
+    return row is not None
