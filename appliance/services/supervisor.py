@@ -24,6 +24,7 @@ from appliance.admin.server import AdminServer
 from appliance.admin.standalone import admin_endpoint
 from appliance.artifacts.model_check import require_configured
 from appliance.config import Settings
+from appliance.console.service import Console
 from appliance.conversation.prompts import clinic_prompts
 from appliance.demo.config import desk_uri, front_desk_uri, screenpop_url
 from appliance.demo.seed import seed_configured
@@ -245,7 +246,13 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
     admin = AdminServer(
-        create_app(sup.health, sup.metrics, repo, ScreenPop.from_settings(settings, db)),
+        create_app(
+            sup.health,
+            sup.metrics,
+            repo,
+            ScreenPop.from_settings(settings, db),
+            Console.open(db),  # the console on http://127.0.0.1:8080/console/ (loopback)
+        ),
         *endpoint,
     )
     try:
