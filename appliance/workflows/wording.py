@@ -31,6 +31,13 @@ CLINIC_WORDS = frozenset(
     overdose suicidal numbness allergic swelling dizzy fainted passed
     """.split()  # noqa: SIM905
 )
+# real words a clinic word is close to: never "corrected" ("killing myself" is not billing)
+KEEP = frozenset(
+    """
+    killing filling willing selling milling tilling breeding vending bathing mourning
+    meditation dedication vocation
+    """.split()  # noqa: SIM905
+)
 _TOKEN = re.compile(r"[a-z][a-z']*|\d+")
 _CONTRACTIONS = {
     "dont": "don't", "cant": "can't", "wont": "won't", "im": "i'm", "ive": "i've",
@@ -43,7 +50,7 @@ _CONTRACTIONS = {
 
 @lru_cache(maxsize=4096)
 def _corrected(word: str) -> str:
-    if len(word) < 6 or word in CLINIC_WORDS or "'" in word:
+    if len(word) < 6 or word in CLINIC_WORDS or word in KEEP or "'" in word:
         return word
     found = process.extractOne(word, CLINIC_WORDS, scorer=fuzz.ratio, score_cutoff=85)
     return str(found[0]) if found else word
