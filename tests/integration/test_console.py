@@ -199,7 +199,8 @@ def test_role_and_step_up_guards(console: Console, clock: Clock) -> None:
     app = Litestar(
         route_handlers=[PublicController, ConsoleController, SensitiveScreen],
         state=State({"console": console}),
-    )
+        logging_config=None,  # as the product's app: litestar's default would configure
+    )  # the process's "litestar" logger (its own stderr handler, no redaction) for later tests
     with TestClient(app) as client:
         desk = enrol(client, console, clock, "dora", "front-desk")
         sign_in(client, clock, "dora", desk)
