@@ -43,19 +43,20 @@ def collect(repo: CallRepository, limit: int, show_text: bool) -> list[dict[str,
     return rows
 
 
-def audit_phi_reads(db: Database, call_ids: list[str]) -> None:
-    """Every transcript shown is a PHI read: audited (who, which call) before it is shown."""
+def audit_phi_reads(db: Database, ids: list[str], object_type: str = "call") -> None:
+    """Every transcript (or other PHI) shown is a PHI read: audited (who, which object)
+    before it is shown."""
     log = AuditLog(db)
     actor = getpass.getuser()
-    for call_id in call_ids:
+    for object_id in ids:
         log.append(
             AuditEvent(
                 actor=actor,
                 actor_role="operator",
                 action="phi.read",
-                object_type="call",
-                object_id=call_id,
-                call_id=call_id,
+                object_type=object_type,
+                object_id=object_id,
+                call_id=object_id if object_type == "call" else None,
                 component="cli",
             )
         )

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from appliance.cli.db import audit_phi_reads
 from appliance.config import Settings
 from appliance.errors import OutboundError
 from appliance.outbound.csv_import import ImportRejected, import_consent, import_dnc
 from appliance.outbound.ledger import Actor
 from appliance.outbound.planner import Decision, Planner
-from appliance.store.audit import AuditEvent, AuditLog
 from appliance.store.db import Connection, Database
 
 
@@ -116,19 +116,7 @@ def _line(row: dict[str, Any]) -> str:
 
 def _reveal(db: Database, decisions: list[Decision]) -> dict[str, str]:
     """Names for `--show`: each appointment shown is audited as a PHI read first."""
-    log = AuditLog(db)
-    actor = getpass.getuser()
-    for d in decisions:
-        log.append(
-            AuditEvent(
-                actor=actor,
-                actor_role="operator",
-                action="phi.read",
-                object_type="appointment",
-                object_id=d.appointment_id,
-                component="cli",
-            )
-        )
+    audit_phi_reads(db, [d.appointment_id for d in decisions], "appointment")
 
     def read(conn: Connection, ids: set[str]) -> dict[str, str]:
         sql = "SELECT first_name, last_name FROM patients WHERE id = ?"

@@ -22,8 +22,14 @@ from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import StoreError
-from appliance.store.audit import AuditEvent, AuditLog, signing_key
-from appliance.store.bootstrap import audit_key, db_key, open_database, previous_keys
+from appliance.store.audit import AuditLog, signing_key
+from appliance.store.bootstrap import (
+    audit_key,
+    db_key,
+    open_database,
+    previous_keys,
+    store_event,
+)
 from appliance.store.db import Connection, Database
 from appliance.store.keyring import key_id
 from appliance.store.keys import LoadedKey, fsync_dir
@@ -63,7 +69,7 @@ def backup(settings: Settings, dest: Path, migrations: Sequence[Migration]) -> d
     key = db_key(settings)
     db = open_database(settings, migrations)
     try:
-        AuditLog(db).append(_event("store.backup", key_id(key.key)))
+        AuditLog(db).append(store_event("store.backup", None, key_id(key.key)))
         _create_private(partial)
         db.export_to(partial, key.hex)
         counts = db.query(table_counts)
@@ -108,7 +114,7 @@ def restore(settings: Settings, src: Path, migrations: Sequence[Migration]) -> R
     db = open_database(settings, migrations)
     reason = "previous-key" if previous else "current-key"
     try:
-        AuditLog(db).append(_event("store.restore", opened_by, reason))
+        AuditLog(db).append(store_event("store.restore", reason, opened_by))
     finally:
         db.close()
     return Restored(counts, opened_by, previous, key_id(key.key))
@@ -174,15 +180,3 @@ def _create_private(path: Path) -> None:
 def _remove(path: Path) -> None:
     for suffix in _SIDECARS:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-
-
-def _event(action: str, object_id: str, reason: str | None = None) -> AuditEvent:
-    return AuditEvent(
-        actor="cli",
-        actor_role="operator",
-        action=action,
-        object_type="database",
-        object_id=object_id,
-        reason_code=reason,
-        component="store",
-    )

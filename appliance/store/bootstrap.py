@@ -79,7 +79,7 @@ def open_database(
     db.audit_checkpoint_every = settings.store.audit_checkpoint_every
     db.key_candidates = lambda: key_candidates(settings)
     if recovered:
-        AuditLog(db).append(_event("store.rekey", "recovered-interrupted-rotation"))
+        AuditLog(db).append(store_event("store.rekey", "recovered-interrupted-rotation"))
     return db
 
 
@@ -129,7 +129,7 @@ def rekey(settings: Settings, migrations: Sequence[Migration]) -> Rotation:
         db.rekey(new_key.hex())
         reason = f"kept-{rotation.kept}-previous" + (f"-dropped-{dropped}" if dropped else "")
         object_id = f"{rotation.retired}->{rotation.current}"
-        AuditLog(db).append(_event("store.rekey", reason, object_id))
+        AuditLog(db).append(store_event("store.rekey", reason, object_id))
     finally:
         db.close()
     _check(settings, new_key.hex(), migrations)
@@ -186,7 +186,8 @@ def _old(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".old")
 
 
-def _event(action: str, reason: str | None, object_id: str | None = None) -> AuditEvent:
+def store_event(action: str, reason: str | None, object_id: str | None = None) -> AuditEvent:
+    """An operator's action on the database (rekey, backup, restore) as an audit event."""
     return AuditEvent(
         actor="cli",
         actor_role="operator",
