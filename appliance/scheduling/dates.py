@@ -145,6 +145,11 @@ def resolve_day(text: str, today: date) -> date | None:
     match = re.search(r"\bin\s+(\w+)\s+(day|week)s?\b", t)
     if match and (n := _count(match.group(1))) is not None:
         return today + timedelta(days=n * (7 if match.group(2) == "week" else 1))
+    named = re.search(rf"\b(?:{_WEEKDAY})\s+the\s+(\d{{1,2}}(?:st|nd|rd|th))\b", t)
+    if named:  # "friday the 18th": the date, not the coming Friday
+        found = _day_of_month(named.group(1), today)
+        if found is not None:
+            return found
     for finder in (_month_day, _weekday, _day_of_month):
         found = finder(t, today)
         if found is not None:
@@ -188,8 +193,18 @@ _CLOCK = re.compile(
 )
 
 
+_LUNCH = {"after lunch": "afternoon", "before lunch": "morning"}
+
+
 def _part(t: str) -> str | None:
-    return next((p for p in PARTS_OF_DAY if re.search(rf"\b{p}\b", t)), None)
+    """The part of day wanted; none when the caller names two as a question ("morning
+    or afternoon?"); "after lunch" is the afternoon, "before lunch" the morning."""
+    said = [p for p in PARTS_OF_DAY if re.search(rf"\b{p}\b", t)]
+    if len(said) > 1 and re.search(rf"\b(?:{'|'.join(said)})\s+or\s+(?:the\s+)?\w+", t):
+        return None
+    if said:
+        return said[0]
+    return next((part for words, part in _LUNCH.items() if words in t), None)
 
 
 def resolve_time(text: str) -> time | None:

@@ -59,12 +59,21 @@ def _holiday(text: str, today: date) -> date | None:
     return None
 
 
+def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
+    """What is said after the last change word that is followed by a day or time ("at 4
+    today, is it possible to come at 2 instead": after "is it possible", not "instead")."""
+    for mark in reversed(list(_THEN.finditer(spoken))):
+        tail = resolve(spoken[mark.end() :], now)
+        if any((tail.day, tail.at, tail.part_of_day, tail.after)):
+            return tail
+    return None
+
+
 def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     """The day and time the caller wants (relative to `now`, clinic time)."""
     spoken = _when_part(text)
     whole = resolve(spoken, now)
-    marks = list(_THEN.finditer(spoken))
-    later = resolve(spoken[marks[-1].end() :], now) if marks else whole
+    later = _after_last_change(spoken, now) or whole
     if not any((later.day, later.at, later.part_of_day, later.after)) or re.search(
         r"\bsame time\b", spoken, re.I
     ):

@@ -168,3 +168,29 @@ def test_resolve_as_whisper_writes_it(spoken: str, expected: Resolved) -> None:
 
 def test_next_month_in_december_is_january() -> None:
     assert resolve_after("next month", date(2026, 12, 10)) == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("friday the eighteenth", date(2026, 12, 18)),  # the date, not the coming Friday
+        ("monday the 30th", date(2026, 11, 30)),
+        ("friday", date(2026, 11, 27)),
+    ],
+)
+def test_a_weekday_with_its_date_is_that_date(spoken: str, expected: date) -> None:
+    assert resolve_day(spoken, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("spoken", "part"),
+    [
+        ("friday after lunch", "afternoon"),
+        ("sometime before lunch", "morning"),
+        ("is it in the morning or afternoon?", None),  # a question, not a wish
+        ("morning or the afternoon, which is it", None),
+        ("in the morning, not too early", "morning"),
+    ],
+)
+def test_part_of_day_from_lunch_and_alternatives(spoken: str, part: str | None) -> None:
+    assert resolve(spoken, NOW).part_of_day == part

@@ -1,0 +1,35 @@
+"""The day and time a caller wants when a change names the old one first."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.workflows.when import when_wanted
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("America/New_York"))  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        # the last change word ("instead") ends the sentence: the one before it counts
+        ("we had one at 4 today, is it possible to come at 2 instead", date(2026, 12, 7), time(14)),
+        (
+            "I was supposed to come in tomorrow at 3, but could we make it the same time on"
+            " Thursday instead?",
+            date(2026, 12, 10),
+            time(15),
+        ),
+        ("can you move my thursday one to friday the eighteenth", date(2026, 12, 18), None),
+        ("tuesday doesn't work, can i have wednesday instead", date(2026, 12, 9), None),
+        ("from wednesday to thursday please", date(2026, 12, 10), None),
+    ],
+)
+def test_the_new_day_and_time_of_a_change(text: str, day: date, at: time | None) -> None:
+    got = when_wanted(text, NOW, None)
+    assert (got.day, got.at) == (day, at)
