@@ -186,7 +186,12 @@ class Conversation:
             return True
         turn_in = AgentTurn(self._call.call_id, text, self.history.messages, self.caller_key)
         reply = d.agent.respond(turn_in)
-        await self._speak_reply(text, reply, turn)
+        try:
+            await self._speak_reply(text, reply, turn)
+        except BaseException:  # a barge-in or a failing stage cut the reply: what was done stays
+            self._record_actions(reply)
+            raise
+        self._record_actions(reply)
         return await self._follow(reply)
 
     async def _speak_reply(self, text: str, reply: AgentReply, turn: Turn) -> None:
@@ -220,14 +225,18 @@ class Conversation:
             extra={"call_id": self._call.call_id, "stage": "turn", "timings": turn.as_dict()},
         )
 
-    async def _follow(self, reply: AgentReply) -> bool:
-        """Audit the reply's actions; act on its directive. True when the call is over."""
+    def _record_actions(self, reply: AgentReply) -> None:
+        """Record and audit the workflow actions the reply reports (a booking is made
+        before its confirmation is spoken, so a barge-in on the words must not lose it)."""
         for action in reply.actions:
             kind = EventKind.of_action(action.action)
             self._events.emit(kind, stage="workflow", code=action.outcome)
             if action.ref:  # which appointment: post-call scoring checks it in the schedule
                 ref = f"{action.action.value}:{action.ref}"
                 self._events.emit(EventKind.APPOINTMENT, stage="workflow", code=ref)
+
+    async def _follow(self, reply: AgentReply) -> bool:
+        """Act on the reply's directive. True when the call is over."""
         directive = reply.directive
         if directive is None:
             return False
