@@ -11,6 +11,7 @@ from appliance.domain import (
     CallId,
     ChatMessage,
     Directive,
+    SessionEvent,
     Transcript,
     Utterance,
     WorkflowAction,
@@ -192,6 +193,14 @@ class CallRecorder(Protocol):
         audited: bool = True,
     ) -> None:
         """Store a call event; `audited` ones also go to the tamper-evident audit log."""
+        ...
+
+
+class TraceSink(Protocol):
+    """Where a call's trace goes when the call has ended (spans built from its events)."""
+
+    async def record(self, call_id: CallId, events: Sequence[SessionEvent]) -> None:
+        """Keep the call's spans; never raises (a trace that cannot be kept is logged)."""
         ...
 
 

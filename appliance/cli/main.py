@@ -71,6 +71,9 @@ def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calls.add_argument("--limit", type=int, default=20)
     calls.add_argument("--show-text", action="store_true", help="include transcript text (PHI)")
     calls.add_argument("--json", action="store_true")
+    trace = dbsub.add_parser("trace", help="a call's spans as a waterfall (no PHI)")
+    trace.add_argument("call_id")
+    trace.add_argument("--json", action="store_true")
     dbsub.add_parser("check", help="cipher settings, cipher_integrity_check, integrity_check")
     dbsub.add_parser("rekey", help="rotate the database key (key file only)")
     purge = dbsub.add_parser("purge", help="delete data past its retention, per data class")
@@ -152,6 +155,10 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli import governance as gov
     from appliance.cli.db import print_calls
 
+    if args.db_command == "trace":
+        from appliance.cli.trace import print_trace
+
+        return print_trace(settings, args.call_id, as_json=args.json)
     if args.db_command == "check":
         return gov.db_check(settings)
     if args.db_command == "rekey":

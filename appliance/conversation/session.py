@@ -115,6 +115,8 @@ class CallSession:
             await d.recorder.end_call(self._call.call_id, d.clock.time(), outcome)
         except ApplianceError as exc:
             self._store_failed(exc)
+        if d.tracer is not None:  # after the call's end: never holds the caller
+            await d.tracer.record(self._call.call_id, list(self.stream.events))
 
     def _store_failed(self, exc: ApplianceError) -> None:
         """A store error after the call's end was decided: logged, counted once per call."""

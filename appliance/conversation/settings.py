@@ -18,6 +18,7 @@ from appliance.ports import (
     SessionObserver,
     SpeechToText,
     TextToSpeech,
+    TraceSink,
 )
 
 
@@ -51,3 +52,4 @@ class SessionDeps:
     # keyed hash of the caller's number (stored and given to the agent plane, never the
     # number itself); None: no caller key (the identity lockout is then off)
     caller_hash: Callable[[str], str] | None = None
+    tracer: TraceSink | None = None  # the call's spans when it has ended (None: no traces)

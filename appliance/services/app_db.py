@@ -23,6 +23,7 @@ from appliance.store.migrations import (
     CALLS_WORKER_MIGRATION,
     Migration,
 )
+from appliance.store.spans import SPANS_MIGRATION
 from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
 from appliance.workflows.lockout import LOCKOUT_MIGRATION
 
@@ -38,6 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
+    SPANS_MIGRATION,  # 11: each ended call's trace (appliance/observability/call_trace)
 )
 
 

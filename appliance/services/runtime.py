@@ -28,9 +28,11 @@ from appliance.llm.agent import LlmAgent
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.llm.understanding import LlmIntents
+from appliance.observability.call_trace import AgentInfo
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.ports import AgentPlane, CallHandle
+from appliance.services.traces import StoredTraces
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
@@ -155,8 +157,18 @@ async def build_agent(
         pci=pci,
         consent=ConsentPolicy(settings.consent),
         caller_hash=caller_hasher(settings) if db is not None else None,
+        tracer=StoredTraces(db, agent_info(settings)) if db is not None else None,
     )
     return Agent(deps, new_agent), llm
+
+
+def agent_info(settings: Settings) -> AgentInfo:
+    """What answers calls, for the traces: the clinic workflows or the free LLM."""
+    if settings.workflows.enabled:
+        return AgentInfo("workflows", "")
+    return AgentInfo(
+        "llm", settings.llm.server.model if settings.llm.server.enabled else settings.llm.model
+    )
 
 
 def caller_hasher(settings: Settings) -> Callable[[str], str]:
