@@ -48,8 +48,9 @@ DIGIT_RUNS = ["6175550142", "5550142", "1961", "03031961", "19610303", "331961"]
 def found(data: bytes, words: list[str]) -> list[str]:
     """The canaries in `data`: words anywhere (any case), digits as whole numbers only."""
     text = data.decode("latin-1").lower()
-    hits = [w for w in words if w in text]
-    hits += [d for d in DIGITS if re.search(rf"(?<![\w.]){re.escape(d)}(?!\w|\.\d)", text)]
+    numbers = [*DIGITS, *(w for w in words if w.isdigit())]  # whole numbers: "1961" is not
+    hits = [w for w in words if not w.isdigit() and w in text]  # found in "media_ms": 31961
+    hits += [d for d in numbers if re.search(rf"(?<![\w.]){re.escape(d)}(?!\w|\.\d)", text)]
     for run in SEPARATED.findall(text):
         digits = re.sub(r"\D", "", run)
         if any(digits == d or (len(d) >= 7 and d in digits) for d in DIGIT_RUNS):
@@ -162,7 +163,8 @@ def test_no_canary_in_files_logs_or_metrics(canary_call) -> None:
     beacon = running.var / "run" / "health" / "agent-0.json"  # the worker's health beacon
     assert beacon in files and b'"agent-0-stt"' in beacon.read_bytes()
     for path in [*files, running.log]:
-        assert not found(path.read_bytes(), words), path
+        hits = found(path.read_bytes(), words)
+        assert not hits, (path, hits)
     assert '"level": "DEBUG"' in running.log.read_text()
     assert "appliance_" in canary_call["metrics"]
     assert not found(canary_call["metrics"].encode(), words)
@@ -176,12 +178,15 @@ METADATA = [  # the store's metadata sinks: only kinds, stages, codes, hashes, n
     "SELECT * FROM audit",
     "SELECT call_id, codec, remote_hash, outcome FROM calls",
     "SELECT * FROM identity_lockouts",
+    "SELECT * FROM call_spans",  # the call's trace: span names, times, codes
+    "SELECT * FROM call_scores",  # post-call scores (when the job has scored the call)
 ]
 
 
 def test_no_canary_in_the_stores_metadata(canary_call) -> None:
     """Decrypted, the event stream (every stage and decision of the call), the audit log,
-    the calls' caller hash and the identity lockouts hold no canary."""
+    the calls' caller hash, the identity lockouts, the call's trace and its scores hold
+    no canary."""
     running: Running = canary_call["running"]
     key = load_key("db.key", running.var / "keys" / "db.key").hex
     db = Database.open(running.var / "appliance.db", key, MIGRATIONS)
@@ -191,6 +196,8 @@ def test_no_canary_in_the_stores_metadata(canary_call) -> None:
         db.close()
     kinds = {str(row[1]) for row in tables[0]}
     assert {"answered", "greeted", "heard", "replied", "ended"} <= kinds  # the stream is stored
+    spans = {str(row[4]) for row in tables[4]}
+    assert {"call", "greeting", "turn", "stt", "tts", "playout"} <= spans  # the trace too
     heard = " ".join(caller_turns(running))
     extra = {w.lower() for w in re.findall(r"\b[A-Z][a-z]{4,}\b", heard)} - {"hello"}
     words = [*WORDS, *sorted(extra)]
