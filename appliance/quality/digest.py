@@ -100,8 +100,8 @@ def _params(since: float, until: float) -> dict[str, object]:
 def _verdicts(conn: Connection, since: float, until: float) -> dict[str, dict[str, int]]:
     """Per evaluator (the default ones first): calls per verdict, latest rows only."""
     rows = conn.execute(
-        "SELECT s.evaluator, s.verdict, count(*) FROM call_scores s"  # noqa: S608
-        f" JOIN calls c ON c.call_id = s.call_id WHERE {WINDOW} AND {LATEST}"
+        "SELECT s.evaluator, s.verdict, count(*) FROM calls c"  # noqa: S608
+        f" CROSS JOIN call_scores s ON s.call_id = c.call_id WHERE {WINDOW} AND {LATEST}"
         " GROUP BY s.evaluator, s.verdict",
         _params(since, until),
     ).fetchall()
@@ -116,8 +116,8 @@ def _verdicts(conn: Connection, since: float, until: float) -> dict[str, dict[st
 
 def _fail_reasons(conn: Connection, since: float, until: float) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT s.evaluator, s.reason FROM call_scores s"  # noqa: S608
-        " JOIN calls c ON c.call_id = s.call_id"
+        "SELECT s.evaluator, s.reason FROM calls c"  # noqa: S608
+        " CROSS JOIN call_scores s ON s.call_id = c.call_id"
         f" WHERE {WINDOW} AND {LATEST} AND s.verdict = 'fail'",
         _params(since, until),
     ).fetchall()
@@ -137,7 +137,7 @@ def _escalation_reasons(conn: Connection, since: float, until: float) -> list[di
         "SELECT DISTINCT c.call_id, CASE e.kind"  # noqa: S608
         " WHEN 'workflow-emergency' THEN 'emergency'"
         " WHEN 'consent-declined' THEN 'consent-declined' ELSE coalesce(e.code, 'unknown') END"
-        " FROM call_events e JOIN calls c ON c.call_id = e.call_id"
+        " FROM calls c CROSS JOIN call_events e ON e.call_id = c.call_id"
         f" WHERE {WINDOW} AND (e.kind IN"
         " ('transfer-requested', 'workflow-emergency', 'consent-declined')"
         " OR (e.kind = 'workflow-transfer' AND coalesce(e.code, '') != :payment))",
@@ -150,7 +150,7 @@ def _escalation_reasons(conn: Connection, since: float, until: float) -> list[di
 
 def _transfer_failures(conn: Connection, since: float, until: float) -> dict[str, int]:
     rows = conn.execute(
-        "SELECT e.code FROM call_events e JOIN calls c ON c.call_id = e.call_id"  # noqa: S608
+        "SELECT e.code FROM calls c CROSS JOIN call_events e ON e.call_id = c.call_id"  # noqa: S608
         f" WHERE {WINDOW} AND e.kind = 'transfer-failed'",
         _params(since, until),
     ).fetchall()
@@ -162,7 +162,7 @@ def _reply_delays(conn: Connection, since: float, until: float) -> dict[str, Any
     `turn_gap` stage: a filler counts), for each agent turn that follows a caller turn."""
     rows = conn.execute(
         "SELECT t.call_id, t.speaker, json_extract(t.timings, '$.first_audio_out')"  # noqa: S608
-        f" FROM turns t JOIN calls c ON c.call_id = t.call_id WHERE {WINDOW}"
+        f" FROM calls c CROSS JOIN turns t ON t.call_id = c.call_id WHERE {WINDOW}"
         " ORDER BY t.call_id, t.seq",
         _params(since, until),
     ).fetchall()
