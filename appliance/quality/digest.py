@@ -20,11 +20,11 @@ from appliance.quality.evaluators import DEFAULT_EVALUATORS
 from appliance.quality.kpis import (
     COMPLIANCE_EVALUATORS,
     LATEST,
-    PAYMENT_REASON,
     WINDOW,
     Kpis,
     compute_kpis,
 )
+from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.schema import VERDICTS
 from appliance.store.db import Connection
 

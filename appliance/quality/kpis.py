@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.store.db import Connection
 
 COMPLIANCE_EVALUATORS = (
@@ -29,7 +30,6 @@ COMPLIANCE_EVALUATORS = (
     "consent-honoured",
     "pci-pause-held",
 )
-PAYMENT_REASON = "billing-payment"  # appliance.workflows.engine.PAYMENT_REASON
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,11 +26,13 @@ from appliance.observability.kpi_metrics import (
 )
 from appliance.observability.metrics import Metrics
 from appliance.quality.kpis import COMPLIANCE_EVALUATORS, compute_kpis
+from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.scorer import score_pending
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.calls import CallRepository
-from appliance.store.db import Database
+from appliance.store.db import Connection, Database
+from appliance.workflows.engine import PAYMENT_REASON as ENGINE_PAYMENT_REASON
 from tests.fakes import FakeCall, FakeClock, FakeStt, session_deps
 from tests.unit.test_quality_store import BOOKING, CANARY
 from tests.unit.test_session_workflows import ASSETS, TransferringCall, chat
@@ -135,6 +137,38 @@ async def test_an_escalation_without_a_transfer_is_not_contained(db: Database) -
     await place(db, "person-no-desk", ["Can I talk to a real person?", "No thanks, bye."])
     kpis = db.query(compute_kpis, T0 - 60, T0 + 3600)
     assert (kpis.calls, kpis.contained, kpis.transfers) == (1, 0, 0)
+
+
+def record(db: Database, call_id: str, *events: tuple[str, str | None]) -> None:
+    """A call that ended at T0 + 60 with these (kind, code) events, as the session stores
+    them (for the kinds a scripted call cannot reach without more configuration)."""
+
+    def insert(conn: Connection) -> None:
+        conn.execute(
+            "INSERT INTO calls (call_id, started_at, ended_at, codec, remote_hash, outcome)"
+            " VALUES (?, ?, ?, 'PCMU', 'h', 'completed')",
+            (call_id, T0, T0 + 60),
+        )
+        for i, (kind, code) in enumerate(events):
+            conn.execute(
+                "INSERT INTO call_events (call_id, kind, code, at) VALUES (?, ?, ?, ?)",
+                (call_id, kind, code, T0 + i),
+            )
+
+    db.execute(insert)
+
+
+def test_containment_by_kind_of_escalation(db: Database) -> None:
+    assert PAYMENT_REASON == ENGINE_PAYMENT_REASON
+    pause = [("pci-pause-start", "dtmf"), ("pci-pause-end", "ok:16")]
+    record(db, "payment", ("workflow-transfer", PAYMENT_REASON), *pause)  # on the call
+    record(db, "declined", ("consent-declined", None))  # even if no transfer followed
+    record(db, "emergency", ("workflow-emergency", "instructed"))
+    record(db, "faq", ("answered", None), ("replied", None))
+    kpis = db.query(compute_kpis, T0, T0 + 3600)
+    assert (kpis.calls, kpis.contained) == (4, 2)
+    assert db.query(compute_kpis, T0 + 60, T0 + 3600).calls == 4  # ended at T0 + 60
+    assert db.query(compute_kpis, T0, T0 + 60).calls == 0  # the window's end is excluded
 
 
 def scrape(registry: CollectorRegistry) -> dict[str, tuple[dict[str, str], float]]:
