@@ -2,9 +2,11 @@
 
 `KpiBoard.refresh()` reads the KPIs of the calls that ended in the last WINDOW_S
 (appliance/quality/kpis.py: containment, compliance flags, transfer failures); as a
-prometheus Collector it exports them, without labels: counts and shares, never a call id,
-a number or a word. A share whose denominator is 0 (no calls, nothing scored, no
-transfer) is left out rather than exported as 0 or NaN, so no alert fires on it.
+prometheus Collector it exports them: counts and shares, never a call id, a number or a
+word, and no label but the escalation reason of `appliance_kpi_escalated_calls`, whose
+values are a fixed list (ESCALATION_REASONS, anything else "other"), each exported. A
+share whose denominator is 0 (no calls, nothing scored, no transfer) is left out rather
+than exported as 0 or NaN, so no alert fires on it.
 `appliance_kpi_refreshed_timestamp_seconds` is when the last refresh succeeded (0 before
 the first), so that an alert sees KPIs that stopped being refreshed.
 
@@ -26,8 +28,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from appliance.errors import ApplianceError
 from appliance.observability.metrics import Metrics
-from appliance.quality.kpis import Kpis, compute_kpis
-from appliance.store.db import Database
+from appliance.quality.kpis import ESCALATION_REASONS, Kpis, compute_kpis, escalation_counts
+from appliance.store.db import Connection, Database
 
 logger = logging.getLogger(__name__)
 WINDOW_S = 86400.0  # the rolling window: 24 h
@@ -72,6 +74,17 @@ RATIOS = {
     ),
 }
 REFRESHED = "appliance_kpi_refreshed_timestamp_seconds"
+ESCALATED = "appliance_kpi_escalated_calls"
+OTHER = "other"
+Reading = tuple[Kpis, dict[str, int]]  # the KPIs and calls per escalation reason
+
+
+def read_kpis(conn: Connection, since: float, until: float) -> Reading:
+    """The KPIs and the escalations per fixed reason, in one read transaction."""
+    reasons = dict.fromkeys((*ESCALATION_REASONS, OTHER), 0)
+    for reason, calls in escalation_counts(conn, since, until).items():
+        reasons[reason if reason in ESCALATION_REASONS else OTHER] += calls
+    return compute_kpis(conn, since, until), reasons
 
 
 class KpiBoard:
@@ -82,41 +95,48 @@ class KpiBoard:
     ) -> None:
         self.db, self.clock, self.window_s = db, clock, window_s
         self._lock = threading.Lock()
-        self._kpis: Kpis | None = None
+        self._reading: Reading | None = None
         self._refreshed_at = 0.0
 
     def refresh(self) -> Kpis:
         """Read the KPIs now (blocking); raises the store's errors."""
         now = self.clock()
-        kpis = self.db.query(compute_kpis, now - self.window_s, now)
-        self._keep(kpis, now)
-        return kpis
+        reading = self.db.query(read_kpis, now - self.window_s, now)
+        self._keep(reading, now)
+        return reading[0]
 
     async def refresh_async(self) -> Kpis:
         """`refresh` on the store's own thread (never the event loop's)."""
         now = self.clock()
-        kpis = await self.db.run_query(compute_kpis, now - self.window_s, now)
-        self._keep(kpis, now)
-        return kpis
+        reading = await self.db.run_query(read_kpis, now - self.window_s, now)
+        self._keep(reading, now)
+        return reading[0]
 
-    def _keep(self, kpis: Kpis, now: float) -> None:
+    def _keep(self, reading: Reading, now: float) -> None:
         with self._lock:
-            self._kpis, self._refreshed_at = kpis, now
+            self._reading, self._refreshed_at = reading, now
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            kpis, refreshed_at = self._kpis, self._refreshed_at
+            reading, refreshed_at = self._reading, self._refreshed_at
         yield GaugeMetricFamily(
             REFRESHED, "When the KPIs were last read from the store (UNIX s)", value=refreshed_at
         )
-        if kpis is None:
+        if reading is None:
             return
+        kpis, reasons = reading
         for name, (text, attribute) in COUNTS.items():
             yield GaugeMetricFamily(name, text, value=float(getattr(kpis, attribute)))
         for name, (text, attribute) in RATIOS.items():
             value = getattr(kpis, attribute)
             if value is not None:
                 yield GaugeMetricFamily(name, text, value=float(value))
+        escalated = GaugeMetricFamily(
+            ESCALATED, "Calls of the last 24 h escalated, by reason (fixed list)", labels=["reason"]
+        )
+        for reason, calls in reasons.items():
+            escalated.add_metric([reason], float(calls))
+        yield escalated
 
 
 async def follow_kpis(board: KpiBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:

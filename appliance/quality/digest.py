@@ -23,6 +23,7 @@ from appliance.quality.kpis import (
     WINDOW,
     Kpis,
     compute_kpis,
+    escalation_counts,
 )
 from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.schema import VERDICTS
@@ -131,19 +132,10 @@ def _fail_reasons(conn: Connection, since: float, until: float) -> list[dict[str
 
 
 def _escalation_reasons(conn: Connection, since: float, until: float) -> list[dict[str, Any]]:
-    """Calls per escalation reason: the transfer's reason code, the workflow's hand-over
-    code, "emergency", "consent-declined" (a call counts once per reason)."""
-    rows = conn.execute(
-        "SELECT DISTINCT c.call_id, CASE e.kind"  # noqa: S608
-        " WHEN 'workflow-emergency' THEN 'emergency'"
-        " WHEN 'consent-declined' THEN 'consent-declined' ELSE coalesce(e.code, 'unknown') END"
-        " FROM calls c CROSS JOIN call_events e ON e.call_id = c.call_id"
-        f" WHERE {WINDOW} AND (e.kind IN"
-        " ('transfer-requested', 'workflow-emergency', 'consent-declined')"
-        " OR (e.kind = 'workflow-transfer' AND coalesce(e.code, '') != :payment))",
-        _params(since, until),
-    ).fetchall()
-    counts = Counter(code(r[1]) for r in {(r[0], code(r[1])) for r in rows})
+    """Calls per escalation reason (appliance/quality/kpis.py), the commonest first."""
+    counts: Counter[str] = Counter()
+    for reason, n in escalation_counts(conn, since, until).items():
+        counts[code(reason)] += n
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP]
     return [{"reason": reason, "calls": n} for reason, n in top]
 

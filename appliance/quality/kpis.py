@@ -12,6 +12,11 @@ that *ended* in [since, until).
 - Compliance flag: a scored call whose latest row of some compliance evaluator
   (COMPLIANCE_EVALUATORS) says `fail`. The share is of the calls with at least one
   compliance row (calls not scored yet are not counted).
+- Escalation reasons: calls per reason of escalation (a call counts once per reason):
+  the transfer's reason code, the workflow's hand-over code, `emergency`,
+  `consent-declined`. ESCALATION_REASONS are the reasons the appliance gives (a test
+  keeps them in step with the workflow engine); Prometheus gets those as label values
+  and "other" for anything else.
 - Transfer failure: of the transfers with a result (`transfer-ok` / `transfer-failed`,
   blind and attended alike), the share that failed (busy, no answer, timeout, ...).
 """
@@ -19,11 +24,24 @@ that *ended* in [since, until).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.store.db import Connection
 
+ESCALATION_REASONS = (
+    "caller-request",
+    "not-understood",
+    "identity-failed",
+    "identity-locked",
+    "use-case-disabled",
+    "high-risk-use-case",
+    "agent-killed",
+    "billing-payment",
+    "consent-declined",
+    "emergency",
+)
 COMPLIANCE_EVALUATORS = (
     "ai-disclosure-within-10s",
     "identity-before-phi",
@@ -122,3 +140,18 @@ def _transfers(conn: Connection, since: float, until: float) -> tuple[int, int]:
         _window(since, until),
     ).fetchone()
     return int(row[0]), int(row[1])
+
+
+def escalation_counts(conn: Connection, since: float, until: float) -> dict[str, int]:
+    """Calls per escalation reason (the stored codes as they are; "unknown" for none)."""
+    rows = conn.execute(
+        "SELECT DISTINCT c.call_id, CASE e.kind"  # noqa: S608
+        " WHEN 'workflow-emergency' THEN 'emergency'"
+        " WHEN 'consent-declined' THEN 'consent-declined' ELSE coalesce(e.code, 'unknown') END"
+        " FROM calls c CROSS JOIN call_events e ON e.call_id = c.call_id"
+        f" WHERE {WINDOW} AND (e.kind IN"
+        " ('transfer-requested', 'workflow-emergency', 'consent-declined')"
+        " OR (e.kind = 'workflow-transfer' AND coalesce(e.code, '') != :payment))",
+        _window(since, until),
+    ).fetchall()
+    return dict(Counter(str(r[1]) for r in rows))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId
 from appliance.observability.kpi_metrics import (
     COUNTS,
+    ESCALATED,
     RATIOS,
     REFRESHED,
     KpiBoard,
@@ -25,7 +27,7 @@ from appliance.observability.kpi_metrics import (
     kpi_job,
 )
 from appliance.observability.metrics import Metrics
-from appliance.quality.kpis import COMPLIANCE_EVALUATORS, compute_kpis
+from appliance.quality.kpis import COMPLIANCE_EVALUATORS, ESCALATION_REASONS, compute_kpis
 from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.scorer import score_pending
 from appliance.scheduling.importer import import_directory
@@ -171,13 +173,22 @@ def test_containment_by_kind_of_escalation(db: Database) -> None:
     assert db.query(compute_kpis, T0, T0 + 60).calls == 0  # the window's end is excluded
 
 
-def scrape(registry: CollectorRegistry) -> dict[str, tuple[dict[str, str], float]]:
+def samples_of(registry: CollectorRegistry) -> list[tuple[str, dict[str, str], float]]:
     text = generate_latest(registry).decode()
-    return {
-        s.name: (s.labels, s.value)
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    families = text_string_to_metric_families(text)
+    return [(s.name, s.labels, s.value) for family in families for s in family.samples]
+
+
+def scrape(registry: CollectorRegistry) -> dict[str, tuple[dict[str, str], float]]:
+    """The unlabelled samples by name."""
+    return {name: (labels, value) for name, labels, value in samples_of(registry) if not labels}
+
+
+def escalations(registry: CollectorRegistry) -> dict[str, float]:
+    """appliance_kpi_escalated_calls by reason (its only label)."""
+    found = [(labels, value) for name, labels, value in samples_of(registry) if name == ESCALATED]
+    assert all(set(labels) == {"reason"} for labels, _ in found)
+    return {labels["reason"]: value for labels, value in found}
 
 
 async def test_the_board_exports_the_last_day_without_labels_or_phi(db: Database) -> None:
@@ -191,7 +202,10 @@ async def test_the_board_exports_the_last_day_without_labels_or_phi(db: Database
     board.refresh()
     samples = scrape(registry)
     assert set(samples) == {*COUNTS, *RATIOS, REFRESHED}
-    assert all(labels == {} for labels, _ in samples.values())
+    assert {name for name, labels, _ in samples_of(registry) if labels} == {ESCALATED}
+    reasons = escalations(registry)
+    assert set(reasons) == {*ESCALATION_REASONS, "other"}  # a fixed label set, all exported
+    assert {r: n for r, n in reasons.items() if n} == {"caller-request": 2, "emergency": 1}
     assert samples["appliance_kpi_calls"][1] == 6
     assert samples["appliance_kpi_containment_ratio"][1] == 0.5
     assert samples["appliance_kpi_compliance_flag_ratio"][1] == pytest.approx(1 / 6)
@@ -234,6 +248,35 @@ async def test_the_job_refreshes_until_stopped_and_outlives_a_failed_refresh(
         await asyncio.wait_for(job, 5)
     assert any(r.message == "kpis not refreshed" for r in caplog.records)
     assert scrape_board(broken) == {REFRESHED: 0.0}  # stale: KpisStale would fire
+
+
+def test_escalation_reasons_are_a_fixed_label_set(db: Database) -> None:
+    record(db, "declined", ("consent-declined", None), ("transfer-requested", "consent-declined"))
+    record(db, "stray", ("transfer-requested", "Maria Gonzalez 1980"))  # never a label
+    record(db, "locked", ("workflow-transfer", "identity-locked"))
+    board = KpiBoard(db, clock=lambda: T0 + 3600)
+    registry = CollectorRegistry()
+    registry.register(board)
+    assert escalations(registry) == {}  # before the first refresh: nothing
+    board.refresh()
+    counted = {r: n for r, n in escalations(registry).items() if n}
+    assert counted == {"consent-declined": 1, "other": 1, "identity-locked": 1}
+    assert "maria" not in generate_latest(registry).decode().lower()
+
+
+def test_the_reasons_the_workflows_give_are_in_the_fixed_list() -> None:
+    """Every escalate("...") of the workflow engine, its locked and payment reasons."""
+    from appliance.workflows.lockout import LOCKED_REASON
+
+    root = Path(__file__).resolve().parents[2] / "appliance/workflows"
+    calls = re.compile(r'escalate\(\s*("[a-z-]+"(?:\s+if \w+ else\s+"[a-z-]+")?)')
+    found: set[str] = set()
+    for path in root.glob("*.py"):
+        for literal in calls.findall(path.read_text()):
+            found |= set(re.findall(r'"([a-z-]+)"', literal))
+    found |= {LOCKED_REASON, PAYMENT_REASON, "emergency", "consent-declined"}
+    assert {"caller-request", "high-risk-use-case", "use-case-disabled", "identity-failed"} <= found
+    assert found <= set(ESCALATION_REASONS), found - set(ESCALATION_REASONS)
 
 
 def scrape_board(board: KpiBoard) -> dict[str, float]:
