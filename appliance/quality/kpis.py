@@ -92,7 +92,7 @@ def compute_kpis(conn: Connection, since: float, until: float) -> Kpis:
 # so only the window's scores, events and turns are read, through their call_id indexes)
 WINDOW = "c.ended_at >= :since AND c.ended_at < :until AND c.started_at >= :since - 86400"
 
-# a call with an escalation: its id (correlated on c.call_id)
+# true for a call with an escalation (correlated on c.call_id)
 ESCALATED = (
     "EXISTS (SELECT 1 FROM call_events e WHERE e.call_id = c.call_id AND"
     " (e.kind IN ('transfer-requested', 'workflow-emergency', 'consent-declined')"
