@@ -19,7 +19,7 @@ RUN_DEBS := python3.11 python3.11-venv python3.11-dev build-essential cmake binu
 # installs only sounds/en_US_f_Allison/).
 # chromium, chromium-driver: the console's browser tests (Debian's, never a downloaded one)
 TEST_DEBS := sip-tester asterisk-core-sounds-en-wav asterisk-core-sounds-en sox nftables \
-	iproute2 tcpdump openssl systemd prometheus-alertmanager chromium chromium-driver
+	iproute2 tcpdump openssl systemd prometheus prometheus-alertmanager chromium chromium-driver
 # Native code compiled from source (llama.cpp) is built for the appliance's CPU baseline,
 # x86-64-v3, never for this machine's CPU: see hardware/README.md and scripts/portable-wheels.sh.
 PORTABLE_WHEELS := $(VAR)/cache/portable-wheels

@@ -4,8 +4,9 @@ Under systemd there is no supervisor, so this process is where the appliance is 
 whole: its /healthz and /metrics carry its own store and listener, the LLM server (when
 the configuration uses one), and every other unit through their health beacons (the SIP
 edge, agent workers 0..N-1; appliance/observability/beacon_board.py). It also serves the
-screen-pop, runs the retention purge (at start-up, then every [retention] purge_every_h)
-and exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint).
+screen-pop, runs the retention purge (at start-up, then every [retention] purge_every_h),
+exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint), scores
+ended calls and puts the last 24 h's KPIs on /metrics (appliance/observability/kpi_metrics.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from appliance.observability.health import Health
 if TYPE_CHECKING:
     from appliance.governance.audit_anchor import AnchorExporter
     from appliance.observability.beacon_board import BeaconBoard
+    from appliance.observability.metrics import Metrics
     from appliance.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -128,7 +130,7 @@ async def run_standalone(settings: Settings) -> int:
     try:
         await server.start()
         health.set("admin", True, f"listening on {host}:{server.port}")
-        await _serve(settings, stop, db, anchors, board, health, f"{host}:{server.port}")
+        await _serve(settings, stop, db, anchors, board, health, metrics, f"{host}:{server.port}")
     finally:
         await server.stop()
         if anchors.every_s > 0:
@@ -145,6 +147,7 @@ async def _serve(
     anchors: AnchorExporter,
     board: BeaconBoard,
     health: Health,
+    metrics: Metrics,
     where: str,
 ) -> None:
     """The admin's background work until SIGTERM."""
@@ -152,6 +155,7 @@ async def _serve(
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
     from appliance.observability.beacon_board import follow_beacons
+    from appliance.observability.kpi_metrics import kpi_job
     from appliance.quality.scorer import scoring_job
     from appliance.services.lifecycle import sd_notify, watchdog
     from appliance.store.bootstrap import llm_api_key
@@ -169,6 +173,7 @@ async def _serve(
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
         asyncio.create_task(scoring_job(db, stop)),  # every ended call's scores
+        asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
     ]
     if settings.llm_used:
         key = llm_api_key(settings)

@@ -1,4 +1,5 @@
-"""`appliance quality scores | rescore`: the post-call scores, no PHI (codes and ids).
+"""`appliance quality scores | rescore | digest`: the post-call scores, no PHI (codes and
+ids), and the governance digest of a window (counts, shares and codes only).
 
 The store is opened with the application's migrations (appliance.services.app_db); a
 store without the call_scores table says so with the code quality-not-installed.
@@ -15,6 +16,8 @@ from datetime import UTC, datetime
 
 from appliance.config import Settings
 from appliance.errors import ApplianceError
+from appliance.quality.digest import build_digest
+from appliance.quality.digest_text import render_text
 from appliance.quality.scorer import ScoreRow, rescore, scores_since
 from appliance.store.db import Connection, Database
 
@@ -30,6 +33,9 @@ def add_quality(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     scores.add_argument("--json", action="store_true", help="print JSON")
     again = qsub.add_parser("rescore", help="score a call again (new rows; old ones stay)")
     again.add_argument("call_id")
+    digest = qsub.add_parser("digest", help="KPIs, verdicts and reasons of a window (no PHI)")
+    digest.add_argument("--since", default="7d", help="e.g. 24h, 7d, 4w (default 7d)")
+    digest.add_argument("--json", action="store_true", help="print JSON")
 
 
 def parse_since(text: str, now: float) -> float:
@@ -48,6 +54,8 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.quality_command == "rescore":
             return run_rescore(db, args.call_id)
+        if args.quality_command == "digest":
+            return run_digest(db, args.since, as_json=args.json)
         return run_scores(db, args.since, as_json=args.json)
     finally:
         db.close()
@@ -66,6 +74,15 @@ def run_scores(db: Database, since: str, *, as_json: bool) -> int:
 def run_rescore(db: Database, call_id: str) -> int:
     _require_scores(db)
     _print(rescore(db, call_id))
+    return 0
+
+
+def run_digest(db: Database, since: str, *, as_json: bool, now: float | None = None) -> int:
+    """The digest of the calls that ended from `since` ago until now."""
+    _require_scores(db)
+    until = time.time() if now is None else now
+    digest = db.query(build_digest, parse_since(since, until), until)
+    print(json.dumps(digest, indent=2) if as_json else render_text(digest))
     return 0
 
 

@@ -29,7 +29,8 @@ STAGES = (
     "greeting_first_audio",
     "barge_in_stop",
 )
-BUCKETS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+# edges at the programme's turn latency thresholds (P90 3.5 s, P99 5 s): exact alerts there
+BUCKETS = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 3.5, 5.0, 10.0)
 OTHER = "other"
 _LIVE_FILE = re.compile(r"^gauge_live[a-z]*_(\d+)\.db$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")

@@ -36,6 +36,7 @@ from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
+from appliance.observability.kpi_metrics import kpi_job
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.quality.scorer import scoring_job
@@ -278,12 +279,13 @@ async def run(settings: Settings, config: Path | None = None) -> int:
             )
         )
         scorer = asyncio.create_task(scoring_job(db, sup.stop))  # every ended call's scores
+        kpis = asyncio.create_task(kpi_job(db, sup.metrics, sup.stop))  # 24 h KPIs on /metrics
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
         pinger = asyncio.create_task(watchdog(sup.stop))
         await sup.stop.wait()
-        await asyncio.gather(watcher, pinger, purger, anchorer, scorer)
+        await asyncio.gather(watcher, pinger, purger, anchorer, scorer, kpis)
     finally:
         await sup.shutdown()
         if anchors.every_s > 0:

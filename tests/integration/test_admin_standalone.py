@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -85,6 +86,14 @@ def test_admin_runs_alone_with_sd_notify(
             assert body["components"]["admin"]["detail"] == f"listening on 127.0.0.1:{port}"
             metrics = httpx.get(f"{base}/metrics", timeout=5, verify=verify_ctx)
             assert metrics.status_code == 200
+            # the last 24 h's KPIs, read from the store by the admin (kpi_metrics.py)
+            for _ in range(50):
+                text = httpx.get(f"{base}/metrics", timeout=5, verify=verify_ctx).text
+                if "\nappliance_kpi_calls 0.0" in text:
+                    break
+                time.sleep(0.1)
+            assert "\nappliance_kpi_calls 0.0" in text
+            assert "appliance_kpi_containment_ratio" not in text  # no calls: no share
             # the scheduler's screen-pop is served here too, never without its token
             events = f"{base}/screenpop/events"
             assert httpx.get(events, timeout=5, verify=verify_ctx).status_code == 401

@@ -1,0 +1,100 @@
+"""The alert rules as role `monitoring` renders them: `promtool check rules`, and
+`promtool test rules` with input series that fire and do not fire each of the
+programme's alerts (tests/assets/prometheus/programme.rules.test.yml). promtool comes
+from Debian's `prometheus` package (TEST_DEBS: `make setup-test` installs it)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from appliance.observability.kpi_metrics import COUNTS, RATIOS, REFRESHED
+from appliance.observability.metrics import BUCKETS, STAGES
+from tests.ansible_role import render_template
+
+pytestmark = pytest.mark.unit
+
+TESTS = Path(__file__).resolve().parents[1] / "assets/prometheus/programme.rules.test.yml"
+# the programme's thresholds, as the governance documents state them
+PROGRAMME = {
+    "TurnLatencyP90High": "> 3.5",
+    "TurnLatencyP99High": "> 5.0",
+    "ContainmentDropped": "> 0.05",
+    "ComplianceFlagRateHigh": "> 0.02",
+    "TransferFailureRateHigh": "> 0.05",
+}
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    assert found, "no promtool: `make setup-test` installs Debian's prometheus package"
+    return found
+
+
+def _rendered(folder: Path) -> Path:
+    path = folder / "appliance.rules.yml"
+    path.write_text(render_template("monitoring", "appliance.rules.yml.j2"))
+    return path
+
+
+def _rules() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load(render_template("monitoring", "appliance.rules.yml.j2"))
+    return {r["alert"]: r for g in data["groups"] for r in g["rules"] if "alert" in r}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([_promtool(), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_promtool_accepts_the_rendered_rules(tmp_path: Path) -> None:
+    done = _run("check", "rules", str(_rendered(tmp_path)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+def test_each_programme_alert_fires_and_does_not_fire_as_promtool_tests_it(
+    tmp_path: Path,
+) -> None:
+    _rendered(tmp_path)
+    tests = tmp_path / TESTS.name
+    shutil.copy(TESTS, tests)
+    done = _run("test", "rules", str(tests))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+    spec = yaml.safe_load(TESTS.read_text())
+    cases = [c for group in spec["tests"] for c in group["alert_rule_test"]]
+    for alert in [*PROGRAMME, "KpisStale"]:
+        outcomes = {bool(c["exp_alerts"]) for c in cases if c["alertname"] == alert}
+        assert outcomes == {True, False}, f"{alert}: fired and not fired, each tested"
+
+
+def test_a_broken_threshold_fails_the_promtool_tests(tmp_path: Path) -> None:
+    """The promtool tests can fail: the P90 alert at 4.5 s misses the slow replies."""
+    path = _rendered(tmp_path)
+    path.write_text(path.read_text().replace("\n          > 3.5\n", "\n          > 4.5\n"))
+    shutil.copy(TESTS, tmp_path / TESTS.name)
+    done = _run("test", "rules", str(tmp_path / TESTS.name))
+    assert done.returncode != 0
+    assert "TurnLatencyP90High" in done.stdout + done.stderr
+
+
+def test_the_rules_carry_the_programme_thresholds_on_metrics_that_exist() -> None:
+    rules = _rules()
+    for alert, threshold in PROGRAMME.items():
+        assert threshold in rules[alert]["expr"], alert
+    assert rules["TurnLatencyP90High"]["labels"]["level"] == "warning"
+    assert rules["TurnLatencyP99High"]["labels"]["level"] == "critical"
+    assert rules["TurnLatencyP99High"]["labels"]["severity"] == "page"
+    assert 3.5 in BUCKETS and 5.0 in BUCKETS  # exact at the thresholds
+    assert 'stage="turn_gap"' in rules["TurnLatencyP90High"]["expr"] and "turn_gap" in STAGES
+    exported = {*COUNTS, *RATIOS, REFRESHED}
+    for alert in ("ContainmentDropped", "ComplianceFlagRateHigh", "TransferFailureRateHigh"):
+        names = {w for w in rules[alert]["expr"].split() if w.startswith("appliance_kpi")}
+        names = {n.strip("()") for n in names}
+        assert names and names <= exported, alert
+    assert not any("wer" in name.lower() for name in rules)  # no WER metric yet: no alert
