@@ -24,6 +24,7 @@ from appliance.store.migrations import (
     Migration,
 )
 from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
+from appliance.workflows.kb_versions import KB_VERSIONS_MIGRATION
 from appliance.workflows.lockout import LOCKOUT_MIGRATION
 
 # numbered 1, 2, ... as shipped: append only (Database.open refuses a gap or a reordering)
@@ -38,6 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
+    KB_VERSIONS_MIGRATION,  # 11: knowledge-base versions, four-eyes (appliance/workflows)
 )
 
 
