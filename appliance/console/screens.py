@@ -8,6 +8,7 @@ from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
 from appliance.console.kb_routes import KbController
 from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.screenpop import ScreenPopController
 
 CONTROLLERS: tuple[type[Controller], ...] = (
     PublicController,
@@ -15,4 +16,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     CallsController,
     KbController,
     AuditController,
+    ScreenPopController,
 )
