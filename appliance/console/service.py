@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
 from appliance.console.calls import CallReader
 from appliance.console.kb import KbVersions
@@ -37,6 +38,14 @@ class Console:
             CallReader(db, clock),
             KbVersions(db, clock, kb_base),
         )
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> Console:
+        """The console of a process: the KB screen starts from the configured KB file's
+        topics. Raises ConfigError kb-missing, kb-invalid (as the agent would)."""
+        from appliance.workflows.factory import knowledge_base
+
+        return cls.open(db, kb_base=knowledge_base(settings))
 
     @property
     def db(self) -> Database:

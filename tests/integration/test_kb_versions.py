@@ -67,3 +67,17 @@ async def test_a_new_topic_is_added_and_read_at_start(db: Database) -> None:
     live = LiveKnowledgeBase(db, BASE)  # reads the approved answers when it is made
     assert [t.id for t in live.current().topic] == ["hours", "parking"]
     assert live.current().answer("where can I park") == "Park behind the building."
+
+
+def test_the_console_of_a_process_starts_from_the_configured_kb(
+    tmp_path: Path, db: Database
+) -> None:
+    from appliance.config import load_settings
+    from appliance.console.service import Console
+    from tests.conftest import store_config
+
+    kb = tmp_path / "kb.toml"
+    kb.write_text('[[topic]]\nid = "parking"\nkeywords = ["park"]\nanswer = "Behind."\n')
+    config = store_config(tmp_path, extra=f'[workflows]\nkb_file = "{kb}"\n')
+    console = Console.from_settings(db, load_settings(config))
+    assert [(t.id, t.answer) for t in console.kb.live().topic] == [("parking", "Behind.")]
