@@ -250,6 +250,10 @@ def test_a_kb_change_needs_a_second_person(
         sign_in_as(client, console, clock, "lena", "contact-centre-lead")
         form = client.get("/console/kb?topic=hours").text
         assert 'value="hours"' in form and "We are open 8 to 5." in form
+        bad = {"csrf": csrf_of(client), "topic": "Bad Topic!", "keywords": "x", "answer": new}
+        refused = client.post("/console/kb", data=bad)
+        assert refused.status_code == 400 and new in refused.text  # what was typed stays
+        assert 'role="alert"' in refused.text and not console.kb.versions()
         data = {"csrf": csrf_of(client), "topic": "hours", "keywords": "hours, open", "answer": new}
         assert client.post("/console/kb", data=data, follow_redirects=False).status_code == 303
         version = console.kb.versions()[0]
@@ -258,8 +262,13 @@ def test_a_kb_change_needs_a_second_person(
         own = client.post(f"/console/kb/{version.id}/approve", data={"csrf": csrf_of(client)})
         assert own.status_code == 403 and "second person" in own.text
         assert console.kb.versions()[0].status == "pending" and callers_hear() != new
-        bad = {**data, "csrf": "forged"}
-        assert client.post(f"/console/kb/{version.id}/approve", data=bad).status_code == 403
+        forged = {**data, "csrf": "forged"}
+        assert client.post(f"/console/kb/{version.id}/approve", data=forged).status_code == 403
+        withdrawn = {**data, "answer": "Open 24 hours."}
+        client.post("/console/kb", data=withdrawn)
+        mine = console.kb.versions()[0]
+        client.post(f"/console/kb/{mine.id}/reject", data={"csrf": csrf_of(client)})
+        assert console.kb.versions()[0].status == "rejected"  # a proposer may withdraw
         sign_in_as(client, console, clock, "olga", "owner")
         kb_page = client.get("/console/kb").text
         assert f'action="/console/kb/{version.id}/approve"' in kb_page
@@ -272,12 +281,13 @@ def test_a_kb_change_needs_a_second_person(
         again = client.post(f"/console/kb/{version.id}/reject", data={"csrf": csrf_of(client)})
         assert again.status_code == 409  # decided once
     assert callers_hear() == new
-    approved = console.kb.versions()[0]
+    approved = next(v for v in console.kb.versions() if v.id == version.id)
     assert (approved.status, approved.decided_by) == ("approved", "olga")
     log = audit_log(db)
     assert ("lena", "kb.propose", "hours@1", "ok", None) in log
     assert ("lena", "kb.approve", "hours@1", "denied", "own-change") in log
     assert ("olga", "kb.approve", "hours@1", "ok", None) in log
+    assert ("lena", "kb.reject", "hours@2", "ok", None) in log
     assert new not in repr(db.query(read_records))  # the log names the version, not the text
 
 
