@@ -18,7 +18,7 @@ from prometheus_client.exposition import choose_encoder
 
 from appliance.admin.screenpop import ScreenPop
 from appliance.admin.screenpop_routes import ScreenPopController
-from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.screens import CONTROLLERS as CONSOLE
 from appliance.console.service import Console
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
@@ -78,7 +78,7 @@ def create_app(
     if screenpop is not None:
         handlers.append(ScreenPopController)
     if console is not None:
-        handlers += [PublicController, ConsoleController]
+        handlers += CONSOLE
     return Litestar(
         route_handlers=handlers,
         state=State({"screenpop": screenpop, "console": console}),

@@ -125,7 +125,13 @@ async def run_standalone(settings: Settings) -> int:
     board = BeaconBoard(beacon_dir(settings.var_dir), expected_components(settings), health)
     board.refresh()  # what is up already, before the first request
     metrics.add_collector(board)
-    app = create_app(health, metrics, repo, ScreenPop.from_settings(settings, db), Console.open(db))
+    app = create_app(
+        health,
+        metrics,
+        repo,
+        ScreenPop.from_settings(settings, db),
+        Console.from_settings(db, settings),
+    )
     server = AdminServer(app, host, port, tls)
     try:
         await server.start()

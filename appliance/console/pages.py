@@ -5,6 +5,7 @@ enrolment link must not leak through a Referer header)."""
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -27,13 +28,28 @@ HEADERS = {
 }
 
 
+def utc(ts: float | None) -> str:
+    """A UNIX time as the pages show it (UTC, to the second); "" for None."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seconds(value: float | None) -> str:
+    """A duration or stage timing in s, to the millisecond; "" for None."""
+    return "" if value is None else f"{value:.3f}"
+
+
 @functools.cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("appliance.console", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         auto_reload=False,
     )
+    env.filters["utc"] = utc
+    env.filters["seconds"] = seconds
+    return env
 
 
 def render(template: str, **context: Any) -> str:

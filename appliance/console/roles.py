@@ -24,6 +24,7 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
+    REVIEW_CALLS = "review-calls"  # the calls list, timings, events, scores (no PHI)
     READ_TRANSCRIPTS = "read-transcripts"  # a PHI read, audited per call
     EDIT_KB = "edit-kb"  # propose and approve knowledge-base answers (four-eyes)
     CHANGE_USE_CASES = "change-use-cases"  # enable, disable, tier use cases
@@ -38,6 +39,7 @@ P = Permission
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(
         {
+            P.REVIEW_CALLS,
             P.READ_TRANSCRIPTS,
             P.EDIT_KB,
             P.CHANGE_USE_CASES,
@@ -46,10 +48,14 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SEE_HEALTH,
         }
     ),
-    Role.PLATFORM_ENGINEER: frozenset({P.SIGN_OFF, P.SEE_HEALTH}),
-    Role.COMPLIANCE_OFFICER: frozenset({P.READ_TRANSCRIPTS, P.SIGN_OFF, P.VIEW_AUDIT}),
-    Role.QUALITY_REVIEWER: frozenset({P.READ_TRANSCRIPTS}),
-    Role.CONTACT_CENTRE_LEAD: frozenset({P.READ_TRANSCRIPTS, P.EDIT_KB, P.SCREEN_POP}),
+    Role.PLATFORM_ENGINEER: frozenset({P.REVIEW_CALLS, P.SIGN_OFF, P.SEE_HEALTH}),
+    Role.COMPLIANCE_OFFICER: frozenset(
+        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.SIGN_OFF, P.VIEW_AUDIT}
+    ),
+    Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS}),
+    Role.CONTACT_CENTRE_LEAD: frozenset(
+        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.EDIT_KB, P.SCREEN_POP}
+    ),
     Role.FRONT_DESK: frozenset({P.SCREEN_POP}),
 }
 
@@ -68,14 +74,14 @@ class Screen:
 
 
 SCREENS: tuple[Screen, ...] = (
-    Screen("/console/calls", "Calls and transcripts", P.READ_TRANSCRIPTS),
-    Screen("/console/kb", "Knowledge base", P.EDIT_KB),
+    Screen("/console/calls", "Calls", P.REVIEW_CALLS, ready=True),
+    Screen("/console/kb", "Knowledge base", P.EDIT_KB, ready=True),
     Screen("/console/use-cases", "Use cases", P.CHANGE_USE_CASES),
     Screen("/console/sign-offs", "Sign-offs", P.SIGN_OFF),
     Screen("/console/users", "Users and roles", P.MANAGE_USERS),
-    Screen("/screenpop/", "Screen-pop", P.SCREEN_POP, ready=True),
+    Screen("/console/screenpop", "Screen-pop", P.SCREEN_POP, ready=True),
     Screen("/console/health", "Health and capacity", P.SEE_HEALTH),
-    Screen("/console/audit", "Audit log", P.VIEW_AUDIT),
+    Screen("/console/audit", "Audit log", P.VIEW_AUDIT, ready=True),
 )
 
 

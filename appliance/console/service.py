@@ -1,14 +1,19 @@
-"""The console's state for the admin app: accounts, sign-in and sessions on one store."""
+"""The console's state for the admin app: accounts, sign-in, sessions, the calls screens'
+reads and the knowledge-base versions, on one store."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
+from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
+from appliance.console.calls import CallReader
+from appliance.console.kb import KbVersions
 from appliance.console.sessions import Sessions
 from appliance.console.signin import SignIn
 from appliance.store.db import Database
+from appliance.workflows.kb import KnowledgeBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,12 +21,35 @@ class Console:
     accounts: Accounts
     signin: SignIn
     sessions: Sessions
+    calls: CallReader
+    kb: KbVersions
 
     @classmethod
-    def open(cls, db: Database, clock: Clock = time.time) -> Console:
-        """`clock`: UNIX s (tests pass a virtual one)."""
+    def open(
+        cls, db: Database, clock: Clock = time.time, kb_base: KnowledgeBase | None = None
+    ) -> Console:
+        """`clock`: UNIX s (tests pass a virtual one); `kb_base`: the KB file's topics
+        (appliance.workflows.factory.knowledge_base), the starting point of edits."""
         accounts = Accounts(db, clock)
-        return cls(accounts, SignIn(accounts), Sessions(accounts))
+        return cls(
+            accounts,
+            SignIn(accounts),
+            Sessions(accounts),
+            CallReader(db, clock),
+            KbVersions(db, clock, kb_base),
+        )
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> Console:
+        """The console of a process: the KB screen starts from the configured KB file's
+        topics. Raises ConfigError kb-missing, kb-invalid (as the agent would)."""
+        from appliance.workflows.factory import knowledge_base
+
+        return cls.open(db, kb_base=knowledge_base(settings))
+
+    @property
+    def db(self) -> Database:
+        return self.accounts.db
 
     def now(self) -> float:
         return self.accounts.clock()

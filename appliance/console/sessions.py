@@ -85,6 +85,22 @@ class Sessions:
         conn.execute("UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?", (now, digest))
         return replace(session, last_seen=now)
 
+    def still_live(self, sid: str | None) -> bool:
+        """Whether a session is live, without restarting its idle clock (a long-lived
+        stream asks this: only the user's own requests keep a session alive). One that
+        has just expired is ended here (audited)."""
+        return bool(sid) and self.db.execute(self._still_live, cred.token_hash(sid or ""))
+
+    def _still_live(self, conn: Connection, digest: str) -> bool:
+        row = conn.execute(_SELECT, (digest,)).fetchone()
+        if row is None or row[8] is not None:
+            return False
+        now, session = self.accounts.clock(), _row_session(row)
+        reason = _expiry(session, str(row[9]), now)
+        if reason is not None:
+            self._end(conn, session, reason, now)
+        return reason is None
+
     def end(self, sid: str | None) -> None:
         """Sign-out: the session ends now (audited); an unknown or ended one is ignored."""
         if sid:

@@ -25,6 +25,7 @@ from appliance.store.migrations import (
 )
 from appliance.store.spans import SPANS_MIGRATION
 from appliance.workflows.handoff_sql import HANDOFF_MIGRATION
+from appliance.workflows.kb_versions import KB_VERSIONS_MIGRATION
 from appliance.workflows.lockout import LOCKOUT_MIGRATION
 
 # numbered 1, 2, ... as shipped: append only (Database.open refuses a gap or a reordering)
@@ -40,6 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
     SPANS_MIGRATION,  # 11: each ended call's trace (appliance/observability/call_trace)
+    KB_VERSIONS_MIGRATION,  # 12: knowledge-base versions, four-eyes (appliance/workflows)
 )
 
 

@@ -252,7 +252,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
             sup.metrics,
             repo,
             ScreenPop.from_settings(settings, db),
-            Console.open(db),  # the console on http://127.0.0.1:8080/console/ (loopback)
+            Console.from_settings(db, settings),  # on 127.0.0.1:8080/console/ (loopback)
         ),
         *endpoint,
     )

@@ -15,6 +15,7 @@ from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.handoff_store import HandoffStore
 from appliance.workflows.kb import KnowledgeBase, Topic, load_kb
+from appliance.workflows.kb_versions import LiveKnowledgeBase
 from appliance.workflows.lockout import IdentityLockouts
 from appliance.workflows.understander import Understander
 from appliance.workflows.use_case_gate import UseCaseGate
@@ -45,7 +46,7 @@ def clinic_agents(
     """A factory of ClinicAgent, one per call (each call has its own dialogue state)."""
     tz = ZoneInfo(settings.clinic.timezone)
     schedule = BuiltinSchedule(db, tz)
-    kb = knowledge_base(settings)
+    kb = LiveKnowledgeBase(db, knowledge_base(settings))  # the approved answers only
     wf = settings.workflows
     policy = Policy(emergency_number=wf.emergency_number)
     intents = LlmIntents(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
@@ -55,7 +56,9 @@ def clinic_agents(
     use_cases = UseCaseGate(db)  # one per process: read at most every 2 s for all calls
 
     def new_agent() -> ClinicAgent:
-        engine = WorkflowEngine(schedule, kb, tz, policy, lockouts=lockouts, use_cases=use_cases)
+        engine = WorkflowEngine(
+            schedule, kb.current(), tz, policy, lockouts=lockouts, use_cases=use_cases
+        )
         return ClinicAgent(understander, engine, handoffs)
 
     return new_agent

@@ -1,0 +1,89 @@
+"""The calls screens: the list (filters: dates, outcome, escalation reason, score verdict),
+a call's page (stage timings, events, escalation reasons, scores: metadata, no PHI), and
+its transcript with the handoff packets (PHI: only for roles that may read transcripts,
+each view audited as `phi.read` naming the user before it is shown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response
+
+from appliance.console.accounts import Actor
+from appliance.console.calls import IN_PROGRESS, VERDICTS, CallFilter, packet_fields
+from appliance.console.guard import GuardedController, console_of, requires, session_of
+from appliance.console.pages import page
+from appliance.console.roles import Permission, may
+
+AnyRequest = Request[Any, Any, Any]
+REVIEW = [requires(Permission.REVIEW_CALLS)]
+TRANSCRIPT = [requires(Permission.READ_TRANSCRIPTS)]
+
+
+def actor(request: AnyRequest) -> Actor:
+    session = session_of(request)
+    return Actor(session.name, session.role.value)
+
+
+def _not_found(request: AnyRequest) -> Response[str]:
+    return page(
+        "message.html",
+        404,
+        session=session_of(request),
+        heading="No such call",
+        text="The store has no call with that id (it may have been purged).",
+    )
+
+
+class CallsController(GuardedController):
+    @get("/calls", guards=REVIEW, sync_to_thread=True)
+    def calls(
+        self,
+        request: AnyRequest,
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        outcome: FromQuery[str] = "",
+        reason: FromQuery[str] = "",
+        verdict: FromQuery[str] = "",
+    ) -> Response[str]:
+        reader = console_of(request).calls
+        wanted = CallFilter(since, until, outcome, reason, verdict)
+        return page(
+            "calls.html",
+            session=session_of(request),
+            calls=reader.calls(wanted),
+            choices=reader.choices(),
+            wanted=wanted.clean(),
+            verdicts=VERDICTS,
+            in_progress=IN_PROGRESS,
+        )
+
+    @get("/calls/{call_id:str}", guards=REVIEW, sync_to_thread=True)
+    def call(self, request: AnyRequest, call_id: FromPath[str]) -> Response[str]:
+        detail = console_of(request).calls.detail(call_id)
+        if detail is None:
+            return _not_found(request)
+        session = session_of(request)
+        return page(
+            "call.html",
+            session=session,
+            call=detail,
+            may_read=may(session.role, Permission.READ_TRANSCRIPTS),
+        )
+
+    @get("/calls/{call_id:str}/transcript", guards=TRANSCRIPT, sync_to_thread=True)
+    def transcript(self, request: AnyRequest, call_id: FromPath[str]) -> Response[str]:
+        reader = console_of(request).calls
+        detail = reader.detail(call_id)
+        if detail is None:
+            return _not_found(request)
+        turns, packets = reader.transcript(call_id, actor(request))  # audited first
+        return page(
+            "transcript.html",
+            session=session_of(request),
+            call=detail,
+            turns=turns,
+            packets=[(p, packet_fields(p)) for p in packets],
+        )

@@ -1,0 +1,20 @@
+"""Every console controller, in the order the admin app mounts them."""
+
+from __future__ import annotations
+
+from litestar import Controller
+
+from appliance.console.audit_routes import AuditController
+from appliance.console.calls_routes import CallsController
+from appliance.console.kb_routes import KbController
+from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.screenpop import ScreenPopController
+
+CONTROLLERS: tuple[type[Controller], ...] = (
+    PublicController,
+    ConsoleController,
+    CallsController,
+    KbController,
+    AuditController,
+    ScreenPopController,
+)
