@@ -6,7 +6,7 @@ the configuration uses one), and every other unit through their health beacons (
 edge, agent workers 0..N-1; appliance/observability/beacon_board.py). It also serves the
 screen-pop, runs the retention purge (at start-up, then every [retention] purge_every_h),
 exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint), scores
-ended calls and puts the last 24 h's KPIs on /metrics (appliance/observability/kpi_metrics.py).
+ended calls and puts the last 24 h's KPIs on /metrics (appliance/quality/kpi_metrics.py).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ async def _serve(
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
     from appliance.observability.beacon_board import follow_beacons
-    from appliance.observability.kpi_metrics import kpi_job
+    from appliance.quality.kpi_metrics import kpi_job
     from appliance.quality.scorer import scoring_job
     from appliance.services.lifecycle import sd_notify, watchdog
     from appliance.store.bootstrap import llm_api_key

@@ -36,9 +36,9 @@ from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
-from appliance.observability.kpi_metrics import kpi_job
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
+from appliance.quality.kpi_metrics import kpi_job
 from appliance.quality.scorer import scoring_job
 from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate

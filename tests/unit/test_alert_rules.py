@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from appliance.observability.kpi_metrics import COUNTS, RATIOS, REFRESHED
 from appliance.observability.metrics import BUCKETS, STAGES
+from appliance.quality.kpi_metrics import COUNTS, RATIOS, REFRESHED
 from tests.ansible_role import render_template
 
 pytestmark = pytest.mark.unit

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId
-from appliance.observability.kpi_metrics import (
+from appliance.observability.metrics import Metrics
+from appliance.quality.kpi_metrics import (
     COUNTS,
     ESCALATED,
     RATIOS,
@@ -26,7 +27,6 @@ from appliance.observability.kpi_metrics import (
     follow_kpis,
     kpi_job,
 )
-from appliance.observability.metrics import Metrics
 from appliance.quality.kpis import COMPLIANCE_EVALUATORS, ESCALATION_REASONS, compute_kpis
 from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.scorer import score_pending
