@@ -10,6 +10,7 @@ from __future__ import annotations
 from appliance.config import Settings
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.governance.config_audit import audit_config
+from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
@@ -38,6 +39,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
+    Migration(11, ""),  # 11: RESERVED for another branch's migration: replace at merge
+    ROLLOUT_MIGRATION,  # 12: use case checklists and sign-offs (appliance/governance)
 )
 
 

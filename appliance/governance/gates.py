@@ -1,0 +1,162 @@
+"""Phase gates: whether each use case has earned its next state, computed from the store
+over a rolling window (`[governance]` settings, docs/governance.md).
+
+Every gate needs `min_calls` calls attributed to the use case in the window
+(appliance/governance/gate_metrics.py). Then, by risk tier:
+- low: containment >= 70%, compliance flag rate < 2%, transfers reaching a human > 95%;
+- medium: containment >= 60%, escalation-to-complaint conversion < 5%;
+- high: every compliance evaluator green (scored, no fail) and a compliance officer's
+  review sign-off recorded since the use case entered its state.
+A rate whose denominator is empty passes where nothing could go wrong (no transfer, no
+escalation) and fails where evidence is missing (no call, no compliance score).
+
+The evidence of a gate (its criteria, values, n and verdicts, the window and the state)
+is canonical JSON; its sha256 is what a sign-off records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from appliance.config import Governance
+from appliance.governance import gate_metrics as gm
+from appliance.governance.use_cases import UseCase, load
+from appliance.store.db import Connection
+
+DAY_S = 86400.0
+COMPLIANCE_OFFICER = "compliance-officer"  # appliance.console.roles.Role.COMPLIANCE_OFFICER
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    name: str
+    value: float | None  # None: nothing to measure
+    n: int  # the denominator (calls, transfers, ...)
+    op: str  # ">=", ">", "<"
+    threshold: float
+    passed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    use_case: str
+    tier: str
+    state: str
+    since: float
+    until: float
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    def evidence(self) -> str:
+        """Canonical JSON of what the gate saw (no caller data: counts and verdicts)."""
+        body = {
+            "use_case": self.use_case, "tier": self.tier, "state": self.state,
+            "window": [self.since, self.until], "passed": self.passed,
+            "criteria": [asdict(c) for c in self.criteria],
+        }  # fmt: skip
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.evidence().encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = json.loads(self.evidence())
+        body["sha256"] = self.sha256()
+        return body
+
+
+def _compare(value: float, op: str, threshold: float) -> bool:
+    if op == ">=":
+        return value >= threshold
+    if op == ">":
+        return value > threshold
+    return value < threshold
+
+
+def rate(name: str, hits: int, n: int, op: str, threshold: float, empty_passes: bool) -> Criterion:
+    if n == 0:
+        note = "nothing to measure" if empty_passes else "no evidence"
+        return Criterion(name, None, 0, op, threshold, empty_passes, note)
+    value = round(hits / n, 6)
+    return Criterion(name, value, n, op, threshold, _compare(value, op, threshold))
+
+
+def tier_criteria(tier: str, c: gm.Counts, cfg: Governance) -> list[Criterion]:
+    if tier == "low":
+        return [
+            rate("containment", c.contained, c.calls, ">=", cfg.low_containment_min, False),
+            rate("compliance-flag-rate", c.flagged, c.scored, "<",
+                 cfg.low_compliance_flag_max, False),
+            rate("warm-transfer-success", c.reached, c.transfers, ">",
+                 cfg.low_warm_transfer_min, True),
+        ]  # fmt: skip
+    if tier == "medium":
+        return [
+            rate("containment", c.contained, c.calls, ">=", cfg.medium_containment_min, False),
+            rate("escalation-to-complaint", c.complaints, c.escalated, "<",
+                 cfg.medium_complaint_max, True),
+        ]  # fmt: skip
+    return [
+        Criterion(
+            f"evaluator:{e}",
+            float(c.evaluator_fails[e]),
+            c.evaluator_scored[e],
+            "<",
+            1.0,
+            c.evaluator_scored[e] > 0 and c.evaluator_fails[e] == 0,
+            "" if c.evaluator_scored[e] else "no evidence",
+        )
+        for e in gm.COMPLIANCE_EVALUATORS
+    ]
+
+
+def evaluate(conn: Connection, cfg: Governance, now: float) -> list[Gate]:
+    """The gate of every use case (not the agent switch), by id."""
+    since = now - cfg.window_days * DAY_S
+    calls = gm.read_window(conn, since, now)
+    callers = gm.callers_since(conn, since)
+    attributed = [(call, gm.intents_of(call)) for call in calls]
+    gates = []
+    for case in load(conn):
+        mine = [call for call, intents in attributed if intents & set(case.intents)]
+        counts = gm.count(mine, callers, cfg.complaint_callback_h * 3600.0)
+        gates.append(_gate(conn, case, counts, cfg, since, now))
+    return gates
+
+
+def evaluate_one(conn: Connection, cfg: Governance, now: float, use_case: str) -> Gate | None:
+    return next((g for g in evaluate(conn, cfg, now) if g.use_case == use_case), None)
+
+
+def _gate(
+    conn: Connection, case: UseCase, c: gm.Counts, cfg: Governance, since: float, now: float
+) -> Gate:
+    criteria = [
+        Criterion("calls", float(c.calls), c.calls, ">=", float(cfg.min_calls),
+                  c.calls >= cfg.min_calls, "" if c.calls >= cfg.min_calls else "too few"),
+        *tier_criteria(case.tier, c, cfg),
+    ]  # fmt: skip
+    if case.tier == "high":
+        criteria.append(_officer_sign_off(conn, case.id))
+    return Gate(case.id, case.tier, case.state, since, now, tuple(criteria))
+
+
+def _officer_sign_off(conn: Connection, use_case: str) -> Criterion:
+    """A compliance officer's sign-off recorded since the use case entered its state."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM use_case_signoffs s JOIN use_cases u ON u.id = s.use_case"
+        " WHERE s.use_case = ? AND s.approver_role = ? AND s.to_state IS NULL"
+        " AND s.at >= u.changed_at",
+        (use_case, COMPLIANCE_OFFICER),
+    ).fetchone()
+    signed = int(row[0]) if row else 0
+    return Criterion(
+        "compliance-officer-sign-off", float(signed), signed, ">=", 1.0, signed >= 1,
+        "" if signed else "none since the last change",
+    )  # fmt: skip
