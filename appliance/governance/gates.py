@@ -83,7 +83,7 @@ def rate(name: str, hits: int, n: int, op: str, threshold: float, empty_passes: 
     if n == 0:
         note = "nothing to measure" if empty_passes else "no evidence"
         return Criterion(name, None, 0, op, threshold, empty_passes, note)
-    value = round(hits / n, 6)
+    value = hits / n
     return Criterion(name, value, n, op, threshold, _compare(value, op, threshold))
 
 

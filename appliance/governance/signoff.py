@@ -132,7 +132,7 @@ def audit_refused(db: Database, use_case: str, actor: str, code: str, at: float)
     """A refused sign-off (wrong code, wrong role): its own record, as the change rolled back."""
     event = AuditEvent(
         actor=actor.strip() or "unknown", actor_role="operator", action="usecase.signoff",
-        outcome="refused", object_type="use_case", object_id=use_case, reason_code=code,
+        outcome="denied", object_type="use_case", object_id=use_case, reason_code=code,
         component="governance", at=at,
     )  # fmt: skip
     db.execute(lambda conn: append_audit(conn, event, db.audit_signer, db.audit_checkpoint_every))
