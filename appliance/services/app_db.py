@@ -39,7 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     USE_CASES_MIGRATION,  # 8: use cases, their states and history (governance)
     SCORES_MIGRATION,  # 9: post-call scores, immutable (appliance/quality)
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
-    Migration(11, ""),  # 11: RESERVED for another branch's migration: replace at merge
+    Migration(11, "SELECT 1;"),  # 11: RESERVED for another branch's migration: replace at merge
     ROLLOUT_MIGRATION,  # 12: use case checklists and sign-offs (appliance/governance)
 )
 
