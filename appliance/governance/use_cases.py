@@ -13,7 +13,9 @@ The built-in use cases are created on first open of the store: a real install st
 with every one in draft and the high-risk ones killed; the demo clinic of `make run`
 starts its low- and medium-risk ones in pilot, marked as demo sign-offs. Every change is
 an audit record (`usecase.*`) naming the actor and, for a promotion, the approver; the
-comment stays in the store's history table, never in the audit chain.
+comment stays in the store's history table, never in the audit chain. A change up is
+applied only through `change(..., approve=...)`: appliance/governance/promotion.py checks
+the checklist, the gate and the TOTP sign-off inside the change's transaction.
 """
 
 from __future__ import annotations
