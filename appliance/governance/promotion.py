@@ -9,8 +9,8 @@ agent's revival) is refused unless, at that moment:
 - a second console user with the required role approves it with a fresh TOTP and a
   comment (appliance/governance/signoff.py).
 The sign-off records the sha256 of the gate evidence at that moment, also in the use
-case's history and in the audit chain. A refused sign-off (wrong code, role, person) is
-audited on its own, since the change rolled back.
+case's history and in the audit chain. A refused promotion (checklist, gate, wrong code,
+role or person) is audited on its own, since the change rolled back.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from appliance.governance import checklist, gates, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.db import Connection, Database
 
-SIGN_OFF_CODES = frozenset(
+AUDITED_REFUSALS = frozenset(
     {
+        "usecase-checklist-incomplete",
+        "usecase-gate-failed",
         "usecase-requester-unknown",
         "usecase-needs-approver",
         "usecase-approver-unknown",
@@ -55,7 +57,7 @@ def promote(
     try:
         return uc.change(db, request, at, approve)
     except GovernanceError as exc:
-        if exc.code in SIGN_OFF_CODES:
+        if exc.code in AUDITED_REFUSALS:
             who = request.approved_by or request.requested_by
             signoff.audit_refused(db, request.use_case, who, exc.code, at)
         raise
@@ -107,7 +109,7 @@ def review(db: Database, request: Review, rules: Rules, at: float | None = None)
     try:
         return db.execute(_review, db, request, rules, at)
     except GovernanceError as exc:
-        if exc.code in SIGN_OFF_CODES:
+        if exc.code in AUDITED_REFUSALS:
             signoff.audit_refused(db, request.use_case, request.by, exc.code, at)
         raise
 

@@ -146,10 +146,23 @@ def _ensure(conn: Connection, demo: bool, at: float, signer: Signer) -> list[str
         note = "demo sign-off: synthetic clinic" if demo and state in LIVE else ""
         _history(conn, case.id, at, None, state, who, None, note)
         _audit(conn, signer, "usecase.created", case.id, who, state, at)
-        if demo and state in LIVE:
-            seed_demo_in(conn, case.id, at)
         created.append(case.id)
+    if demo:
+        _demo_checklists(conn, at)
     return created
+
+
+def _demo_checklists(conn: Connection, at: float) -> None:
+    """The demo's seeded live use cases without a checklist (a store older than the
+    checklists too) get every item ticked, marked demo."""
+    rows = conn.execute(
+        "SELECT id FROM use_cases u WHERE state IN ('pilot', 'production') AND EXISTS"
+        " (SELECT 1 FROM use_case_history h WHERE h.use_case = u.id"
+        " AND h.requested_by = 'demo-seed') AND NOT EXISTS"
+        " (SELECT 1 FROM use_case_checklist c WHERE c.use_case = u.id)"
+    ).fetchall()
+    for (use_case,) in rows:
+        seed_demo_in(conn, str(use_case), at)
 
 
 def states(db: Database) -> dict[str, str]:

@@ -19,7 +19,7 @@ from appliance.errors import GovernanceError, StoreError
 from appliance.governance import checklist, demotion, promotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.audit import AuditLog
-from appliance.store.db import Database
+from appliance.store.db import Connection, Database
 from tests.integration.rollout_seed import (
     DAY,
     REPLIED,
@@ -96,6 +96,25 @@ def test_the_demo_clinic_checklist_is_marked_demo(db: Database) -> None:
     assert not any(i.done for i in checklist.items(db, "billing"))  # killed: not seeded
 
 
+def test_a_demo_store_older_than_the_checklists_gets_demo_ticks(db: Database) -> None:
+    def old_store(conn: Connection) -> None:  # what migration 8 left, before migration 12
+        conn.execute("INSERT INTO use_cases VALUES ('scheduling', 'd', '[\"book\"]',"
+                     " 'medium', 'o', 'pilot', 0)")  # fmt: skip
+        conn.execute("INSERT INTO use_case_history (use_case, at, to_state, requested_by)"
+                     " VALUES ('scheduling', 0, 'pilot', 'demo-seed')")  # fmt: skip
+
+    db.execute(old_store)
+    uc.ensure_built_in(db, demo=False, at=T0)
+    assert not any(i.done for i in checklist.items(db, "scheduling"))  # a real install: none
+    uc.ensure_built_in(db, demo=True, at=T0)
+    assert all(i.done and i.demo for i in checklist.items(db, "scheduling"))
+    assert not any(i.done for i in checklist.items(db, "clinic-information"))  # draft
+    uc.ensure_built_in(db, demo=True, at=T0)  # once only
+    assert db.query(lambda c: c.execute("SELECT COUNT(*) FROM use_case_checklist").fetchone()) == (
+        7,
+    )
+
+
 def test_a_promotion_is_signed_off_by_a_second_user_with_totp(db: Database) -> None:
     uc.ensure_built_in(db, demo=False, at=T0 - 30 * DAY)
     clock = Clock(T0 - 20 * DAY)
@@ -138,7 +157,7 @@ def test_a_promotion_is_signed_off_by_a_second_user_with_totp(db: Database) -> N
     denied = [r[3] for r in records if r[4] == "denied"]
     assert denied == ["usecase-requester-unknown", "usecase-needs-approver",
                       "usecase-approver-unknown", "usecase-approver-role", "usecase-totp-wrong",
-                      "usecase-totp-wrong"]  # fmt: skip
+                      "usecase-checklist-incomplete", "usecase-totp-wrong"]  # fmt: skip
     assert "looks good" not in json.dumps(audit(db, "usecase.signoff"))
     assert AuditLog(db).verify().ok
 
