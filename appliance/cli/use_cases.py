@@ -11,11 +11,12 @@ import argparse
 import getpass
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import GovernanceError
-from appliance.governance import promotion
+from appliance.governance import checklist, promotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
 
@@ -73,8 +74,14 @@ def _run(db: Database, args: argparse.Namespace, rules: promotion.Rules) -> int:
         print(json.dumps(rows, indent=2) if args.json else "\n".join(map(_line, rows)))
         return 0
     if command == "export":
-        cases = [_case(c) for c in db.query(uc.load)]
-        body = {"use_cases": cases, "agent": uc.states(db).get(uc.AGENT), "history": uc.history(db)}
+        loaded = db.query(uc.load)
+        body = {
+            "use_cases": [_case(c) for c in loaded],
+            "agent": uc.states(db).get(uc.AGENT),
+            "history": uc.history(db),
+            "checklists": {c.id: [asdict(i) for i in checklist.items(db, c.id)] for c in loaded},
+            "signoffs": signoff.signoffs(db),
+        }
         args.out.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
         return 0

@@ -240,3 +240,19 @@ def test_a_failing_gate_pauses_a_live_use_case(db: Database) -> None:
     assert "gate failed" in str(uc.history(db, "clinic-information")[-1]["comment"])
     assert demotion.enforce(db, cfg, T0) == []  # paused: nothing more to do
     assert AuditLog(db).verify().ok
+
+
+def test_a_production_use_case_is_paused_when_its_containment_falls(db: Database) -> None:
+    uc.ensure_built_in(db, demo=True, at=T0 - 30 * DAY)
+    clock = Clock(T0 - 20 * DAY)
+    enrol(db, "alice", "contact-centre-lead", clock)
+    olga = enrol(db, "olga", "owner", clock)
+    seed_week(db, "info", REPLIED, 30, now=T0 - 10 * DAY)  # a good week, then production
+    done = uc.Change("clinic-information", "production", "alice", "olga", "a good week")
+    rules = promotion.Rules(RULES.governance, accept_demo=True)
+    assert promotion.promote(db, done, olga.at(T0 - 10 * DAY), rules, T0 - 10 * DAY) == "pilot"
+    seed_week(db, "this", REPLIED, 13, now=T0)
+    seed_week(db, "desk", TRANSFER_OK, 7, now=T0)  # 13 of 20: 65% < 70%
+    [paused] = demotion.enforce(db, RULES.governance, T0)
+    assert (paused.from_state, paused.failing) == ("production", ("containment",))
+    assert uc.states(db)["clinic-information"] == "paused"

@@ -202,3 +202,5 @@ def test_the_cli_kills_promotes_and_lists(tmp_path: Path) -> None:
     assert cli(config, "export", str(tmp_path / "review.json")).returncode == 0
     review = json.loads((tmp_path / "review.json").read_text())
     assert len(review["history"]) == 6 + 3 and review["agent"] == "live"
+    assert [s["approved_by"] for s in review["signoffs"]] == ["bob", "erin"]
+    assert len(review["checklists"]["scheduling"]) == 7
