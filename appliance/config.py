@@ -218,6 +218,9 @@ class Governance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     medium_complaint_max: Share = 0.05  # ... escalation-to-complaint conversion < this
     complaint_callback_h: Annotated[float, msgspec.Meta(gt=0)] = 24.0  # a call back
     # within this many hours after an escalated call counts as a complaint
+    containment_drop_max: Share = 0.05  # demotion: containment of the last 24 h this far
+    # (percentage points) below the rest of the window pauses a live use case ...
+    drop_min_calls: Positive = 10  # ... when the last 24 h have at least this many calls
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -6,15 +6,18 @@ sign-off (a high-risk use case's sign-off dates from before its last change). A 
 in production is paused when any other criterion of its gate fails; one in pilot only
 when a safety criterion fails (its compliance flag rate, escalation-to-complaint
 conversion or a compliance evaluator), since pilot is where containment is still being
-earned. The change is the ordinary `usecase.state` record by `gate-monitor`, plus a
-`usecase.demoted` record naming the failing criteria and the sha256 of the gate's
-evidence; the history row's comment says the same. Run by `appliance governance enforce`.
+earned. Either is paused, too, when containment of the last 24 h fell more than
+`containment_drop_max` (5 points) below the rest of the window, with at least
+`drop_min_calls` calls in those 24 h (the gate alert). The change is the ordinary
+`usecase.state` record by `gate-monitor`, plus a `usecase.demoted` record naming the
+failing criteria and the sha256 of the gate's evidence (with the drop); the history
+row's comment says the same. Run by `appliance governance enforce`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from appliance.config import Governance
 from appliance.governance import gates
@@ -54,8 +57,13 @@ def enforce(db: Database, cfg: Governance, at: float | None = None) -> list[Demo
 
 def _enforce(conn: Connection, db: Database, cfg: Governance, at: float) -> list[Demotion]:
     done = []
-    for gate in gates.evaluate(conn, cfg, at):
-        failing = demoting(gate, cfg.min_calls)
+    drops = gates.containment_drops(conn, cfg, at)
+    for found in gates.evaluate(conn, cfg, at):
+        drop = drops[found.use_case]
+        gate = replace(found, criteria=(*found.criteria, drop))  # the evidence includes it
+        failing = demoting(found, cfg.min_calls)
+        if gate.state in uc.LIVE and not drop.passed:
+            failing = (*failing, drop.name)
         if not failing:
             continue
         sha = gate.sha256()

@@ -26,6 +26,8 @@ from appliance.governance.use_cases import UseCase, load
 from appliance.store.db import Connection
 
 DAY_S = 86400.0
+DROP = "containment-drop-24h"
+Attributed = tuple[gm.CallRecord, frozenset[str]]
 COMPLIANCE_OFFICER = "compliance-officer"  # appliance.console.roles.Role.COMPLIANCE_OFFICER
 
 
@@ -76,6 +78,8 @@ def _compare(value: float, op: str, threshold: float) -> bool:
         return value >= threshold
     if op == ">":
         return value > threshold
+    if op == "<=":
+        return value <= threshold
     return value < threshold
 
 
@@ -116,18 +120,48 @@ def tier_criteria(tier: str, c: gm.Counts, cfg: Governance) -> list[Criterion]:
     ]
 
 
+def _attributed(conn: Connection, since: float, until: float) -> list[Attributed]:
+    return [(call, gm.intents_of(call)) for call in gm.read_window(conn, since, until)]
+
+
+def _of(case: UseCase, attributed: list[Attributed]) -> list[gm.CallRecord]:
+    return [call for call, intents in attributed if intents & set(case.intents)]
+
+
 def evaluate(conn: Connection, cfg: Governance, now: float) -> list[Gate]:
     """The gate of every use case (not the agent switch), by id."""
     since = now - cfg.window_days * DAY_S
-    calls = gm.read_window(conn, since, now)
+    attributed = _attributed(conn, since, now)
     callers = gm.callers_since(conn, since)
-    attributed = [(call, gm.intents_of(call)) for call in calls]
     gates = []
     for case in load(conn):
-        mine = [call for call, intents in attributed if intents & set(case.intents)]
+        mine = _of(case, attributed)
         counts = gm.count(mine, callers, cfg.complaint_callback_h * 3600.0)
         gates.append(_gate(conn, case, counts, cfg, since, now))
     return gates
+
+
+def containment_drops(conn: Connection, cfg: Governance, now: float) -> dict[str, Criterion]:
+    """Per use case: how far containment of the last 24 h fell below the rest of the
+    window (percentage points as a share); passes up to `containment_drop_max`, and when
+    the last 24 h have fewer than `drop_min_calls` calls or the rest of the window none."""
+    since, recent = now - cfg.window_days * DAY_S, now - DAY_S
+    before, last = _attributed(conn, since, recent), _attributed(conn, recent, now)
+    found: dict[str, Criterion] = {}
+    for case in load(conn):
+        then, lately = _of(case, before), _of(case, last)
+        limit = cfg.containment_drop_max
+        if len(lately) < cfg.drop_min_calls or not then:
+            crit = Criterion(DROP, None, len(lately), "<=", limit, True, "too few to compare")
+        else:
+            drop = _contained(then) - _contained(lately)
+            crit = Criterion(DROP, drop, len(lately), "<=", limit, drop <= limit)
+        found[case.id] = crit
+    return found
+
+
+def _contained(calls: list[gm.CallRecord]) -> float:
+    return sum(1 for c in calls if not c.transferred) / len(calls)
 
 
 def evaluate_one(conn: Connection, cfg: Governance, now: float, use_case: str) -> Gate | None:

@@ -16,7 +16,7 @@ import pytest
 from appliance.config import Governance
 from appliance.console import credentials as cred
 from appliance.errors import GovernanceError, StoreError
-from appliance.governance import checklist, demotion, promotion, signoff
+from appliance.governance import checklist, demotion, gates, promotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.audit import AuditLog
 from appliance.store.db import Connection, Database
@@ -28,6 +28,7 @@ from tests.integration.rollout_seed import (
     Clock,
     enrol,
     green,
+    seed_call,
     seed_week,
 )
 from tests.integration.test_schedule import open_db
@@ -256,3 +257,31 @@ def test_a_production_use_case_is_paused_when_its_containment_falls(db: Database
     [paused] = demotion.enforce(db, RULES.governance, T0)
     assert (paused.from_state, paused.failing) == ("production", ("containment",))
     assert uc.states(db)["clinic-information"] == "paused"
+
+
+def test_a_containment_drop_in_24_hours_pauses_a_live_use_case(db: Database) -> None:
+    uc.ensure_built_in(db, demo=True, at=T0 - 30 * DAY)  # clinic-information in pilot
+    cfg = RULES.governance
+
+    def calls(prefix: str, start: float, n: int, transferred: int) -> None:
+        def write(conn: Connection) -> None:
+            for i in range(n):
+                events = TRANSFER_OK if i < transferred else REPLIED
+                seed_call(conn, f"{prefix}{i}", start + i * 600, events, verdicts=green())
+
+        db.execute(write)
+
+    calls("week", T0 - 6 * DAY, 40, 0)  # all contained before the last 24 h
+    calls("day", T0 - DAY + 60, 9, 1)  # 8 of 9: a drop of 11 points, but only 9 calls
+    assert demotion.enforce(db, cfg, T0) == []
+    drop = db.query(lambda c: gates.containment_drops(c, cfg, T0))["clinic-information"]
+    assert (drop.value, drop.n, drop.passed) == (None, 9, True)
+    calls("more", T0 - DAY / 2, 1, 0)  # 10 calls, 9 contained: a drop of 10 points
+    drop = db.query(lambda c: gates.containment_drops(c, cfg, T0))["clinic-information"]
+    assert (drop.value, drop.n, drop.passed) == (pytest.approx(0.1), 10, False)
+    [paused] = demotion.enforce(db, cfg, T0)  # the week's containment (49/50) still passes
+    assert paused.failing == ("containment-drop-24h",)
+    assert uc.states(db)["clinic-information"] == "paused"
+    loose = promotion.Rules(Governance(min_calls=20, containment_drop_max=0.1)).governance
+    drop = db.query(lambda c: gates.containment_drops(c, loose, T0))["clinic-information"]
+    assert drop.passed  # a drop of exactly the limit is allowed
