@@ -17,7 +17,7 @@ import msgspec
 
 from appliance.addresses import host_port
 from appliance.config_sip import Sip, SipRegistration, SipTls, validate_sip
-from appliance.config_types import Count, Port, Positive, Seconds
+from appliance.config_types import Count, Port, Positive, Seconds, Share
 from appliance.errors import ConfigError
 
 __all__ = ["Count", "Port", "Positive", "Seconds", "Sip", "SipRegistration", "SipTls"]
@@ -205,6 +205,24 @@ class Outbound(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     attempts_per_appointment: Positive = 3  # calls about one appointment in all
 
 
+class Governance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Phase gates of the rollout (appliance/governance/gates.py, docs/governance.md):
+    computed from the store over a rolling window; shares are 0..1."""
+
+    window_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 7  # the rolling window
+    min_calls: Positive = 30  # attributed calls in the window below which a gate fails
+    low_containment_min: Share = 0.70  # low -> next: containment >= this
+    low_compliance_flag_max: Share = 0.02  # ... compliance flag rate < this
+    low_warm_transfer_min: Share = 0.95  # ... transfers that reached a human > this
+    medium_containment_min: Share = 0.60  # medium -> next: containment >= this
+    medium_complaint_max: Share = 0.05  # ... escalation-to-complaint conversion < this
+    complaint_callback_h: Annotated[float, msgspec.Meta(gt=0)] = 24.0  # a call back
+    # within this many hours after an escalated call counts as a complaint
+    containment_drop_max: Share = 0.05  # demotion: containment of the last 24 h this far
+    # (percentage points) below the rest of the window pauses a live use case ...
+    drop_min_calls: Positive = 10  # ... when the last 24 h have at least this many calls
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clinic: Clinic
     paths: Paths
@@ -223,6 +241,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retention: Retention = msgspec.field(default_factory=Retention)
     demo: Demo = msgspec.field(default_factory=Demo)
     outbound: Outbound = msgspec.field(default_factory=Outbound)
+    governance: Governance = msgspec.field(default_factory=Governance)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""

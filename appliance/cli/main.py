@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     from appliance.cli import ops as cli_ops
     from appliance.cli import outbound as cli_outbound
     from appliance.cli import quality as cli_quality
+    from appliance.cli import rollout as cli_rollout
     from appliance.cli import use_cases as cli_use_cases
     from appliance.cli import users as cli_users
 
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
     cli_use_cases.add_parser(sub)
+    cli_rollout.add_parser(sub)
     cli_users.add_users(sub)
     cli_quality.add_quality(sub)
     cli_outbound.add_parsers(sub)
@@ -262,6 +264,12 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_users(settings, args)
 
 
+def _rollout(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.rollout import cmd_governance
+
+    return cmd_governance(settings, args)
+
+
 def _outbound(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli import outbound as cli_outbound
 
@@ -278,6 +286,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "schedule": cmd_schedule,
     "verify-isolation": cmd_verify_isolation,
     "usecases": cmd_usecases,
+    "governance": lambda settings, args: _rollout(settings, args),
     "bundle": cmd_bundle,
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),
     "admin": lambda settings, args: _ops("cmd_admin", settings, args),

@@ -1,16 +1,22 @@
 """`appliance usecases list|history|export|kill|pause|promote|revive`: the rollout's use
 cases and kill switches (appliance/governance/use_cases.py). Every change is audited and
-names who asked (`--by`); a promotion or revival names a second person who approved it."""
+names who asked (`--by`); a promotion or revival names a second person, a console user
+with the required role, who approves it with a fresh TOTP code (`--totp`, else asked for)
+and a comment; it is refused while the checklist or, into production, the phase gate
+fails (appliance/governance/promotion.py)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import GovernanceError
+from appliance.governance import checklist, promotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
 
@@ -40,8 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     revive = s.add_parser("revive", help="the whole agent takes calls again (approved)")
     for cmd in (promote, revive):
         cmd.add_argument("--by", required=True, help="who asks (recorded)")
-        cmd.add_argument("--approved-by", required=True, help="a second person (recorded)")
-        cmd.add_argument("--comment", default="")
+        cmd.add_argument("--approved-by", required=True, help="a second console user")
+        cmd.add_argument("--totp", help="the approver's TOTP code (asked for when left out)")
+        cmd.add_argument("--comment", required=True, help="why (kept in the sign-off)")
 
 
 def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
@@ -49,7 +56,8 @@ def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
 
     db, _ = open_store(settings)
     try:
-        return _run(db, args)
+        rules = promotion.Rules(settings.governance, accept_demo=settings.demo.clinic)
+        return _run(db, args, rules)
     except GovernanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -57,7 +65,7 @@ def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
         db.close()
 
 
-def _run(db: Database, args: argparse.Namespace) -> int:
+def _run(db: Database, args: argparse.Namespace, rules: promotion.Rules) -> int:
     command = args.usecase_command
     if command == "list":
         return _list(db, args.json)
@@ -66,8 +74,14 @@ def _run(db: Database, args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2) if args.json else "\n".join(map(_line, rows)))
         return 0
     if command == "export":
-        cases = [_case(c) for c in db.query(uc.load)]
-        body = {"use_cases": cases, "agent": uc.states(db).get(uc.AGENT), "history": uc.history(db)}
+        loaded = db.query(uc.load)
+        body = {
+            "use_cases": [_case(c) for c in loaded],
+            "agent": uc.states(db).get(uc.AGENT),
+            "history": uc.history(db),
+            "checklists": {c.id: [asdict(i) for i in checklist.items(db, c.id)] for c in loaded},
+            "signoffs": signoff.signoffs(db),
+        }
         args.out.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
         return 0
@@ -76,7 +90,12 @@ def _run(db: Database, args: argparse.Namespace) -> int:
         command, getattr(args, "to", "")
     )
     approver = getattr(args, "approved_by", None)
-    before = uc.change(db, uc.Change(target, to, args.by, approver, args.comment))
+    request = uc.Change(target, to, args.by, approver, args.comment)
+    if approver is None:
+        before = uc.change(db, request)
+    else:
+        totp = args.totp or getpass.getpass(f"TOTP code of {approver}: ")
+        before = promotion.promote(db, request, totp, rules)
     print(f"{'agent' if target == uc.AGENT else target}: {before} -> {to}")
     return 0
 

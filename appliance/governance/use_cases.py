@@ -13,19 +13,22 @@ The built-in use cases are created on first open of the store: a real install st
 with every one in draft and the high-risk ones killed; the demo clinic of `make run`
 starts its low- and medium-risk ones in pilot, marked as demo sign-offs. Every change is
 an audit record (`usecase.*`) naming the actor and, for a promotion, the approver; the
-comment stays in the store's history table, never in the audit chain.
+comment stays in the store's history table, never in the audit chain. A change up is
+applied only through `change(..., approve=...)`: appliance/governance/promotion.py checks
+the checklist, the gate and the TOTP sign-off inside the change's transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.errors import GovernanceError
+from appliance.governance.checklist import seed_demo_in
 from appliance.store.audit import AuditEvent, append_audit
 from appliance.store.db import Connection, Database
 from appliance.store.migrations import Migration
@@ -144,7 +147,22 @@ def _ensure(conn: Connection, demo: bool, at: float, signer: Signer) -> list[str
         _history(conn, case.id, at, None, state, who, None, note)
         _audit(conn, signer, "usecase.created", case.id, who, state, at)
         created.append(case.id)
+    if demo:
+        _demo_checklists(conn, at)
     return created
+
+
+def _demo_checklists(conn: Connection, at: float) -> None:
+    """The demo's seeded live use cases without a checklist (a store older than the
+    checklists too) get every item ticked, marked demo."""
+    rows = conn.execute(
+        "SELECT id FROM use_cases u WHERE state IN ('pilot', 'production') AND EXISTS"
+        " (SELECT 1 FROM use_case_history h WHERE h.use_case = u.id"
+        " AND h.requested_by = 'demo-seed') AND NOT EXISTS"
+        " (SELECT 1 FROM use_case_checklist c WHERE c.use_case = u.id)"
+    ).fetchall()
+    for (use_case,) in rows:
+        seed_demo_in(conn, str(use_case), at)
 
 
 def states(db: Database) -> dict[str, str]:
@@ -169,10 +187,21 @@ def live_intents(cases: list[UseCase]) -> frozenset[str]:
     return frozenset(i for c in cases if c.state in LIVE for i in c.intents)
 
 
-def change(db: Database, request: Change, at: float | None = None) -> str:
-    """Apply a state change (audited); the previous state. Raises GovernanceError."""
+# checks a promotion inside its transaction (checklist, gate, sign-off with TOTP) and
+# records the sign-off; returns the sha256 of the evidence (appliance/governance/promotion.py)
+Approve = Callable[[Connection, Change, str, str, float], str]
+
+
+def change(
+    db: Database, request: Change, at: float | None = None, approve: Approve | None = None
+) -> str:
+    """Apply a state change (audited); the previous state. Raises GovernanceError.
+
+    A change up (a promotion, a resumption, the agent's revival) needs `approve`: without
+    it the change is refused (`usecase-needs-sign-off`)."""
     _check_request(request)
-    return db.execute(_change, request, time.time() if at is None else at, Signer.of(db))
+    at = time.time() if at is None else at
+    return db.execute(_change, request, at, Signer.of(db), approve)
 
 
 def _check_request(request: Change) -> None:
@@ -184,15 +213,20 @@ def _check_request(request: Change) -> None:
         raise GovernanceError("usecase-actor-missing", "say who requests the change")
 
 
-def _change(conn: Connection, request: Change, at: float, signer: Signer) -> str:
+def _change(
+    conn: Connection, request: Change, at: float, signer: Signer, approve: Approve | None
+) -> str:
     row = conn.execute(
         "SELECT state, tier FROM use_cases WHERE id = ?", (request.use_case,)
     ).fetchone()
     if row is None:
         raise GovernanceError("usecase-unknown", f"no use case {request.use_case!r}")
     current, tier = str(row[0]), str(row[1])
-    _check_transition(request, current, tier)
-    evidence = _evidence(conn) if request.approved_by else ""
+    evidence = ""
+    if _check_transition(request, current, tier):
+        if approve is None:
+            raise GovernanceError("usecase-needs-sign-off", "a change up is signed off (TOTP)")
+        evidence = approve(conn, request, current, tier, at)
     conn.execute(
         "UPDATE use_cases SET state = ?, changed_at = ? WHERE id = ?",
         (request.to_state, at, request.use_case),
@@ -205,26 +239,28 @@ def _change(conn: Connection, request: Change, at: float, signer: Signer) -> str
     return current
 
 
-def _check_transition(request: Change, current: str, tier: str) -> None:
+def _check_transition(request: Change, current: str, tier: str) -> bool:
     """Down is always allowed (kill, pause); up one step at a time, requested by one
-    person and approved by another; a paused use case resumes to pilot (approved)."""
+    person and approved by another; a paused use case resumes to pilot (approved).
+    True when the change needs a sign-off."""
     to = request.to_state
     if request.use_case == AGENT:
         if to not in ("live", "killed"):
             raise GovernanceError("usecase-state-invalid", "the agent switch is live or killed")
         if to == "live":
             _require_approver(request)
-        return
+        return to == "live"
     if to in ("killed", "paused", "draft"):
         if to == "paused" and current not in LIVE:
             raise GovernanceError("usecase-state-invalid", f"a {current} use case is not live")
-        return
+        return False
     upward = PROMOTIONS.get(current) == to or (current in ("paused", "killed") and to == "pilot")
     if not upward:
         raise GovernanceError("usecase-state-invalid", f"{current} cannot become {to}")
     _require_approver(request)
     if tier == "high" and to in LIVE and not request.comment.strip():
         raise GovernanceError("usecase-needs-comment", "a high-risk promotion needs a comment")
+    return True
 
 
 def _require_approver(request: Change) -> None:
@@ -232,12 +268,6 @@ def _require_approver(request: Change) -> None:
         raise GovernanceError(
             "usecase-needs-approver", "a promotion is approved by a second person"
         )
-
-
-def _evidence(conn: Connection) -> str:
-    """A hash of what the approver saw: every use case's state at that moment."""
-    snapshot = json.dumps(sorted(states_in(conn).items()), separators=(",", ":"))
-    return hashlib.sha256(snapshot.encode()).hexdigest()
 
 
 def _history(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from appliance.config import Settings
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.governance.config_audit import audit_config
+from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
@@ -42,6 +43,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OUTBOUND_MIGRATION,  # 10: consent ledger, do-not-call, attempts (appliance/outbound)
     SPANS_MIGRATION,  # 11: each ended call's trace (appliance/observability/call_trace)
     KB_VERSIONS_MIGRATION,  # 12: knowledge-base versions, four-eyes (appliance/workflows)
+    ROLLOUT_MIGRATION,  # 13: use case checklists and sign-offs (appliance/governance)
 )
 
 

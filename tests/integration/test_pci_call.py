@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 
+from appliance.governance import checklist
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 from appliance.store.keys import load_key
@@ -22,6 +25,7 @@ from tests.integration.governance_calls import (
     leaks,
     speech,
 )
+from tests.integration.rollout_seed import Clock, enrol
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -44,6 +48,22 @@ mode = "collect"
 expected_digits = 16
 timeout_s = 60.0
 """
+
+
+def sign_off_ready(agent: AgentProcess) -> pyotp.TOTP:
+    """The running agent's store gets an owner and a compliance officer (the TOTP of the
+    latter) and billing's checklist done."""
+    key = load_key("db.key", agent.var / "keys/db.key").hex
+    db = Database.open(agent.var / "appliance.db", key, MIGRATIONS)
+    try:
+        clock = Clock(time.time() - 120)
+        enrol(db, "owner", "owner", clock)
+        officer = enrol(db, "compliance", "compliance-officer", clock)
+        for item in checklist.ITEM_IDS:
+            checklist.tick(db, checklist.Tick("billing", item, "owner", "tests/pci"))
+    finally:
+        db.close()
+    return officer
 
 
 def digit_runs(data: bytes) -> list[str]:
@@ -69,8 +89,11 @@ def paid_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
         card = speech(models_dir, SPOKEN)
         question = speech(models_dir, "Thank you. What time do you open tomorrow?")
         agent.wait_ready()
-        # card payments belong to the high-risk billing use case: killed until promoted
-        who = ("--by", "owner", "--approved-by", "compliance", "--comment", "PCI pause tested")
+        # card payments belong to the high-risk billing use case: killed until promoted,
+        # its checklist done, with a compliance officer's TOTP sign-off
+        officer = sign_off_ready(agent)
+        who = ("--by", "owner", "--approved-by", "compliance", "--totp", officer.now(),
+               "--comment", "PCI pause tested")  # fmt: skip
         promoted = agent.cli("usecases", "promote", "billing", "--to", "pilot", *who)
         assert promoted.returncode == 0, promoted.stderr
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.config import load_settings
 from appliance.errors import GovernanceError, StoreError
+from appliance.governance import checklist, promotion
 from appliance.governance import use_cases as uc
 from appliance.llm.understanding import Intent
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
+from appliance.services.app_db import open_store
 from appliance.store.audit import AuditLog
 from appliance.store.db import Database
 from appliance.workflows.engine import WorkflowEngine
@@ -28,6 +32,7 @@ from appliance.workflows.said import Vocabulary, read_details
 from appliance.workflows.understander import Understanding
 from appliance.workflows.use_case_gate import UseCaseGate
 from tests.conftest import REPO
+from tests.integration.rollout_seed import Clock, enrol
 from tests.integration.test_schedule import ASSETS, open_db
 
 pytestmark = pytest.mark.integration
@@ -86,14 +91,25 @@ def test_changes_go_down_at_once_and_up_one_step_with_a_second_person(db: Databa
         with pytest.raises(GovernanceError) as caught:
             uc.change(db, change)
         assert caught.value.code == code, change
-    assert uc.change(db, uc.Change("scheduling", "simulated", "alice", "bob")) == "draft"
-    assert uc.change(db, uc.Change("scheduling", "pilot", "alice", "carol", "gate ok")) == (
-        "simulated"
-    )
+    clock = Clock(time.time() - 120)
+    enrol(db, "alice", "contact-centre-lead", clock)
+    roles = (("bob", "platform-engineer"), ("carol", "owner"), ("erin", "compliance-officer"))
+    totp = {name: enrol(db, name, role, clock) for name, role in roles}
+    for case in ("scheduling", "refills"):
+        for item in checklist.ITEM_IDS:
+            checklist.tick(db, checklist.Tick(case, item, "rita", "https://wiki/x"))
+
+    def up(change: uc.Change) -> str:
+        assert change.approved_by is not None
+        code = totp[change.approved_by].now()
+        return promotion.promote(db, change, code, promotion.Rules())
+
+    assert up(uc.Change("scheduling", "simulated", "alice", "bob", "sim")) == "draft"
+    assert up(uc.Change("scheduling", "pilot", "alice", "carol", "gate ok")) == "simulated"
     assert uc.change(db, uc.Change("scheduling", "paused", "dave")) == "pilot"
-    assert uc.change(db, uc.Change("refills", "pilot", "alice", "erin", "signed off")) == "killed"
+    assert up(uc.Change("refills", "pilot", "alice", "erin", "signed off")) == "killed"
     assert uc.change(db, uc.Change(uc.AGENT, "killed", "dave")) == "live"
-    records = [r for r in audit_rows(db) if r[0].startswith("usecase.")]
+    records = [r for r in audit_rows(db) if r[0] in ("usecase.state", "usecase.killed")]
     changes = [r[:4] for r in records[-5:]]
     assert changes == [
         ("usecase.state", "scheduling", "bob", "simulated"),
@@ -164,18 +180,27 @@ def test_the_cli_kills_promotes_and_lists(tmp_path: Path) -> None:
         f'audit_key_file = "{var}/keys/audit-signing.key"\n'
     )
     assert "scheduling           medium draft" in cli(config, "list").stdout
-    refused = cli(config, "promote", "scheduling", "--to", "simulated", "--by", "alice",
-                  "--approved-by", "alice")  # fmt: skip
+    db, _ = open_store(load_settings(config))
+    clock = Clock(time.time() - 120)
+    try:
+        enrol(db, "alice", "contact-centre-lead", clock)
+        bob, erin = enrol(db, "bob", "platform-engineer", clock), enrol(db, "erin", "owner", clock)
+    finally:
+        db.close()
+    promote = ("promote", "scheduling", "--to", "simulated", "--by", "alice", "--comment", "ok")
+    refused = cli(config, *promote, "--approved-by", "alice", "--totp", "123456")
     assert refused.returncode == 2 and "usecase-needs-approver" in refused.stderr
-    done = cli(config, "promote", "scheduling", "--to", "simulated", "--by", "alice",
-               "--approved-by", "bob")  # fmt: skip
+    done = cli(config, *promote, "--approved-by", "bob", "--totp", bob.now())
     assert done.returncode == 0 and "scheduling: draft -> simulated" in done.stdout
     assert cli(config, "kill", "agent", "--by", "dave").returncode == 0
     listed = json.loads(cli(config, "list", "--json").stdout)
     assert listed["agent"] == "killed"
     assert {c["id"]: c["state"] for c in listed["use_cases"]}["scheduling"] == "simulated"
-    revived = cli(config, "revive", "--by", "dave", "--approved-by", "erin")
+    revived = cli(config, "revive", "--by", "alice", "--approved-by", "erin", "--totp",
+                  erin.now(), "--comment", "incident closed")  # fmt: skip
     assert revived.returncode == 0 and "agent: killed -> live" in revived.stdout
     assert cli(config, "export", str(tmp_path / "review.json")).returncode == 0
     review = json.loads((tmp_path / "review.json").read_text())
     assert len(review["history"]) == 6 + 3 and review["agent"] == "live"
+    assert [s["approved_by"] for s in review["signoffs"]] == ["bob", "erin"]
+    assert len(review["checklists"]["scheduling"]) == 7
