@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from appliance.admin.app import create_app
 from appliance.admin.screenpop import ScreenPop
@@ -30,7 +31,12 @@ from appliance.demo.config import desk_uri, front_desk_uri, screenpop_url
 from appliance.demo.seed import seed_configured
 from appliance.edge.kamailio import SipEdge, options_ping
 from appliance.errors import ApplianceError, TelephonyError
-from appliance.governance.audit_anchor import anchor_periodically, export_logged, exporter_for
+from appliance.governance.audit_anchor import (
+    AnchorExporter,
+    anchor_periodically,
+    export_logged,
+    exporter_for,
+)
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
@@ -47,6 +53,7 @@ from appliance.services.lifecycle import ensure_dirs, install_signal_handlers, s
 from appliance.services.runtime import llm_server, warm_up_llm
 from appliance.store.bootstrap import llm_api_key
 from appliance.store.calls import CallRepository
+from appliance.store.db import Database
 
 logger = logging.getLogger(__name__)
 WORKER_START_S = 240.0  # s for a worker to load its models and listen
@@ -229,6 +236,39 @@ def _close_interrupted(repo: CallRepository, metrics: Metrics) -> None:
         )
 
 
+def _start_jobs(
+    settings: Settings, sup: Supervisor, db: Database, anchors: AnchorExporter, llm: OpenAIChatModel
+) -> list[asyncio.Task[Any]]:
+    """The running appliance's background work, each ending when `sup.stop` is set: the
+    LLM watcher, the retention purge, audit anchors, post-call scoring, the 24 h KPIs."""
+    every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
+    report = functools.partial(sup.health.set, "audit-anchor")
+    policy = RetentionPolicy.from_settings(settings)
+    return [
+        asyncio.create_task(sup.watch(llm)),
+        asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
+        asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
+        asyncio.create_task(scoring_job(db, sup.stop)),  # every ended call's scores
+        asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
+    ]
+
+
+async def _started(sup: Supervisor, api_key: str) -> bool:
+    """Start the demo desk and the children; False when stopped before they were up."""
+    if sup.desk is not None:
+        await sup.desk.start()  # spawned, not waited for: it never holds up start-up
+    starting = asyncio.create_task(sup.start_children(api_key))
+    stopped = asyncio.create_task(sup.stop.wait())
+    await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return False
+    stopped.cancel()
+    starting.result()
+    return True
+
+
 async def run(settings: Settings, config: Path | None = None) -> int:
     configure_logging(settings.log.level)
     require_configured(settings)  # every model byte checked before anything starts
@@ -246,46 +286,25 @@ async def run(settings: Settings, config: Path | None = None) -> int:
     sup.health.set("store", True, "sqlcipher")
     api_key = llm_api_key(settings)
     llm = sup.llm_client(api_key)
-    admin = AdminServer(
-        create_app(
-            sup.health,
-            sup.metrics,
-            repo,
-            ScreenPop.from_settings(settings, db),
-            Console.from_settings(db, settings),  # on 127.0.0.1:8080/console/ (loopback)
-        ),
-        *endpoint,
+    app = create_app(
+        sup.health,
+        sup.metrics,
+        repo,
+        ScreenPop.from_settings(settings, db),
+        Console.from_settings(db, settings),  # on 127.0.0.1:8080/console/ (loopback)
     )
+    admin = AdminServer(app, *endpoint)
     try:
         await admin.start()
-        if sup.desk is not None:
-            await sup.desk.start()  # spawned, not waited for: it never holds up start-up
-        starting = asyncio.create_task(sup.start_children(api_key))
-        stopped = asyncio.create_task(sup.stop.wait())
-        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():  # Ctrl-C during start-up
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+        if not await _started(sup, api_key):  # Ctrl-C during start-up
             return 0
-        starting.result()
-        watcher = asyncio.create_task(sup.watch(llm))
-        every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
-        purger = asyncio.create_task(
-            purge_periodically(db, RetentionPolicy.from_settings(settings), every_s, sup.stop)
-        )
-        anchorer = asyncio.create_task(
-            anchor_periodically(
-                anchors, sup.stop, report=functools.partial(sup.health.set, "audit-anchor")
-            )
-        )
-        scorer = asyncio.create_task(scoring_job(db, sup.stop))  # every ended call's scores
-        kpis = asyncio.create_task(kpi_job(db, sup.metrics, sup.stop))  # 24 h KPIs on /metrics
+        jobs = _start_jobs(settings, sup, db, anchors, llm)
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
-        pinger = asyncio.create_task(watchdog(sup.stop))
+        jobs.append(asyncio.create_task(watchdog(sup.stop)))
         await sup.stop.wait()
-        await asyncio.gather(watcher, pinger, purger, anchorer, scorer, kpis)
+        await asyncio.gather(*jobs)
     finally:
         await sup.shutdown()
         if anchors.every_s > 0:
