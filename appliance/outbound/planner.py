@@ -121,12 +121,21 @@ class Planner:
         """A decision per booked appointment on the clinic date `day`, as of `now` (aware)."""
         return self._db.query(self._plan, day, now)
 
-    def _plan(self, conn: Connection, day: date, now: datetime) -> list[Decision]:
+    def plan_one(self, appointment_id: str, day: date, now: datetime) -> Decision | None:
+        """The decision for one appointment, from the store as it is now (the dialler's
+        check right before each dial); None when it is no longer booked on `day`."""
+        decisions = self._db.query(self._plan, day, now, appointment_id)
+        return decisions[0] if decisions else None
+
+    def _plan(
+        self, conn: Connection, day: date, now: datetime, only: str | None = None
+    ) -> list[Decision]:
         holidays = frozenset(
             date.fromisoformat(r[0]) for r in conn.execute("SELECT day FROM holidays")
         )
         window = ClinicWindow(self._zone, self._start, self._end, holidays)
-        return [self._decide(conn, window, b, now) for b in self._booked(conn, day)]
+        booked = [b for b in self._booked(conn, day) if only is None or b.appointment_id == only]
+        return [self._decide(conn, window, b, now) for b in booked]
 
     def _booked(self, conn: Connection, day: date) -> list[_Booked]:
         start = datetime.combine(day, time(0), self._zone)
