@@ -199,6 +199,36 @@ class Dialler:
                 waiter.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
 
+    def preview(self, day: date) -> list[tuple[str, str, datetime | None, str | None]]:
+        """What `run` would do first, as of now, placing and writing nothing: per
+        appointment (id, dial-now | wait | not-dialled, when, why)."""
+        out: list[tuple[str, str, datetime | None, str | None]] = []
+        today = self._now().date()
+        for d in self._planner.plan(day, self._now()):
+            refusal = self._refusal(d)
+            if refusal is not None or d.at is None:
+                out.append((d.appointment_id, "not-dialled", None, refusal or d.reason))
+            elif d.at.astimezone(self._zone).date() > today:
+                out.append((d.appointment_id, "not-dialled", d.at, "next-day"))
+            else:
+                action = "dial-now" if d.action == "call-now" else "wait"
+                out.append((d.appointment_id, action, d.at, d.reason))
+        return out
+
+    def _refusal(self, decision: Decision) -> str | None:
+        """Why the decision may not be dialled at all (the planner's reason, or a second
+        look at the ledger); None when it may (now or later)."""
+        if decision.action == "excluded":
+            return decision.reason or "excluded"
+        number, patient = decision.contact.number, decision.contact.patient_id
+        if (
+            number is None
+            or self._ledger.on_dnc(number)
+            or self._ledger.consent(patient, number) != "active"
+        ):  # the planner said so already: a second look costs one query
+            return "refused-at-dial"
+        return None
+
     def _check_and_dial(self, appointment_id: str, day: date) -> None:
         """The checks right before a dial; then the call, in a task of its own."""
         decision = self._planner.plan_one(appointment_id, day, self._now())
@@ -208,13 +238,10 @@ class Dialler:
         if decision.action != "call-now":
             self._queue_or_drop(decision)
             return
-        number, patient = decision.contact.number, decision.contact.patient_id
-        if (
-            number is None
-            or self._ledger.on_dnc(number)
-            or self._ledger.consent(patient, number) != "active"
-        ):  # the planner said so already: a second look costs one query
-            self._report.not_dialled[appointment_id] = "refused-at-dial"
+        refusal = self._refusal(decision)
+        number = decision.contact.number
+        if refusal is not None or number is None:
+            self._report.not_dialled[appointment_id] = refusal or "no-number"
             return
         if decision.number in self._calls.values():  # the number is in a call right now
             self._push(self._clock.time() + self._pacing.poll_s, appointment_id)
