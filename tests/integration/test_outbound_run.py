@@ -13,12 +13,12 @@ import pytest
 from appliance.cli.main import main
 from appliance.config import Settings, load_settings
 from appliance.outbound.dialler import Pacing
+from appliance.outbound.ledger import Ledger
 from appliance.outbound.reminder_call import Voice
 from appliance.outbound.run import RunOptions, StoreCapacity, build_dialler, dialler_sip
-from appliance.outbound.ledger import Ledger
 from appliance.store.bootstrap import audit_key, open_database
-from appliance.store.pseudonyms import caller_hash_key
 from appliance.store.db import Connection, Database
+from appliance.store.pseudonyms import caller_hash_key
 from tests.conftest import store_config
 from tests.fakes import FakeClock, FakeDetector, FakeStt, FakeTts, Speech
 from tests.integration.outbound_support import KEY as HASH_KEY
