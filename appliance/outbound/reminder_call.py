@@ -19,7 +19,7 @@ Every sentence is from appliance.outbound.templates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -80,6 +80,11 @@ def appointment_facts(db: Database, zone: ZoneInfo) -> FactsOf:
     return lambda appointment_id: db.query(read, appointment_id)
 
 
+async def _chunks(chunks: list[AudioChunk]) -> AsyncIterator[AudioChunk]:
+    for chunk in chunks:
+        yield chunk
+
+
 class _Line:
     """One answered call: speaking, and hearing through the detector and the heuristic."""
 
@@ -105,9 +110,11 @@ class _Line:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, ready: list[AudioChunk] | None = None) -> None:
+        """Say `text` (its audio `ready` when synthesized beforehand)."""
         rate = self.call.rate
-        async for chunk in self.voice.tts.synthesize(text):
+        audio = _chunks(ready) if ready is not None else self.voice.tts.synthesize(text)
+        async for chunk in audio:
             pcm = chunk.pcm if chunk.rate == rate else resample(chunk.pcm, chunk.rate, rate)
             await self.call.play(AudioChunk(pcm, rate))
         first = await self.call.drain()
@@ -162,12 +169,18 @@ class ReminderCall:
         self._facts = facts
         self._cancel = cancel
         self.disclosure_started_s: list[float] = []  # s after answer, per call (metrics)
+        self._disclosure: list[AudioChunk] | None = None
+
+    async def prepare(self) -> None:
+        """Synthesize the disclosure once, before any dial, so that it starts at once."""
+        text = say.disclosure(self._s.clinic)
+        self._disclosure = [chunk async for chunk in self._voice.tts.synthesize(text)]
 
     async def __call__(self, call: CallHandle, decision: Decision, ledger: Ledger) -> CallReport:
         answered = self._voice.clock.monotonic()
         line = _Line(call, self._voice, self._s.amd)
         try:
-            await line.say(say.disclosure(self._s.clinic))
+            await line.say(say.disclosure(self._s.clinic), self._disclosure)
             if line.first_audio is not None:
                 self.disclosure_started_s.append(line.first_audio - answered)
             return await self._after_disclosure(line, decision, ledger)

@@ -27,6 +27,7 @@ from appliance.config import Settings, Sip
 from appliance.errors import OutboundError
 from appliance.outbound.dialler import (
     CallReport,
+    Conversation,
     Dialler,
     OutboundLine,
     Pacing,
@@ -90,31 +91,35 @@ def uri_for(via: str) -> Callable[[str], str]:
     return lambda number: f"sip:{number}@{via}"
 
 
+def reminder_call(settings: Settings, db: Database, voice: Voice, callback: str) -> ReminderCall:
+    """The conversation, cancelling through the built-in schedule (as the workflows do)."""
+    from appliance.scheduling.builtin import BuiltinSchedule
+
+    zone = ZoneInfo(settings.clinic.timezone)
+    return ReminderCall(
+        voice,
+        ReminderSettings(settings.clinic.name, callback),
+        facts_of(db, zone),
+        BuiltinSchedule(db, zone).cancel,
+    )
+
+
 def build_dialler(
     settings: Settings,
     db: Database,
     hash_key: bytes,
-    seams: tuple[OutboundLine, Voice, Clock],
+    seams: tuple[OutboundLine, Conversation, Clock],
     options: RunOptions,
 ) -> Dialler:
-    """The dialler over a line (PjsipTelephony or a test's), a voice and a clock."""
-    line, voice, clock = seams
-    zone = ZoneInfo(settings.clinic.timezone)
-    from appliance.scheduling.builtin import BuiltinSchedule
-
-    talk = ReminderCall(
-        voice,
-        ReminderSettings(settings.clinic.name, options.callback),
-        facts_of(db, zone),
-        BuiltinSchedule(db, zone).cancel,
-    )
+    """The dialler over a line (PjsipTelephony or a test's), a conversation and a clock."""
+    line, talk, clock = seams
     sip = settings.sip
     capacity = StoreCapacity(db, sip.max_calls * sip.workers, sip.max_call_s, clock.time)
     return Dialler(
         Planner.from_settings(db, hash_key, settings),
         Ledger(db, hash_key, ACTOR),
         (line, talk, capacity, clock),
-        zone,
+        ZoneInfo(settings.clinic.timezone),
         uri_for(options.via),
         options.pacing,
     )
@@ -177,9 +182,11 @@ async def run_reminders(
     async def refuse(call: Any) -> None:
         await call.hangup()
 
+    talk = reminder_call(settings, db, voice, options.callback)
+    await talk.prepare()
     await telephony.start(refuse)
     try:
-        dialler = build_dialler(settings, db, hash_key, (telephony, voice, voice.clock), options)
+        dialler = build_dialler(settings, db, hash_key, (telephony, talk, voice.clock), options)
         return await dialler.run(options.day)
     finally:
         await telephony.stop()

@@ -179,3 +179,18 @@ async def test_an_unclear_answer_gets_a_yes_or_no_question(db: Database) -> None
     report, _, tts = await run(db, clock, hello(clock, 3), lines)
     assert report == CallReport("answered", "confirmed")
     assert tts.texts[1:3] == [say.ask_for("Ana"), say.YES_OR_NO]
+
+
+async def test_a_prepared_disclosure_starts_the_moment_the_call_is_answered(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    call = hello(clock, 2)
+    talk, tts = converse(db, clock, call, ["yes", "yes"])
+    await clock.run(talk.prepare())
+    assert tts.texts == [say.disclosure(CLINIC)]
+    prepared_at = clock.monotonic()
+    report = await clock.run(talk(call, DECISION, ledger(db).for_call("call-2")))
+    assert report.result == "confirmed"
+    assert tts.texts.count(say.disclosure(CLINIC)) == 1  # not synthesized again
+    assert talk.disclosure_started_s == [0.0] and call.spans[0][0] == prepared_at

@@ -15,7 +15,13 @@ from appliance.config import Settings, load_settings
 from appliance.outbound.dialler import Pacing
 from appliance.outbound.ledger import Ledger
 from appliance.outbound.reminder_call import Voice
-from appliance.outbound.run import RunOptions, StoreCapacity, build_dialler, dialler_sip
+from appliance.outbound.run import (
+    RunOptions,
+    StoreCapacity,
+    build_dialler,
+    dialler_sip,
+    reminder_call,
+)
 from appliance.store.bootstrap import audit_key, open_database
 from appliance.store.db import Connection, Database
 from appliance.store.pseudonyms import caller_hash_key
@@ -81,7 +87,8 @@ async def test_one_confirms_one_opts_out_and_neither_is_dialled_again(
     stt = FakeStt(clock, ["yes", "yes I'll be there", "please stop calling me"])
     voice = Voice(FakeTts(clock), stt, lambda: FakeDetector(clock), clock)
     options = RunOptions(WEDNESDAY, "pbx.test", "555 010 0999", pacing=Pacing(max_concurrent=1))
-    dialler = build_dialler(settings, db, HASH_KEY, (line, voice, clock), options)
+    talk = reminder_call(settings, db, voice, options.callback)
+    dialler = build_dialler(settings, db, HASH_KEY, (line, talk, clock), options)
     report = await clock.run(dialler.run(WEDNESDAY))
     assert [(a.appointment_id, a.outcome, a.result) for a in report.attempts] == [
         ("a4", "answered", "confirmed"),
