@@ -13,7 +13,7 @@ import json
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance.cli.db import audit_phi_reads
@@ -22,7 +22,12 @@ from appliance.errors import OutboundError
 from appliance.outbound.csv_import import ImportRejected, import_consent, import_dnc
 from appliance.outbound.ledger import Actor
 from appliance.outbound.planner import Decision, Planner
+from appliance.ports import CallHandle
 from appliance.store.db import Connection, Database
+
+if TYPE_CHECKING:
+    from appliance.outbound.dialler import RunReport
+    from appliance.outbound.run import RunOptions
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -173,15 +178,43 @@ def _dry_run(settings: Settings, db: Database, key: bytes, day: date, now: datet
     return 0
 
 
+async def _run_reminders(
+    settings: Settings, db: Database, hash_key: bytes, options: RunOptions
+) -> RunReport:
+    """Load the speech models, start the dialler's own SIP endpoint, call, stop."""
+    from appliance.outbound.reminder_call import Voice
+    from appliance.outbound.run import build_dialler, dialler_sip, reminder_call
+    from appliance.services.runtime import SystemClock, load_speech
+    from appliance.sip import PjsipTelephony
+    from appliance.speech.vad import SileroTurnDetector
+
+    stt, tts = await load_speech(settings)
+    voice = Voice(tts, stt, lambda: SileroTurnDetector(settings.vad), SystemClock())
+    sip = dialler_sip(settings.sip, options.sip_port)
+    telephony = PjsipTelephony(sip, user_agent="appliance-reminders")
+
+    async def refuse(call: CallHandle) -> None:
+        await call.hangup()
+
+    talk = reminder_call(settings, db, voice, options.callback)
+    await talk.prepare()  # the disclosure, before any dial
+    await telephony.start(refuse)
+    try:
+        dialler = build_dialler(settings, db, hash_key, (telephony, talk, voice.clock), options)
+        return await dialler.run(options.day)
+    finally:
+        await telephony.stop()
+
+
 def _run(settings: Settings, db: Database, key: bytes, args: argparse.Namespace) -> int:
     import asyncio
 
     from appliance.outbound.dialler import Pacing
-    from appliance.outbound.run import RunOptions, run_reminders
+    from appliance.outbound.run import RunOptions
 
     pacing = Pacing(max_concurrent=args.max_concurrent, inbound_reserve=args.inbound_reserve)
     options = RunOptions(args.date, args.via, args.callback, args.sip_port, pacing)
-    report = asyncio.run(run_reminders(settings, db, key, options))
+    report = asyncio.run(_run_reminders(settings, db, key, options))
     for a in report.attempts:
         at = datetime.fromtimestamp(a.at, ZoneInfo(settings.clinic.timezone)).isoformat()
         print(

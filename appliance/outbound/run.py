@@ -1,4 +1,5 @@
-"""`appliance reminders run`: the dialler put together with real parts.
+"""`appliance reminders run`: the dialler's parts put together (the real SIP endpoint and
+speech models are started by appliance.cli.outbound, above this layer).
 
 - calls go out from a SIP endpoint of its own (pjsua2, PjsipTelephony.place) to
   `sip:<E.164>@<via>`, where `via` is the PBX or its outbound proxy; that endpoint
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -32,7 +32,6 @@ from appliance.outbound.dialler import (
     OutboundLine,
     Pacing,
     PlacedCall,
-    RunReport,
 )
 from appliance.outbound.ledger import Actor, Ledger
 from appliance.outbound.planner import Decision, Planner
@@ -163,30 +162,3 @@ def dry_dialler(settings: Settings, db: Database, hash_key: bytes, at: float) ->
         ZoneInfo(settings.clinic.timezone),
         uri_for("dry-run.invalid"),
     )
-
-
-async def run_reminders(
-    settings: Settings, db: Database, hash_key: bytes, options: RunOptions
-) -> RunReport:
-    """Load the speech models, start the dialler's SIP endpoint, call, stop."""
-    from appliance.services.runtime import SystemClock, load_speech
-    from appliance.sip import PjsipTelephony
-    from appliance.speech.vad import SileroTurnDetector
-
-    stt, tts = await load_speech(settings)
-    voice = Voice(tts, stt, lambda: SileroTurnDetector(settings.vad), SystemClock())
-    telephony = PjsipTelephony(
-        dialler_sip(settings.sip, options.sip_port), user_agent="appliance-reminders"
-    )
-
-    async def refuse(call: Any) -> None:
-        await call.hangup()
-
-    talk = reminder_call(settings, db, voice, options.callback)
-    await talk.prepare()
-    await telephony.start(refuse)
-    try:
-        dialler = build_dialler(settings, db, hash_key, (telephony, talk, voice.clock), options)
-        return await dialler.run(options.day)
-    finally:
-        await telephony.stop()
