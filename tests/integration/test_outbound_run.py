@@ -159,3 +159,14 @@ def test_the_cli_dry_run_dials_nothing_and_a_real_run_needs_it_enabled(
         assert attempts(db) == []
     finally:
         db.close()
+
+
+def test_a_real_run_needs_a_route_and_a_call_back_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = store_config(tmp_path, extra="[outbound]\nenabled = true\n")
+    run = ["--config", str(config), "reminders", "run", "--date", "2026-11-25"]
+    assert main([*run, "--callback", "555 010 0999"]) == 2
+    assert "outbound-no-route" in capsys.readouterr().err
+    assert main([*run, "--via", "pbx", "--callback", "5550100999", "--max-concurrent", "0"]) == 2
+    assert "outbound-bad-pacing" in capsys.readouterr().err
