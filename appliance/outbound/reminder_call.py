@@ -9,7 +9,8 @@
      appointment's day and time said, then: keep it (confirmed, audited) or cancel it
      (asked again, then cancelled through the schedule backend the workflows use,
      audited); a no to the name is a wrong person (nothing more is said).
-  4. An opt-out said at any answer ("stop calling me"; appliance.outbound.optout_phrases)
+  4. An opt-out said at any answer, or at any time before a question (over the
+     disclosure, say: "stop calling me"; appliance.outbound.optout_phrases)
      revokes every consent for the number and puts it on the do-not-call list at once
      (Ledger.opt_out, audited), and only then is it confirmed to the callee.
 Yes / no is read by the workflows' own reader (appliance.workflows.answers.classify).
@@ -121,10 +122,16 @@ class _Line:
         if self.first_audio is None:
             self.first_audio = first
 
+    async def earlier(self) -> list[str]:
+        """What the callee said since the last question, as text (read for an opt-out
+        only: it is not the next question's answer)."""
+        turns = []
+        while not self.heard.empty():
+            turns.append(self.heard.get_nowait())
+        return [(await self.voice.stt.transcribe(turn)).text for turn in turns]
+
     async def ask(self, text: str, within: float) -> str | None:
         """Say `text`, then the callee's next turn as text (None: silence or hung up)."""
-        while not self.heard.empty():  # what was said before the question is not its answer
-            self.heard.get_nowait()
         await self.say(text)
         waits: list[asyncio.Future[object]] = [
             asyncio.ensure_future(self.heard.get()),
@@ -235,6 +242,8 @@ class ReminderCall:
         """A yes or a no to `question` (asked twice at most), or how the call ended."""
         s = self._s
         for ask in (question, say.YES_OR_NO):
+            if any(is_opt_out(text) for text in await line.earlier()):
+                return await self._opt_out(line, decision, ledger)
             text = await line.ask(ask, s.answer_s)
             if text is not None and is_opt_out(text):  # honoured even if they hung up
                 return await self._opt_out(line, decision, ledger)

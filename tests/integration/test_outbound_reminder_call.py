@@ -93,7 +93,9 @@ def hello(clock: FakeClock, answers: int) -> FakeCall:
 async def test_a_person_confirms_after_saying_who_they_are(db: Database) -> None:
     clock = FakeClock()
     call = hello(clock, 2)
-    report, talk, tts = await run(db, clock, call, ["yes speaking", "yes I will be there"])
+    report, talk, tts = await run(
+        db, clock, call, ["hello?", "yes speaking", "yes I will be there"]
+    )
     assert report == CallReport("answered", "confirmed")
     assert tts.texts == [
         say.disclosure(CLINIC),
@@ -110,7 +112,7 @@ async def test_a_person_confirms_after_saying_who_they_are(db: Database) -> None
 
 async def test_identity_comes_before_any_detail(db: Database) -> None:
     clock = FakeClock()
-    report, _, tts = await run(db, clock, hello(clock, 1), ["no, wrong number"])
+    report, _, tts = await run(db, clock, hello(clock, 1), ["hello", "no, wrong number"])
     assert report == CallReport("answered", "wrong-person")
     assert tts.texts == [
         say.disclosure(CLINIC),
@@ -122,7 +124,7 @@ async def test_identity_comes_before_any_detail(db: Database) -> None:
 
 async def test_a_cancel_is_asked_again_and_goes_through_the_schedule(db: Database) -> None:
     clock = FakeClock()
-    lines = ["yes", "no I can't make it", "yes please"]
+    lines = ["hello", "yes", "no I can't make it", "yes please"]
     report, _, tts = await run(db, clock, hello(clock, 3), lines)
     assert report == CallReport("answered", "cancelled")
     assert tts.texts[3:] == [say.ask_cancel(), say.cancelled(CALLBACK)]
@@ -132,14 +134,14 @@ async def test_a_cancel_is_asked_again_and_goes_through_the_schedule(db: Databas
 
 async def test_a_no_to_cancelling_leaves_it_booked(db: Database) -> None:
     clock = FakeClock()
-    report, _, _ = await run(db, clock, hello(clock, 3), ["yes", "no", "no leave it"])
+    report, _, _ = await run(db, clock, hello(clock, 3), ["hello", "yes", "no", "no leave it"])
     assert report == CallReport("answered", "left-as-is")
     assert status(db) == "booked"
 
 
 async def test_stop_calling_me_revokes_and_lists_at_once_then_says_so(db: Database) -> None:
     clock = FakeClock()
-    report, _, tts = await run(db, clock, hello(clock, 1), ["just stop calling me"])
+    report, _, tts = await run(db, clock, hello(clock, 1), ["hello", "just stop calling me"])
     assert report == CallReport("answered", "opted-out")
     assert tts.texts[-1] == say.opted_out()
     assert tts.dnc_when_said == [False, False, True]  # listed before it was confirmed
@@ -175,7 +177,7 @@ async def test_silence_is_asked_twice_then_the_call_ends_politely(db: Database) 
 
 async def test_an_unclear_answer_gets_a_yes_or_no_question(db: Database) -> None:
     clock = FakeClock()
-    lines = ["hmm maybe", "yes", "yes"]
+    lines = ["hello", "hmm maybe", "yes", "yes"]
     report, _, tts = await run(db, clock, hello(clock, 3), lines)
     assert report == CallReport("answered", "confirmed")
     assert tts.texts[1:3] == [say.ask_for("Ana"), say.YES_OR_NO]
@@ -186,7 +188,7 @@ async def test_a_prepared_disclosure_starts_the_moment_the_call_is_answered(
 ) -> None:
     clock = FakeClock()
     call = hello(clock, 2)
-    talk, tts = converse(db, clock, call, ["yes", "yes"])
+    talk, tts = converse(db, clock, call, ["hello", "yes", "yes"])
     await clock.run(talk.prepare())
     assert tts.texts == [say.disclosure(CLINIC)]
     prepared_at = clock.monotonic()
@@ -194,3 +196,14 @@ async def test_a_prepared_disclosure_starts_the_moment_the_call_is_answered(
     assert report.result == "confirmed"
     assert tts.texts.count(say.disclosure(CLINIC)) == 1  # not synthesized again
     assert talk.disclosure_started_s == [0.0] and call.spans[0][0] == prepared_at
+
+
+async def test_an_opt_out_said_over_the_disclosure_is_honoured_before_any_question(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    call = FakeCall(clock, [Speech(1.0, 1.2)])  # talks over the disclosure
+    report, _, tts = await run(db, clock, call, ["take me off your list"])
+    assert report == CallReport("answered", "opted-out")
+    assert tts.texts == [say.disclosure(CLINIC), say.opted_out()]
+    assert ledger(db).on_dnc(NUMBER)

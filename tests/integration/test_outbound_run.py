@@ -84,7 +84,7 @@ async def test_one_confirms_one_opts_out_and_neither_is_dialled_again(
     consent(ledger(db), "p5", BEN, GIVEN)
     clock = FakeClock(start=datetime(2026, 11, 24, 12, 0, tzinfo=NY).timestamp() - FakeClock.EPOCH)
     line = HelloLine(clock, {})
-    stt = FakeStt(clock, ["yes", "yes I'll be there", "please stop calling me"])
+    stt = FakeStt(clock, ["hi", "yes", "yes I'll be there", "hello", "please stop calling me"])
     voice = Voice(FakeTts(clock), stt, lambda: FakeDetector(clock), clock)
     options = RunOptions(WEDNESDAY, "pbx.test", "555 010 0999", pacing=Pacing(max_concurrent=1))
     talk = reminder_call(settings, db, voice, options.callback)
