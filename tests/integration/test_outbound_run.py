@@ -4,6 +4,7 @@ store, and the CLI's dry run and refusals."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
@@ -76,8 +77,9 @@ def attempts(db: Database) -> list[tuple[str, str]]:
 
 
 async def test_one_confirms_one_opts_out_and_neither_is_dialled_again(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     book(db, "a4", "p4", datetime.combine(WEDNESDAY, time(15), NY))
     book(db, "a5", "p5", datetime.combine(WEDNESDAY, time(16), NY))
     consent(ledger(db), "p4", ANA, GIVEN)
@@ -99,6 +101,9 @@ async def test_one_confirms_one_opts_out_and_neither_is_dialled_again(
     again = await clock.run(dialler.run(WEDNESDAY))  # a second run the same day
     assert again.attempts == [] and again.not_dialled == {"a4": "reminded", "a5": "dnc"}
     assert len(line.invites) == 2 and attempts(db) == [("a4", "answered"), ("a5", "answered")]
+    logged = [f"{r.getMessage()} {vars(r)}" for r in caplog.records]
+    assert any("reminder-answered" in x for x in logged)
+    assert not [x for x in logged if "5550144" in x or "5550155" in x or "Ana" in x]
 
 
 def test_inbound_capacity_is_the_edges_slots_less_open_calls(db: Database) -> None:
