@@ -261,8 +261,9 @@ class Dialler:
 
     async def _call(self, decision: Decision, number: str) -> None:
         at = self._clock.time()
-        outcome, result, status = await self._dial(decision, number)
-        self._ledger.record_call(decision.appointment_id, number, at, outcome)
+        outcome, result, status, call_id = await self._dial(decision, number)
+        ledger = self._ledger.for_call(call_id) if call_id else self._ledger
+        ledger.record_call(decision.appointment_id, number, at, outcome)
         attempt = Attempt(
             decision.appointment_id, decision.number or "", at, outcome, result, status
         )
@@ -278,18 +279,20 @@ class Dialler:
 
     async def _dial(
         self, decision: Decision, number: str
-    ) -> tuple[Outcome, str | None, int | None]:
+    ) -> tuple[Outcome, str | None, int | None, str | None]:
+        """(outcome, what the callee answered, the final SIP status, the call id)."""
         try:
             call = await self._line.place(self._uri_for(number))
         except ApplianceError as exc:
             logger.warning("reminder dial failed", extra={"stage": "outbound", "code": exc.code})
-            return "failed", None, None
+            return "failed", None, None, None
+        call_id = str(call.call_id)
         if not await call.wait_answered(self._pacing.ring_s):
             if not call.ended:
                 await call.hangup()
-                return "no-answer", None, call.status_code
-            return classify(call.status_code), None, call.status_code
-        ledger = self._ledger.for_call(str(call.call_id))
+                return "no-answer", None, call.status_code, call_id
+            return classify(call.status_code), None, call.status_code, call_id
+        ledger = self._ledger.for_call(call_id)
         try:
             report = await self._talk(call, decision, ledger)
         except ApplianceError as exc:
@@ -298,4 +301,4 @@ class Dialler:
         finally:
             with contextlib.suppress(ApplianceError):
                 await call.hangup()
-        return report.outcome, report.result, call.status_code
+        return report.outcome, report.result, call.status_code, call_id

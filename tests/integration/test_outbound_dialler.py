@@ -160,6 +160,12 @@ async def test_dnc_and_no_consent_numbers_are_never_dialled(db: Database) -> Non
     assert sorted(attempts(db)) == [("a1", "answered"), ("a4", "answered")]
     calls = [r for r in audit_rows(db) if r[0] == "reminder.call"]
     assert sorted((r[2], r[3]) for r in calls) == [("a1", "answered"), ("a4", "answered")]
+
+    def call_ids(conn: Connection) -> list[str]:
+        rows = conn.execute("SELECT call_id FROM audit WHERE action = 'reminder.call'")
+        return [str(r[0]) for r in rows]
+
+    assert db.query(call_ids) == ["fake-call", "fake-call"]  # each names its call
     assert not any(P1[2:] in "".join(r) or P4[2:] in "".join(r) for r in audit_rows(db))
 
 
