@@ -1,4 +1,4 @@
-"""`appliance consent import`, `appliance dnc import`, `appliance reminders plan`.
+"""`appliance consent import`, `appliance dnc import`, `appliance reminders plan|run`.
 
 The plan shows pseudonymous keys only (`pt-`/`pn-`, appliance.outbound.numbers); `--show`
 adds the patient's id, name and number, and each appointment shown that way is audited
@@ -13,7 +13,7 @@ import json
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance.cli.db import audit_phi_reads
@@ -22,7 +22,12 @@ from appliance.errors import OutboundError
 from appliance.outbound.csv_import import ImportRejected, import_consent, import_dnc
 from appliance.outbound.ledger import Actor
 from appliance.outbound.planner import Decision, Planner
+from appliance.ports import CallHandle
 from appliance.store.db import Connection, Database
+
+if TYPE_CHECKING:
+    from appliance.outbound.dialler import RunReport
+    from appliance.outbound.run import RunOptions
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,6 +46,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     plan.add_argument("--now", type=datetime.fromisoformat, help="ISO time with offset")
     plan.add_argument("--json", action="store_true")
     plan.add_argument("--show", action="store_true", help="names and numbers (PHI, audited)")
+    run = rsub.add_parser("run", help="call the reminders for a date ([outbound] enabled)")
+    run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    run.add_argument("--dry-run", action="store_true", help="what it would dial now; no call")
+    run.add_argument("--now", type=datetime.fromisoformat, help="--dry-run: ISO time, offset")
+    run.add_argument("--via", default="", help="host[:port] of the PBX / outbound proxy")
+    run.add_argument("--callback", default="", help="the clinic's call-back number, said")
+    run.add_argument("--sip-port", type=int, default=0, help="the dialler's SIP port (0: any)")
+    run.add_argument("--max-concurrent", type=int, default=2, help="reminder calls at once")
+    run.add_argument("--inbound-reserve", type=int, default=2, help="slots kept for inbound")
 
 
 def _open(settings: Settings) -> tuple[Database, bytes]:
@@ -126,7 +140,94 @@ def _reveal(db: Database, decisions: list[Decision]) -> dict[str, str]:
     return db.query(read, {d.contact.patient_id for d in decisions})
 
 
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """`reminders run`: call (or, with --dry-run, show what would be dialled now)."""
+    zone = ZoneInfo(settings.clinic.timezone)
+    if args.now is not None and (args.now.tzinfo is None or not args.dry_run):
+        raise OutboundError("outbound-bad-time", "--now is for --dry-run, with its UTC offset")
+    if not args.dry_run:
+        _check_can_run(settings, args)
+    db, key = _open(settings)
+    try:
+        if args.dry_run:
+            now = (args.now or datetime.now(zone)).astimezone(zone)
+            return _dry_run(settings, db, key, args.date, now)
+        return _run(settings, db, key, args)
+    finally:
+        db.close()
+
+
+def _check_can_run(settings: Settings, args: argparse.Namespace) -> None:
+    if not settings.outbound.enabled:
+        raise OutboundError("outbound-disabled", "[outbound] enabled is false: nothing dials")
+    if not args.via or not args.callback:
+        raise OutboundError("outbound-no-route", "--via and --callback are needed to call")
+    if args.max_concurrent < 1 or args.inbound_reserve < 0:
+        raise OutboundError("outbound-bad-pacing", "--max-concurrent >= 1, reserve >= 0")
+
+
+def _dry_run(settings: Settings, db: Database, key: bytes, day: date, now: datetime) -> int:
+    from appliance.outbound.run import dry_dialler
+
+    rows = dry_dialler(settings, db, key, now.timestamp()).preview(day)
+    state = "on" if settings.outbound.enabled else "off: a real run would refuse"
+    print(f"dry run for {day} as of {now.isoformat()}; outbound {state}; nothing dialled")
+    for appointment_id, action, at, why in rows:
+        when = at.isoformat() if at else ""
+        print(f"{appointment_id[:12]:12}  {action:11}  {when:25}  {why or ''}")
+    return 0
+
+
+async def _run_reminders(
+    settings: Settings, db: Database, hash_key: bytes, options: RunOptions
+) -> RunReport:
+    """Load the speech models, start the dialler's own SIP endpoint, call, stop."""
+    from appliance.outbound.reminder_call import Voice
+    from appliance.outbound.run import build_dialler, dialler_sip, reminder_call
+    from appliance.services.runtime import SystemClock, load_speech
+    from appliance.sip import PjsipTelephony
+    from appliance.speech.vad import SileroTurnDetector
+
+    stt, tts = await load_speech(settings)
+    voice = Voice(tts, stt, lambda: SileroTurnDetector(settings.vad), SystemClock())
+    sip = dialler_sip(settings.sip, options.sip_port)
+    telephony = PjsipTelephony(sip, user_agent="appliance-reminders")
+
+    async def refuse(call: CallHandle) -> None:
+        await call.hangup()
+
+    talk = reminder_call(settings, db, voice, options.callback)
+    await talk.prepare()  # the disclosure, before any dial
+    await telephony.start(refuse)
+    try:
+        dialler = build_dialler(settings, db, hash_key, (telephony, talk, voice.clock), options)
+        return await dialler.run(options.day)
+    finally:
+        await telephony.stop()
+
+
+def _run(settings: Settings, db: Database, key: bytes, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from appliance.outbound.dialler import Pacing
+    from appliance.outbound.run import RunOptions
+
+    pacing = Pacing(max_concurrent=args.max_concurrent, inbound_reserve=args.inbound_reserve)
+    options = RunOptions(args.date, args.via, args.callback, args.sip_port, pacing)
+    report = asyncio.run(_run_reminders(settings, db, key, options))
+    for a in report.attempts:
+        at = datetime.fromtimestamp(a.at, ZoneInfo(settings.clinic.timezone)).isoformat()
+        print(
+            f"{a.appointment_id[:12]:12}  {a.number:15}  {at:25}  {a.outcome:9}  {a.result or ''}"
+        )
+    for appointment_id, why in sorted(report.not_dialled.items()):
+        print(f"{appointment_id[:12]:12}  not dialled: {why}")
+    return 0
+
+
 def cmd(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "reminders" and args.reminders_command == "run":
+        return cmd_run(settings, args)
     if args.command == "reminders":
         return cmd_plan(settings, args)
     return cmd_import(settings, args)

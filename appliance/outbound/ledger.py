@@ -56,6 +56,10 @@ class Ledger:
         self._key = hash_key
         self._actor = actor or Actor()
 
+    def for_call(self, call_id: str) -> Ledger:
+        """The same ledger, its audit records naming the call."""
+        return Ledger(self._db, self._key, replace(self._actor, call_id=call_id))
+
     def grant(self, grant: ConsentGrant) -> bool:
         """Record one consent; False when the same consent is already in force. Raises
         OutboundError outbound-bad-consent (a number, kind or source it cannot take)."""
@@ -111,6 +115,31 @@ class Ledger:
                 (appointment_id, number_hash(self._key, normal), at, outcome),
             )
         )
+
+    def record_call(self, appointment_id: str, number: str, at: float, outcome: str) -> None:
+        """One reminder call placed by the dialler: the attempt (the limits count it) and
+        its audit record (`reminder.call`, the appointment id, the outcome), together."""
+        normal = e164(number)
+        if normal is None:
+            raise OutboundError("outbound-bad-number", "the number is not dialable")
+        hashed = number_hash(self._key, normal)
+        self._db.execute(self._record_call, appointment_id, hashed, at, outcome)
+
+    def _record_call(
+        self, conn: Connection, appointment_id: str, hashed: str, at: float, outcome: str
+    ) -> None:
+        conn.execute(
+            "INSERT INTO outbound_attempts (appointment_id, number_hash, at, outcome)"
+            " VALUES (?, ?, ?, ?)",
+            (appointment_id, hashed, at, outcome),
+        )
+        what = ("reminder.call", "appointment", appointment_id, outcome, at)
+        audit(conn, self._db, self._actor, what)
+
+    def audit_result(self, appointment_id: str, result: str, at: float) -> None:
+        """What the callee answered (`reminder.<result>`: confirmed, cancelled, ...)."""
+        what = (f"reminder.{result}", "appointment", appointment_id, result, at)
+        self._db.execute(lambda conn: audit(conn, self._db, self._actor, what))
 
     def add_dnc(self, number: str, source: str, at: float, dnc_list: str = "internal") -> bool:
         """Put a number on a do-not-call list (audited); False when it was already there."""

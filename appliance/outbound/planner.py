@@ -7,6 +7,8 @@ Per appointment, in this order:
   dnc                the number is on a do-not-call list (internal or imported)
   consent-revoked    the consent for the number was revoked
   no-consent         no consent for the number in the ledger
+  reminded           a reminder call about it was answered already (by a person or
+                     a machine: a message was left)
   attempts-exhausted the appointment's attempts are used up (or today's, with no later
                      window before the appointment)
   holiday            today is a clinic holiday and no window opens before the appointment
@@ -34,6 +36,7 @@ REASONS = (
     "dnc",
     "consent-revoked",
     "no-consent",
+    "reminded",
     "attempts-exhausted",
     "holiday",
     "outside-window",
@@ -121,12 +124,21 @@ class Planner:
         """A decision per booked appointment on the clinic date `day`, as of `now` (aware)."""
         return self._db.query(self._plan, day, now)
 
-    def _plan(self, conn: Connection, day: date, now: datetime) -> list[Decision]:
+    def plan_one(self, appointment_id: str, day: date, now: datetime) -> Decision | None:
+        """The decision for one appointment, from the store as it is now (the dialler's
+        check right before each dial); None when it is no longer booked on `day`."""
+        decisions = self._db.query(self._plan, day, now, appointment_id)
+        return decisions[0] if decisions else None
+
+    def _plan(
+        self, conn: Connection, day: date, now: datetime, only: str | None = None
+    ) -> list[Decision]:
         holidays = frozenset(
             date.fromisoformat(r[0]) for r in conn.execute("SELECT day FROM holidays")
         )
         window = ClinicWindow(self._zone, self._start, self._end, holidays)
-        return [self._decide(conn, window, b, now) for b in self._booked(conn, day)]
+        booked = [b for b in self._booked(conn, day) if only is None or b.appointment_id == only]
+        return [self._decide(conn, window, b, now) for b in booked]
 
     def _booked(self, conn: Connection, day: date) -> list[_Booked]:
         start = datetime.combine(day, time(0), self._zone)
@@ -169,6 +181,8 @@ class Planner:
             return base
         callee = callee_zones(chosen.number, booked.record_zone, window.zone)
         base = replace(base, zone_basis=callee.basis)
+        if _reached(conn, booked.appointment_id):
+            return replace(base, reason="reminded")
         if _attempts(conn, "appointment_id", booked.appointment_id) >= self._limits.per_appointment:
             return replace(base, reason="attempts-exhausted")
         today = now.astimezone(window.zone).date()
@@ -214,6 +228,15 @@ def _refusal(conn: Connection, patient_id: str, hashed: str) -> str | None:
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
+
+
+def _reached(conn: Connection, appointment_id: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM outbound_attempts WHERE appointment_id = ?"
+        " AND outcome IN ('answered', 'voicemail')",
+        (appointment_id,),
+    ).fetchone()
+    return row is not None
 
 
 _PER_APPOINTMENT = "SELECT count(*) FROM outbound_attempts WHERE appointment_id = ?"

@@ -43,7 +43,8 @@ FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [
     # post-call scoring reads what the store recorded, never the live call's parts
     ("quality", (*APP, *CALL, "governance", "llm", "speech", "sip", "edge")),
     # outbound reminders: the ledger, windows and planner over the store and the schedule;
-    # the dialler (part 2) will reach the SIP edge through a port, not by import
+    # the dialler reaches the SIP edge through a port (dialler.OutboundLine); the CLI
+    # starts the real endpoint and speech models
     ("outbound", (*APP, "conversation", "llm", "speech", "sip", "edge", "governance")),
     # the demo clinic and desk: data, a seeder and a desk process; the processes above
     # start them (services.lifecycle, standard library only, is any entry point's)
