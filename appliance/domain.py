@@ -65,6 +65,7 @@ class EventKind(enum.StrEnum):
     WHISPER_SKIPPED = "whisper-skipped"  # ... none (TTS failed or was slow)
     PCI_PAUSE_START = "pci-pause-start"  # code: the PCI mode
     PCI_PAUSE_END = "pci-pause-end"  # code: outcome:N-digits
+    INTENT = "intent"  # code: the caller's request the agent understood (a fixed code)
     WORKFLOW_IDENTIFY = "workflow-identify"  # code: the action's outcome
     WORKFLOW_FIND_SLOTS = "workflow-find-slots"
     WORKFLOW_BOOK = "workflow-book"

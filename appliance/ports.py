@@ -238,11 +238,14 @@ class AgentAction:
 @dataclass(slots=True)
 class AgentReply:
     """One reply: its text as it streams; once `text` is exhausted, `directive` and
-    `actions` are final (the agent plane fills them in while it streams)."""
+    `actions` and `intent` are final (the agent plane fills them in while it streams)."""
 
     text: AsyncIterator[str]
     directive: Directive | None = None  # end the call, transfer it, or take a payment
     actions: list[AgentAction] = field(default_factory=list)
+    # the request the agent understood in this turn, a fixed code (an intent of
+    # appliance.llm.understanding.Intent, never words); None: no understanding
+    intent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

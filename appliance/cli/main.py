@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_ops.add_admin(sub)
     cli_ops.add_sip_edge(sub)
     cli_use_cases.add_parser(sub)
+    cli_use_cases.add_simulate_parser(sub)
     cli_rollout.add_parser(sub)
     cli_users.add_users(sub)
     cli_quality.add_quality(sub)
@@ -264,6 +265,12 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_users(settings, args)
 
 
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli.use_cases import cmd_simulate
+
+    return cmd_simulate(settings, args)
+
+
 def _rollout(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.cli.rollout import cmd_governance
 
@@ -286,6 +293,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "schedule": cmd_schedule,
     "verify-isolation": cmd_verify_isolation,
     "usecases": cmd_usecases,
+    "simulate": lambda settings, args: _simulate(settings, args),
     "governance": lambda settings, args: _rollout(settings, args),
     "bundle": cmd_bundle,
     "doctor": lambda settings, args: _ops("cmd_doctor", settings, args),

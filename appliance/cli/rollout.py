@@ -1,6 +1,7 @@
-"""`appliance governance gates|checklist|tick|clear|signoff|signoffs|enforce`: the rollout's
-phase gates, pre-deployment checklists, review sign-offs and automatic demotion
-(appliance/governance/, docs/governance.md). Promotions are `appliance usecases promote`.
+"""`appliance governance gates|checklist|tick|clear|signoff|signoffs|enforce|report`: the
+rollout's phase gates, pre-deployment checklists, review sign-offs, automatic demotion
+and the monthly review (appliance/governance/, docs/governance.md). Promotions are
+`appliance usecases promote`.
 
 Exit status: 0 done (for `gates`: every gate computed, passing or not), 2 a coded error.
 Nothing printed is PHI: use case ids, criteria, counts, user names and links.
@@ -14,10 +15,11 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from appliance.config import Settings
 from appliance.errors import GovernanceError
-from appliance.governance import checklist, demotion, gates, promotion, signoff
+from appliance.governance import checklist, demotion, gates, promotion, review, signoff
 from appliance.store.db import Database
 
 
@@ -44,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     o.add_argument("id", nargs="?")
     o.add_argument("--json", action="store_true")
     s.add_parser("enforce", help="pause each live use case whose gate fails (audited)")
+    m = s.add_parser("report", help="the monthly review: changes, sign-offs, gates, kills")
+    m.add_argument("--month", required=True, help="YYYY-MM (UTC)")
+    m.add_argument("--json", action="store_true")
 
 
 def cmd_governance(settings: Settings, args: argparse.Namespace) -> int:
@@ -78,6 +83,9 @@ def _run(db: Database, settings: Settings, args: argparse.Namespace) -> int:
     elif command == "signoffs":
         rows = signoff.signoffs(db, args.id)
         print(json.dumps(rows, indent=2) if args.json else "\n".join(map(_signoff_line, rows)))
+    elif command == "report":
+        body = db.query(lambda conn: review.monthly(conn, cfg, args.month))
+        print(json.dumps(body, indent=2) if args.json else "\n".join(review_lines(body)))
     else:
         for d in demotion.enforce(db, cfg):
             print(f"{d.use_case}: {d.from_state} -> paused ({', '.join(d.failing)})")
@@ -124,3 +132,25 @@ def _signoff_line(row: dict[str, object]) -> str:
         f" {row['approved_by']} ({row['approver_role']}) for {row['requested_by']},"
         f" sha256 {row['evidence_sha256']}"
     )
+
+
+def review_lines(body: dict[str, Any]) -> list[str]:
+    """The monthly review as text: one block per use case, counts and codes."""
+    lines = [f"rollout review {body['month']} (UTC {body['from']} .. {body['until']})"]
+    for case, r in body["use_cases"].items():
+        gates_seen = " ".join("pass" if g["passed"] else "FAIL" for g in r["gates"])
+        c = r["calls"]
+        lines += [
+            f"{case} ({r['tier']}, now {r['state_now']})",
+            f"  calls {c['calls']}, contained {c['contained']}, escalated {c['escalated']}",
+            f"  gates (weekly, month end): {gates_seen}",
+            *(f"  {key}: {_counted(r[key])}" for key in
+              ("state_changes", "signoffs", "demotions", "kills", "simulations")),
+        ]  # fmt: skip
+    agent = body["agent"]
+    lines.append(f"agent: kills {agent['kills']}, changes {_counted(agent['state_changes'])}")
+    return lines
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} x{n}" for k, n in counts.items()) or "none"

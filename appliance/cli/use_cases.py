@@ -3,20 +3,29 @@ cases and kill switches (appliance/governance/use_cases.py). Every change is aud
 names who asked (`--by`); a promotion or revival names a second person, a console user
 with the required role, who approves it with a fresh TOTP code (`--totp`, else asked for)
 and a comment; it is refused while the checklist or, into production, the phase gate
-fails (appliance/governance/promotion.py)."""
+fails (appliance/governance/promotion.py).
+
+`appliance simulate --use-case ID`: the use case's labelled dialogues through the real
+workflow engine on a scratch copy of the demo clinic store; the report (counts, ids,
+codes) is written with its sha256 and audited; only a passing one lets the use case
+leave draft (appliance/governance/simulation.py)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
+import secrets
 import sys
+import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import GovernanceError
-from appliance.governance import checklist, promotion, signoff
+from appliance.governance import checklist, promotion, signoff, simulation
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
 
@@ -49,6 +58,66 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         cmd.add_argument("--approved-by", required=True, help="a second console user")
         cmd.add_argument("--totp", help="the approver's TOTP code (asked for when left out)")
         cmd.add_argument("--comment", required=True, help="why (kept in the sign-off)")
+
+
+def add_simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("simulate", help="run a use case's dialogues through the workflows")
+    p.add_argument("--use-case", required=True, help="a use case id")
+    p.add_argument("--by", default="cli", help="who runs it (recorded in the audit chain)")
+    p.add_argument("--out", type=Path, help="the evidence file (default: var/simulations/)")
+    p.add_argument("--dialogues", type=Path, default=simulation.DIALOGUES, help="TOML set")
+    p.add_argument("--json", action="store_true")
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0: the simulation passed; 1: it ran and failed; 2: it could not run."""
+    from zoneinfo import ZoneInfo
+
+    from appliance.services.app_db import MIGRATIONS, open_store
+    from appliance.workflows.simulation import simulate
+
+    db, _ = open_store(settings)
+    try:
+        case = next((c for c in db.query(uc.load) if c.id == args.use_case), None)
+        if case is None:
+            raise GovernanceError("usecase-unknown", f"no use case {args.use_case!r}")
+        dialogues = simulation.load_dialogues(args.dialogues)
+        key = secrets.token_hex(32)  # the scratch store's, forgotten with it
+        with tempfile.TemporaryDirectory(prefix="simulate-") as work:
+            report = asyncio.run(simulate(
+                Path(work), lambda path: Database.open(path, key, MIGRATIONS), dialogues,
+                ZoneInfo(simulation.TIMEZONE), (case.id, case.intents),
+                settings.governance.simulation_pass_min, simulation.file_sha256(args.dialogues),
+            ))  # fmt: skip
+        at = time.time()
+        simulation.record(db, report, args.by, at)
+    except GovernanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    out = args.out or settings.path(settings.paths.var_dir) / "simulations" / (
+        f"{case.id}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(at))}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    _print_simulation(report, out, args.json)
+    return 0 if report.passed else 1
+
+
+def _print_simulation(report: simulation.Report, out: Path, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**report.as_dict(), "evidence_file": str(out)}, indent=2))
+        return
+    verdict = "PASS" if report.passed else "FAIL"
+    rate = "-" if report.rate is None else f"{report.rate:.0%}"
+    print(f"{report.use_case}: {verdict} ({rate} reached, threshold {report.threshold:.0%})")
+    print(f"  run {len(report.results)}, reached {report.count('reached')}, escalated "
+          f"{report.count('escalated')}, failed {report.count('failed')}")  # fmt: skip
+    for r in report.results:
+        if r.verdict != "reached":
+            print(f"  {r.id}: {r.verdict} ({r.outcome}; missed {', '.join(r.missed) or '-'})")
+    print(f"  evidence {out} sha256 {report.sha256()}")
 
 
 def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ logger = logging.getLogger("appliance.conversation.session")
 _GOODBYE = re.compile(r"\b(good\s?-?bye|bye|that'?s all|hang up)\b", re.IGNORECASE)
 T = TypeVar("T")
 SILENCE = "silence"  # no caller turn for `reprompt_after_s`
+_CODE = re.compile(r"[a-z][a-z_-]{0,31}")  # an intent code (anything else is not stored)
 
 
 def is_goodbye(text: str) -> bool:
@@ -226,8 +227,11 @@ class Conversation:
         )
 
     def _record_actions(self, reply: AgentReply) -> None:
-        """Record and audit the workflow actions the reply reports (a booking is made
-        before its confirmation is spoken, so a barge-in on the words must not lose it)."""
+        """Record the intent the agent understood (a code), then record and audit the
+        workflow actions the reply reports (a booking is made before its confirmation is
+        spoken, so a barge-in on the words must not lose it)."""
+        if reply.intent is not None and _CODE.fullmatch(reply.intent):
+            self._events.emit(EventKind.INTENT, stage="workflow", code=reply.intent)
         for action in reply.actions:
             kind = EventKind.of_action(action.action)
             self._events.emit(kind, stage="workflow", code=action.outcome)

@@ -1,15 +1,19 @@
 """What the phase gates measure, read from the store: the ended calls of a window, each
 attributed to the intents its events show, and the counts each gate criterion needs.
 
-Call events record workflow actions, transfers and the PCI pause, not the caller's
-intent (docs/governance.md, "How a call is attributed"). So a call's intents are read
-from its events: a booking, move or cancellation names its intent; identity or a slot
-search, the scheduling intents; a payment or the PCI pause, billing. A call with none of
-these whose agent replied before any transfer is an information call (clinic_info),
-unless it was turned away because its use case was not live (reasons `use-case-disabled`,
-`high-risk-use-case`, `agent-killed`): those calls, emergencies and calls sent to the
-desk before any reply are not attributed. Only metadata is read: kinds, codes, times,
-the keyed hash of the caller's number (to see a call back) and the evaluators' verdicts.
+Each caller turn the clinic agent understood records an `intent` event whose code is the
+request it understood (a fixed code, `appliance.llm.understanding.Intent`). A call is
+attributed to the intents of those events (docs/governance.md, "How a call is
+attributed"), except a turn turned away because its use case was not live (its turn's
+transfer names `use-case-disabled`, `high-risk-use-case` or `agent-killed`): the use
+case did not handle it. The PCI pause, which the session starts on the caller's words
+before any agent turn, attributes billing too. A call recorded before intent events
+existed is attributed by its workflow actions: a booking, move or cancellation names its
+intent; identity or a slot search, the scheduling intents; a payment or the PCI pause,
+billing; a call with none of these whose agent replied before any transfer is an
+information call (clinic_info), unless it was turned away. Only metadata is read: kinds,
+codes, times, the keyed hash of the caller's number (to see a call back) and the
+evaluators' verdicts.
 """
 
 from __future__ import annotations
@@ -56,8 +60,37 @@ class CallRecord:
         return self.has(*TRANSFERRED)
 
 
+INTENT = "intent"  # appliance.domain.EventKind.INTENT
+
+
 def intents_of(call: CallRecord) -> frozenset[str]:
-    """The intents a call's events show (empty: not attributed)."""
+    """The intents a call's events show (empty: not attributed): its intent events,
+    or for a call recorded without them, its workflow actions."""
+    if call.has(INTENT):
+        return _by_intent_events(call)
+    return _by_actions(call)
+
+
+def _by_intent_events(call: CallRecord) -> frozenset[str]:
+    """The understood intents, but not those of a turn that was turned away: each intent
+    event owns the events after it up to the next one (its turn's actions, transfer)."""
+    starts = [i for i, k in enumerate(call.kinds) if k == INTENT]
+    found: set[str] = set()
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(call.kinds)
+        turn = range(start + 1, end)
+        if any(call.kinds[i] in TRANSFERRED and call.codes[i] in TURNED_AWAY for i in turn):
+            continue
+        code = call.codes[start]
+        if code:
+            found.add(code)
+    if call.has("pci-pause-start"):  # the session's own screen: no agent turn, no intent
+        found.add("billing")
+    return frozenset(found)
+
+
+def _by_actions(call: CallRecord) -> frozenset[str]:
+    """The rule for calls recorded before intent events: what the workflows did."""
     found: set[str] = set()
     for kind in call.kinds:
         found |= EVENT_INTENTS.get(kind, frozenset())

@@ -6,6 +6,8 @@ agent's revival) is refused unless, at that moment:
 - the use case's pre-deployment checklist is complete, for a change into pilot or
   production (appliance/governance/checklist.py; demo ticks count only for the demo);
 - its phase gate passes, for pilot -> production (appliance/governance/gates.py);
+- its newest simulation since it entered draft passed, for draft -> simulated
+  (appliance/governance/simulation.py; the sign-off's evidence names its sha256);
 - a second console user with the required role approves it with a fresh TOTP and a
   comment (appliance/governance/signoff.py).
 The sign-off records the sha256 of the gate evidence at that moment, also in the use
@@ -22,13 +24,15 @@ from dataclasses import dataclass, field
 
 from appliance.config import Governance
 from appliance.errors import GovernanceError
-from appliance.governance import checklist, gates, signoff
+from appliance.governance import checklist, gates, signoff, simulation
 from appliance.governance import use_cases as uc
 from appliance.store.db import Connection, Database
 
 AUDITED_REFUSALS = frozenset(
     {
         "usecase-checklist-incomplete",
+        "usecase-simulation-missing",
+        "usecase-simulation-failed",
         "usecase-gate-failed",
         "usecase-requester-unknown",
         "usecase-needs-approver",
@@ -79,9 +83,13 @@ def _approve(
         if gate is not None and current == "pilot" and to == "production" and not gate.passed:
             failing = [c.name for c in gate.criteria if not c.passed]
             raise GovernanceError("usecase-gate-failed", "failing: " + ", ".join(failing))
+    simulated = simulation.passed_in(conn, req.use_case) if current == "draft" else None
     approval = signoff.Approval(req.requested_by, req.approved_by or "", totp, req.comment)
     role = signoff.verify_in(conn, approval, signoff.required_roles(tier, to), at)
     evidence = gate.evidence() if gate is not None else _agent_evidence(conn)
+    if simulated is not None:  # what leaving draft rests on: the passing simulation
+        body = {"gate": json.loads(evidence), "simulation_sha256": simulated}
+        evidence = json.dumps(body, sort_keys=True, separators=(",", ":"))
     sha = hashlib.sha256(evidence.encode()).hexdigest()
     signed = signoff.Signed(req.use_case, current, to, role, evidence, sha)
     signoff.record_in(db, conn, approval, signed, at)

@@ -17,6 +17,7 @@ from typing import Any
 
 from appliance.domain import CallId, Directive
 from appliance.errors import ApplianceError
+from appliance.llm.understanding import Intent
 from appliance.observability.transfers import count_message
 from appliance.ports import AgentAction, AgentReply, AgentTurn, Handoff
 from appliance.workflows.engine import WorkflowEngine
@@ -24,7 +25,7 @@ from appliance.workflows.handoff import Heard, build_packet, transfer_headers
 from appliance.workflows.handoff_store import CallerMessage, HandoffStore
 from appliance.workflows.said import Vocabulary
 from appliance.workflows.state import Decision, MessageDraft
-from appliance.workflows.understander import Understander
+from appliance.workflows.understander import Understander, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ClinicAgent:
             await self._store_message(decision.message)
         reply.directive = _directive(decision)
         reply.actions = self._new_actions()
+        reply.intent = self._intent_code(understanding)
         logger.info(
             "workflow turn",
             extra={
@@ -77,6 +79,17 @@ class ClinicAgent:
             },
         )
         yield decision.say
+
+    def _intent_code(self, u: Understanding) -> str:
+        """The request understood, as the engine reads it: a wish for a person is one;
+        below the engine's confidence floor, nothing clear (`other`)."""
+        if u.intent == Intent.EMERGENCY:
+            return u.intent.value
+        if u.wants_human:
+            return Intent.SPEAK_TO_PERSON.value
+        if u.confidence < self._engine.policy.min_confidence:
+            return Intent.OTHER.value
+        return u.intent.value
 
     async def _know_the_clinic(self) -> None:
         """The clinic's providers, appointment types and KB, for reading details

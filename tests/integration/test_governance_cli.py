@@ -80,3 +80,18 @@ def test_the_governance_cli(tmp_path: Path) -> None:
     enforced = cli(config, "enforce")
     assert enforced.returncode == 0
     assert "clinic-information: pilot -> paused (compliance-flag-rate)" in enforced.stdout
+
+    month = time.strftime("%Y-%m", time.gmtime(time.time()))
+    reported = cli(config, "report", "--month", month, "--json")
+    assert reported.returncode == 0, reported.stderr
+    body = json.loads(reported.stdout)
+    info = body["use_cases"]["clinic-information"]
+    assert info["state_changes"] == {"new->pilot": 1, "pilot->paused": 1}
+    assert info["demotions"] == {"compliance-flag-rate": 1} and info["kills"] == {}
+    assert body["use_cases"]["billing"]["signoffs"] == {"review:compliance-officer": 1}
+    assert body["use_cases"]["refills"]["state_changes"] == {"new->killed": 1}
+    assert "cora" not in reported.stdout and "reviewed the pilot" not in reported.stdout
+    text = cli(config, "report", "--month", month)
+    assert text.returncode == 0 and "demotions: compliance-flag-rate x1" in text.stdout
+    wrong = cli(config, "report", "--month", "2027-13")
+    assert wrong.returncode == 2 and "review-month-invalid" in wrong.stderr

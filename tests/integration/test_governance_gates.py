@@ -74,6 +74,62 @@ def test_calls_are_attributed_by_what_their_events_record() -> None:
     )  # fmt: skip
 
 
+def test_calls_with_intent_events_are_attributed_by_them() -> None:
+    refill = [
+        ("heard", None),
+        ("replied", None),
+        ("intent", "refill"),
+        ("workflow-transfer", "not-understood"),
+        ("transfer-requested", "not-understood"),
+    ]
+    assert gm.intents_of(record(refill)) == {"refill"}  # no workflow action of its own
+    results = [("heard", None), ("replied", None), ("intent", "test_results")]
+    assert gm.intents_of(record(results)) == {"test_results"}
+    asked_twice = [
+        ("intent", "book"),
+        ("workflow-identify", "ok"),
+        ("intent", "inform"),
+        ("workflow-book", "ok"),
+        ("intent", "clinic_info"),
+        ("replied", None),
+    ]
+    assert gm.intents_of(record(asked_twice)) == {"book", "inform", "clinic_info"}
+    # a turn turned away (its use case not live) is not the use case's; a later one is
+    away = [
+        ("replied", None),
+        ("intent", "refill"),
+        ("workflow-transfer", "use-case-disabled"),
+        ("transfer-requested", "use-case-disabled"),
+    ]
+    assert gm.intents_of(record(away)) == frozenset()
+    then = [
+        ("intent", "billing"),
+        ("workflow-transfer", "high-risk-use-case"),
+        ("intent", "clinic_info"),
+        ("replied", None),
+    ]
+    assert gm.intents_of(record(then)) == {"clinic_info"}
+    killed = [("intent", "book"), ("transfer-requested", "agent-killed")]
+    assert gm.intents_of(record(killed)) == frozenset()
+    # intent events win over the action rule (a payment turn understood as billing)
+    paid = [("intent", "billing"), ("workflow-payment", "billing-payment")]
+    assert gm.intents_of(record(paid)) == {"billing"}
+    assert gm.intents_of(record([("intent", "inform"), ("workflow-book", "ok")])) == {"inform"}
+    screened = [("intent", "clinic_info"), ("replied", None), ("pci-pause-start", "collect")]
+    assert gm.intents_of(record(screened)) == {"clinic_info", "billing"}
+
+
+def test_refill_and_results_calls_reach_their_gates(db: Database) -> None:
+    refill = [("heard", None), ("replied", None), ("intent", "refill"), ("replied", None)]
+    seed_week(db, "refill", refill, 12)
+    seed_week(db, "results", [("intent", "test_results"), ("replied", None)], 3)
+    seed_week(db, "old", REPLIED, 5)  # recorded before intent events: clinic information
+    assert crit(gate_of(db, "refills"), "calls").n == 12
+    assert crit(gate_of(db, "test-results"), "calls").n == 3
+    assert crit(gate_of(db, "clinic-information"), "calls").n == 5
+    assert crit(gate_of(db, "scheduling"), "calls").n == 0
+
+
 def test_a_low_risk_gate_at_its_edges(db: Database) -> None:
     seed_week(db, "info", REPLIED, 68)
     seed_week(db, "desk", TRANSFER_OK, 30)

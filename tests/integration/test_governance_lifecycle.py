@@ -1,5 +1,6 @@
 """One use case through the rollout on the real store, as the workflow engine sees it: in
-draft it takes no call; its checklist done, it is promoted to pilot by a second console
+draft it takes no call and cannot leave draft until its simulation (its dialogues through
+the real workflows) passes; its checklist done, it is promoted to pilot by a second console
 user with TOTP and takes calls; after a seeded week it passes its gate and the owner
 promotes it to production; a seeded containment drop pauses it automatically (the next
 call goes to the desk again); the agent's kill switch sends the next turn to the desk.
@@ -8,16 +9,20 @@ Every step is in the audit chain, and the chain verifies."""
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from appliance.config import Governance
 from appliance.console import credentials as cred
-from appliance.governance import checklist, demotion, gates, promotion
+from appliance.errors import GovernanceError
+from appliance.governance import checklist, demotion, gates, promotion, simulation
 from appliance.governance import use_cases as uc
 from appliance.llm.understanding import Intent
+from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import AuditLog
 from appliance.store.db import Connection, Database
+from appliance.workflows.simulation import simulate
 from appliance.workflows.use_case_gate import UseCaseGate
 from tests.integration.rollout_seed import DAY, REPLIED, T0, TRANSFER_OK, Clock, enrol, green
 from tests.integration.rollout_seed import seed_call as seed
@@ -45,7 +50,18 @@ def calls(db: Database, prefix: str, start: float, every: float, n: int, desk: i
     db.execute(write)
 
 
-async def test_a_use_case_from_draft_to_production_and_back(db: Database) -> None:
+async def simulate_demo(tmp_path: Path, case: str) -> simulation.Report:
+    dialogues = simulation.load_dialogues()
+    found = next(c for c in uc.BUILT_IN if c.id == case)
+    work = tmp_path / "simulate"
+    work.mkdir()
+    return await simulate(
+        work, lambda p: Database.open(p, "5b" * 32, MIGRATIONS), dialogues,
+        ZoneInfo(simulation.TIMEZONE), (found.id, found.intents), 0.9, "f" * 64,
+    )  # fmt: skip
+
+
+async def test_a_use_case_from_draft_to_production_and_back(db: Database, tmp_path: Path) -> None:
     uc.ensure_built_in(db, demo=False, at=T0 - 30 * DAY)
     wf = engine(db, UseCaseGate(db, ttl_s=0.0))
     hours = understood("What are your opening hours?", Intent.CLINIC_INFO)
@@ -56,6 +72,13 @@ async def test_a_use_case_from_draft_to_production_and_back(db: Database) -> Non
     bob, olga = enrol(db, "bob", "platform-engineer", clock), enrol(db, "olga", "owner", clock)
     for item in checklist.ITEM_IDS:
         checklist.tick(db, checklist.Tick(CASE, item, "rita", f"https://wiki/{item}"), clock.now)
+    leave_draft = uc.Change(CASE, "simulated", "alice", "bob", "to simulated")
+    with pytest.raises(GovernanceError) as no_simulation:
+        promotion.promote(db, leave_draft, bob.at(clock.now), RULES, clock.now)
+    assert no_simulation.value.code == "usecase-simulation-missing"
+    report = await simulate_demo(tmp_path, CASE)  # its dialogues, through the real workflows
+    assert report.passed and report.count("reached") == len(report.results) >= 5
+    simulation.record(db, report, "alice", clock.now)
     for to in ("simulated", "pilot"):
         change = uc.Change(CASE, to, "alice", "bob", f"to {to}")
         promotion.promote(db, change, bob.at(clock.now), RULES, clock.now)
@@ -84,6 +107,7 @@ async def test_a_use_case_from_draft_to_production_and_back(db: Database) -> Non
     mine = [(a, r.split(":")[0]) for a, r in steps if a != "usecase.created"]
     assert mine == [
         *[("usecase.checklist", item) for item in checklist.ITEM_IDS],
+        ("usecase.signoff", "usecase-simulation-missing"), ("usecase.simulation", report.sha256()),
         ("usecase.signoff", "simulated"), ("usecase.state", "simulated"),
         ("usecase.signoff", "pilot"), ("usecase.state", "pilot"),
         ("usecase.signoff", "production"), ("usecase.state", "production"),

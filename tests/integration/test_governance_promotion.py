@@ -30,6 +30,7 @@ from tests.integration.rollout_seed import (
     green,
     seed_call,
     seed_week,
+    simulated,
 )
 from tests.integration.test_schedule import open_db
 
@@ -130,6 +131,10 @@ def test_a_promotion_is_signed_off_by_a_second_user_with_totp(db: Database) -> N
 
     unsigned = uc.Change("scheduling", "simulated", "alice", "bob")
     refused("usecase-needs-sign-off", lambda: uc.change(db, unsigned))
+    refused("usecase-simulation-missing", up("simulated", "alice", "bob", bob.at(at)))
+    simulated(db, "scheduling", at, passed=False)  # 80% reached: below 90%
+    refused("usecase-simulation-failed", up("simulated", "alice", "bob", bob.at(at)))
+    sim_sha = simulated(db, "scheduling", at)
     refused("usecase-requester-unknown", up("simulated", "mallory", "bob", bob.at(at)))
     refused("usecase-needs-approver", up("simulated", "bob", "bob", bob.at(at)))
     refused("usecase-approver-unknown", up("simulated", "alice", "zed", bob.at(at)))
@@ -137,6 +142,9 @@ def test_a_promotion_is_signed_off_by_a_second_user_with_totp(db: Database) -> N
     refused("usecase-totp-wrong", up("simulated", "alice", "bob", "000000"))
     assert uc.states(db)["scheduling"] == "draft"  # nothing of a refusal stays
     assert up("simulated", "alice", "bob", bob.at(at))() == "draft"
+    left_draft = db.query(lambda c: c.execute(
+        "SELECT evidence FROM use_case_signoffs ORDER BY seq DESC").fetchone()[0])  # fmt: skip
+    assert json.loads(left_draft)["simulation_sha256"] == sim_sha
     at += cred.TOTP_STEP_S
     refused("usecase-checklist-incomplete", up("pilot", "alice", "bob", bob.at(at)))
     tick_all(db, "scheduling", at)
@@ -156,7 +164,8 @@ def test_a_promotion_is_signed_off_by_a_second_user_with_totp(db: Database) -> N
     assert records[-1] == ("bob", "platform-engineer", "scheduling",
                            f"pilot:sha256:{signed['evidence_sha256']}", "ok")  # fmt: skip
     denied = [r[3] for r in records if r[4] == "denied"]
-    assert denied == ["usecase-requester-unknown", "usecase-needs-approver",
+    assert denied == ["usecase-simulation-missing", "usecase-simulation-failed",
+                      "usecase-requester-unknown", "usecase-needs-approver",
                       "usecase-approver-unknown", "usecase-approver-role", "usecase-totp-wrong",
                       "usecase-checklist-incomplete", "usecase-totp-wrong"]  # fmt: skip
     assert "looks good" not in json.dumps(audit(db, "usecase.signoff"))
@@ -171,6 +180,7 @@ def test_production_needs_the_gate_and_the_owner_high_risk_an_officer(db: Databa
     olga = enrol(db, "olga", "owner", clock)
     cora = enrol(db, "cora", "compliance-officer", clock)
     at = clock.now
+    simulated(db, "clinic-information", at)
     for to in ("simulated", "pilot"):
         tick_all(db, "clinic-information", at)
         promotion.promote(db, uc.Change("clinic-information", to, "alice", "bob", "ok"),

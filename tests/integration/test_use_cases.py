@@ -32,7 +32,7 @@ from appliance.workflows.said import Vocabulary, read_details
 from appliance.workflows.understander import Understanding
 from appliance.workflows.use_case_gate import UseCaseGate
 from tests.conftest import REPO
-from tests.integration.rollout_seed import Clock, enrol
+from tests.integration.rollout_seed import Clock, enrol, simulated
 from tests.integration.test_schedule import ASSETS, open_db
 
 pytestmark = pytest.mark.integration
@@ -104,6 +104,7 @@ def test_changes_go_down_at_once_and_up_one_step_with_a_second_person(db: Databa
         code = totp[change.approved_by].now()
         return promotion.promote(db, change, code, promotion.Rules())
 
+    simulated(db, "scheduling", time.time())
     assert up(uc.Change("scheduling", "simulated", "alice", "bob", "sim")) == "draft"
     assert up(uc.Change("scheduling", "pilot", "alice", "carol", "gate ok")) == "simulated"
     assert uc.change(db, uc.Change("scheduling", "paused", "dave")) == "pilot"
@@ -165,8 +166,12 @@ async def test_a_killed_use_case_is_a_transfer_and_a_payment_is_not_taken(db: Da
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(config, "usecases", *args)
+
+
+def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "appliance", "--config", str(config), "usecases", *args],
+        [sys.executable, "-m", "appliance", "--config", str(config), *args],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
 
@@ -188,6 +193,17 @@ def test_the_cli_kills_promotes_and_lists(tmp_path: Path) -> None:
     finally:
         db.close()
     promote = ("promote", "scheduling", "--to", "simulated", "--by", "alice", "--comment", "ok")
+    refused = cli(config, *promote, "--approved-by", "bob", "--totp", bob.now())
+    assert refused.returncode == 2 and "usecase-simulation-missing" in refused.stderr
+    failing = run_cli(config, "simulate", "--use-case", "refills", "--json")
+    assert failing.returncode == 1 and not json.loads(failing.stdout)["passed"]
+    evidence_file = tmp_path / "sim.json"
+    sim = ("simulate", "--use-case", "scheduling", "--by", "alice", "--out", str(evidence_file))
+    ran = run_cli(config, *sim)
+    assert ran.returncode == 0 and "scheduling: PASS" in ran.stdout, ran.stderr
+    report = json.loads(evidence_file.read_text())
+    assert report["run"] == report["reached"] >= 20 and report["sha256"] in ran.stdout
+    assert "Maria" not in evidence_file.read_text()  # ids and codes, never caller words
     refused = cli(config, *promote, "--approved-by", "alice", "--totp", "123456")
     assert refused.returncode == 2 and "usecase-needs-approver" in refused.stderr
     done = cli(config, *promote, "--approved-by", "bob", "--totp", bob.now())

@@ -1,4 +1,5 @@
-"""A barge-in on a reply that reports a workflow action keeps the action on record.
+"""A barge-in on a reply that reports a workflow action keeps the action (and the intent
+the agent understood) on record; an intent that is not a code is never stored.
 
 The clinic agent books before it speaks the confirmation; a caller talking over "Done.
 Your appointment is ..." must not make the booking vanish from the call's events and the
@@ -34,6 +35,9 @@ class Booking:
         reply = AgentReply(text=_say(LONG_REPLY if self.replies == 1 else "Anything else?"))
         if self.replies == 1:
             reply.actions = [AgentAction(WorkflowAction.BOOK, "ok", "appt-1")]
+            reply.intent = "book"
+        else:  # a plane that put words where a code belongs: not stored
+            reply.intent = "Maria Gonzalez"
         return reply
 
     async def hand_off(self, call_id: str, reason: str) -> Handoff:
@@ -64,3 +68,6 @@ async def test_a_barge_in_keeps_the_replys_workflow_actions(
     assert seen.count("workflow-book") == 1, seen
     booked = [e for e in session.events if e.kind.value == "appointment"]
     assert [e.code for e in booked] == ["book:appt-1"]
+    intents = [e for e in session.events if e.kind.value == "intent"]
+    assert [(e.code, e.stage) for e in intents] == [("book", "workflow")]  # before its action
+    assert seen.index("intent") < seen.index("workflow-book")

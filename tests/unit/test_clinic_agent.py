@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -139,3 +140,21 @@ async def test_the_clinics_providers_are_read_from_the_schedule_once() -> None:
     await respond(agent, "My name is Maria Gonzalez, born April 12th, 1980.")
     assert schedule.looked_up == 1
     assert agent.heard.slots["patient_name"] == "Maria Gonzalez"
+
+
+async def test_each_reply_reports_the_intent_it_understood_as_a_code() -> None:
+    cases = [
+        ("where do I park", "clinic_info"),
+        ("I need a refill of my blood pressure pills", "refill"),
+        ("are my lab results back", "test_results"),
+        ("I have chest pain", "emergency"),
+        ("Could I speak with somebody there", "speak_to_person"),
+        ("what was that", "other"),  # nothing understood: below the confidence floor
+    ]
+    for text, code in cases:
+        _, reply = await respond(chat("other"), text)
+        assert reply.intent == code, text
+    strict = chat("other")  # a floor above any confidence (0..1)
+    strict._engine.policy = dataclasses.replace(strict._engine.policy, min_confidence=1.5)
+    _, reply = await respond(strict, "where do I park")
+    assert reply.intent == "other"  # not taken as a request: not reported as one

@@ -99,6 +99,7 @@ class ClockedAgent:
         with self._clock.busy():
             chunks = [c async for c in inner.text]
         outer.directive, outer.actions = inner.directive, inner.actions
+        outer.intent = inner.intent
         for chunk in chunks:
             yield chunk
 
@@ -143,6 +144,11 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
         "You're booked for Friday, November 27 at 8:00 AM with Dr Amanda Lee" in s for s in said
     )
     assert model.lines == []  # every line was clear to the rules
+    events = [(e.kind, e.code) for e in repo.events("fake-call")]
+    intents = [code for kind, code in events if kind == "intent"]
+    assert intents == ["book", "inform", "inform", "inform", "inform"]  # then goodbye: code
+    booked_at = events.index(("workflow-book", "ok"))
+    assert events[booked_at - 1] == ("intent", "inform")  # the turn's intent, then its actions
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:
@@ -189,6 +195,9 @@ async def test_a_request_for_a_person_is_handed_over_with_the_packet(db: Databas
     events = [(e.kind, e.code) for e in repo.events("fake-call")]
     assert ("transfer-requested", "caller-request") in events
     assert ("transfer-ok", "answered") in events
+    assert events.index(("intent", "speak_to_person")) < events.index(
+        ("workflow-transfer", "caller-request")
+    )
 
 
 async def test_a_busy_desk_leaves_the_caller_with_the_agent_who_takes_a_message(
