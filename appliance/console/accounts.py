@@ -94,6 +94,19 @@ def find_user(conn: Connection, name: str) -> User | None:
     return row_user(found) if found else None
 
 
+def _keep_an_owner(conn: Connection, user: User) -> None:
+    """Raises ConsoleError console-last-owner when `user` is the last active owner."""
+    if user.role is not Role.OWNER or user.status != "active":
+        return
+    others = conn.execute(
+        "SELECT count(*) FROM console_users WHERE role = 'owner' AND status = 'active'"
+        " AND user_id != ?",
+        (user.user_id,),
+    ).fetchone()[0]
+    if int(others) == 0:
+        raise ConsoleError("console-last-owner", "the last active owner cannot be removed")
+
+
 def audit(db: Database, conn: Connection, actor: Actor, action: str, **fields: object) -> None:
     """Append one console audit record inside the caller's transaction."""
     event = AuditEvent(
@@ -168,6 +181,8 @@ class Accounts:
         if user is None:
             raise ConsoleError("console-no-user", "no user of that name")
         now = self.clock()
+        if action == "console.user.disable":
+            _keep_an_owner(conn, user)
         if action == "console.user.unlock":
             conn.execute(
                 "UPDATE console_users SET locked_until = NULL WHERE user_id = ?", (user.user_id,)
@@ -183,6 +198,38 @@ class Accounts:
                 (now, user.user_id),
             )
         audit(self.db, conn, by, action, object_type="user", object_id=name, at=now)
+        found = find_user(conn, name)
+        assert found is not None
+        return found
+
+    def set_role(self, name: str, role: str, by: Actor) -> User:
+        """Change a user's role; their open sessions end (the next sign-in gets the new
+        screens). Raises console-no-user, console-bad-role, console-last-owner."""
+        return self.db.execute(self._set_role, check_name(name), parse_role(role), by)
+
+    def _set_role(self, conn: Connection, name: str, role: Role, by: Actor) -> User:
+        user = find_user(conn, name)
+        if user is None:
+            raise ConsoleError("console-no-user", "no user of that name")
+        if role is not Role.OWNER:
+            _keep_an_owner(conn, user)
+        now = self.clock()
+        conn.execute("UPDATE console_users SET role = ? WHERE user_id = ?", (role, user.user_id))
+        conn.execute(
+            "UPDATE console_sessions SET ended_at = ?, end_reason = 'role-changed'"
+            " WHERE user_id = ? AND ended_at IS NULL",
+            (now, user.user_id),
+        )
+        audit(
+            self.db,
+            conn,
+            by,
+            "console.user.role",
+            object_type="user",
+            object_id=name,
+            reason_code=f"{user.role.value}>{role.value}",
+            at=now,
+        )
         found = find_user(conn, name)
         assert found is not None
         return found

@@ -78,9 +78,9 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/console/kb", "Knowledge base", P.EDIT_KB, ready=True),
     Screen("/console/use-cases", "Use cases", P.CHANGE_USE_CASES),
     Screen("/console/sign-offs", "Sign-offs", P.SIGN_OFF),
-    Screen("/console/users", "Users and roles", P.MANAGE_USERS),
+    Screen("/console/users", "Users and roles", P.MANAGE_USERS, ready=True),
     Screen("/console/screenpop", "Screen-pop", P.SCREEN_POP, ready=True),
-    Screen("/console/health", "Health and capacity", P.SEE_HEALTH),
+    Screen("/console/health", "Health and capacity", P.SEE_HEALTH, ready=True),
     Screen("/console/audit", "Audit log", P.VIEW_AUDIT, ready=True),
 )
 

@@ -6,9 +6,11 @@ from litestar import Controller
 
 from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
+from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
 from appliance.console.routes import ConsoleController, PublicController
 from appliance.console.screenpop import ScreenPopController
+from appliance.console.users_routes import UsersController
 
 CONTROLLERS: tuple[type[Controller], ...] = (
     PublicController,
@@ -17,4 +19,6 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     KbController,
     AuditController,
     ScreenPopController,
+    UsersController,
+    HealthController,
 )
