@@ -9,6 +9,7 @@ from appliance.console.calls_routes import CallsController
 from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
 from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.schedule_routes import ScheduleController
 from appliance.console.screenpop import ScreenPopController
 from appliance.console.users_routes import UsersController
 
@@ -21,4 +22,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ScreenPopController,
     UsersController,
     HealthController,
+    ScheduleController,
 )
