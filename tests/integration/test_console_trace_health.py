@@ -114,5 +114,10 @@ def test_the_health_screen_lists_the_components(
         assert "degraded" in text  # as /healthz says
         assert client.get("/healthz").status_code == 503
         assert re.search(r'id="in-progress">Calls in progress: <strong>1<', text)  # the open call
+        llm_row = text[text.index('id="latency-llm"') :].split("</tr>")[0]
+        # only the open call started within 24 h (the others are older): one agent turn
+        assert llm_row.count("<td>0.430</td>") == 3 and "<td>1</td>" in llm_row
+        assert 'id="latency-stt"' in text and 'id="latency-tts"' in text
+        assert CALLER_WORDS not in text and PACKET_NAME not in text
         home = client.get("/console/").text
         assert 'href="/console/health"' in home and 'href="/console/users"' not in home
