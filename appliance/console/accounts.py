@@ -94,6 +94,27 @@ def find_user(conn: Connection, name: str) -> User | None:
     return row_user(found) if found else None
 
 
+LAST_OWNER = "the last active owner can be neither disabled nor demoted"
+
+
+def _last_owner(conn: Connection, user: User) -> bool:
+    """Whether `user` is the last active owner."""
+    if user.role is not Role.OWNER or user.status != "active":
+        return False
+    others = conn.execute(
+        "SELECT count(*) FROM console_users WHERE role = 'owner' AND status = 'active'"
+        " AND user_id != ?",
+        (user.user_id,),
+    ).fetchone()[0]
+    return int(others) == 0
+
+
+def _raised(result: User | ConsoleError) -> User:
+    if isinstance(result, ConsoleError):
+        raise result
+    return result
+
+
 def audit(db: Database, conn: Connection, actor: Actor, action: str, **fields: object) -> None:
     """Append one console audit record inside the caller's transaction."""
     event = AuditEvent(
@@ -157,17 +178,35 @@ class Accounts:
 
     def unlock(self, name: str, by: Actor) -> User:
         """Lift a lockout and forget the failures. Raises console-no-user."""
-        return self.db.execute(self._change, check_name(name), by, "console.user.unlock")
+        return _raised(self.db.execute(self._change, check_name(name), by, "console.user.unlock"))
 
     def disable(self, name: str, by: Actor) -> User:
-        """No more sign-ins; open sessions end now. Raises console-no-user."""
-        return self.db.execute(self._change, check_name(name), by, "console.user.disable")
+        """No more sign-ins; open sessions end now. Raises console-no-user,
+        console-last-owner (the refusal is audited)."""
+        return _raised(self.db.execute(self._change, check_name(name), by, "console.user.disable"))
 
-    def _change(self, conn: Connection, name: str, by: Actor, action: str) -> User:
+    def _refuse(self, conn: Connection, by: Actor, action: str, name: str) -> ConsoleError:
+        """A refused change (the last owner): audited, and the error to raise."""
+        audit(
+            self.db,
+            conn,
+            by,
+            action,
+            object_type="user",
+            object_id=name,
+            outcome="denied",
+            reason_code="last-owner",
+            at=self.clock(),
+        )
+        return ConsoleError("console-last-owner", LAST_OWNER)
+
+    def _change(self, conn: Connection, name: str, by: Actor, action: str) -> User | ConsoleError:
         user = find_user(conn, name)
         if user is None:
             raise ConsoleError("console-no-user", "no user of that name")
         now = self.clock()
+        if action == "console.user.disable" and _last_owner(conn, user):
+            return self._refuse(conn, by, action, name)
         if action == "console.user.unlock":
             conn.execute(
                 "UPDATE console_users SET locked_until = NULL WHERE user_id = ?", (user.user_id,)
@@ -183,6 +222,39 @@ class Accounts:
                 (now, user.user_id),
             )
         audit(self.db, conn, by, action, object_type="user", object_id=name, at=now)
+        found = find_user(conn, name)
+        assert found is not None
+        return found
+
+    def set_role(self, name: str, role: str, by: Actor) -> User:
+        """Change a user's role; their open sessions end (the next sign-in gets the new
+        screens). Raises console-no-user, console-bad-role, console-last-owner (the refusal
+        is audited)."""
+        return _raised(self.db.execute(self._set_role, check_name(name), parse_role(role), by))
+
+    def _set_role(self, conn: Connection, name: str, role: Role, by: Actor) -> User | ConsoleError:
+        user = find_user(conn, name)
+        if user is None:
+            raise ConsoleError("console-no-user", "no user of that name")
+        if role is not Role.OWNER and _last_owner(conn, user):
+            return self._refuse(conn, by, "console.user.role", name)
+        now = self.clock()
+        conn.execute("UPDATE console_users SET role = ? WHERE user_id = ?", (role, user.user_id))
+        conn.execute(
+            "UPDATE console_sessions SET ended_at = ?, end_reason = 'role-changed'"
+            " WHERE user_id = ? AND ended_at IS NULL",
+            (now, user.user_id),
+        )
+        audit(
+            self.db,
+            conn,
+            by,
+            "console.user.role",
+            object_type="user",
+            object_id=name,
+            reason_code=f"{user.role.value}>{role.value}",
+            at=now,
+        )
         found = find_user(conn, name)
         assert found is not None
         return found

@@ -16,6 +16,7 @@ from appliance.console.calls import IN_PROGRESS, VERDICTS, CallFilter, packet_fi
 from appliance.console.guard import GuardedController, console_of, requires, session_of
 from appliance.console.pages import page
 from appliance.console.roles import Permission, may
+from appliance.console.waterfall import call_bars
 
 AnyRequest = Request[Any, Any, Any]
 REVIEW = [requires(Permission.REVIEW_CALLS)]
@@ -70,6 +71,7 @@ class CallsController(GuardedController):
             "call.html",
             session=session,
             call=detail,
+            bars=call_bars(console_of(request).db, call_id),
             may_read=may(session.role, Permission.READ_TRANSCRIPTS),
         )
 

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     REVIEW_CALLS = "review-calls"  # the calls list, timings, events, scores (no PHI)
     READ_TRANSCRIPTS = "read-transcripts"  # a PHI read, audited per call
     EDIT_KB = "edit-kb"  # propose and approve knowledge-base answers (four-eyes)
+    EDIT_SCHEDULE = "edit-schedule"  # providers, appointment types, hours, holidays
     CHANGE_USE_CASES = "change-use-cases"  # enable, disable, tier use cases
     SIGN_OFF = "sign-off"  # record a phase-gate sign-off
     MANAGE_USERS = "manage-users"  # invite, unlock, disable, change roles
@@ -42,6 +43,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REVIEW_CALLS,
             P.READ_TRANSCRIPTS,
             P.EDIT_KB,
+            P.EDIT_SCHEDULE,
             P.CHANGE_USE_CASES,
             P.SIGN_OFF,
             P.MANAGE_USERS,
@@ -54,7 +56,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS}),
     Role.CONTACT_CENTRE_LEAD: frozenset(
-        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.EDIT_KB, P.SCREEN_POP}
+        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.EDIT_KB, P.EDIT_SCHEDULE, P.SCREEN_POP}
     ),
     Role.FRONT_DESK: frozenset({P.SCREEN_POP}),
 }
@@ -76,11 +78,12 @@ class Screen:
 SCREENS: tuple[Screen, ...] = (
     Screen("/console/calls", "Calls", P.REVIEW_CALLS, ready=True),
     Screen("/console/kb", "Knowledge base", P.EDIT_KB, ready=True),
+    Screen("/console/schedule", "Schedule", P.EDIT_SCHEDULE, ready=True),
     Screen("/console/use-cases", "Use cases", P.CHANGE_USE_CASES),
     Screen("/console/sign-offs", "Sign-offs", P.SIGN_OFF),
-    Screen("/console/users", "Users and roles", P.MANAGE_USERS),
+    Screen("/console/users", "Users and roles", P.MANAGE_USERS, ready=True),
     Screen("/console/screenpop", "Screen-pop", P.SCREEN_POP, ready=True),
-    Screen("/console/health", "Health and capacity", P.SEE_HEALTH),
+    Screen("/console/health", "Health and capacity", P.SEE_HEALTH, ready=True),
     Screen("/console/audit", "Audit log", P.VIEW_AUDIT, ready=True),
 )
 

@@ -6,9 +6,12 @@ from litestar import Controller
 
 from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
+from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
 from appliance.console.routes import ConsoleController, PublicController
+from appliance.console.schedule_routes import ScheduleController
 from appliance.console.screenpop import ScreenPopController
+from appliance.console.users_routes import UsersController
 
 CONTROLLERS: tuple[type[Controller], ...] = (
     PublicController,
@@ -17,4 +20,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     KbController,
     AuditController,
     ScreenPopController,
+    UsersController,
+    HealthController,
+    ScheduleController,
 )

@@ -10,6 +10,7 @@ from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
 from appliance.console.calls import CallReader
 from appliance.console.kb import KbVersions
+from appliance.console.schedule import ScheduleEditor
 from appliance.console.sessions import Sessions
 from appliance.console.signin import SignIn
 from appliance.store.db import Database
@@ -23,6 +24,7 @@ class Console:
     sessions: Sessions
     calls: CallReader
     kb: KbVersions
+    schedule: ScheduleEditor
 
     @classmethod
     def open(
@@ -37,6 +39,7 @@ class Console:
             Sessions(accounts),
             CallReader(db, clock),
             KbVersions(db, clock, kb_base),
+            ScheduleEditor(db, clock),
         )
 
     @classmethod

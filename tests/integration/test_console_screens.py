@@ -49,6 +49,19 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("GET", "/console/screenpop", P.SCREEN_POP),
     ("GET", "/console/screenpop/screenpop.js", P.SCREEN_POP),
     ("GET", "/console/screenpop/events", P.SCREEN_POP),  # a stream: test_console_screenpop.py
+    ("GET", "/console/users", P.MANAGE_USERS),
+    ("POST", "/console/users", P.MANAGE_USERS),
+    ("POST", "/console/users/{name:str}/unlock", P.MANAGE_USERS),
+    ("POST", "/console/users/{name:str}/disable", P.MANAGE_USERS),
+    ("POST", "/console/users/{name:str}/role", P.MANAGE_USERS),
+    ("GET", "/console/health", P.SEE_HEALTH),
+    ("GET", "/console/schedule", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/provider", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/type", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/hours", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/holiday", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/hours/{row:str}/remove", P.EDIT_SCHEDULE),
+    ("POST", "/console/schedule/holiday/{day:str}/remove", P.EDIT_SCHEDULE),
 ]
 STREAMS = {"/console/screenpop/events"}  # allowed roles' streams are not opened here
 # every signed-in user's routes (part 1)
@@ -134,7 +147,12 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
             allowed = permission in PERMISSIONS[role]
             if allowed and path in STREAMS:
                 continue
-            url = path.replace("{call_id:str}", seeded.escalated).replace("{version_id:str}", "999")
+            url = (
+                path.replace("{call_id:str}", seeded.escalated)
+                .replace("{version_id:str}", "999")
+                .replace("{name:str}", "nobody")
+            )
+            url = re.sub(r"\{(row|day):str\}", "none", url)
             response = client.request(
                 method,
                 url,
@@ -150,6 +168,16 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/kb/{version_id:str}/approve"): 404,  # no version 999
                 ("POST", "/console/kb/{version_id:str}/reject"): 404,
                 ("GET", "/console/audit/export"): 303,  # the step-up page first
+                ("POST", "/console/users"): 303,  # user changes: the step-up page first
+                ("POST", "/console/users/{name:str}/unlock"): 303,
+                ("POST", "/console/users/{name:str}/disable"): 303,
+                ("POST", "/console/users/{name:str}/role"): 303,
+                ("POST", "/console/schedule/provider"): 400,  # an empty form
+                ("POST", "/console/schedule/type"): 400,
+                ("POST", "/console/schedule/hours"): 400,
+                ("POST", "/console/schedule/holiday"): 400,
+                ("POST", "/console/schedule/hours/{row:str}/remove"): 404,
+                ("POST", "/console/schedule/holiday/{day:str}/remove"): 404,
             }.get((method, path), 200)
             assert response.status_code == expected, (role, method, path)
     reads = [a for a in audit_log(console.db) if a[1] == "phi.read"]
@@ -355,6 +383,7 @@ def test_an_unauthenticated_request_gets_nothing(app: Litestar, seeded: Seeded) 
     with TestClient(app) as client:
         for method, path, _ in SCREEN_ROUTES:
             url = path.replace("{call_id:str}", seeded.escalated).replace("{version_id:str}", "1")
+            url = re.sub(r"\{(name|row|day):str\}", "none", url)
             response: httpx.Response = client.request(method, url, follow_redirects=False)
             if path in STREAMS:  # an API route: no redirect
                 assert response.status_code == 401, path

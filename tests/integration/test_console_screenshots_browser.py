@@ -1,0 +1,161 @@
+"""Screenshots of the console's main screens at 200% zoom, taken in Debian's Chromium
+(Selenium; background networking and component updates off, as the other browser tests):
+a 1280-pixel-wide window at zoom 200% is a 640 CSS-pixel viewport at device scale 2.
+Each page must fit that width (no horizontal scroll); the PNGs go to docs/console/
+(palette PNGs, each under 300 KB). Real uvicorn server, real SQLCipher store, seeded
+calls (the canary PHI is only in the transcript, which is not photographed)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from appliance.admin.app import create_app
+from appliance.admin.server import AdminServer
+from appliance.console.accounts import Actor
+from appliance.console.service import Console
+from appliance.observability.health import Health
+from appliance.observability.metrics import Metrics
+from appliance.services.app_db import MIGRATIONS
+from appliance.store.db import Database
+from appliance.store.spans import SpanStore
+from tests.integration.console_seed import CALLER_WORDS, PACKET_NAME, Seeded, seed_calls
+from tests.integration.test_console_browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    PASSWORD,
+    browser,
+    type_into,
+)
+from tests.integration.test_console_calls_browser import Clock, enrolled
+from tests.integration.test_console_trace_health import SPANS
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(120)]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
+WIDTH, SCALE = 1280, 2  # window pixels, zoom
+MAX_HEIGHT = 1600  # CSS px photographed at most (the top of a long page)
+MAX_BYTES = 300_000
+
+
+def shots(seeded: Seeded) -> dict[str, list[tuple[str, str]]]:
+    """(file name, path) per user: what each role opens."""
+    return {
+        "olga": [
+            ("home", "/console/"),
+            ("calls", "/console/calls"),
+            ("call", f"/console/calls/{seeded.escalated}"),
+            ("kb", "/console/kb"),
+            ("schedule", "/console/schedule"),
+            ("users", "/console/users"),
+            ("health", "/console/health"),
+        ],
+        "cora": [("audit", "/console/audit")],
+        "fran": [("screenpop", "/console/screenpop")],
+    }
+
+
+def sign_in(driver: Any, base: str, name: str, secret: str, clock: Clock) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{base}/console/login")
+    clock.now += 30
+    type_into(driver, "name", name)
+    type_into(driver, "password", PASSWORD)
+    type_into(driver, "code", pyotp.TOTP(secret).at(clock.now), submit=True)
+
+
+def photograph(driver: Any, path: str, out: Path) -> tuple[int, int, int]:
+    """Open `path`, check the page fits 640 CSS px, write a palette PNG; returns
+    (scrollWidth, clientWidth, bytes)."""
+    from PIL import Image
+
+    width = WIDTH // SCALE
+    metrics = {"width": width, "height": 900, "deviceScaleFactor": SCALE, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    driver.get(driver.current_url.split("/console")[0] + path)
+    sizes = driver.execute_script(
+        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth, e.scrollHeight];"
+    )
+    height = min(int(sizes[2]), MAX_HEIGHT)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    png = driver.get_screenshot_as_png()
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=64)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    out.write_bytes(buffer.getvalue())
+    return int(sizes[0]), int(sizes[1]), len(buffer.getvalue())
+
+
+def tour(
+    driver: Any, base: str, secrets: dict[str, str], clock: Clock, seeded: Seeded
+) -> dict[str, tuple[int, int, int]]:
+    found = {}
+    for name, pages in shots(seeded).items():
+        sign_in(driver, base, name, secrets[name], clock)
+        for shot, path in pages:
+            found[shot] = photograph(driver, path, DOCS / f"{shot}.png")
+            assert CALLER_WORDS not in driver.page_source and PACKET_NAME not in driver.page_source
+    return found
+
+
+def furnish(console: Console, db: Database, seeded: Seeded) -> None:
+    """Reference data and a trace, so the screens are not empty."""
+    lead = Actor("lena", "contact-centre-lead")
+    console.schedule.save_provider("dr-lee", "Dr Lee", "General practice", lead)
+    console.schedule.save_type("checkup", "Check-up", "30", lead)
+    for day in ("mon", "tue", "thu"):
+        console.schedule.add_hours("dr-lee", day, "09:00", "12:30", lead)
+    console.schedule.add_holiday("2031-12-25", "Christmas Day", lead)
+    console.kb.propose("parking", "park, parking", "Park behind the building.", lead)
+    asyncio.run(SpanStore(db).add(seeded.escalated, SPANS))
+
+
+@pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="needs Debian's chromium and chromium-driver (make test installs them)",
+)
+def test_screenshots_at_200_percent_fit_the_width(tmp_path: Path) -> None:
+    clock = Clock()
+    db = Database.open(tmp_path / "console.db", "ab" * 32, MIGRATIONS)
+    seeded = seed_calls(db, clock.now - 30)
+    console = Console.open(db, clock)
+    furnish(console, db, seeded)
+    secrets = {
+        "olga": enrolled(console, clock, "olga", "owner"),
+        "cora": enrolled(console, clock, "cora", "compliance-officer"),
+        "fran": enrolled(console, clock, "fran", "front-desk"),
+    }
+    health = Health()
+    for name, detail in (("sip", "listening on 127.0.0.1:5060"), ("stt", "model loaded"),
+                         ("llm", "model loaded"), ("tts", "voice loaded")):  # fmt: skip
+        health.set(name, True, detail)
+    DOCS.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> dict[str, tuple[int, int, int]]:
+        server = AdminServer(create_app(health, Metrics(), console=console), "127.0.0.1", 0)
+        await server.start()
+        driver = await asyncio.to_thread(browser, tmp_path / "profile")
+        try:
+            base = f"http://127.0.0.1:{server.port}"
+            return await asyncio.to_thread(tour, driver, base, secrets, clock, seeded)
+        finally:
+            await asyncio.to_thread(driver.quit)
+            await server.stop()
+            shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+    try:
+        found = asyncio.run(run())
+    finally:
+        db.close()
+    wide = {shot: (sw, cw) for shot, (sw, cw, _) in found.items() if sw > cw}
+    assert not wide, f"horizontal scroll at 200% zoom: {wide}"
+    big = {shot: size for shot, (_, _, size) in found.items() if size > MAX_BYTES}
+    assert not big, f"screenshots over {MAX_BYTES} bytes: {big}"
+    assert set(found) == {p.stem for p in DOCS.glob("*.png")} >= {"users", "call", "schedule"}
