@@ -257,6 +257,17 @@ class Handoff:
     packet: Mapping[str, Any] | None = None
 
 
+class CallerOptOuts(Protocol):
+    """An opt-out said on an inbound call ("stop calling me", "take me off your list"):
+    the agent plane asks before it answers (appliance.outbound.inbound_optout)."""
+
+    async def heard(self, call_id: CallId, caller_key: str, text: str) -> str | None:
+        """None when the words are no opt-out; else the caller's number has been taken
+        off the reminder list (consent revoked, do-not-call, audited) and this is the
+        vetted sentence to say. Never raises on the words (PHI: never logged)."""
+        ...
+
+
 class AgentPlane(Protocol):
     """What answers the caller: the clinic workflows, or a free LLM. One per call."""
 

@@ -12,12 +12,13 @@ appliance.outbound.numbers): never a number, a name or a patient id.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from appliance.errors import OutboundError
-from appliance.outbound.numbers import e164, number_hash, number_key, patient_key
+from appliance.outbound.numbers import e164, number_hash, number_hashes, number_key, patient_key
 from appliance.store.audit import AuditEvent, append_audit
 from appliance.store.db import Connection, Database
 
@@ -82,6 +83,15 @@ class Ledger:
             raise OutboundError("outbound-bad-source", f"unknown revocation source {source!r}")
         hashed = number_hash(self._key, normal)
         return self._db.execute(opt_out_in, self._db, hashed, source, at, self._actor)
+
+    def opt_out_caller(self, caller_key: str, at: float) -> int:
+        """An opt-out said on an inbound call, where only the caller's keyed hash is known:
+        revoke every consent in force whose number hashes to it (any of `number_hashes`)
+        and put the hash, and each such number's own, on the internal DNC list (audited,
+        one transaction); the count revoked. Raises OutboundError outbound-bad-caller-key."""
+        if not _HASH.fullmatch(caller_key):
+            raise OutboundError("outbound-bad-caller-key", "not a keyed hash of a number")
+        return self._db.execute(opt_out_caller_in, self._db, self._key, caller_key, at, self._actor)
 
     def revoke(self, patient_id: str, number: str, source: str, at: float) -> int:
         """Revoke one patient's consents for `number` (audited; the number stays off the
@@ -162,7 +172,10 @@ class Ledger:
 
     def on_dnc(self, number: str) -> bool:
         normal = e164(number)
-        return normal is not None and self._db.query(on_dnc, number_hash(self._key, normal))
+        return normal is not None and self._db.query(on_dnc, *number_hashes(self._key, normal))
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def check_zone(zone: str) -> ZoneInfo:
@@ -242,6 +255,22 @@ def opt_out_in(
     return len(rows)
 
 
+def opt_out_caller_in(
+    conn: Connection, db: Database, key: bytes, caller_key: str, at: float, actor: Actor
+) -> int:
+    """Revoke the consents whose number an inbound caller's hash stands for (compared
+    through the numbers the ledger keeps), and list the hash and theirs as do-not-call."""
+    rows = conn.execute(
+        "SELECT id, number FROM outbound_consents WHERE revoked_at IS NULL"
+    ).fetchall()
+    matched = [(int(r[0]), str(r[1])) for r in rows if caller_key in number_hashes(key, r[1])]
+    _revoke_rows(conn, db, [i for i, _ in matched], "call", at, actor)
+    listed = dict.fromkeys([caller_key, *(number_hash(key, n) for _, n in matched)])
+    for hashed in listed:
+        add_dnc_in(conn, db, hashed, "internal", "opt-out-call", at, actor)
+    return len(matched)
+
+
 def _revoke_rows(
     conn: Connection, db: Database, ids: list[int], source: str, at: float, actor: Actor
 ) -> None:
@@ -311,6 +340,8 @@ def consent_status(conn: Connection, patient_id: str, hashed: str) -> ConsentSta
     return "active" if row[1] else "revoked"
 
 
-def on_dnc(conn: Connection, hashed: str) -> bool:
-    row = conn.execute("SELECT 1 FROM outbound_dnc WHERE number_hash = ?", (hashed,)).fetchone()
-    return row is not None
+def on_dnc(conn: Connection, *hashes: str) -> bool:
+    """Whether any of the hashes (a number's `number_hashes`) is on a do-not-call list."""
+    marks = ", ".join("?" * len(hashes))
+    sql = f"SELECT 1 FROM outbound_dnc WHERE number_hash IN ({marks})"  # noqa: S608
+    return conn.execute(sql, hashes).fetchone() is not None

@@ -46,6 +46,17 @@ def number_hash(key: bytes, number: str) -> str:
     return caller_hash(key, number)
 
 
+def number_hashes(key: bytes, number: str) -> tuple[str, ...]:
+    """Every keyed hash an inbound caller with this E.164 number may arrive under: its
+    digits with the country code (`number_hash`), and for a NANP number also its ten
+    national digits (a PBX that presents "5550100001"). The do-not-call check matches any
+    of them, since an opt-out said on an inbound call knows only the caller's hash."""
+    hashes = [number_hash(key, number)]
+    if _NANP.match(number):
+        hashes.append(caller_hash(key, number[2:]))
+    return tuple(hashes)
+
+
 def number_key(hashed: str) -> str:
     """What a plan or an audit record shows for a number: a short form of its hash."""
     return "pn-" + hashed[:SHORT_KEY]

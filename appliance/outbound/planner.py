@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.config import Settings
 from appliance.outbound.ledger import consent_status, on_dnc
-from appliance.outbound.numbers import e164, number_hash, number_key, patient_key
+from appliance.outbound.numbers import e164, number_hash, number_hashes, number_key, patient_key
 from appliance.outbound.windows import ClinicWindow, blocked, callee_zones, next_open, parse_hhmm
 from appliance.store.db import Connection, Database
 
@@ -213,12 +213,15 @@ class Planner:
                 continue
             hashed = number_hash(self._key, number)
             if hashed not in out:
-                out[hashed] = _Number(number, hashed, _refusal(conn, booked.patient_id, hashed))
+                dnc = on_dnc(conn, *number_hashes(self._key, number))
+                out[hashed] = _Number(
+                    number, hashed, _refusal(conn, booked.patient_id, hashed, dnc)
+                )
         return list(out.values())
 
 
-def _refusal(conn: Connection, patient_id: str, hashed: str) -> str | None:
-    if on_dnc(conn, hashed):
+def _refusal(conn: Connection, patient_id: str, hashed: str, dnc: bool) -> str | None:
+    if dnc:
         return "dnc"
     status = consent_status(conn, patient_id, hashed)
     return (

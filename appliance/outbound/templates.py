@@ -68,6 +68,26 @@ def opted_out() -> str:
     )
 
 
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+
+
+def opted_out_inbound() -> str:
+    """Said on an inbound call once the caller's number is off the list (not goodbye:
+    the caller may have called about something else)."""
+    return (
+        "Understood. We have taken your number off our call list,"
+        f" and we will not call you about reminders again. {ANYTHING_ELSE}"
+    )
+
+
+def opt_out_no_number() -> str:
+    """Said on an inbound call with a withheld number: nothing could be listed."""
+    return (
+        "I'm sorry, I can't see the number you are calling from, so I can't take it off"
+        f" our list on this call. Please ask the front desk to do it. {ANYTHING_ELSE}"
+    )
+
+
 def voicemail(clinic: str, callback: str) -> str:
     return (
         f"Hello, this is the automated assistant of {clinic}, with a message."

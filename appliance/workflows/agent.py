@@ -19,7 +19,7 @@ from appliance.domain import CallId, Directive
 from appliance.errors import ApplianceError
 from appliance.llm.understanding import Intent
 from appliance.observability.transfers import count_message
-from appliance.ports import AgentAction, AgentReply, AgentTurn, Handoff
+from appliance.ports import AgentAction, AgentReply, AgentTurn, CallerOptOuts, Handoff
 from appliance.workflows.engine import WorkflowEngine
 from appliance.workflows.handoff import Heard, build_packet, transfer_headers
 from appliance.workflows.handoff_store import CallerMessage, HandoffStore
@@ -39,8 +39,10 @@ class ClinicAgent:
         engine: WorkflowEngine,
         handoffs: HandoffStore | None = None,
         clock: Callable[[], float] = time.time,
+        opt_outs: CallerOptOuts | None = None,
     ) -> None:
         self._understander = understander
+        self._opt_outs = opt_outs  # "stop calling me": off the reminder list, first
         self._engine = engine
         self._handoffs = handoffs
         self._clock = clock  # UNIX s
@@ -58,6 +60,11 @@ class ClinicAgent:
     async def _decide(self, turn: AgentTurn, reply: AgentReply) -> AsyncIterator[str]:
         self.call_id = turn.call_id
         self._engine.call_id, self._engine.caller_key = turn.call_id, turn.caller_key
+        if self._opt_outs is not None:
+            said = await self._opt_outs.heard(turn.call_id, turn.caller_key, turn.text)
+            if said is not None:  # done and audited; the call goes on
+                yield said
+                return
         await self._know_the_clinic()
         understanding = await self._understander.understand(turn.text, self._engine.now())
         self.heard.add(understanding)

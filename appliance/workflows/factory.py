@@ -9,8 +9,11 @@ from appliance.config import Settings
 from appliance.demo import config as demo_config
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.understanding import LlmIntents
+from appliance.outbound.inbound_optout import InboundOptOuts
 from appliance.scheduling.builtin import BuiltinSchedule
+from appliance.store.bootstrap import audit_key
 from appliance.store.db import Database
+from appliance.store.pseudonyms import caller_hash_key
 from appliance.workflows.agent import ClinicAgent
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.handoff_store import HandoffStore
@@ -54,11 +57,13 @@ def clinic_agents(
 
     handoffs, lockouts = HandoffStore(db), IdentityLockouts(db)
     use_cases = UseCaseGate(db)  # one per process: read at most every 2 s for all calls
+    # an opt-out said on any call takes the caller's number off the reminder list
+    opt_outs = InboundOptOuts(db, caller_hash_key(audit_key(settings)))
 
     def new_agent() -> ClinicAgent:
         engine = WorkflowEngine(
             schedule, kb.current(), tz, policy, lockouts=lockouts, use_cases=use_cases
         )
-        return ClinicAgent(understander, engine, handoffs)
+        return ClinicAgent(understander, engine, handoffs, opt_outs=opt_outs)
 
     return new_agent
