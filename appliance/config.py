@@ -7,6 +7,7 @@ systemd credentials under $CREDENTIALS_DIRECTORY).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from importlib import resources
@@ -203,6 +204,17 @@ class Outbound(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     window_end: HhMm = "20:00"  # within 08:00-21:00; the law's window holds in the callee's
     attempts_per_day: Positive = 2  # calls to one number per clinic day
     attempts_per_appointment: Positive = 3  # calls about one appointment in all
+    route: str = ""  # host:port of the PBX / outbound proxy calls go through ("": none yet)
+    callback: str = ""  # the clinic's call-back number, said in messages ("": none yet)
+    max_concurrent: Positive = 2  # reminder calls up at once
+    inbound_reserve: Count = 2  # call slots always left free for inbound calls
+    ring_s: Annotated[float, msgspec.Meta(ge=5, le=120)] = 30.0  # s of ringing: no-answer
+    busy_retry_s: Seconds = 900.0  # s before a busy number is tried again
+    no_answer_retry_s: Seconds = 3600.0  # ... a number that did not answer
+    failed_retry_s: Seconds = 1800.0  # ... a call that failed
+
+
+CALLBACK = re.compile(r"^\+?[0-9][0-9 ().-]{6,24}$")  # a number a person can dial back
 
 
 class Governance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -310,7 +322,12 @@ def _validate(s: Settings) -> None:
 
 
 def _validate_outbound(o: Outbound) -> None:
-    """The clinic's window lies within the law's (HH:MM strings compare in time order)."""
+    """The clinic's window lies within the law's (HH:MM strings compare in time order);
+    the route is host:port; the call-back number is one a person can dial."""
+    if o.route and not host_port(o.route):
+        raise ConfigError("config-outbound-route", f"outbound.route is not host:port: {o.route!r}")
+    if o.callback and not CALLBACK.match(o.callback):
+        raise ConfigError("config-outbound-callback", "outbound.callback is not a phone number")
     if not LAW_WINDOW[0] <= o.window_start < o.window_end <= LAW_WINDOW[1]:
         raise ConfigError(
             "config-outbound-window",

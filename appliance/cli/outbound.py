@@ -50,11 +50,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     run.add_argument("--dry-run", action="store_true", help="what it would dial now; no call")
     run.add_argument("--now", type=datetime.fromisoformat, help="--dry-run: ISO time, offset")
+    # each of these overrides its [outbound] setting (route, callback, ...) for this run
     run.add_argument("--via", default="", help="host[:port] of the PBX / outbound proxy")
     run.add_argument("--callback", default="", help="the clinic's call-back number, said")
     run.add_argument("--sip-port", type=int, default=0, help="the dialler's SIP port (0: any)")
-    run.add_argument("--max-concurrent", type=int, default=2, help="reminder calls at once")
-    run.add_argument("--inbound-reserve", type=int, default=2, help="slots kept for inbound")
+    run.add_argument("--max-concurrent", type=int, help="reminder calls at once")
+    run.add_argument("--inbound-reserve", type=int, help="slots kept for inbound")
 
 
 def _open(settings: Settings) -> tuple[Database, bytes]:
@@ -158,11 +159,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check_can_run(settings: Settings, args: argparse.Namespace) -> None:
-    if not settings.outbound.enabled:
+    o = settings.outbound
+    if not o.enabled:
         raise OutboundError("outbound-disabled", "[outbound] enabled is false: nothing dials")
-    if not args.via or not args.callback:
-        raise OutboundError("outbound-no-route", "--via and --callback are needed to call")
-    if args.max_concurrent < 1 or args.inbound_reserve < 0:
+    if not (args.via or o.route) or not (args.callback or o.callback):
+        raise OutboundError(
+            "outbound-no-route", "[outbound] route and callback (or --via, --callback) needed"
+        )
+    if (args.max_concurrent is not None and args.max_concurrent < 1) or (
+        args.inbound_reserve is not None and args.inbound_reserve < 0
+    ):
         raise OutboundError("outbound-bad-pacing", "--max-concurrent >= 1, reserve >= 0")
 
 
@@ -209,11 +215,12 @@ async def _run_reminders(
 def _run(settings: Settings, db: Database, key: bytes, args: argparse.Namespace) -> int:
     import asyncio
 
-    from appliance.outbound.dialler import Pacing
-    from appliance.outbound.run import RunOptions
+    from appliance.outbound.run import Overrides, run_options
 
-    pacing = Pacing(max_concurrent=args.max_concurrent, inbound_reserve=args.inbound_reserve)
-    options = RunOptions(args.date, args.via, args.callback, args.sip_port, pacing)
+    given = Overrides(
+        args.via, args.callback, args.sip_port, args.max_concurrent, args.inbound_reserve
+    )
+    options = run_options(settings.outbound, args.date, given)
     report = asyncio.run(_run_reminders(settings, db, key, options))
     for a in report.attempts:
         at = datetime.fromtimestamp(a.at, ZoneInfo(settings.clinic.timezone)).isoformat()

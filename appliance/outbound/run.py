@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from appliance.config import Settings, Sip
+from appliance.config import Outbound, Settings, Sip
 from appliance.errors import OutboundError
 from appliance.outbound.dialler import (
     CallReport,
@@ -73,6 +73,37 @@ class StoreCapacity:
             return int(row[0])
 
         return self._slots - self._db.query(open_calls)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What `reminders run` was told on its command line ("" / None: the setting holds)."""
+
+    via: str = ""
+    callback: str = ""
+    sip_port: int = 0
+    max_concurrent: int | None = None
+    inbound_reserve: int | None = None
+
+
+def run_options(o: Outbound, day: date, given: Overrides) -> RunOptions:
+    """A run's options: [outbound] (route, callback, pacing, retry delays) with the
+    command line's overrides on top."""
+    pacing = pacing_of(o, given.max_concurrent, given.inbound_reserve)
+    via, callback = given.via or o.route, given.callback or o.callback
+    return RunOptions(day, via, callback, given.sip_port, pacing)
+
+
+def pacing_of(o: Outbound, max_concurrent: int | None, inbound_reserve: int | None) -> Pacing:
+    """The [outbound] pacing and retry delays; a CLI option, when given, overrides."""
+    return Pacing(
+        max_concurrent=o.max_concurrent if max_concurrent is None else max_concurrent,
+        inbound_reserve=o.inbound_reserve if inbound_reserve is None else inbound_reserve,
+        ring_s=o.ring_s,
+        busy_retry_s=o.busy_retry_s,
+        no_answer_retry_s=o.no_answer_retry_s,
+        failed_retry_s=o.failed_retry_s,
+    )
 
 
 def dialler_sip(sip: Sip, sip_port: int) -> Sip:
@@ -161,4 +192,5 @@ def dry_dialler(settings: Settings, db: Database, hash_key: bytes, at: float) ->
         (_NoLine(), _NoTalk(), capacity, clock),
         ZoneInfo(settings.clinic.timezone),
         uri_for("dry-run.invalid"),
+        pacing_of(settings.outbound, None, None),
     )
