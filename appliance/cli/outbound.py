@@ -46,6 +46,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     plan.add_argument("--now", type=datetime.fromisoformat, help="ISO time with offset")
     plan.add_argument("--json", action="store_true")
     plan.add_argument("--show", action="store_true", help="names and numbers (PHI, audited)")
+    report = rsub.add_parser("report", help="a day's results: counts and codes only")
+    report.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    report.add_argument("--json", action="store_true")
     run = rsub.add_parser("run", help="call the reminders for a date ([outbound] enabled)")
     run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     run.add_argument("--dry-run", action="store_true", help="what it would dial now; no call")
@@ -139,6 +142,24 @@ def _reveal(db: Database, decisions: list[Decision]) -> dict[str, str]:
         return {i: f"{r[0]} {r[1]}" for i, r in rows.items() if r}
 
     return db.query(read, {d.contact.patient_id for d in decisions})
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """`reminders report`: the day's attempts, answers, opt-outs and skips (no PHI)."""
+    from appliance.outbound.report import day_report
+
+    zone = ZoneInfo(settings.clinic.timezone)
+    db, key = _open(settings)
+    try:
+        planner = Planner.from_settings(db, key, settings)
+        report = day_report(db, planner, zone, args.date, datetime.now(zone))
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(report.public(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    return 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,6 +256,8 @@ def _run(settings: Settings, db: Database, key: bytes, args: argparse.Namespace)
 def cmd(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "reminders" and args.reminders_command == "run":
         return cmd_run(settings, args)
+    if args.command == "reminders" and args.reminders_command == "report":
+        return cmd_report(settings, args)
     if args.command == "reminders":
         return cmd_plan(settings, args)
     return cmd_import(settings, args)
