@@ -10,6 +10,9 @@ caller does. Everything it observes goes to stdout as one JSON object per line:
 {"event": "listening", "port": N}, {"event": "call", ...}, {"event": "drained", ...},
 {"event": "dtmf", "digit": ...}, {"event": "heard", ...} (with --report-heard),
 {"event": "ended", "remote_ended": ..., "heard_hz": ...}.
+With --say WAV (repeatable), it answers like a person instead: after the tone, each WAV
+is played in turn once the caller has said something and then been silent for
+--say-gap s ({"event": "said", "index": i, "now": ...} when it has left).
 It exits when stdin closes.
 """
 
@@ -21,11 +24,12 @@ import json
 import sys
 import time
 import tomllib
+import wave
 
 import msgspec
 import numpy as np
 
-from appliance.audio import AudioChunk
+from appliance.audio import AudioChunk, resample
 from appliance.config import Sip, default_toml
 from appliance.ports import CallHandle
 from appliance.sip import PjsipCall, PjsipTelephony
@@ -69,11 +73,14 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
         direction=call.direction,
     )
     heard = bytearray()
+    last_loud = [0.0]  # monotonic s of the latest loud frame heard
 
     async def listen_and_echo() -> None:
         loud = False
         async for chunk in call.frames():
             heard.extend(chunk.pcm)
+            if _loud_part(chunk.pcm):
+                last_loud[0] = time.monotonic()
             if args.report_heard and not loud and _loud_part(chunk.pcm):
                 loud = True  # the first frame above -40 dBFS on this call
                 emit("heard", call_id=call.call_id, now=time.monotonic())
@@ -94,12 +101,15 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
         await call.send_dtmf(args.dtmf, args.dtmf_method)
     if args.echo:
         echo_on.set()
+    replies = asyncio.create_task(answer_turns(call, args, last_loud))
     try:
         await asyncio.wait_for(asyncio.shield(listener), args.hangup_after)
     except TimeoutError:
         await call.hangup()
         await listener
     await keys
+    replies.cancel()
+    await asyncio.gather(replies, return_exceptions=True)
     loud = _loud_part(bytes(heard))
     emit(
         "ended",
@@ -109,6 +119,27 @@ async def handle(call: CallHandle, args: argparse.Namespace) -> None:
         heard_s=len(heard) / 2 / RATE,
         loud_s=len(loud) / 2 / RATE,  # s above -40 dBFS
     )
+
+
+def read_wav(path: str) -> AudioChunk:
+    """A mono PCM16 WAV file, at the peer's rate."""
+    with wave.open(path, "rb") as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2, "mono PCM16 only"
+        pcm, rate = w.readframes(w.getnframes()), w.getframerate()
+    return AudioChunk(resample(pcm, rate, RATE), RATE)
+
+
+async def answer_turns(call: PjsipCall, args: argparse.Namespace, last_loud: list[float]) -> None:
+    """--say: each WAV once the caller has spoken since our last turn and gone quiet."""
+    turns = [read_wav(path) for path in args.say]
+    spoke_until = time.monotonic()  # our own turn's end: the caller must speak after it
+    for index, audio in enumerate(turns):
+        while not (last_loud[0] > spoke_until and time.monotonic() - last_loud[0] >= args.say_gap):
+            await asyncio.sleep(0.05)
+        await call.play(audio)
+        await call.drain()
+        spoke_until = time.monotonic()
+        emit("said", call_id=call.call_id, index=index, now=spoke_until)
 
 
 def _loud_part(pcm: bytes, frame: int = 640) -> bytes:
@@ -139,6 +170,8 @@ async def main() -> int:
     parser.add_argument(
         "--report-heard", action="store_true", help="emit 'heard' at a call's first loud frame"
     )
+    parser.add_argument("--say", action="append", default=[], help="a WAV to say, in turn")
+    parser.add_argument("--say-gap", type=float, default=1.2, help="s of quiet before --say")
     args = parser.parse_args()
     sip = loopback_sip(
         port=args.port,
