@@ -122,3 +122,24 @@ def test_the_ledger_takes_a_keyed_hash_only(db: Database) -> None:
     assert err.value.code == "outbound-bad-caller-key"
     assert ledger(db).opt_out_caller(caller_hash(KEY, P4), NOW.timestamp()) == 0
     assert ledger(db).on_dnc("(212) 555-0144")
+
+
+async def test_the_clinic_agents_the_runtime_builds_honour_an_opt_out(tmp_path: Path) -> None:
+    from appliance.config import load_settings
+    from appliance.store.bootstrap import audit_key, open_database
+    from appliance.store.pseudonyms import caller_hash_key
+    from appliance.workflows.factory import clinic_agents
+    from tests.conftest import store_config
+    from tests.integration.outbound_support import STORE_MIGRATIONS
+
+    settings = load_settings(store_config(tmp_path))
+    db = open_database(settings, STORE_MIGRATIONS, create=True)
+    try:
+        key = caller_hash_key(audit_key(settings))  # the runtime's caller-hash key
+        new_agent = clinic_agents(settings, db, Scripted("other"))  # type: ignore[arg-type]
+        turn = AgentTurn(CallId("in-9"), "Take me off your list.", [], caller_hash(key, P4))
+        said = [piece async for piece in new_agent().respond(turn).text]
+        assert said == [say.opted_out_inbound()]
+        assert Ledger(db, key).on_dnc(P4) and not Ledger(db, key).on_dnc("+12125550145")
+    finally:
+        db.close()
