@@ -137,6 +137,13 @@ def approve(db: Database, rules: promotion.Rules, approval: Approval, at: float)
     return promotion.promote(db, change, approval.totp, rules, at)
 
 
+def review(db: Database, rules: promotion.Rules, approval: Approval, at: float) -> str:
+    """A review sign-off of the use case in its state (promotion.review: a compliance
+    officer for a high-risk use case); the gate evidence's sha256."""
+    request = promotion.Review(approval.use_case, approval.by, approval.totp, approval.comment)
+    return promotion.review(db, request, rules, at)
+
+
 def tick(db: Database, request: checklist.Tick, at: float) -> None:
     checklist.tick(db, request, at)
 

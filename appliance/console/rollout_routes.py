@@ -2,7 +2,8 @@
 criterion's value, n and verdict); a use case's page with its checklist (evidence links,
 tick or clear: sign-off roles, audited), its history and sign-offs; a promotion requested
 by one user (change-use-cases) and approved by another (sign-off) with their own current
-authenticator code and a comment; pause, kill and the whole agent's kill switch
+authenticator code and a comment; a review sign-off of the use case in its state (the
+high-risk gate's compliance officer); pause, kill and the whole agent's kill switch
 (change-use-cases, after a fresh code). The rules are appliance/governance/'s
 (appliance/console/rollout.py calls them)."""
 
@@ -142,6 +143,19 @@ class RolloutController(GuardedController):
         except GovernanceError as exc:
             status = _STATUS.get(exc.code, 400)
             return _case(request, use_case, status, exc.message, {"comment": comment})
+        return Redirect(_where(use_case), status_code=303, headers=HEADERS)
+
+    @post("/use-cases/{use_case:str}/review", guards=SIGN, sync_to_thread=True)
+    def review(self, request: AnyRequest, use_case: FromPath[str], data: Form) -> Response[Any]:
+        session, console = session_of(request), console_of(request)
+        check_csrf(session, data)
+        comment = data.get("comment", "")
+        approval = rollout.Approval(use_case, session.name, data.get("code", ""), comment)
+        try:
+            rollout.review(console.db, console.rules, approval, console.now())
+        except GovernanceError as exc:
+            status = _STATUS.get(exc.code, 400)
+            return _case(request, use_case, status, exc.message, {"review": comment})
         return Redirect(_where(use_case), status_code=303, headers=HEADERS)
 
     @post("/use-cases/{use_case:str}/stop", guards=CHANGE, sync_to_thread=True)

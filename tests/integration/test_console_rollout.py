@@ -72,6 +72,31 @@ def test_the_list_shows_tier_state_owner_and_each_gate_criterion(
         assert client.get("/console/use-cases/nothing").status_code == 404
 
 
+def test_a_compliance_officer_signs_off_a_high_risk_use_case(
+    app: Litestar, console: Console, clock: WallClock, db: Database, seeded: Seeded
+) -> None:
+    uc.ensure_built_in(db, demo=False, at=clock.now)
+    billing = "/console/use-cases/billing"
+    with TestClient(app) as officer, TestClient(app) as engineer:
+        cora = sign_in_as(officer, console, clock, "cora", "compliance-officer")
+        petra = sign_in_as(engineer, console, clock, "petra", "platform-engineer")
+        clock.now += 30
+        code = pyotp.TOTP(petra).at(clock.now)
+        status, text = post(engineer, billing + "/review", code=code, comment="fine by me")
+        assert status == 400 and "compliance-officer" in text and ">fine by me<" in text
+        before = officer.get(billing).text
+        assert "compliance-officer-sign-off</td><td>0.000" in before
+        code = pyotp.TOTP(cora).at(clock.now)
+        assert post(officer, billing + "/review", code=code, comment="pilot week read")[0] == 303
+        after = officer.get(billing).text
+        assert "compliance-officer-sign-off</td><td>1.000</td><td>1</td>" in after
+        assert "pilot week read" in after and "killed to review" in after
+    [signed] = signoff.signoffs(db, "billing")
+    assert (signed["approved_by"], signed["approver_role"]) == ("cora", "compliance-officer")
+    denied = [a for a in audit_log(db) if a[1] == "usecase.signoff" and a[3] == "denied"]
+    assert denied == [("petra", "usecase.signoff", "billing", "denied", "usecase-approver-role")]
+
+
 def test_a_promotion_is_requested_by_one_user_and_approved_by_another(
     app: Litestar, console: Console, clock: WallClock, db: Database, seeded: Seeded
 ) -> None:

@@ -67,6 +67,7 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("POST", "/console/use-cases/{use_case:str}/checklist", P.SIGN_OFF),
     ("POST", "/console/use-cases/{use_case:str}/request", P.CHANGE_USE_CASES),
     ("POST", "/console/use-cases/{use_case:str}/approve", P.SIGN_OFF),
+    ("POST", "/console/use-cases/{use_case:str}/review", P.SIGN_OFF),
     ("POST", "/console/use-cases/{use_case:str}/stop", P.CHANGE_USE_CASES),
     ("POST", "/console/agent/kill", P.CHANGE_USE_CASES),
 ]
@@ -189,6 +190,7 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/use-cases/{use_case:str}/checklist"): 404,
                 ("POST", "/console/use-cases/{use_case:str}/request"): 404,
                 ("POST", "/console/use-cases/{use_case:str}/approve"): 404,
+                ("POST", "/console/use-cases/{use_case:str}/review"): 404,
                 ("POST", "/console/use-cases/{use_case:str}/stop"): 303,  # the step-up page
                 ("POST", "/console/agent/kill"): 303,
             }.get((method, path), 200)
