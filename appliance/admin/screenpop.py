@@ -70,9 +70,11 @@ class ScreenPop:
         if self.remote:
             return True
         try:
-            return host is not None and ipaddress.ip_address(host).is_loopback
+            address = ipaddress.ip_address(host or "")
         except ValueError:
             return False
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a v6 socket
+        return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
     # --- credentials -------------------------------------------------------------------
 

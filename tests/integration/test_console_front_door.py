@@ -54,6 +54,7 @@ def test_the_shared_token_screenpop_refuses_other_addresses(db: Database) -> Non
         assert page.status_code == 200 and 'href="/console/screenpop"' in page.text
     assert pop.serves("127.0.0.1") and pop.serves("::1") and not pop.serves("192.0.2.7")
     assert not pop.serves(None) and not pop.serves("testclient")
+    assert pop.serves("::ffff:127.0.0.1") and not pop.serves("::ffff:192.0.2.7")
 
 
 def test_the_setting_reaches_the_screenpop(db: Database, tmp_path: Path) -> None:
