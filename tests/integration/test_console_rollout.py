@@ -62,8 +62,8 @@ def test_the_list_shows_tier_state_owner_and_each_gate_criterion(
         row = page.text.split('id="case-billing"')[1].split("</tr>")[0]
         assert "<td>high</td>" in row and ">killed<" in row and "voice-ai-owner" in row
         assert '<td class="gate">fail</td>' in row
-        assert "calls: fail (0.000 &gt;= 30.0, n=0) too few" in row
-        assert "compliance-officer-sign-off: fail" in row
+        assert "calls: <strong>fail</strong>, 0.000 (needs &gt;= 30.0), n=0, too few" in row
+        assert "compliance-officer-sign-off: <strong>fail</strong>" in row
         assert 'id="kill-agent"' not in page.text  # a compliance officer may not kill
         one = client.get("/console/use-cases/scheduling")
         assert one.status_code == 200 and 'id="criteria"' in one.text
