@@ -51,6 +51,9 @@ class Admin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tls_key_file: str = ""  # its key when no systemd credential "tls.key" is passed
     # screen-pop token (systemd credential "screenpop.key", else this file; "" = var/keys/)
     screenpop_key_file: str = ""
+    # the shared-token /screenpop is for machine clients on this host; true also serves it
+    # to other addresses (people use /console/screenpop, each under their own account)
+    screenpop_remote: bool = False
 
 
 class LlmServer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

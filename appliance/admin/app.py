@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.response import Response
+from litestar.response import Redirect, Response
 from prometheus_client.exposition import choose_encoder
 
 from appliance.admin.screenpop import ScreenPop
@@ -64,6 +64,14 @@ class OpsController(Controller):
         return Response(encoder(metrics.exposition_registry()), headers=headers)
 
 
+class RootController(Controller):
+    """`/` is the console's front door (no other page lives there)."""
+
+    @get("/", sync_to_thread=False)
+    def root(self) -> Redirect:
+        return Redirect("/console/", status_code=303, headers=NO_STORE)
+
+
 def create_app(
     health: Health,
     metrics: Metrics,
@@ -73,12 +81,13 @@ def create_app(
 ) -> Litestar:
     """The admin app. `repo` is for the call-review screens (not served yet); with
     `screenpop` (ScreenPop.from_settings) the scheduler's screen-pop is served too, with
-    `console` (Console.open) the console's sign-in and pages under /console."""
+    `console` (Console.open) the console's sign-in and pages under /console, and `/`
+    redirects there."""
     handlers: list[type[Controller]] = [OpsController]
     if screenpop is not None:
         handlers.append(ScreenPopController)
     if console is not None:
-        handlers += CONSOLE
+        handlers += [RootController, *CONSOLE]
     return Litestar(
         route_handlers=handlers,
         state=State({"screenpop": screenpop, "console": console}),

@@ -11,6 +11,11 @@ The page shows PHI, so every route needs the screen-pop token (systemd credentia
 `screenpop.key`, else the key file): `Authorization: Bearer <hex>` or the session cookie
 set by signing in with the token. Each packet sent to a viewer is audited as a PHI
 read; sign-ins are audited too. The admin app binds loopback by default ([admin] host).
+
+The shared token is for machine clients (the demo front desk's pointer, the end-to-end
+tests' listeners): people use the console's screen-pop (/console/screenpop), each under
+their own account. So /screenpop answers only loopback addresses unless `[admin]
+screenpop_remote` is true (`remote`), even when the admin app listens on the network.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,13 +55,26 @@ class ScreenPop:
     token: bytes  # 32 bytes; never log
     poll_s: float = POLL_S
     recent_s: float = RECENT_S
+    remote: bool = False  # serve addresses other than loopback ([admin] screenpop_remote)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> ScreenPop:
         """Token from the credential `screenpop.key`, else the key file (dev: made 0400)."""
         configured = settings.admin.screenpop_key_file
         path = settings.path(configured) if configured else settings.var_dir / "keys" / CREDENTIAL
-        return cls(HandoffStore(db), load_key(CREDENTIAL, path, create=True).key)
+        token = load_key(CREDENTIAL, path, create=True).key
+        return cls(HandoffStore(db), token, remote=settings.admin.screenpop_remote)
+
+    def serves(self, host: str | None) -> bool:
+        """Whether a client at `host` may use the shared token (loopback, else `remote`)."""
+        if self.remote:
+            return True
+        try:
+            address = ipaddress.ip_address(host or "")
+        except ValueError:
+            return False
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a v6 socket
+        return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
     # --- credentials -------------------------------------------------------------------
 

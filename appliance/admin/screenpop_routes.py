@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Response, ServerSentEvent
@@ -41,6 +41,14 @@ def requires_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         raise NotAuthorizedException("screen-pop token required")
 
 
+def machine_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of every /screenpop route: loopback clients only, unless [admin]
+    screenpop_remote (people sign in to the console's /console/screenpop instead)."""
+    host = connection.client.host if connection.client else None
+    if not _screenpop(connection).serves(host):
+        raise PermissionDeniedException("use the console's screen-pop: /console/screenpop")
+
+
 def actor(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """Who reads, for the audit log: the viewer's address (no user accounts yet)."""
     host = connection.client.host if connection.client else "unknown"
@@ -49,6 +57,7 @@ def actor(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 class ScreenPopController(Controller):
     path = "/screenpop"
+    guards = [machine_only]  # noqa: RUF012 (litestar's layer attribute)
 
     @get("/", sync_to_thread=False)
     def page(self, request: Request[Any, Any, Any]) -> Response[str]:

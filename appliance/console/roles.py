@@ -28,8 +28,9 @@ class Permission(StrEnum):
     READ_TRANSCRIPTS = "read-transcripts"  # a PHI read, audited per call
     EDIT_KB = "edit-kb"  # propose and approve knowledge-base answers (four-eyes)
     EDIT_SCHEDULE = "edit-schedule"  # providers, appointment types, hours, holidays
-    CHANGE_USE_CASES = "change-use-cases"  # enable, disable, tier use cases
-    SIGN_OFF = "sign-off"  # record a phase-gate sign-off
+    SEE_USE_CASES = "see-use-cases"  # use cases, gates, checklists, sign-offs (no PHI)
+    CHANGE_USE_CASES = "change-use-cases"  # request a promotion; pause, kill (step-up)
+    SIGN_OFF = "sign-off"  # tick checklist items, approve a promotion (TOTP)
     MANAGE_USERS = "manage-users"  # invite, unlock, disable, change roles
     SCREEN_POP = "screen-pop"  # the live handoff packets (PHI)
     SEE_HEALTH = "see-health"  # components, capacity, stage latencies
@@ -44,15 +45,16 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.READ_TRANSCRIPTS,
             P.EDIT_KB,
             P.EDIT_SCHEDULE,
+            P.SEE_USE_CASES,
             P.CHANGE_USE_CASES,
             P.SIGN_OFF,
             P.MANAGE_USERS,
             P.SEE_HEALTH,
         }
     ),
-    Role.PLATFORM_ENGINEER: frozenset({P.REVIEW_CALLS, P.SIGN_OFF, P.SEE_HEALTH}),
+    Role.PLATFORM_ENGINEER: frozenset({P.REVIEW_CALLS, P.SEE_USE_CASES, P.SIGN_OFF, P.SEE_HEALTH}),
     Role.COMPLIANCE_OFFICER: frozenset(
-        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.SIGN_OFF, P.VIEW_AUDIT}
+        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.SEE_USE_CASES, P.SIGN_OFF, P.VIEW_AUDIT}
     ),
     Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS}),
     Role.CONTACT_CENTRE_LEAD: frozenset(
@@ -79,8 +81,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/console/calls", "Calls", P.REVIEW_CALLS, ready=True),
     Screen("/console/kb", "Knowledge base", P.EDIT_KB, ready=True),
     Screen("/console/schedule", "Schedule", P.EDIT_SCHEDULE, ready=True),
-    Screen("/console/use-cases", "Use cases", P.CHANGE_USE_CASES),
-    Screen("/console/sign-offs", "Sign-offs", P.SIGN_OFF),
+    Screen("/console/use-cases", "Use cases and sign-offs", P.SEE_USE_CASES, ready=True),
     Screen("/console/users", "Users and roles", P.MANAGE_USERS, ready=True),
     Screen("/console/screenpop", "Screen-pop", P.SCREEN_POP, ready=True),
     Screen("/console/health", "Health and capacity", P.SEE_HEALTH, ready=True),

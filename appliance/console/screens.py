@@ -8,6 +8,7 @@ from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
 from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
+from appliance.console.rollout_routes import RolloutController
 from appliance.console.routes import ConsoleController, PublicController
 from appliance.console.schedule_routes import ScheduleController
 from appliance.console.screenpop import ScreenPopController
@@ -23,4 +24,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     UsersController,
     HealthController,
     ScheduleController,
+    RolloutController,
 )

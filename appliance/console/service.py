@@ -4,7 +4,7 @@ reads and the knowledge-base versions, on one store."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
@@ -13,6 +13,7 @@ from appliance.console.kb import KbVersions
 from appliance.console.schedule import ScheduleEditor
 from appliance.console.sessions import Sessions
 from appliance.console.signin import SignIn
+from appliance.governance.promotion import Rules
 from appliance.store.db import Database
 from appliance.workflows.kb import KnowledgeBase
 
@@ -25,13 +26,19 @@ class Console:
     calls: CallReader
     kb: KbVersions
     schedule: ScheduleEditor
+    rules: Rules = field(default_factory=Rules)  # the rollout's gates (demo ticks count?)
 
     @classmethod
     def open(
-        cls, db: Database, clock: Clock = time.time, kb_base: KnowledgeBase | None = None
+        cls,
+        db: Database,
+        clock: Clock = time.time,
+        kb_base: KnowledgeBase | None = None,
+        rules: Rules | None = None,
     ) -> Console:
         """`clock`: UNIX s (tests pass a virtual one); `kb_base`: the KB file's topics
-        (appliance.workflows.factory.knowledge_base), the starting point of edits."""
+        (appliance.workflows.factory.knowledge_base), the starting point of edits; `rules`:
+        the rollout's gates for the use case screens."""
         accounts = Accounts(db, clock)
         return cls(
             accounts,
@@ -40,6 +47,7 @@ class Console:
             CallReader(db, clock),
             KbVersions(db, clock, kb_base),
             ScheduleEditor(db, clock),
+            rules or Rules(),
         )
 
     @classmethod
@@ -48,7 +56,8 @@ class Console:
         topics. Raises ConfigError kb-missing, kb-invalid (as the agent would)."""
         from appliance.workflows.factory import knowledge_base
 
-        return cls.open(db, kb_base=knowledge_base(settings))
+        rules = Rules(settings.governance, accept_demo=settings.demo.clinic)
+        return cls.open(db, kb_base=knowledge_base(settings), rules=rules)
 
     @property
     def db(self) -> Database:

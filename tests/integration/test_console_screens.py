@@ -62,6 +62,14 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("POST", "/console/schedule/holiday", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/hours/{row:str}/remove", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/holiday/{day:str}/remove", P.EDIT_SCHEDULE),
+    ("GET", "/console/use-cases", P.SEE_USE_CASES),
+    ("GET", "/console/use-cases/{use_case:str}", P.SEE_USE_CASES),
+    ("POST", "/console/use-cases/{use_case:str}/checklist", P.SIGN_OFF),
+    ("POST", "/console/use-cases/{use_case:str}/request", P.CHANGE_USE_CASES),
+    ("POST", "/console/use-cases/{use_case:str}/approve", P.SIGN_OFF),
+    ("POST", "/console/use-cases/{use_case:str}/review", P.SIGN_OFF),
+    ("POST", "/console/use-cases/{use_case:str}/stop", P.CHANGE_USE_CASES),
+    ("POST", "/console/agent/kill", P.CHANGE_USE_CASES),
 ]
 STREAMS = {"/console/screenpop/events"}  # allowed roles' streams are not opened here
 # every signed-in user's routes (part 1)
@@ -152,7 +160,7 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 .replace("{version_id:str}", "999")
                 .replace("{name:str}", "nobody")
             )
-            url = re.sub(r"\{(row|day):str\}", "none", url)
+            url = re.sub(r"\{(row|day|use_case):str\}", "none", url)
             response = client.request(
                 method,
                 url,
@@ -178,6 +186,13 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/schedule/holiday"): 400,
                 ("POST", "/console/schedule/hours/{row:str}/remove"): 404,
                 ("POST", "/console/schedule/holiday/{day:str}/remove"): 404,
+                ("GET", "/console/use-cases/{use_case:str}"): 404,  # no use case "none"
+                ("POST", "/console/use-cases/{use_case:str}/checklist"): 404,
+                ("POST", "/console/use-cases/{use_case:str}/request"): 404,
+                ("POST", "/console/use-cases/{use_case:str}/approve"): 404,
+                ("POST", "/console/use-cases/{use_case:str}/review"): 404,
+                ("POST", "/console/use-cases/{use_case:str}/stop"): 303,  # the step-up page
+                ("POST", "/console/agent/kill"): 303,
             }.get((method, path), 200)
             assert response.status_code == expected, (role, method, path)
     reads = [a for a in audit_log(console.db) if a[1] == "phi.read"]

@@ -19,8 +19,10 @@ import pytest
 
 from appliance.admin.app import create_app
 from appliance.admin.server import AdminServer
+from appliance.console import rollout
 from appliance.console.accounts import Actor
 from appliance.console.service import Console
+from appliance.governance import use_cases
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.services.app_db import MIGRATIONS
@@ -56,6 +58,8 @@ def shots(seeded: Seeded) -> dict[str, list[tuple[str, str]]]:
             ("schedule", "/console/schedule"),
             ("users", "/console/users"),
             ("health", "/console/health"),
+            ("use-cases", "/console/use-cases"),
+            ("use-case", "/console/use-cases/scheduling"),
         ],
         "cora": [("audit", "/console/audit")],
         "fran": [("screenpop", "/console/screenpop")],
@@ -115,6 +119,8 @@ def furnish(console: Console, db: Database, seeded: Seeded) -> None:
     console.schedule.add_holiday("2031-12-25", "Christmas Day", lead)
     console.kb.propose("parking", "park, parking", "Park behind the building.", lead)
     asyncio.run(SpanStore(db).add(seeded.escalated, SPANS))
+    use_cases.ensure_built_in(db, demo=True, at=console.now())  # the demo's pilots
+    rollout.request(db, "scheduling", "olga", "owner", console.now())
 
 
 @pytest.mark.skipif(
@@ -158,4 +164,4 @@ def test_screenshots_at_200_percent_fit_the_width(tmp_path: Path) -> None:
     assert not wide, f"horizontal scroll at 200% zoom: {wide}"
     big = {shot: size for shot, (_, _, size) in found.items() if size > MAX_BYTES}
     assert not big, f"screenshots over {MAX_BYTES} bytes: {big}"
-    assert set(found) == {p.stem for p in DOCS.glob("*.png")} >= {"users", "call", "schedule"}
+    assert set(found) == {p.stem for p in DOCS.glob("*.png")} >= {"users", "call", "use-case"}
