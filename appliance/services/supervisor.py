@@ -136,7 +136,11 @@ def demo_lines(settings: Settings) -> list[str]:
         target = "transfers go here" if front_desk_uri(settings) == desk_uri(settings) else "idle"
         lines.append(f"  Desk:    {desk_uri(settings)} (the demo front desk: {target})")
         key = settings.admin.screenpop_key_file or str(settings.var_dir / "keys" / "screenpop.key")
-        lines.append(f"  Screen-pop: {screenpop_url(settings)} (sign in with the token in {key})")
+        console = screenpop_url(settings).replace("/screenpop/", "/console/screenpop")
+        lines.append(f"  Screen-pop: {console} (a front-desk console user: appliance users add)")
+        lines.append(
+            f"             {screenpop_url(settings)} for tools on this host (token: {key})"
+        )
     return lines
 
 
