@@ -146,6 +146,11 @@ class Ledger:
         what = ("reminder.call", "appointment", appointment_id, outcome, at)
         audit(conn, self._db, self._actor, what)
 
+    def confirm(self, appointment_id: str, at: float) -> bool:
+        """The callee confirmed: the appointment row records it and the audit log says
+        so, in one transaction; False when it is no longer booked (nothing changes)."""
+        return self._db.execute(confirm_in, self._db, self._actor, appointment_id, at)
+
     def audit_result(self, appointment_id: str, result: str, at: float) -> None:
         """What the callee answered (`reminder.<result>`: confirmed, cancelled, ...)."""
         what = (f"reminder.{result}", "appointment", appointment_id, result, at)
@@ -183,6 +188,21 @@ def check_zone(zone: str) -> ZoneInfo:
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise OutboundError("outbound-bad-zone", "not an IANA time zone") from None
+
+
+def confirm_in(
+    conn: Connection, db: Database, actor: Actor, appointment_id: str, at: float
+) -> bool:
+    changed = conn.execute(
+        "UPDATE appointments SET confirmed_at = ?, confirmed_via = 'reminder-call'"
+        " WHERE id = ? AND status = 'booked'",
+        (at, appointment_id),
+    ).rowcount
+    if changed:
+        audit(
+            conn, db, actor, ("reminder.confirmed", "appointment", appointment_id, "confirmed", at)
+        )
+    return bool(changed)
 
 
 def audit(

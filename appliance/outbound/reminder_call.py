@@ -222,7 +222,9 @@ class ReminderCall:
         if isinstance(reply, CallReport):
             return reply
         if reply is Answer.YES:
-            ledger.audit_result(appointment, "confirmed", clock.time())
+            if not ledger.confirm(appointment, clock.time()):  # cancelled meanwhile
+                await line.say(say.no_reply(s.clinic, s.callback))
+                return CallReport("answered", "not-booked")
             await line.say(say.confirmed())
             return CallReport("answered", "confirmed")
         reply = await self._answer(line, say.ask_cancel(), decision, ledger)

@@ -131,7 +131,8 @@ class BuiltinSchedule:
             raise SchedulingError("unknown-patient", "no such patient")
         appointment_id = uuid.uuid4().hex
         conn.execute(
-            "INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
+            "INSERT INTO appointments (id, patient_id, provider_id, type_id, start_utc, end_utc,"
+            " status, call_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
             (
                 appointment_id,
                 patient_id,

@@ -55,3 +55,16 @@ CREATE INDEX appointments_provider_time ON appointments(provider_id, start_utc, 
 CREATE INDEX appointments_patient ON appointments(patient_id, start_utc);
 """,
 )
+
+
+# When and how the patient confirmed the appointment (a reminder call's "yes"): the row
+# itself says so, as the front desk's own system would show it. Its number is
+# CONFIRMATION_VERSION (appliance.services.app_db puts it in the application's order).
+CONFIRMATION_VERSION = 14
+CONFIRMATION_MIGRATION = Migration(
+    CONFIRMATION_VERSION,
+    """
+    ALTER TABLE appointments ADD COLUMN confirmed_at REAL;   -- UNIX s; NULL: not confirmed
+    ALTER TABLE appointments ADD COLUMN confirmed_via TEXT;  -- e.g. 'reminder-call'
+    """,
+)

@@ -14,7 +14,7 @@ from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
-from appliance.scheduling.schema import SCHEDULE_MIGRATION
+from appliance.scheduling.schema import CONFIRMATION_MIGRATION, SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
@@ -44,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SPANS_MIGRATION,  # 11: each ended call's trace (appliance/observability/call_trace)
     KB_VERSIONS_MIGRATION,  # 12: knowledge-base versions, four-eyes (appliance/workflows)
     ROLLOUT_MIGRATION,  # 13: use case checklists and sign-offs (appliance/governance)
+    CONFIRMATION_MIGRATION,  # 14: an appointment's confirmation (a reminder call's yes)
 )
 
 

@@ -129,6 +129,10 @@ async def test_a_spoken_yes_confirms_the_appointment(
     ]
     assert [e["index"] for e in events if e["event"] == "said"] == [0, 1]
     assert ("reminder.confirmed", "a4", "confirmed") in audit_of(db)
+    confirmed = db.query(
+        lambda c: c.execute("SELECT confirmed_via FROM appointments WHERE id = 'a4'").fetchone()
+    )
+    assert tuple(confirmed) == ("reminder-call",)  # the appointment was updated
     assert ledger(db).consent("p4", ANA) == "active" and not ledger(db).on_dnc(ANA)
 
 

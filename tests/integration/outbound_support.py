@@ -41,7 +41,9 @@ def open_store(path: Path) -> Database:
 def book(db: Database, appointment_id: str, patient_id: str, start: datetime) -> None:
     def insert(conn: Connection) -> None:
         conn.execute(
-            "INSERT INTO appointments VALUES (?, ?, 'lee', 'checkup', ?, ?, 'booked', NULL, 0)",
+            "INSERT INTO appointments (id, patient_id, provider_id, type_id, start_utc, end_utc,"
+            " status, call_id, created_at)"
+            " VALUES (?, ?, 'lee', 'checkup', ?, ?, 'booked', NULL, 0)",
             (appointment_id, patient_id, int(start.timestamp()), int(start.timestamp()) + 1800),
         )
 

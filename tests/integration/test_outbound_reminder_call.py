@@ -85,6 +85,14 @@ def status(db: Database) -> str:
     return db.query(read)
 
 
+def confirmation(db: Database) -> tuple[float | None, str | None]:
+    def read(conn: Connection) -> tuple[float | None, str | None]:
+        row = conn.execute("SELECT confirmed_at, confirmed_via FROM appointments WHERE id = 'a4'")
+        return tuple(row.fetchone())  # type: ignore[return-value]
+
+    return db.query(read)
+
+
 def hello(clock: FakeClock, answers: int) -> FakeCall:
     """A person: "Hello?" at 0.3 s for 0.5 s, then answers each question."""
     return FakeCall(clock, [Speech(0.3, 0.5)], answers=answers)
@@ -107,6 +115,8 @@ async def test_a_person_confirms_after_saying_who_they_are(db: Database) -> None
     assert talk.disclosure_started_s[0] <= 2.0  # the disclosure starts within 2 s of answer
     assert call.spans[0][1] - 1000.0 <= 10.0  # and has finished within 10 s
     assert status(db) == "booked"
+    at, via = confirmation(db)
+    assert at is not None and via == "reminder-call"  # the appointment itself says so
     assert ("reminder.confirmed", "appointment", "a4", "confirmed", "tester") in audit_rows(db)
 
 
