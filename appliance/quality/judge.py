@@ -29,8 +29,23 @@ SENTIMENT_START = "judge-sentiment-start"
 SENTIMENT_END = "judge-sentiment-end"
 CRITERIA = (GOAL, SENTIMENT_START, SENTIMENT_END)
 # criteria whose agreement with the labelled set (bench/judge_agreement.py) is under 80%:
-# advisory, they never feed a phase gate (docs/quality.md). Set from the last measurement.
+# advisory, they never feed a phase gate (docs/quality.md). Kept equal to the newest
+# bench/results/judge_agreement-*.json by a test.
 ADVISORY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeCriterion:
+    name: str
+    advisory: bool  # measured under 80% agreement: reported, never a gate's input
+
+
+JUDGE_EVALUATORS = tuple(JudgeCriterion(c, c in ADVISORY) for c in CRITERIA)
+
+
+def feeds_gate(evaluator: str) -> bool:
+    """Whether an evaluator's verdicts may feed a phase gate (an advisory one may not)."""
+    return evaluator not in ADVISORY
 
 PROMPT = """You review a finished phone call between a clinic's voice agent and a caller.
 Lines are "[turn id] speaker: words". Answer with JSON only:
