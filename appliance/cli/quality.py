@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import ApplianceError
@@ -37,6 +38,8 @@ def add_quality(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     digest = qsub.add_parser("digest", help="KPIs, verdicts and reasons of a window (no PHI)")
     digest.add_argument("--since", default="7d", help="e.g. 24h, 7d, 4w (default 7d)")
     digest.add_argument("--json", action="store_true", help="print JSON")
+    digest.add_argument("--week", help="an ISO week, e.g. 2026-W49 (instead of --since)")
+    digest.add_argument("--out", help="with --week: write digest-<week>.html and .pdf here")
     _add_queue(qsub)
 
 
@@ -72,6 +75,8 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
             return run_rescore(db, args.call_id)
         if args.quality_command == "queue":
             return run_queue(db, args)
+        if args.quality_command == "digest" and args.week:
+            return run_week(db, args.week, args.out, as_json=args.json)
         if args.quality_command == "digest":
             return run_digest(db, args.since, as_json=args.json)
         return run_scores(db, args.since, as_json=args.json)
@@ -101,6 +106,20 @@ def run_digest(db: Database, since: str, *, as_json: bool, now: float | None = N
     until = time.time() if now is None else now
     digest = db.query(build_digest, parse_since(since, until), until)
     print(json.dumps(digest, indent=2) if as_json else render_text(digest))
+    return 0
+
+
+def run_week(db: Database, week: str, out: str | None, *, as_json: bool) -> int:
+    """The digest of an ISO week: printed, or written as HTML and PDF into `out`."""
+    from appliance.quality.digest_report import week_window, write_week
+
+    _require_scores(db)
+    digest = db.query(build_digest, *week_window(week))
+    if out:
+        for path in write_week(digest, week.strip(), Path(out)):
+            print(f"written: {path}")
+    else:
+        print(json.dumps(digest, indent=2) if as_json else render_text(digest))
     return 0
 
 
