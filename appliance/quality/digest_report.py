@@ -98,7 +98,7 @@ def _verdicts(table: dict[str, dict[str, int]]) -> Figure:
     ax.invert_yaxis()
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("calls")
-    ax.legend(fontsize=7, ncols=4, loc="lower right")
+    ax.legend(fontsize=7, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from appliance.config import load_settings
@@ -225,10 +226,23 @@ async def test_the_job_judges_after_scoring_and_records_nothing_without_a_judge(
     assert {r.evaluator for r in scores_since(db, 0)} >= set(j.CRITERIA)
 
 
-def test_the_cpu_default_configures_no_judge() -> None:
+def test_the_cpu_default_configures_no_judge_an_llm_configures_one() -> None:
     settings = load_settings(None)
     assert not settings.llm_used
     assert judge_model_from_settings(settings, "key") is None
+    workflows = msgspec.structs.replace(settings.workflows, llm_intents="tie")
+    judged = judge_model_from_settings(msgspec.structs.replace(settings, workflows=workflows), "k")
+    assert judged is not None and judged.model_name == settings.llm.server.model
+
+
+async def test_a_purged_transcript_is_not_applicable_and_never_sent(db: Database) -> None:
+    await place(db, "booked", BOOKING)
+    score_call(db, "booked")
+    db.execute(lambda c: c.execute("UPDATE turns SET purged_at = 1.0 WHERE seq = 1"))
+    model = FakeJudge()
+    got = judge_call(db, "booked", model)
+    assert {r.reason for r in got.values()} == {"transcript-purged"} and model.asked == []
+    assert {r.verdict for r in got.values()} == {"n/a"} and queue(db) == []
 
 
 async def test_the_queue_cli_lists_and_decides(
