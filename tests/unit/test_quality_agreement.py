@@ -110,7 +110,7 @@ def test_the_advisory_flag_is_the_newest_measurement_of_this_prompt_and_model() 
     assert newest["model"] == model and newest["calls"] >= 60
     assert newest["judge_version"] == j.judge_version(model)  # the prompt measured
     assert sorted(j.ADVISORY) == newest["advisory"]
-    assert [c.name for c in j.JUDGE_EVALUATORS if c.advisory] == newest["advisory"]
+    assert sorted(c.name for c in j.JUDGE_EVALUATORS if c.advisory) == newest["advisory"]
 
 
 def test_advisory_criteria_never_feed_a_gate() -> None:
