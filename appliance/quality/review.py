@@ -38,6 +38,9 @@ REVIEW_MIGRATION = Migration(
     CREATE TRIGGER score_reviews_once BEFORE UPDATE ON score_reviews
     WHEN OLD.decided_at IS NOT NULL
     BEGIN SELECT RAISE(ABORT, 'a review decision is made once'); END;
+    CREATE TRIGGER score_reviews_no_delete BEFORE DELETE ON score_reviews
+    WHEN EXISTS (SELECT 1 FROM calls WHERE call_id = OLD.call_id)
+    BEGIN SELECT RAISE(ABORT, 'reviews are deleted only with their call'); END;
     """,
 )
 

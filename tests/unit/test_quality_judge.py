@@ -26,7 +26,7 @@ from appliance.quality.scorer import score_call, score_ended_calls, scores_since
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.calls import CallRepository
-from appliance.store.db import Database
+from appliance.store.db import Connection, Database
 from tests.unit.test_quality_store import BOOKING, CANARY, place
 from tests.unit.test_session_workflows import ASSETS
 
@@ -67,6 +67,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
     import_directory(database, ASSETS / "schedule")
     yield database
     database.close()
+
+
+def run_sql(conn: Connection, sql: str) -> None:
+    conn.execute(sql)
 
 
 def lines(*pairs: tuple[str, str]) -> list[j.Line]:
@@ -174,8 +178,9 @@ async def test_unsure_goes_to_the_queue_and_a_decision_is_made_once_and_audited(
         with pytest.raises(ApplianceError) as exc:
             decide(db, *args)
         assert exc.value.code == code
-    with pytest.raises(ApplianceError):  # the table refuses a second decision too
-        db.execute(lambda c: c.execute("UPDATE score_reviews SET verdict = 'pass'"))
+    for sql in ("UPDATE score_reviews SET verdict = 'pass'", "DELETE FROM score_reviews"):
+        with pytest.raises(ApplianceError):  # the table refuses a second decision, a delete
+            db.execute(run_sql, sql)
     audit = db.query(
         lambda c: c.execute(
             "SELECT actor, actor_role, action, object_id, reason_code, call_id FROM audit"
