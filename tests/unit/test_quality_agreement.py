@@ -31,7 +31,7 @@ class Oracle:
     model_name = "oracle"
 
     def __init__(self, records: Sequence[Labelled]) -> None:
-        self.by_text = {j.render(r.lines): r.labels for r in records}
+        self.by_text = {j.messages_for(r.lines)[1].content: r.labels for r in records}
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any]) -> str:
         labels = self.by_text[messages[1].content]

@@ -272,3 +272,21 @@ async def test_the_queue_cli_lists_and_decides(
     assert "override:pass by rita" in out and "goal-unclear" in out
     for canary in CANARY:
         assert canary.lower() not in (out + json.dumps(listed)).lower()
+
+
+def test_the_queue_commands_parse_and_refuse_with_a_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from appliance.cli.main import main
+    from appliance.store.bootstrap import open_database
+    from tests.conftest import store_config
+
+    config = store_config(tmp_path)
+    open_database(load_settings(config), MIGRATIONS, create=True).close()
+    base = ["--config", str(config), "quality", "queue"]
+    assert main([*base, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main([*base, "decide", "7", "--reviewer", "rita", "--agree"]) == 2
+    assert "quality-review-unknown" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # agree or override, not both
+        main([*base, "decide", "7", "--reviewer", "rita", "--agree", "--override", "pass"])
