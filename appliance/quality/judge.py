@@ -31,7 +31,7 @@ CRITERIA = (GOAL, SENTIMENT_START, SENTIMENT_END)
 # criteria whose agreement with the labelled set (bench/judge_agreement.py) is under 80%:
 # advisory, they never feed a phase gate (docs/quality.md). Kept equal to the newest
 # bench/results/judge_agreement-*.json by a test.
-# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores: 62% / 69% / 47%: all three advisory.
+# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores: 50% / 75% / 64%: all three advisory.
 ADVISORY: frozenset[str] = frozenset({"judge-goal-met", "judge-sentiment-start",
                                       "judge-sentiment-end"})  # fmt: skip
 
@@ -52,13 +52,16 @@ def feeds_gate(evaluator: str) -> bool:
 PROMPT = """You review a finished phone call between a clinic's voice agent and a caller.
 Lines are "[turn id] speaker: words". Answer with JSON only:
 - "goal_met": "yes" if the caller got what they called for (appointment booked, moved or
-  cancelled; question answered; message taken; handed to a person they asked for),
-  "no" if they did not (gave up, hung up unserved, the agent could not help), "unclear"
-  if the call is too short or garbled to tell.
+  cancelled; question answered; message taken; put through to a person; told to call
+  911 in an emergency). "no" if the agent said it could not help, found nothing, could
+  not verify the caller or could not reach anyone, or the caller gave up. "unclear" if
+  the call is too short or garbled to tell what the caller wanted.
 - "goal_turn": the turn id that best shows it (0 if none).
-- "sentiment_start": the caller's mood in their first lines: "positive", "neutral",
-  "negative" (angry, upset, frustrated) or "unclear".
-- "sentiment_end": the caller's mood in their last lines, same values."""
+- "sentiment_start": the mood of the caller's first line: "positive" (friendly, glad),
+  "neutral" (plain request), "negative" (angry, upset, frustrated, scared) or "unclear"
+  (too short or garbled to tell).
+- "sentiment_end": the mood of the caller's last line, same values."""
+
 
 MOODS = ["positive", "neutral", "negative", "unclear"]
 SCHEMA: dict[str, Any] = {
@@ -116,7 +119,13 @@ def render(lines: Sequence[Line]) -> str:
 
 
 def messages_for(lines: Sequence[Line]) -> list[ChatMessage]:
-    return [ChatMessage("system", PROMPT), ChatMessage("user", render(lines))]
+    """The prompt, then the call and (for a small model's sake) the caller's first and
+    last lines again."""
+    callers = [line.text for line in lines if line.speaker == "caller"]
+    call = render(lines)
+    if callers:
+        call += f"\n\nCaller's first line: {callers[0]}\nCaller's last line: {callers[-1]}"
+    return [ChatMessage("system", PROMPT), ChatMessage("user", call)]
 
 
 def judge(model: JudgeModel, lines: Sequence[Line]) -> dict[str, Result]:
