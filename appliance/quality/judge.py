@@ -49,6 +49,7 @@ def feeds_gate(evaluator: str) -> bool:
     """Whether an evaluator's verdicts may feed a phase gate (an advisory one may not)."""
     return evaluator not in ADVISORY
 
+
 PROMPT = """You review a finished phone call between a clinic's voice agent and a caller.
 Lines are "[turn id] speaker: words". Answer with JSON only:
 - "goal_met": "yes" if the caller got what they called for (appointment booked, moved or
