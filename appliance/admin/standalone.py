@@ -160,6 +160,7 @@ async def _serve(
     from appliance.governance.audit_anchor import anchor_periodically
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
+    from appliance.llm.judge_model import judge_model_from_settings
     from appliance.observability.beacon_board import follow_beacons
     from appliance.quality.kpi_metrics import kpi_job
     from appliance.quality.scorer import scoring_job
@@ -173,16 +174,17 @@ async def _serve(
 
     every_s = settings.retention.purge_every_h * 3600.0
     policy = RetentionPolicy.from_settings(settings)
+    key = llm_api_key(settings) if settings.llm_used else ""
+    judge = judge_model_from_settings(settings, key)  # None without an LLM: the judge is off
     tasks = [
         asyncio.create_task(watchdog(stop)),
         asyncio.create_task(purge_periodically(db, policy, every_s, stop, actor="admin")),
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
-        asyncio.create_task(scoring_job(db, stop)),  # every ended call's scores
+        asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
         asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
     ]
     if settings.llm_used:
-        key = llm_api_key(settings)
         tasks.append(asyncio.create_task(watch_llm(settings, key, health, stop)))
     await stop.wait()
     await asyncio.gather(*tasks)

@@ -13,11 +13,13 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.quality.digest import build_digest
 from appliance.quality.digest_text import render_text
+from appliance.quality.review import OVERRIDE_VERDICTS, decide, queue
 from appliance.quality.scorer import ScoreRow, rescore, scores_since
 from appliance.store.db import Connection, Database
 
@@ -36,6 +38,23 @@ def add_quality(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     digest = qsub.add_parser("digest", help="KPIs, verdicts and reasons of a window (no PHI)")
     digest.add_argument("--since", default="7d", help="e.g. 24h, 7d, 4w (default 7d)")
     digest.add_argument("--json", action="store_true", help="print JSON")
+    digest.add_argument("--week", help="an ISO week, e.g. 2026-W49 (instead of --since)")
+    digest.add_argument("--out", help="with --week: write digest-<week>.html and .pdf here")
+    _add_queue(qsub)
+
+
+def _add_queue(qsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    queue = qsub.add_parser("queue", help="the reviewer's queue of unsure judge verdicts")
+    qq = queue.add_subparsers(dest="queue_command", required=True)
+    listing = qq.add_parser("list", help="queued scores (ids and codes only)")
+    listing.add_argument("--all", action="store_true", help="decided ones too")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    decide = qq.add_parser("decide", help="agree with the judge or override its verdict")
+    decide.add_argument("score_id", type=int)
+    decide.add_argument("--reviewer", required=True, help="the quality reviewer's user name")
+    how = decide.add_mutually_exclusive_group(required=True)
+    how.add_argument("--agree", action="store_true", help="the judge's verdict stands")
+    how.add_argument("--override", choices=OVERRIDE_VERDICTS, help="the reviewer's verdict")
 
 
 def parse_since(text: str, now: float) -> float:
@@ -54,6 +73,10 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.quality_command == "rescore":
             return run_rescore(db, args.call_id)
+        if args.quality_command == "queue":
+            return run_queue(db, args)
+        if args.quality_command == "digest" and args.week:
+            return run_week(db, args.week, args.out, as_json=args.json)
         if args.quality_command == "digest":
             return run_digest(db, args.since, as_json=args.json)
         return run_scores(db, args.since, as_json=args.json)
@@ -83,6 +106,37 @@ def run_digest(db: Database, since: str, *, as_json: bool, now: float | None = N
     until = time.time() if now is None else now
     digest = db.query(build_digest, parse_since(since, until), until)
     print(json.dumps(digest, indent=2) if as_json else render_text(digest))
+    return 0
+
+
+def run_week(db: Database, week: str, out: str | None, *, as_json: bool) -> int:
+    """The digest of an ISO week: printed, or written as HTML and PDF into `out`."""
+    from appliance.quality.digest_report import week_window, write_week
+
+    _require_scores(db)
+    digest = db.query(build_digest, *week_window(week))
+    if out:
+        for path in write_week(digest, week.strip(), Path(out)):
+            print(f"written: {path}")
+    else:
+        print(json.dumps(digest, indent=2) if as_json else render_text(digest))
+    return 0
+
+
+def run_queue(db: Database, args: argparse.Namespace) -> int:
+    """`queue list` prints the queue; `queue decide` records a decision (audited)."""
+    _require_scores(db)
+    if args.queue_command == "decide":
+        items = [decide(db, args.score_id, args.reviewer, args.override)]
+    else:
+        items = queue(db, open_only=not args.all)
+    if getattr(args, "json", False):
+        print(json.dumps([i.as_dict() for i in items], indent=2))
+        return 0
+    print(f"{'score':>7}  {'call id':32}  {'evaluator':24}  {'reason':20}  decision")
+    for i in items:
+        done = "" if i.decision is None else f"{i.decision}:{i.final_verdict} by {i.reviewer}"
+        print(f"{i.score_id:>7}  {i.call_id:32}  {i.evaluator:24}  {i.reason:20}  {done}")
     return 0
 
 

@@ -22,6 +22,8 @@ from typing import Any
 from appliance.errors import ApplianceError, StoreError
 from appliance.quality.evaluators import DEFAULT_EVALUATORS, Evaluator
 from appliance.quality.facts import load_facts
+from appliance.quality.judge import JudgeModel
+from appliance.quality.judge_job import judge_pending
 from appliance.store.db import Connection, Database
 
 logger = logging.getLogger(__name__)
@@ -125,13 +127,16 @@ async def score_ended_calls(
     stop: asyncio.Event,
     every_s: float = EVERY_S,
     evaluators: Sequence[Evaluator] = DEFAULT_EVALUATORS,
+    judge: JudgeModel | None = None,
 ) -> None:
     """Until `stop` is set: a pass (on the job's own thread, not the loop's default pool
     that STT and TTS use), then `every_s` of rest (or a full batch: at once). A failed
-    pass is logged (code) and tried again after the rest."""
+    pass is logged (code) and tried again after the rest. With a `judge`, each pass
+    ends with the LLM judge's few calls (appliance/quality/judge_job.py); without one
+    the judge records nothing."""
     with ThreadPoolExecutor(1, thread_name_prefix="scoring") as thread:
         while not stop.is_set():
-            await _one_pass(db, evaluators, stop, every_s, thread)
+            await _one_pass(db, evaluators, stop, every_s, thread, judge)
 
 
 async def _one_pass(
@@ -140,11 +145,12 @@ async def _one_pass(
     stop: asyncio.Event,
     every_s: float,
     thread: ThreadPoolExecutor,
+    judge: JudgeModel | None = None,
 ) -> None:
     """One pass, then the rest (none after a full batch: more are waiting)."""
     loop = asyncio.get_running_loop()
     try:
-        scored = await loop.run_in_executor(thread, score_pending, db, evaluators)
+        scored = await loop.run_in_executor(thread, _pass, db, evaluators, judge)
     except ApplianceError as exc:
         logger.error("scoring pass failed", extra={"code": exc.code})
         scored = 0
@@ -157,9 +163,20 @@ async def _one_pass(
         await asyncio.wait_for(stop.wait(), every_s)
 
 
-def scoring_job(db: Database, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
-    """The background job a process supervisor starts (the admin unit, `appliance run`)."""
-    return score_ended_calls(db, stop)
+def _pass(db: Database, evaluators: Sequence[Evaluator], judge: JudgeModel | None) -> int:
+    """The deterministic pass, then (with a judge and no full batch waiting) the judge's."""
+    scored = score_pending(db, evaluators)
+    if judge is not None and scored < BATCH:
+        judge_pending(db, judge)
+    return scored
+
+
+def scoring_job(
+    db: Database, stop: asyncio.Event, judge: JudgeModel | None = None
+) -> Coroutine[Any, Any, None]:
+    """The background job a process supervisor starts (the admin unit, `appliance run`);
+    `judge` None (as they start it today): the LLM judge records nothing."""
+    return score_ended_calls(db, stop, judge=judge)
 
 
 def scores_since(db: Database, since: float, limit: int = 10_000) -> list[ScoreRow]:

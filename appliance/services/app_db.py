@@ -13,6 +13,7 @@ from appliance.governance.config_audit import audit_config
 from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
+from appliance.quality.review import REVIEW_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
 from appliance.scheduling.schema import CONFIRMATION_MIGRATION, SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
@@ -45,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     KB_VERSIONS_MIGRATION,  # 12: knowledge-base versions, four-eyes (appliance/workflows)
     ROLLOUT_MIGRATION,  # 13: use case checklists and sign-offs (appliance/governance)
     CONFIRMATION_MIGRATION,  # 14: an appointment's confirmation (a reminder call's yes)
+    REVIEW_MIGRATION,  # 15: the quality reviewer's queue of unsure judge verdicts
 )
 
 

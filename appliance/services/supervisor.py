@@ -40,6 +40,7 @@ from appliance.governance.audit_anchor import (
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
+from appliance.llm.judge_model import judge_model_from_settings
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
@@ -241,18 +242,24 @@ def _close_interrupted(repo: CallRepository, metrics: Metrics) -> None:
 
 
 def _start_jobs(
-    settings: Settings, sup: Supervisor, db: Database, anchors: AnchorExporter, llm: OpenAIChatModel
+    settings: Settings,
+    sup: Supervisor,
+    db: Database,
+    anchors: AnchorExporter,
+    llm: OpenAIChatModel,
+    api_key: str,
 ) -> list[asyncio.Task[Any]]:
     """The running appliance's background work, each ending when `sup.stop` is set: the
     LLM watcher, the retention purge, audit anchors, post-call scoring, the 24 h KPIs."""
     every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
     report = functools.partial(sup.health.set, "audit-anchor")
     policy = RetentionPolicy.from_settings(settings)
+    judge = judge_model_from_settings(settings, api_key)  # None without an LLM: judge off
     return [
         asyncio.create_task(sup.watch(llm)),
         asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
-        asyncio.create_task(scoring_job(db, sup.stop)),  # every ended call's scores
+        asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
         asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
     ]
 
@@ -302,7 +309,7 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         await admin.start()
         if not await _started(sup, api_key):  # Ctrl-C during start-up
             return 0
-        jobs = _start_jobs(settings, sup, db, anchors, llm)
+        jobs = _start_jobs(settings, sup, db, anchors, llm, api_key)
         print(banner(settings), flush=True)
         logger.info("appliance ready", extra={"stage": "run"})
         sd_notify("READY=1")
