@@ -14,6 +14,7 @@ from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
+from appliance.quality.wer_store import WER_MIGRATION
 from appliance.scheduling.schema import SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
@@ -44,6 +45,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     SPANS_MIGRATION,  # 11: each ended call's trace (appliance/observability/call_trace)
     KB_VERSIONS_MIGRATION,  # 12: knowledge-base versions, four-eyes (appliance/workflows)
     ROLLOUT_MIGRATION,  # 13: use case checklists and sign-offs (appliance/governance)
+    Migration(14, "SELECT 1;"),  # RESERVED placeholder (wt-wer): dropped at merge
+    Migration(15, "SELECT 1;"),  # RESERVED placeholder (wt-wer): dropped at merge
+    WER_MIGRATION,  # 16: WER runs and reviewers' transcript corrections (appliance/quality)
 )
 
 

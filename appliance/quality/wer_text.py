@@ -1,0 +1,100 @@
+"""The text normaliser WER is scored after, and the entities of a reference line.
+
+`normalise(text)` makes the words a transcript and its reference are compared on:
+lowercase, no punctuation, no fillers ("uh", "um"), number words as digits and every
+number spelled digit by digit, so that "April 4th" == "april fourth" == "April 4"
+("april 4"), "nineteen eighty two" == "1982" ("1 9 8 2"), "10:30" == "ten thirty"
+("1 0 3 0"), "555-0123" == "five five five oh one two three". Ordinal suffixes go ("21st"
+-> "2 1"), "2:00" and "two o'clock" are both "2", "p.m." is "pm", "Dr." is "doctor",
+"ok" is "okay". The number words are read by appliance/scheduling/spoken.py, the grammar
+the workflows use. Digit by digit costs a long number more words than it was said in:
+WER weighs a misheard year as up to four word errors.
+
+`entity_spans(text, names)` marks the entities of a reference (what a misheard word costs
+most in a clinic): numbers (digits), dates (month and weekday names with their digits)
+and names: capitalised words that do not start a sentence, are not "I" or a title, and
+any word of `names` (the clinic's vocabulary). Entities are maximal runs of such words in
+the normalised reference, as (start, end) word indices: "April 4th 1982" is one entity.
+"""
+
+from __future__ import annotations
+
+import re
+
+from appliance.scheduling.spoken import numerize
+
+MONTHS = frozenset(
+    {
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
+    }
+)  # fmt: skip
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+TITLES = frozenset({"doctor", "dr", "mister", "mr", "mrs", "ms", "miss", "missus", "nurse"})
+SPELLING = {"dr": "doctor", "ok": "okay", "mr": "mister", "mrs": "missus"}
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_PRONOUN_I = re.compile(r"^I(?:'[a-z]+)?$")
+_SENTENCE = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)[.!?]+\s+|\n")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+def normalise(text: str) -> list[str]:
+    """The comparable words of `text` (see the module's doc)."""
+    t = re.sub(r"(?<=\d):00\b", "", text)  # "2:00" is "2"
+    t = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", t, flags=re.IGNORECASE)
+    words = numerize(t).replace("o'clock", " ").replace("/", " ").replace(":", " ").split()
+    out: list[str] = []
+    for word in words:
+        ordinal = _ORDINAL.match(word)
+        if ordinal:
+            word = ordinal.group(1)
+        if word.isdigit():
+            out.extend(word)  # digit by digit
+        elif word in ("p", "a") and out and out[-1].isdigit():
+            out.append(word + "m")  # "2 p m" as spoken.normalize leaves "p.m."
+        elif word == "m" and out and out[-1] in ("p", "a"):
+            out[-1] += "m"
+        else:
+            out.append(SPELLING.get(word, word))
+    return out
+
+
+def name_words(text: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The lowercase words of `text` taken as names (see the module's doc)."""
+    found = set(names)
+    for sentence in _SENTENCE.split(text):
+        for i, match in enumerate(_WORD.finditer(sentence)):
+            word = match.group(0)
+            lower = word.lower().strip("'")
+            if i == 0 or not word[0].isupper() or _PRONOUN_I.match(word):
+                continue
+            if lower in TITLES or lower in MONTHS or lower in WEEKDAYS:
+                continue
+            found.add(lower)
+            found.update(part for part in re.split(r"[-']", lower) if len(part) > 1)
+    return frozenset(found)
+
+
+def is_entity_word(word: str, names: frozenset[str], after: str = "") -> bool:
+    """A digit, month, weekday or name; "may" only before a digit (else the verb)."""
+    if word == "may" and "may" not in names:
+        return after.isdigit()
+    return word.isdigit() or word in MONTHS or word in WEEKDAYS or word in names
+
+
+def entity_spans(
+    text: str, names: frozenset[str] = frozenset()
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """The normalised words of the reference `text` and its entities' (start, end)."""
+    words = normalise(text)
+    known = name_words(text, frozenset(n.lower() for n in names))
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    padded = [*words, "", ""]
+    for i, word in enumerate(padded[:-1]):
+        if word and is_entity_word(word, known, padded[i + 1]):
+            start = i if start is None else start
+        elif start is not None:
+            spans.append((start, i))
+            start = None
+    return words, spans
