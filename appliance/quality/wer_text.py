@@ -12,8 +12,9 @@ WER weighs a misheard year as up to four word errors.
 
 `entity_spans(text, names)` marks the entities of a reference (what a misheard word costs
 most in a clinic): numbers (digits), dates (month and weekday names with their digits)
-and names: capitalised words that do not start a sentence, are not "I" or a title, and
-any word of `names` (the clinic's vocabulary). Entities are maximal runs of such words in
+and names: capitalised words that are not "I", a title, a month or a weekday, and do not
+start a sentence unless another such word follows ("Maria Gonzalez, born..."), and any
+word of `names` (the clinic's vocabulary). Entities are maximal runs of such words in
 the normalised reference, as (start, end) word indices: "April 4th 1982" is one entity.
 """
 
@@ -63,16 +64,23 @@ def name_words(text: str, names: frozenset[str] = frozenset()) -> frozenset[str]
     """The lowercase words of `text` taken as names (see the module's doc)."""
     found = set(names)
     for sentence in _SENTENCE.split(text):
-        for i, match in enumerate(_WORD.finditer(sentence)):
-            word = match.group(0)
+        words = [m.group(0) for m in _WORD.finditer(sentence)]
+        for i, word in enumerate(words):
             lower = word.lower().strip("'")
-            if i == 0 or not word[0].isupper() or _PRONOUN_I.match(word):
+            if not _capitalised_name(word, lower):
                 continue
-            if lower in TITLES or lower in MONTHS or lower in WEEKDAYS:
+            # a sentence starts with a capital: a name only before another name
+            if i == 0 and not (len(words) > 1 and _capitalised_name(words[1], words[1].lower())):
                 continue
             found.add(lower)
             found.update(part for part in re.split(r"[-']", lower) if len(part) > 1)
     return frozenset(found)
+
+
+def _capitalised_name(word: str, lower: str) -> bool:
+    if not word[0].isupper() or _PRONOUN_I.match(word):
+        return False
+    return lower not in TITLES and lower not in MONTHS and lower not in WEEKDAYS
 
 
 def is_entity_word(word: str, names: frozenset[str], after: str = "") -> bool:
