@@ -6,9 +6,9 @@ number spelled digit by digit, so that "April 4th" == "april fourth" == "April 4
 ("april 4"), "nineteen eighty two" == "1982" ("1 9 8 2"), "10:30" == "ten thirty"
 ("1 0 3 0"), "555-0123" == "five five five oh one two three". Ordinal suffixes go ("21st"
 -> "2 1"), "2:00" and "two o'clock" are both "2", "p.m." is "pm", "Dr." is "doctor",
-"ok" is "okay". The number words are read by appliance/scheduling/spoken.py, the grammar
-the workflows use. Digit by digit costs a long number more words than it was said in:
-WER weighs a misheard year as up to four word errors.
+"ok" is "okay". Number words are read by appliance/quality/wer_numbers.py. Digit by
+digit costs a long number more words than it was said in: WER weighs a misheard year as
+up to four word errors.
 
 `entity_spans(text, names)` marks the entities of a reference (what a misheard word costs
 most in a clinic): numbers (digits), dates (month and weekday names with their digits)
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from appliance.scheduling.spoken import numerize
+from appliance.quality.wer_numbers import numerize
 
 MONTHS = frozenset(
     {
@@ -33,6 +33,9 @@ MONTHS = frozenset(
 WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 TITLES = frozenset({"doctor", "dr", "mister", "mr", "mrs", "ms", "miss", "missus", "nurse"})
 SPELLING = {"dr": "doctor", "ok": "okay", "mr": "mister", "mrs": "missus"}
+FILLERS = frozenset(
+    {"uh", "um", "umm", "uhm", "uhh", "er", "erm", "ah", "eh", "hmm", "hm", "mm", "mhm"}
+)
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _PRONOUN_I = re.compile(r"^I(?:'[a-z]+)?$")
 _SENTENCE = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)[.!?]+\s+|\n")
@@ -41,20 +44,20 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
 def normalise(text: str) -> list[str]:
     """The comparable words of `text` (see the module's doc)."""
-    t = re.sub(r"(?<=\d):00\b", "", text)  # "2:00" is "2"
-    t = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", t, flags=re.IGNORECASE)
-    words = numerize(t).replace("o'clock", " ").replace("/", " ").replace(":", " ").split()
+    t = text.lower().replace("\u2019", "'")
+    t = re.sub(r"(?<=\d):00\b", "", t)  # "2:00" is "2"
+    t = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", t)  # "p.m." is "pm"
+    t = re.sub(r"o'clock", " ", t)
+    t = re.sub(r"[^a-z0-9']+", " ", t)  # separators of dates, times, numbers included
+    words = [w.strip("'") for w in t.split()]
+    words = [w for w in words if w and w not in FILLERS]
     out: list[str] = []
-    for word in words:
+    for word in numerize(words):
         ordinal = _ORDINAL.match(word)
         if ordinal:
             word = ordinal.group(1)
         if word.isdigit():
             out.extend(word)  # digit by digit
-        elif word in ("p", "a") and out and out[-1].isdigit():
-            out.append(word + "m")  # "2 p m" as spoken.normalize leaves "p.m."
-        elif word == "m" and out and out[-1] in ("p", "a"):
-            out[-1] += "m"
         else:
             out.append(SPELLING.get(word, word))
     return out

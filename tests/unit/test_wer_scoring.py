@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.quality.wer import LineScore, bootstrap_interval, score_line, summarise
+from appliance.quality.wer_numbers import numerize
 from appliance.quality.wer_text import entity_spans, normalise
 
 pytestmark = pytest.mark.unit
@@ -30,6 +31,24 @@ pytestmark = pytest.mark.unit
 def test_the_same_words_said_or_written_normalise_alike(said: str, written: str) -> None:
     assert normalise(said) == normalise(written)
     assert score_line(said, written).errors == 0
+
+
+@pytest.mark.parametrize(
+    ("said", "digits"),
+    [
+        ("two thousand and five", "2005"),
+        ("nineteen eighty two", "19 82"),
+        ("twenty twenty six", "20 26"),
+        ("one hundred and twenty three", "123"),
+        ("oh four", "04"),
+        ("the twenty second", "the 22"),
+        ("wait a second", "wait a second"),
+        ("oh april", "oh april"),
+        ("a hundred", "a 100"),
+    ],
+)
+def test_number_words_become_one_digit_string_per_number(said: str, digits: str) -> None:
+    assert " ".join(numerize(said.split())) == digits
 
 
 @pytest.mark.parametrize(
