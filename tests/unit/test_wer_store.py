@@ -4,6 +4,7 @@ the admin exports."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,3 +178,21 @@ def test_the_cli_registers_the_wer_commands_under_quality(
     code = main(["--config", str(config), "quality", "correct", "nope", "1", "--text", "hi"])
     assert code == 2 and "quality-no-turn" in capsys.readouterr().err
     assert main(["--config", str(config), "quality", "scores", "--since", "1h"]) == 0
+
+
+async def test_the_admin_job_puts_the_gauges_on_metrics_and_stops(db: Database) -> None:
+    from appliance.observability.metrics import Metrics
+    from appliance.quality.wer_metrics import wer_job
+
+    golden = summarise([LineScore(10, 1, 0, 0, 2, 1), LineScore(10, 0, 0, 0, 2, 0)])
+    db.execute(insert_run, "synthetic", golden, {"label": "synthetic"})
+    metrics, stop = Metrics(), asyncio.Event()
+    job = asyncio.create_task(wer_job(db, metrics, stop))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if b'appliance_wer_ratio{source="synthetic"} 0.05' in generate_latest(metrics.registry):
+            break
+    else:
+        pytest.fail("the WER gauge never reached /metrics")
+    stop.set()
+    await asyncio.wait_for(job, 5)
