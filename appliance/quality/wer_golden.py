@@ -11,10 +11,13 @@ synthetic speech of one voice, a floor, not the WER of real callers.
 What varies per line (only one Piper voice ships, so "several voices" are three
 voicings of it, line i taking VOICINGS[i % 3]): Piper's length_scale (speaking rate:
 0.85 fast, 1.0, 1.2 slow), noise_scale (phoneme variability) and noise_w_scale (timing
-variability). The channel is fixed and seeded, so a run is repeatable: resampled to
-8 kHz (soxr), band-limited to 300-3400 Hz, white noise added at SNR_DB (20 dB of the
-line's speech power, band-limited like the speech), then a G.711 mu-law round trip (the
-codec the agent decodes), then handed to the STT at 8 kHz as the agent's media would be.
+variability). Piper's sampling is seeded (PiperSpeaker.load: onnxruntime's seed, read when
+the voice's session is made) and so is the channel, so a run of the same set with the same
+models repeats exactly (unseeded, runs differed by up to 3.6 points: bench/README.md).
+The channel: resampled to 8 kHz (soxr), band-limited to 300-3400 Hz, white noise added at
+SNR_DB (20 dB of the line's speech power, band-limited like the speech), then a G.711
+mu-law round trip (the codec the agent decodes), then handed to the STT at 8 kHz as the
+agent's media would be.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ PHONE_RATE = 8000
 SNR_DB = 20.0
 BAND_HZ = (300.0, 3400.0)
 PAD_S = 0.3  # s of line silence before and after each line (the VAD keeps some)
+SEED = 0  # Piper's sampling (onnxruntime) and the channel's noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,7 @@ class Channel:
     rate: int = PHONE_RATE
     snr_db: float = SNR_DB
     band_hz: tuple[float, float] = BAND_HZ
-    seed: int = 0
+    seed: int = SEED
 
 
 class Speaker(Protocol):
@@ -153,9 +157,15 @@ class PiperSpeaker:
         self._voice = voice
 
     @classmethod
-    def load(cls, voice_dir: Path, voice: str) -> PiperSpeaker:
+    def load(cls, voice_dir: Path, voice: str, seed: int | None = SEED) -> PiperSpeaker:
+        """Load the voice; with `seed`, onnxruntime's random generator is seeded first
+        (process-wide: it is read when the session is made), so that Piper's sampling,
+        and a run, repeat exactly."""
+        import onnxruntime
         from piper import PiperVoice
 
+        if seed is not None:
+            onnxruntime.set_seed(seed)
         onnx, config = voice_dir / f"{voice}.onnx", voice_dir / f"{voice}.onnx.json"
         if not onnx.is_file() or not config.is_file():
             raise TextToSpeechError("tts-model-missing", f"voice {voice} not in {voice_dir}")

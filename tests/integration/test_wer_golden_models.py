@@ -57,4 +57,12 @@ audit_key_file = "{tmp_path}/keys/audit-signing.key"
     assert run.summary.wer == pytest.approx(report["wer"])
     stored = json.dumps(run.config)
     assert run.config["lines"] == LINES and "Alvarez" not in stored  # counts, not words
-    assert main([*argv[:-1], "--no-store"]) == 0
+    # seeded voice and channel: a second run hears exactly the same (and is not stored)
+    assert main([*argv, "--no-store"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [line["heard"] for line in again["lines"]] == [line["heard"] for line in report["lines"]]
+    db, _ = open_store(settings)
+    try:
+        assert db.query(lambda c: c.execute("SELECT count(*) FROM wer_runs").fetchone()[0]) == 1
+    finally:
+        db.close()
