@@ -164,6 +164,7 @@ async def _serve(
     from appliance.observability.beacon_board import follow_beacons
     from appliance.quality.kpi_metrics import kpi_job
     from appliance.quality.scorer import scoring_job
+    from appliance.quality.wer_metrics import wer_job
     from appliance.services.lifecycle import sd_notify, watchdog
     from appliance.store.bootstrap import llm_api_key
 
@@ -183,6 +184,7 @@ async def _serve(
         asyncio.create_task(follow_beacons(board, stop)),
         asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
         asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
+        asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
     ]
     if settings.llm_used:
         tasks.append(asyncio.create_task(watch_llm(settings, key, health, stop)))

@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     from appliance.cli import rollout as cli_rollout
     from appliance.cli import use_cases as cli_use_cases
     from appliance.cli import users as cli_users
+    from appliance.cli import wer as cli_wer
 
     cli_ops.add_verify_isolation(sub)
     cli_ops.add_bundle(sub)
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_rollout.add_parser(sub)
     cli_users.add_users(sub)
     cli_quality.add_quality(sub)
+    cli_wer.add_wer(sub)
     cli_outbound.add_parsers(sub)
     return p
 
@@ -247,8 +249,11 @@ def cmd_usecases(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
+    from appliance.cli import wer as cli_wer
     from appliance.cli.quality import cmd_quality as run_quality
 
+    if args.quality_command in cli_wer.COMMANDS:
+        return cli_wer.cmd(settings, args)
     return run_quality(settings, args)
 
 

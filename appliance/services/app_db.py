@@ -15,6 +15,7 @@ from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
 from appliance.quality.review import REVIEW_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
+from appliance.quality.wer_store import WER_MIGRATION
 from appliance.scheduling.schema import CONFIRMATION_MIGRATION, SCHEDULE_MIGRATION
 from appliance.store.bootstrap import open_database
 from appliance.store.calls import CallRepository
@@ -47,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ROLLOUT_MIGRATION,  # 13: use case checklists and sign-offs (appliance/governance)
     CONFIRMATION_MIGRATION,  # 14: an appointment's confirmation (a reminder call's yes)
     REVIEW_MIGRATION,  # 15: the quality reviewer's queue of unsure judge verdicts
+    WER_MIGRATION,  # 16: WER runs and reviewers' transcript corrections (appliance/quality)
 )
 
 

@@ -47,6 +47,7 @@ from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.quality.kpi_metrics import kpi_job
 from appliance.quality.scorer import scoring_job
+from appliance.quality.wer_metrics import wer_job
 from appliance.services.app_db import open_store
 from appliance.services.children import NotifySocket, spawn, terminate
 from appliance.services.demo_desk import DemoDeskChild
@@ -261,6 +262,7 @@ def _start_jobs(
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
         asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
         asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
+        asyncio.create_task(wer_job(db, sup.metrics, sup.stop)),  # WER on /metrics
     ]
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from appliance.observability.metrics import BUCKETS, STAGES
 from appliance.quality.kpi_metrics import COUNTS, RATIOS, REFRESHED
+from appliance.quality.wer_metrics import RATIO, SAMPLES
 from tests.ansible_role import render_template
 
 pytestmark = pytest.mark.unit
@@ -27,6 +28,7 @@ PROGRAMME = {
     "ContainmentDropped": "> 0.05",
     "ComplianceFlagRateHigh": "> 0.02",
     "TransferFailureRateHigh": "> 0.05",
+    "WerHigh": "> 0.08",
 }
 
 
@@ -97,4 +99,19 @@ def test_the_rules_carry_the_programme_thresholds_on_metrics_that_exist() -> Non
         names = {w for w in rules[alert]["expr"].split() if w.startswith("appliance_kpi")}
         names = {n.strip("()") for n in names}
         assert names and names <= exported, alert
-    assert not any("wer" in name.lower() for name in rules)  # no WER metric yet: no alert
+    wer = rules["WerHigh"]["expr"]
+    assert {w for w in wer.split() if w.startswith("appliance_wer")} == {RATIO, SAMPLES}
+    assert f"{SAMPLES} >= 30" in " ".join(wer.split())  # monitoring_wer_min_samples
+
+
+def test_a_wer_alert_without_its_sample_minimum_fails_the_promtool_tests(
+    tmp_path: Path,
+) -> None:
+    """The promtool tests can fail: without the minimum, 12 corrected turns alert."""
+    path = _rendered(tmp_path)
+    text = path.read_text().replace("appliance_wer_samples >= 30", "appliance_wer_samples >= 1")
+    path.write_text(text)
+    shutil.copy(TESTS, tmp_path / TESTS.name)
+    done = _run("test", "rules", str(tmp_path / TESTS.name))
+    assert done.returncode != 0
+    assert "WerHigh" in done.stdout + done.stderr
