@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,7 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
         page = metrics(admin_port)
         backup = running.cli("db", "backup", str(var / "backups" / "canary.db"))
         assert backup.returncode == 0, backup.stderr[-2000:]
+        reports = quality_reports(running)  # the sinks made from the call: scores, digests
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -99,7 +101,41 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
             proc.kill()
             code = proc.wait()
     assert code == 0, log.read_text()[-3000:]
-    yield {"running": running, "metrics": page, "cli": backup.stdout + backup.stderr}
+    yield {"running": running, "metrics": page, "cli": backup.stdout + backup.stderr + reports}
+
+
+def quality_reports(running: Running, timeout: float = 90.0) -> str:
+    """Once the call is scored: what the quality and trace commands print about it, and
+    the week's digest written as HTML and PDF under var/ (scanned with every file)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        scores = running.cli("quality", "scores", "--since", "1h", "--json")
+        if scores.returncode == 0 and json.loads(scores.stdout):
+            break
+        time.sleep(2.0)
+    else:
+        raise AssertionError(f"the call was not scored within {timeout} s")
+    year, week, _ = datetime.now(UTC).isocalendar()
+    digests = running.var / "digests"
+    call_id = json.loads(running.cli("db", "calls", "--limit", "1", "--json").stdout)[0]["call_id"]
+    runs = [
+        scores,
+        running.cli("quality", "digest", "--since", "1d", "--json"),
+        running.cli(
+            "quality",
+            "digest",
+            "--week",
+            f"{year}-W{week:02d}",
+            "--out",
+            str(running.var / "digests"),
+        ),
+        running.cli("quality", "queue", "list"),
+        running.cli("db", "trace", call_id),
+    ]
+    for run in runs:
+        assert run.returncode == 0, (run.args, run.stderr[-2000:])
+    assert list(digests.glob("digest-*.pdf")), "the digest was written"
+    return "".join(run.stdout + run.stderr for run in runs)
 
 
 def wait_for_turns(running: Running, count: int, timeout: float = 90.0) -> None:
@@ -180,6 +216,8 @@ METADATA = [  # the store's metadata sinks: only kinds, stages, codes, hashes, n
     "SELECT * FROM identity_lockouts",
     "SELECT * FROM call_spans",  # the call's trace: span names, times, codes
     "SELECT * FROM call_scores",  # post-call scores (when the job has scored the call)
+    "SELECT * FROM score_reviews",  # the reviewer's queue of unsure judge verdicts
+    "SELECT * FROM wer_runs",  # WER results (counts and rates)
 ]
 
 
