@@ -23,7 +23,7 @@ class PlanRow:
 
     appointment_id: str
     action: str  # call-now | later | excluded
-    at: str  # clinic time of the call (call-now, later), "" otherwise
+    at: str  # clinic date and time of the call (call-now, later), "" otherwise
     reason: str  # why excluded or why later ("" for call-now)
     zone_basis: str  # where the callee's zone came from
 
@@ -51,7 +51,7 @@ class Reminders:
             PlanRow(
                 d.appointment_id,
                 d.action,
-                d.at.astimezone(self.zone).strftime("%H:%M") if d.at else "",
+                d.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if d.at else "",
                 d.reason or "",
                 d.zone_basis or "",
             )
