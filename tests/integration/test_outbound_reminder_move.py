@@ -5,11 +5,13 @@ the schedule, the appointment and the audit log)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
+from appliance.config import load_settings
+from appliance.governance.use_cases import ensure_built_in
 from appliance.outbound import templates as say
 from appliance.outbound.dialler import CallReport
 from appliance.outbound.planner import Contact, Decision
@@ -20,12 +22,14 @@ from appliance.outbound.reminder_call import (
     appointment_facts,
 )
 from appliance.outbound.reminder_move import Moves, booked_appointment
+from appliance.outbound.run import reminder_call
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.store.db import Connection, Database
 from appliance.workflows import templates as t
 from appliance.workflows.engine import Policy, WorkflowEngine
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.understander import Understander
+from tests.conftest import store_config
 from tests.fakes import FakeCall, FakeClock, FakeDetector, FakeStt, FakeTts, Speech
 from tests.integration.outbound_support import NY, audit_rows, book, consent, ledger, open_store
 
@@ -162,3 +166,32 @@ async def test_reschedule_not_enabled_sends_the_callee_to_the_front_desk(db: Dat
     assert report == CallReport("answered", "to-front-desk")
     assert tts.texts[-1] == say.front_desk(CALLBACK)
     assert appointment(db)[0] == START
+
+
+def a_working_day_ahead() -> date:
+    """A weekday 2 to 6 days from today (real time: the run's engine reads the wall
+    clock), so that its name alone means that date; Dr Lee works every weekday."""
+    day = datetime.now(NY).date() + timedelta(days=2)
+    while day.weekday() >= 5 or day.isoformat() in ("2026-11-26", "2026-12-25"):
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.mark.parametrize(("demo", "result"), [(True, "rescheduled"), (False, "to-front-desk")])
+async def test_the_runs_wiring_moves_only_while_the_reschedule_use_case_is_live(
+    tmp_path: Path, db: Database, demo: bool, result: str
+) -> None:
+    """appliance.outbound.run.reminder_call: the engine as inbound builds it, the use case
+    gate included (demo: the scheduling use case in pilot; else in draft, not live)."""
+    ensure_built_in(db, demo=demo)
+    settings = load_settings(store_config(tmp_path))
+    day = a_working_day_ahead()
+    lines = ["hello", "yes", f"can I move it to {day:%A}", "the first one", "yes"]
+    clock = clock_at(CALLED)
+    call = FakeCall(clock, [Speech(0.3, 0.5)], answers=len(lines) - 1)
+    voice = Voice(FakeTts(clock), FakeStt(clock, lines), lambda: FakeDetector(clock), clock)
+    talk = reminder_call(settings, db, voice, CALLBACK)
+    report = await clock.run(talk(call, DECISION, ledger(db).for_call("call-7")))
+    assert report == CallReport("answered", result)
+    moved_to = appointment(db)[0]
+    assert (moved_to.date() == day) if demo else (moved_to == START)
