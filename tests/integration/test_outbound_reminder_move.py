@@ -168,6 +168,23 @@ async def test_reschedule_not_enabled_sends_the_callee_to_the_front_desk(db: Dat
     assert appointment(db)[0] == START
 
 
+async def test_not_understood_twice_ends_with_the_call_back_number(db: Database) -> None:
+    lines = ["hello", "yes", "can I move it to Thursday", "hmm", "what"]
+    report, tts = await run(db, lines)
+    assert report == CallReport("answered", "to-front-desk")
+    assert tts.texts[-2:] == [t.NOT_UNDERSTOOD, say.front_desk(CALLBACK)]
+    assert t.TRANSFER not in tts.texts  # an outbound call transfers to no one
+    rows = audit_rows(db)
+    assert ("call.workflow-transfer", "call", "call-9", "not-understood", "tester") in rows
+    assert appointment(db)[0] == START
+
+
+async def test_silence_in_the_move_ends_politely(db: Database) -> None:
+    report, tts = await run(db, ["hello", "yes", "I need a different day"])
+    assert report == CallReport("answered", "no-reply")
+    assert tts.texts[-3:] == [t.ASK_DAY, t.ASK_DAY, say.front_desk(CALLBACK)]
+
+
 def a_working_day_ahead() -> date:
     """A weekday 2 to 6 days from today (real time: the run's engine reads the wall
     clock), so that its name alone means that date; Dr Lee works every weekday."""
