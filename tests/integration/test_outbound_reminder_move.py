@@ -185,6 +185,14 @@ async def test_silence_in_the_move_ends_politely(db: Database) -> None:
     assert tts.texts[-3:] == [t.ASK_DAY, t.ASK_DAY, say.front_desk(CALLBACK)]
 
 
+async def test_an_emergency_said_in_the_move_gets_the_instruction(db: Database) -> None:
+    lines = ["hello", "yes", "can I move it", "I'm having chest pain right now"]
+    report, tts = await run(db, lines)
+    assert report == CallReport("answered", "emergency")
+    assert tts.texts[-1] == t.EMERGENCY.format(number="911")
+    assert ("call.workflow-emergency", "call", "call-9", "instructed", "tester") in audit_rows(db)
+
+
 def a_working_day_ahead() -> date:
     """A weekday 2 to 6 days from today (real time: the run's engine reads the wall
     clock), so that its name alone means that date; Dr Lee works every weekday."""
