@@ -35,6 +35,7 @@ class Permission(StrEnum):
     SCREEN_POP = "screen-pop"  # the live handoff packets (PHI)
     SEE_HEALTH = "see-health"  # components, capacity, stage latencies
     VIEW_AUDIT = "view-audit"  # the audit log and its export
+    SEE_REMINDERS = "see-reminders"  # reminder results and plan per day (ids and codes)
 
 
 P = Permission
@@ -50,6 +51,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SIGN_OFF,
             P.MANAGE_USERS,
             P.SEE_HEALTH,
+            P.SEE_REMINDERS,
         }
     ),
     Role.PLATFORM_ENGINEER: frozenset({P.REVIEW_CALLS, P.SEE_USE_CASES, P.SIGN_OFF, P.SEE_HEALTH}),
@@ -58,7 +60,14 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS}),
     Role.CONTACT_CENTRE_LEAD: frozenset(
-        {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.EDIT_KB, P.EDIT_SCHEDULE, P.SCREEN_POP}
+        {
+            P.REVIEW_CALLS,
+            P.READ_TRANSCRIPTS,
+            P.EDIT_KB,
+            P.EDIT_SCHEDULE,
+            P.SCREEN_POP,
+            P.SEE_REMINDERS,
+        }
     ),
     Role.FRONT_DESK: frozenset({P.SCREEN_POP}),
 }
@@ -86,6 +95,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/console/screenpop", "Screen-pop", P.SCREEN_POP, ready=True),
     Screen("/console/health", "Health and capacity", P.SEE_HEALTH, ready=True),
     Screen("/console/audit", "Audit log", P.VIEW_AUDIT, ready=True),
+    Screen("/console/reminders", "Reminders", P.SEE_REMINDERS, ready=True),
 )
 
 

@@ -8,6 +8,7 @@ from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
 from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
+from appliance.console.reminders_routes import RemindersController
 from appliance.console.rollout_routes import RolloutController
 from appliance.console.routes import ConsoleController, PublicController
 from appliance.console.schedule_routes import ScheduleController
@@ -25,4 +26,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     HealthController,
     ScheduleController,
     RolloutController,
+    RemindersController,
 )

@@ -10,6 +10,7 @@ from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
 from appliance.console.calls import CallReader
 from appliance.console.kb import KbVersions
+from appliance.console.reminders import Reminders
 from appliance.console.schedule import ScheduleEditor
 from appliance.console.sessions import Sessions
 from appliance.console.signin import SignIn
@@ -27,6 +28,7 @@ class Console:
     kb: KbVersions
     schedule: ScheduleEditor
     rules: Rules = field(default_factory=Rules)  # the rollout's gates (demo ticks count?)
+    reminders: Reminders | None = None  # None: outbound reminders not set up
 
     @classmethod
     def open(
@@ -35,10 +37,12 @@ class Console:
         clock: Clock = time.time,
         kb_base: KnowledgeBase | None = None,
         rules: Rules | None = None,
+        reminders: Reminders | None = None,
     ) -> Console:
         """`clock`: UNIX s (tests pass a virtual one); `kb_base`: the KB file's topics
         (appliance.workflows.factory.knowledge_base), the starting point of edits; `rules`:
-        the rollout's gates for the use case screens."""
+        the rollout's gates for the use case screens; `reminders`: the reminders screen's
+        planner (None: the screen says reminders are not set up)."""
         accounts = Accounts(db, clock)
         return cls(
             accounts,
@@ -48,6 +52,7 @@ class Console:
             KbVersions(db, clock, kb_base),
             ScheduleEditor(db, clock),
             rules or Rules(),
+            reminders,
         )
 
     @classmethod
@@ -57,7 +62,8 @@ class Console:
         from appliance.workflows.factory import knowledge_base
 
         rules = Rules(settings.governance, accept_demo=settings.demo.clinic)
-        return cls.open(db, kb_base=knowledge_base(settings), rules=rules)
+        reminders = Reminders.from_settings(db, settings) if settings.outbound.enabled else None
+        return cls.open(db, kb_base=knowledge_base(settings), rules=rules, reminders=reminders)
 
     @property
     def db(self) -> Database:

@@ -67,7 +67,9 @@ class Capacity(Protocol):
 @dataclass(frozen=True, slots=True)
 class CallReport:
     outcome: Literal["answered", "voicemail"]
-    result: str  # confirmed | cancelled | opted-out | wrong-person | no-reply | message-left
+    # confirmed | cancelled | rescheduled | left-as-is | opted-out | wrong-person | no-reply
+    # | hung-up | not-booked | to-front-desk | emergency | message-left
+    result: str
 
 
 class Conversation(Protocol):

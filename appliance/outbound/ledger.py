@@ -156,6 +156,12 @@ class Ledger:
         what = (f"reminder.{result}", "appointment", appointment_id, result, at)
         self._db.execute(lambda conn: audit(conn, self._db, self._actor, what))
 
+    def audit_workflow(self, action: str, outcome: str, at: float) -> None:
+        """A workflow action taken on a reminder call, as an inbound call's is audited
+        (`call.workflow-<action>` on the call, its outcome code as the reason)."""
+        what = (f"call.workflow-{action}", "call", self._actor.call_id or "", outcome, at)
+        self._db.execute(lambda conn: audit(conn, self._db, self._actor, what))
+
     def add_dnc(self, number: str, source: str, at: float, dnc_list: str = "internal") -> bool:
         """Put a number on a do-not-call list (audited); False when it was already there."""
         normal = e164(number)

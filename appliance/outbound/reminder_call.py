@@ -6,9 +6,10 @@
   2. A machine: wait for its greeting to end, leave the voicemail message (no PHI: the
      clinic's name and call-back number), hang up.
   3. A person: ask for the patient by first name only; only on a yes are the
-     appointment's day and time said, then: keep it (confirmed, audited) or cancel it
+     appointment's day and time said, then: keep it (confirmed, audited), cancel it
      (asked again, then cancelled through the schedule backend the workflows use,
-     audited); a no to the name is a wrong person (nothing more is said).
+     audited) or move it (the inbound reschedule flow takes over: reminder_move);
+     a no to the name is a wrong person (nothing more is said).
   4. An opt-out said at any answer, or at any time before a question (over the
      disclosure, say: "stop calling me"; appliance.outbound.optout_phrases)
      revokes every consent for the number and puts it on the do-not-call list at once
@@ -33,6 +34,7 @@ from appliance.outbound.dialler import CallReport
 from appliance.outbound.ledger import Ledger
 from appliance.outbound.optout_phrases import is_opt_out
 from appliance.outbound.planner import Decision
+from appliance.outbound.reminder_move import OPTED_OUT, Handover, Moves, Start
 from appliance.ports import CallHandle, Clock, EndOfTurnDetector, SpeechToText, TextToSpeech
 from appliance.store.db import Connection, Database
 from appliance.workflows.answers import Answer, classify
@@ -169,9 +171,15 @@ class ReminderCall:
     """The Conversation seam of the dialler (appliance.outbound.dialler)."""
 
     def __init__(
-        self, voice: Voice, settings: ReminderSettings, facts: FactsOf, cancel: Cancel
+        self,
+        voice: Voice,
+        settings: ReminderSettings,
+        facts: FactsOf,
+        cancel: Cancel,
+        moves: Moves | None = None,  # None: a wish to move is not taken (call us)
     ) -> None:
         self._voice = voice
+        self._moves = moves
         self._s = settings
         self._facts = facts
         self._cancel = cancel
@@ -218,18 +226,23 @@ class ReminderCall:
         self, line: _Line, facts: Facts, decision: Decision, ledger: Ledger
     ) -> CallReport:
         s, clock, appointment = self._s, self._voice.clock, decision.appointment_id
-        reply = await self._answer(line, say.details(s.clinic, facts.start), decision, ledger)
+        details = say.details(s.clinic, facts.start)
+        reply = await self._answer(line, details, decision, ledger, movable=True)
         if isinstance(reply, CallReport):
             return reply
+        if isinstance(reply, Start):
+            return await self._move(line, reply, decision, ledger)
         if reply is Answer.YES:
             if not ledger.confirm(appointment, clock.time()):  # cancelled meanwhile
                 await line.say(say.no_reply(s.clinic, s.callback))
                 return CallReport("answered", "not-booked")
             await line.say(say.confirmed())
             return CallReport("answered", "confirmed")
-        reply = await self._answer(line, say.ask_cancel(), decision, ledger)
+        reply = await self._answer(line, say.ask_cancel(), decision, ledger, movable=True)
         if isinstance(reply, CallReport):
             return reply
+        if isinstance(reply, Start):
+            return await self._move(line, reply, decision, ledger)
         if reply is Answer.NO:
             await line.say(say.left_as_is(s.callback))
             return CallReport("answered", "left-as-is")
@@ -238,10 +251,23 @@ class ReminderCall:
         await line.say(say.cancelled(s.callback))
         return CallReport("answered", "cancelled")
 
+    async def _move(
+        self, line: _Line, start: Start, decision: Decision, ledger: Ledger
+    ) -> CallReport:
+        """The inbound reschedule flow, turn by turn, to the end of the call."""
+        assert self._moves is not None
+        words = (self._s.callback, self._s.answer_s)
+        handover = Handover(self._moves, line, ledger, self._voice.clock, words)
+        result = await handover.run(decision.appointment_id, start)
+        if result == OPTED_OUT:
+            return await self._opt_out(line, decision, ledger)
+        return CallReport("answered", result)
+
     async def _answer(
-        self, line: _Line, question: str, decision: Decision, ledger: Ledger
-    ) -> Answer | CallReport:
-        """A yes or a no to `question` (asked twice at most), or how the call ended."""
+        self, line: _Line, question: str, decision: Decision, ledger: Ledger, movable: bool = False
+    ) -> Answer | CallReport | Start:
+        """A yes or a no to `question` (asked twice at most), or how the call ended; where
+        `movable`, a wish to move the appointment (read by the inbound understander)."""
         s = self._s
         for ask in (question, say.YES_OR_NO):
             if any(is_opt_out(text) for text in await line.earlier()):
@@ -253,6 +279,8 @@ class ReminderCall:
                 return CallReport("answered", "hung-up")
             if text is None:
                 continue
+            if movable and self._moves is not None and (wish := await self._moves.wish(text)):
+                return wish
             answer = classify(text)
             if answer is not Answer.UNCLEAR:
                 return answer

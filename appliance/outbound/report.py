@@ -5,7 +5,8 @@ patient or appointment id): what a report printed or mailed may carry.
 For the appointments on clinic date D (whatever their status now):
 - attempts per outcome (answered, voicemail, busy, no-answer, failed), from the dial
   attempts the limits count;
-- confirmed and cancelled: the `reminder.confirmed` / `reminder.cancelled` audit records;
+- confirmed, cancelled and rescheduled: the `reminder.confirmed` / `reminder.cancelled`
+  / `reminder.rescheduled` audit records (a moved appointment counts on its new date);
 - opt-outs on reminder calls: calls of those appointments in which a consent was revoked
   by the callee (`consent.revoked`, reason `call`), one per call;
 - not dialled, by the planner's reason now (dnc, no-consent, consent-revoked, no-number,
@@ -36,6 +37,7 @@ class DayReport:
     attempts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     confirmed: int = 0
     cancelled: int = 0
+    rescheduled: int = 0  # moved on the call (appliance.outbound.reminder_move)
     opt_outs: int = 0  # on the day's reminder calls
     inbound_opt_outs: int = 0  # said on inbound calls that day
     not_dialled: dict[str, int] = field(default_factory=dict)  # reason -> appointments
@@ -48,6 +50,7 @@ class DayReport:
             "attempts": dict(self.attempts),
             "confirmed": self.confirmed,
             "cancelled": self.cancelled,
+            "rescheduled": self.rescheduled,
             "opt_outs": self.opt_outs,
             "inbound_opt_outs": self.inbound_opt_outs,
             "not_dialled": dict(sorted(self.not_dialled.items())),
@@ -59,7 +62,8 @@ class DayReport:
         return [
             f"reminders for {self.day}: {self.appointments} appointments, {self.dialled} dialled",
             f"attempts: {sum(self.attempts.values())} ({attempts})",
-            f"confirmed {self.confirmed}, cancelled {self.cancelled}",
+            f"confirmed {self.confirmed}, cancelled {self.cancelled},"
+            f" rescheduled {self.rescheduled}",
             f"opt-outs: {self.opt_outs} on reminder calls, {self.inbound_opt_outs} inbound",
             f"not dialled: {skipped}",
         ]
@@ -113,6 +117,7 @@ def _counts(conn: Connection, report: DayReport, span: tuple[float, float]) -> s
         ):
             report.confirmed += action == "reminder.confirmed"
             report.cancelled += action == "reminder.cancelled"
+            report.rescheduled += action == "reminder.rescheduled"
             if action == "reminder.call" and call_id:
                 calls.add(str(call_id))
     report.dialled = len(dialled)

@@ -37,8 +37,11 @@ from appliance.outbound.ledger import Actor, Ledger
 from appliance.outbound.planner import Decision, Planner
 from appliance.outbound.reminder_call import ReminderCall, ReminderSettings, Voice
 from appliance.outbound.reminder_call import appointment_facts as facts_of
+from appliance.outbound.reminder_move import Moves
+from appliance.outbound.reminder_move import booked_appointment as load
 from appliance.ports import CallHandle, Clock
 from appliance.store.db import Connection, Database
+from appliance.workflows.understander import Understander
 
 DIALLER_RTP_PORTS = 40
 ACTOR = Actor("reminders", "system", "outbound")
@@ -122,15 +125,20 @@ def uri_for(via: str) -> Callable[[str], str]:
 
 
 def reminder_call(settings: Settings, db: Database, voice: Voice, callback: str) -> ReminderCall:
-    """The conversation, cancelling through the built-in schedule (as the workflows do)."""
+    """The conversation, cancelling through the built-in schedule (as the workflows do)
+    and moving through the clinic's workflow engine (as an inbound call does)."""
     from appliance.scheduling.builtin import BuiltinSchedule
+    from appliance.workflows.factory import clinic_engines
 
     zone = ZoneInfo(settings.clinic.timezone)
+    # the rules alone read the callee's words: a reminder run starts no LLM
+    moves = Moves(clinic_engines(settings, db), Understander(None, "never"), load(db, zone))
     return ReminderCall(
         voice,
         ReminderSettings(settings.clinic.name, callback),
         facts_of(db, zone),
         BuiltinSchedule(db, zone).cancel,
+        moves,
     )
 
 

@@ -53,6 +53,11 @@ def left_as_is(callback: str) -> str:
     )
 
 
+def front_desk(callback: str) -> str:
+    """A move the reminder call cannot finish (the workflows would hand it to a person)."""
+    return f"Our front desk will help you with that. Please call us at {callback}. {GOODBYE}"
+
+
 def wrong_person(clinic: str, callback: str) -> str:
     return f"Sorry for the trouble. Please ask them to call {clinic} at {callback}. {GOODBYE}"
 

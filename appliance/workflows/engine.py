@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.domain import WorkflowAction
 from appliance.llm.understanding import Intent
-from appliance.scheduling.model import ScheduleBackend
+from appliance.scheduling.model import Appointment, Patient, ScheduleBackend
 from appliance.workflows import booking, messages, verify
 from appliance.workflows import templates as t
 from appliance.workflows.identity import names_someone_else
@@ -188,6 +188,24 @@ class WorkflowEngine:
 
     async def _message(self, text: str) -> Decision:
         return messages.step(self.state, text) or self.misunderstood(stay=True)
+
+    async def move_for(
+        self, patient: Patient, appointment: Appointment, u: Understanding
+    ) -> Decision:
+        """Start the reschedule flow for a patient identified elsewhere (a reminder call,
+        where the callee said who they are) and one appointment of theirs: from the day
+        question, or the offers when `u` names a day. The use case gate holds as for any
+        request (not live: the front desk)."""
+        s = self.state
+        s.reset_task()
+        s.patient = patient
+        if not await self._enabled(Intent.RESCHEDULE):
+            return self.escalate("use-case-disabled", t.HIGH_RISK)
+        s.task, s.wanted, s.appointment = Intent.RESCHEDULE, u.said, appointment
+        s.stage = Stage.CHOOSE_DAY
+        decision = await booking.choose_day(self, u) if u.said.has_when else Decision(t.ASK_DAY)
+        s.prompt = decision.say
+        return decision
 
     async def after_identity(self, u: Understanding, text: str) -> Decision:
         return await booking.after_identity(self, u)

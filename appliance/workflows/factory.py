@@ -43,27 +43,37 @@ def knowledge_base(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(topics)
 
 
+def clinic_engines(settings: Settings, db: Database) -> Callable[[], WorkflowEngine]:
+    """A factory of WorkflowEngine, one per call: the clinic's schedule, approved KB,
+    policy, identity lockouts and live use cases (for inbound calls and for a move asked
+    on a reminder call, appliance.outbound.reminder_move)."""
+    tz = ZoneInfo(settings.clinic.timezone)
+    schedule = BuiltinSchedule(db, tz)
+    kb = LiveKnowledgeBase(db, knowledge_base(settings))  # the approved answers only
+    policy = Policy(emergency_number=settings.workflows.emergency_number)
+    lockouts = IdentityLockouts(db)
+    use_cases = UseCaseGate(db)  # one per process: read at most every 2 s for all calls
+
+    def new_engine() -> WorkflowEngine:
+        return WorkflowEngine(
+            schedule, kb.current(), tz, policy, lockouts=lockouts, use_cases=use_cases
+        )
+
+    return new_engine
+
+
 def clinic_agents(
     settings: Settings, db: Database, llm: OpenAIChatModel
 ) -> Callable[[], ClinicAgent]:
     """A factory of ClinicAgent, one per call (each call has its own dialogue state)."""
-    tz = ZoneInfo(settings.clinic.timezone)
-    schedule = BuiltinSchedule(db, tz)
-    kb = LiveKnowledgeBase(db, knowledge_base(settings))  # the approved answers only
     wf = settings.workflows
-    policy = Policy(emergency_number=wf.emergency_number)
     intents = LlmIntents(llm, mode=wf.structured_output, timeout_s=wf.understand_timeout_s)
     understander = Understander(intents, wf.llm_intents)
-
-    handoffs, lockouts = HandoffStore(db), IdentityLockouts(db)
-    use_cases = UseCaseGate(db)  # one per process: read at most every 2 s for all calls
+    handoffs, engines = HandoffStore(db), clinic_engines(settings, db)
     # an opt-out said on any call takes the caller's number off the reminder list
     opt_outs = InboundOptOuts(db, caller_hash_key(audit_key(settings)))
 
     def new_agent() -> ClinicAgent:
-        engine = WorkflowEngine(
-            schedule, kb.current(), tz, policy, lockouts=lockouts, use_cases=use_cases
-        )
-        return ClinicAgent(understander, engine, handoffs, opt_outs=opt_outs)
+        return ClinicAgent(understander, engines(), handoffs, opt_outs=opt_outs)
 
     return new_agent

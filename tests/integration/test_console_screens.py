@@ -55,6 +55,7 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("POST", "/console/users/{name:str}/disable", P.MANAGE_USERS),
     ("POST", "/console/users/{name:str}/role", P.MANAGE_USERS),
     ("GET", "/console/health", P.SEE_HEALTH),
+    ("GET", "/console/reminders", P.SEE_REMINDERS),
     ("GET", "/console/schedule", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/provider", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/type", P.EDIT_SCHEDULE),

@@ -8,11 +8,14 @@ calls (the canary PHI is only in the transcript, which is not photographed)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import shutil
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -21,12 +24,16 @@ from appliance.admin.app import create_app
 from appliance.admin.server import AdminServer
 from appliance.console import rollout
 from appliance.console.accounts import Actor
+from appliance.console.reminders import Reminders
 from appliance.console.service import Console
 from appliance.governance import use_cases
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
+from appliance.outbound.ledger import Actor as LedgerActor
+from appliance.outbound.ledger import ConsentGrant, Ledger
+from appliance.outbound.planner import Limits, Planner
 from appliance.services.app_db import MIGRATIONS
-from appliance.store.db import Database
+from appliance.store.db import Connection, Database
 from appliance.store.spans import SpanStore
 from tests.integration.console_seed import CALLER_WORDS, PACKET_NAME, Seeded, seed_calls
 from tests.integration.test_console_browser import (
@@ -45,6 +52,15 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
 WIDTH, SCALE = 1280, 2  # window pixels, zoom
 MAX_HEIGHT = 1600  # CSS px photographed at most (the top of a long page)
 MAX_BYTES = 300_000
+REMINDER_DAY = "2031-12-02"  # the reminders screen's date (a Tuesday; Dr Lee works)
+NY = ZoneInfo("America/New_York")
+# fictional patients for the reminders screen (none of it may show on it)
+REMINDED = (
+    ("r1", "rp1", "Nora", "Quill", "+12125550181", 9, True),
+    ("r2", "rp2", "Omar", "Reyes", "+13105550182", 10, True),
+    ("r3", "rp3", "Pia", "Stone", "+12125550183", 11, False),  # no consent
+    ("r4", "rp4", "Quin", "Tate", "", 12, False),  # no number
+)
 
 
 def shots(seeded: Seeded) -> dict[str, list[tuple[str, str]]]:
@@ -60,6 +76,7 @@ def shots(seeded: Seeded) -> dict[str, list[tuple[str, str]]]:
             ("health", "/console/health"),
             ("use-cases", "/console/use-cases"),
             ("use-case", "/console/use-cases/scheduling"),
+            ("reminders", f"/console/reminders?day={REMINDER_DAY}"),
         ],
         "cora": [("audit", "/console/audit")],
         "fran": [("screenpop", "/console/screenpop")],
@@ -106,7 +123,37 @@ def tour(
         for shot, path in pages:
             found[shot] = photograph(driver, path, DOCS / f"{shot}.png")
             assert CALLER_WORDS not in driver.page_source and PACKET_NAME not in driver.page_source
+            assert not any(
+                r[2] in driver.page_source or r[3] in driver.page_source for r in REMINDED
+            )
     return found
+
+
+def reminders(db: Database) -> Reminders:
+    """Four appointments on REMINDER_DAY (two with consent), for the reminders screen."""
+    key = b"\x42" * 32
+    day = date.fromisoformat(REMINDER_DAY)
+
+    def add(conn: Connection) -> None:
+        for appointment, patient, first, last, phone, hour, _ in REMINDED:
+            conn.execute(
+                "INSERT INTO patients VALUES (?, ?, ?, '1970-01-01', ?)",
+                (patient, first, last, phone),
+            )
+            start = int(datetime.combine(day, time(hour), NY).timestamp())
+            conn.execute(
+                "INSERT INTO appointments (id, patient_id, provider_id, type_id, start_utc,"
+                " end_utc, status, call_id, created_at)"
+                " VALUES (?, ?, 'dr-lee', 'checkup', ?, ?, 'booked', NULL, 0)",
+                (appointment, patient, start, start + 1800),
+            )
+
+    db.execute(add)
+    ledger = Ledger(db, key, LedgerActor("lena", "contact-centre-lead", "console"))
+    for _, patient, _, _, phone, _, consented in REMINDED:
+        if consented:
+            ledger.grant(ConsentGrant(patient, phone, "written", "front-desk", 1.8e9))
+    return Reminders(db, Planner(db, key, (NY, time(8), time(21)), Limits(3, 3)), NY)
 
 
 def furnish(console: Console, db: Database, seeded: Seeded) -> None:
@@ -133,6 +180,7 @@ def test_screenshots_at_200_percent_fit_the_width(tmp_path: Path) -> None:
     seeded = seed_calls(db, clock.now - 30)
     console = Console.open(db, clock)
     furnish(console, db, seeded)
+    console = dataclasses.replace(console, reminders=reminders(db))  # on the furnished schedule
     secrets = {
         "olga": enrolled(console, clock, "olga", "owner"),
         "cora": enrolled(console, clock, "cora", "compliance-officer"),

@@ -88,6 +88,7 @@ async def test_a_days_attempts_answers_opt_outs_and_skips(settings: Settings, db
         "attempts": {"answered": 2, "voicemail": 0, "busy": 1, "no-answer": 0, "failed": 0},
         "confirmed": 1,
         "cancelled": 0,
+        "rescheduled": 0,
         "opt_outs": 1,
         "inbound_opt_outs": 1,
         "not_dialled": {"dnc": 1, "no-number": 1, "not-booked": 1},  # a1: the inbound opt-out
@@ -98,6 +99,17 @@ async def test_a_days_attempts_answers_opt_outs_and_skips(settings: Settings, db
     thursday = day_report(db, planner, ZoneInfo("America/New_York"), date(2026, 11, 26), at(17))
     assert thursday.appointments == 1 and thursday.inbound_opt_outs == 0
     assert thursday.not_dialled == {"pending": 1}  # consent in force: it may still be called
+
+
+def test_a_move_on_a_reminder_call_counts_on_the_appointments_date(
+    settings: Settings, db: Database
+) -> None:
+    book(db, "a4", "p4", at(15))
+    Ledger(db, HASH_KEY).for_call("c1").audit_result("a4", "rescheduled", at(9).timestamp())
+    planner = Planner.from_settings(db, HASH_KEY, settings)
+    report = day_report(db, planner, ZoneInfo("America/New_York"), WEDNESDAY, at(17))
+    assert report.rescheduled == 1 and report.confirmed == 0
+    assert "confirmed 0, cancelled 0, rescheduled 1" in "\n".join(report.lines())
 
 
 def test_the_cli_prints_the_report_as_text_or_json(
