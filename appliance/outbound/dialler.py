@@ -263,21 +263,18 @@ class Dialler:
 
     async def _call(self, decision: Decision, number: str) -> None:
         at = self._clock.time()
+        attempt = self._ledger.begin_call(decision.appointment_id, number, at)
         outcome, result, status, call_id = await self._dial(decision, number)
         ledger = self._ledger.for_call(call_id) if call_id else self._ledger
-        ledger.record_call(decision.appointment_id, number, at, outcome)
-        attempt = Attempt(
-            decision.appointment_id, decision.number or "", at, outcome, result, status
-        )
-        self._report.attempts.append(attempt)
+        ledger.end_call(attempt, decision.appointment_id, self._clock.time(), outcome)
+        made = Attempt(decision.appointment_id, decision.number or "", at, outcome, result, status)
+        self._report.attempts.append(made)
         logger.info(
             "reminder call",
             extra={"stage": "outbound", "code": f"reminder-{outcome}", "result": result},
         )
         if outcome in RETRIED:
-            self._push(
-                self._clock.time() + self._pacing.retry_after(outcome), attempt.appointment_id
-            )
+            self._push(self._clock.time() + self._pacing.retry_after(outcome), made.appointment_id)
 
     async def _dial(
         self, decision: Decision, number: str

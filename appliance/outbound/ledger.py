@@ -146,6 +146,48 @@ class Ledger:
         what = ("reminder.call", "appointment", appointment_id, outcome, at)
         audit(conn, self._db, self._actor, what)
 
+    def begin_call(self, appointment_id: str, number: str, at: float) -> int:
+        """A dial about to be made: its attempt row (outcome `dialling`, counted by the
+        limits at once, so a crash mid-call cannot free another try) and `reminder.dial`,
+        together; the attempt's id for `end_call`."""
+        normal = e164(number)
+        if normal is None:
+            raise OutboundError("outbound-bad-number", "the number is not dialable")
+        hashed = number_hash(self._key, normal)
+        return self._db.execute(self._begin_call, appointment_id, hashed, at)
+
+    def _begin_call(self, conn: Connection, appointment_id: str, hashed: str, at: float) -> int:
+        row = conn.execute(
+            "INSERT INTO outbound_attempts (appointment_id, number_hash, at, outcome)"
+            " VALUES (?, ?, ?, 'dialling')",
+            (appointment_id, hashed, at),
+        )
+        audit(
+            conn,
+            self._db,
+            self._actor,
+            ("reminder.dial", "appointment", appointment_id, "dialling", at),
+        )
+        return int(row.lastrowid or 0)
+
+    def end_call(self, attempt: int, appointment_id: str, at: float, outcome: str) -> None:
+        """The dial's outcome on its attempt row and `reminder.call`, together."""
+        self._db.execute(self._end_call, attempt, appointment_id, at, outcome)
+
+    def _end_call(
+        self, conn: Connection, attempt: int, appointment_id: str, at: float, outcome: str
+    ) -> None:
+        conn.execute(
+            "UPDATE outbound_attempts SET outcome = ? WHERE id = ? AND outcome = 'dialling'",
+            (outcome, attempt),
+        )
+        audit(
+            conn,
+            self._db,
+            self._actor,
+            ("reminder.call", "appointment", appointment_id, outcome, at),
+        )
+
     def confirm(self, appointment_id: str, at: float) -> bool:
         """The callee confirmed: the appointment row records it and the audit log says
         so, in one transaction; False when it is no longer booked (nothing changes)."""

@@ -275,3 +275,40 @@ def test_the_final_sip_status_classifies_an_unanswered_call() -> None:
         "failed",
         "failed",
     ]
+
+
+async def test_an_attempt_is_on_record_before_the_dial_so_a_crash_cannot_free_a_try(
+    db: Database,
+) -> None:
+    """The attempt row (`dialling`) and `reminder.dial` are written before the INVITE; a
+    run killed mid-call leaves them, and the attempt limit counts that dial."""
+    book(db, "a1", "p1", at("15:00", WEDNESDAY))
+    consent(ledger(db), "p1", P1, GIVEN)
+    clock = clock_at(at("10:00", WEDNESDAY))
+    line = Line(clock, {})
+    runner = dialler(db, clock, line, Talk(line, call_s=3600.0), per_day=1)
+    with pytest.raises(TimeoutError):  # the process dies while the callee is on the line
+        await clock.run(runner.run(WEDNESDAY), limit_s=600)
+    assert [n for n, _ in line.invites] == [P1]
+    assert attempts(db) == [("a1", "dialling")]
+    assert [(r[0], r[2], r[3]) for r in audit_rows(db) if r[0].startswith("reminder.")] == [
+        ("reminder.dial", "a1", "dialling")
+    ]
+    planner = Planner(db, HASH_KEY, (NY, time(9), time(20)), Limits(1, 3))
+    again = planner.plan_one("a1", WEDNESDAY, at("11:00", WEDNESDAY))
+    assert again is not None and again.action != "call-now"
+    assert again.reason == "attempts-exhausted"
+
+
+async def test_a_finished_call_turns_its_dialling_row_into_the_outcome(db: Database) -> None:
+    book(db, "a1", "p1", at("15:00", WEDNESDAY))
+    consent(ledger(db), "p1", P1, GIVEN)
+    clock = clock_at(at("10:00", WEDNESDAY))
+    line = Line(clock, {P1: ["busy", "answer"]})
+    await run(clock, dialler(db, clock, line, Talk(line)))
+    assert attempts(db) == [("a1", "busy"), ("a1", "answered")]  # one row per dial
+    rows = [(r[0], r[3]) for r in audit_rows(db) if r[0].startswith("reminder.")]
+    assert rows == [
+        ("reminder.dial", "dialling"), ("reminder.call", "busy"),
+        ("reminder.dial", "dialling"), ("reminder.call", "answered"),
+    ]  # fmt: skip
