@@ -36,6 +36,7 @@ class Permission(StrEnum):
     SEE_HEALTH = "see-health"  # components, capacity, stage latencies
     VIEW_AUDIT = "view-audit"  # the audit log and its export
     SEE_REMINDERS = "see-reminders"  # reminder results and plan per day (ids and codes)
+    EDIT_CONSENT = "edit-consent"  # a patient's consents and DNC marks by id (step-up)
 
 
 P = Permission
@@ -52,6 +53,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_USERS,
             P.SEE_HEALTH,
             P.SEE_REMINDERS,
+            P.EDIT_CONSENT,
         }
     ),
     Role.PLATFORM_ENGINEER: frozenset({P.REVIEW_CALLS, P.SEE_USE_CASES, P.SIGN_OFF, P.SEE_HEALTH}),
@@ -67,6 +69,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EDIT_SCHEDULE,
             P.SCREEN_POP,
             P.SEE_REMINDERS,
+            P.EDIT_CONSENT,
         }
     ),
     Role.FRONT_DESK: frozenset({P.SCREEN_POP}),
@@ -96,6 +99,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/console/health", "Health and capacity", P.SEE_HEALTH, ready=True),
     Screen("/console/audit", "Audit log", P.VIEW_AUDIT, ready=True),
     Screen("/console/reminders", "Reminders", P.SEE_REMINDERS, ready=True),
+    Screen("/console/consent", "Consent", P.EDIT_CONSENT, ready=True),
 )
 
 

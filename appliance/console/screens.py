@@ -6,6 +6,7 @@ from litestar import Controller
 
 from appliance.console.audit_routes import AuditController
 from appliance.console.calls_routes import CallsController
+from appliance.console.consent_routes import ConsentController
 from appliance.console.health_routes import HealthController
 from appliance.console.kb_routes import KbController
 from appliance.console.reminders_routes import RemindersController
@@ -27,4 +28,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ScheduleController,
     RolloutController,
     RemindersController,
+    ConsentController,
 )

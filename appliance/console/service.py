@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from appliance.config import Settings
 from appliance.console.accounts import Accounts, Clock
 from appliance.console.calls import CallReader
+from appliance.console.consent import ConsentDesk
 from appliance.console.kb import KbVersions
 from appliance.console.reminders import Reminders
 from appliance.console.schedule import ScheduleEditor
@@ -29,6 +30,7 @@ class Console:
     schedule: ScheduleEditor
     rules: Rules = field(default_factory=Rules)  # the rollout's gates (demo ticks count?)
     reminders: Reminders | None = None  # None: outbound reminders not set up
+    consent: ConsentDesk | None = None  # None: outbound reminders not set up
 
     @classmethod
     def open(
@@ -38,11 +40,13 @@ class Console:
         kb_base: KnowledgeBase | None = None,
         rules: Rules | None = None,
         reminders: Reminders | None = None,
+        consent_key: bytes | None = None,
     ) -> Console:
         """`clock`: UNIX s (tests pass a virtual one); `kb_base`: the KB file's topics
         (appliance.workflows.factory.knowledge_base), the starting point of edits; `rules`:
         the rollout's gates for the use case screens; `reminders`: the reminders screen's
-        planner (None: the screen says reminders are not set up)."""
+        planner (None: the screen says reminders are not set up); `consent_key`: the
+        caller-hash key of the consent screen's ledger (None: not set up)."""
         accounts = Accounts(db, clock)
         return cls(
             accounts,
@@ -53,6 +57,7 @@ class Console:
             ScheduleEditor(db, clock),
             rules or Rules(),
             reminders,
+            None if consent_key is None else ConsentDesk(db, consent_key, clock),
         )
 
     @classmethod
@@ -63,7 +68,15 @@ class Console:
 
         rules = Rules(settings.governance, accept_demo=settings.demo.clinic)
         reminders = Reminders.from_settings(db, settings) if settings.outbound.enabled else None
-        return cls.open(db, kb_base=knowledge_base(settings), rules=rules, reminders=reminders)
+        key = None
+        if settings.outbound.enabled:
+            from appliance.store.bootstrap import audit_key
+            from appliance.store.pseudonyms import caller_hash_key
+
+            key = caller_hash_key(audit_key(settings))
+        return cls.open(
+            db, kb_base=knowledge_base(settings), rules=rules, reminders=reminders, consent_key=key
+        )
 
     @property
     def db(self) -> Database:

@@ -13,7 +13,7 @@ appliance.outbound.numbers): never a number, a name or a patient id.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,22 @@ class ConsentGrant:
     source: str  # CONSENT_SOURCES
     given_at: float  # UNIX s
     ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """One consent of a patient as the console shows it: `last4` only on a page; the
+    full `number` (PHI) stays server-side, for a revocation."""
+
+    consent_id: int
+    number: str = field(repr=False)
+    last4: str
+    kind: str
+    source: str
+    given_at: float
+    revoked_at: float | None
+    revoked_source: str | None
+    on_dnc: bool
 
 
 class Ledger:
@@ -222,6 +238,10 @@ class Ledger:
         if normal is None:
             return "none"
         return self._db.query(consent_status, patient_id, number_hash(self._key, normal))
+
+    def consents_of(self, patient_id: str) -> list[ConsentRow] | None:
+        """A patient's consents, newest first (None: no such patient)."""
+        return self._db.query(consents_of, self._key, patient_id)
 
     def on_dnc(self, number: str) -> bool:
         normal = e164(number)
@@ -413,3 +433,27 @@ def on_dnc(conn: Connection, *hashes: str) -> bool:
     marks = ", ".join("?" * len(hashes))
     sql = f"SELECT 1 FROM outbound_dnc WHERE number_hash IN ({marks})"  # noqa: S608
     return conn.execute(sql, hashes).fetchone() is not None
+
+
+def consents_of(conn: Connection, key: bytes, patient_id: str) -> list[ConsentRow] | None:
+    if conn.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone() is None:
+        return None
+    rows = conn.execute(
+        "SELECT id, number, kind, source, given_at, revoked_at, revoked_source"
+        " FROM outbound_consents WHERE patient_id = ? ORDER BY given_at DESC, id DESC",
+        (patient_id,),
+    ).fetchall()
+    return [
+        ConsentRow(
+            int(r[0]),
+            str(r[1]),
+            str(r[1])[-4:],
+            str(r[2]),
+            str(r[3]),
+            float(r[4]),
+            None if r[5] is None else float(r[5]),
+            r[6],
+            on_dnc(conn, *number_hashes(key, r[1])),
+        )
+        for r in rows
+    ]

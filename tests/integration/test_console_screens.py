@@ -56,6 +56,11 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("POST", "/console/users/{name:str}/role", P.MANAGE_USERS),
     ("GET", "/console/health", P.SEE_HEALTH),
     ("GET", "/console/reminders", P.SEE_REMINDERS),
+    ("GET", "/console/consent", P.EDIT_CONSENT),
+    ("POST", "/console/consent", P.EDIT_CONSENT),
+    ("POST", "/console/consent/record", P.EDIT_CONSENT),
+    ("POST", "/console/consent/revoke", P.EDIT_CONSENT),
+    ("POST", "/console/consent/dnc", P.EDIT_CONSENT),
     ("GET", "/console/schedule", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/provider", P.EDIT_SCHEDULE),
     ("POST", "/console/schedule/type", P.EDIT_SCHEDULE),
@@ -194,6 +199,9 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/use-cases/{use_case:str}/review"): 404,
                 ("POST", "/console/use-cases/{use_case:str}/stop"): 303,  # the step-up page
                 ("POST", "/console/agent/kill"): 303,
+                ("POST", "/console/consent/record"): 303,  # changes: the step-up page first
+                ("POST", "/console/consent/revoke"): 303,
+                ("POST", "/console/consent/dnc"): 303,
             }.get((method, path), 200)
             assert response.status_code == expected, (role, method, path)
     reads = [a for a in audit_log(console.db) if a[1] == "phi.read"]

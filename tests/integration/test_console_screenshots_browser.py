@@ -24,6 +24,7 @@ from appliance.admin.app import create_app
 from appliance.admin.server import AdminServer
 from appliance.console import rollout
 from appliance.console.accounts import Actor
+from appliance.console.consent import ConsentDesk
 from appliance.console.reminders import Reminders
 from appliance.console.service import Console
 from appliance.governance import use_cases
@@ -77,10 +78,15 @@ def shots(seeded: Seeded) -> dict[str, list[tuple[str, str]]]:
             ("use-cases", "/console/use-cases"),
             ("use-case", "/console/use-cases/scheduling"),
             ("reminders", f"/console/reminders?day={REMINDER_DAY}"),
+            ("consent", "/console/consent"),  # then rp1 looked up (LOOKUPS)
         ],
         "cora": [("audit", "/console/audit")],
         "fran": [("screenpop", "/console/screenpop")],
     }
+
+
+LOOKUPS = {"consent": "rp1"}  # the patient id typed into a screen's lookup form
+REVOKED = "+12125550189"  # rp1's second number: consent revoked on a call, on DNC
 
 
 def sign_in(driver: Any, base: str, name: str, secret: str, clock: Clock) -> None:
@@ -92,15 +98,17 @@ def sign_in(driver: Any, base: str, name: str, secret: str, clock: Clock) -> Non
     type_into(driver, "code", pyotp.TOTP(secret).at(clock.now), submit=True)
 
 
-def photograph(driver: Any, path: str, out: Path) -> tuple[int, int, int]:
-    """Open `path`, check the page fits 640 CSS px, write a palette PNG; returns
-    (scrollWidth, clientWidth, bytes)."""
+def photograph(driver: Any, path: str, out: Path, lookup: str = "") -> tuple[int, int, int]:
+    """Open `path` (and submit `lookup` in its patient field), check the page fits 640
+    CSS px, write a palette PNG; returns (scrollWidth, clientWidth, bytes)."""
     from PIL import Image
 
     width = WIDTH // SCALE
     metrics = {"width": width, "height": 900, "deviceScaleFactor": SCALE, "mobile": False}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     driver.get(driver.current_url.split("/console")[0] + path)
+    if lookup:
+        type_into(driver, "patient", lookup, submit=True)
     sizes = driver.execute_script(
         "const e = document.documentElement; return [e.scrollWidth, e.clientWidth, e.scrollHeight];"
     )
@@ -121,11 +129,13 @@ def tour(
     for name, pages in shots(seeded).items():
         sign_in(driver, base, name, secrets[name], clock)
         for shot, path in pages:
-            found[shot] = photograph(driver, path, DOCS / f"{shot}.png")
+            found[shot] = photograph(driver, path, DOCS / f"{shot}.png", LOOKUPS.get(shot, ""))
             assert CALLER_WORDS not in driver.page_source and PACKET_NAME not in driver.page_source
             assert not any(
                 r[2] in driver.page_source or r[3] in driver.page_source for r in REMINDED
             )
+            phones = [r[4][2:] for r in REMINDED if r[4]] + [REVOKED[2:]]
+            assert not any(p in driver.page_source for p in phones)
     return found
 
 
@@ -153,6 +163,8 @@ def reminders(db: Database) -> Reminders:
     for _, patient, _, _, phone, _, consented in REMINDED:
         if consented:
             ledger.grant(ConsentGrant(patient, phone, "written", "front-desk", 1.8e9))
+    ledger.grant(ConsentGrant("rp1", REVOKED, "prior-express", "form", 1.79e9, "192.0.2.7"))
+    ledger.opt_out(REVOKED, "call", 1.81e9)
     return Reminders(db, Planner(db, key, (NY, time(8), time(21)), Limits(3, 3)), NY)
 
 
@@ -180,7 +192,9 @@ def test_screenshots_at_200_percent_fit_the_width(tmp_path: Path) -> None:
     seeded = seed_calls(db, clock.now - 30)
     console = Console.open(db, clock)
     furnish(console, db, seeded)
-    console = dataclasses.replace(console, reminders=reminders(db))  # on the furnished schedule
+    console = dataclasses.replace(  # on the furnished schedule
+        console, reminders=reminders(db), consent=ConsentDesk(db, b"\x42" * 32, clock)
+    )
     secrets = {
         "olga": enrolled(console, clock, "olga", "owner"),
         "cora": enrolled(console, clock, "cora", "compliance-officer"),
