@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from appliance.config import Settings
 from appliance.errors import StoreError
-from appliance.observability.call_trace import SpanRow
+from appliance.observability.call_trace import SpanRow, tree_order
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.bootstrap import open_database
 from appliance.store.spans import SpanStore
@@ -24,7 +24,7 @@ def waterfall(spans: list[SpanRow]) -> list[str]:
     t0 = min(s.start_ns for s in spans)
     depth: dict[str | None, int] = {None: -1}
     lines = []
-    for span in _tree_order(spans):
+    for span in tree_order(spans):
         depth[span.span_id] = depth.get(span.parent_id, -1) + 1
         start = (span.start_ns - t0) / 1e6
         took = (span.end_ns - span.start_ns) / 1e6
@@ -33,21 +33,6 @@ def waterfall(spans: list[SpanRow]) -> list[str]:
         indent = "  " * depth[span.span_id]
         lines.append(f"{start:>9.0f} ms {took:>8.0f} ms  {indent}{span.name}{status}  {attrs}")
     return lines
-
-
-def _tree_order(spans: list[SpanRow]) -> list[SpanRow]:
-    by_parent: dict[str | None, list[SpanRow]] = {}
-    for span in sorted(spans, key=lambda s: s.start_ns):
-        by_parent.setdefault(span.parent_id, []).append(span)
-    ordered: list[SpanRow] = []
-
-    def walk(parent: str | None) -> None:
-        for child in by_parent.get(parent, []):
-            ordered.append(child)
-            walk(child.span_id)
-
-    walk(None)
-    return ordered
 
 
 def print_trace(settings: Settings, call_id: str, *, as_json: bool) -> int:

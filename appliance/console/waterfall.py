@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.observability.call_trace import SpanRow, safe_attributes
+from appliance.observability.call_trace import SpanRow, safe_attributes, tree_order
 from appliance.store.db import Database
 from appliance.store.spans import SpanStore
 
@@ -31,7 +31,7 @@ def bars(spans: list[SpanRow]) -> list[Bar]:
     total = max(max(s.end_ns for s in spans) - t0, 1)
     depth: dict[str | None, int] = {None: -1}
     out = []
-    for span in _tree_order(spans):
+    for span in tree_order(spans):
         depth[span.span_id] = depth.get(span.parent_id, -1) + 1
         took = max(span.end_ns - span.start_ns, 0)
         left = 100.0 * (span.start_ns - t0) / total
@@ -49,22 +49,6 @@ def bars(spans: list[SpanRow]) -> list[Bar]:
             )
         )
     return out
-
-
-def _tree_order(spans: list[SpanRow]) -> list[SpanRow]:
-    """Parents before children, siblings by start (as appliance/cli/trace.py orders)."""
-    by_parent: dict[str | None, list[SpanRow]] = {}
-    for span in sorted(spans, key=lambda s: s.start_ns):
-        by_parent.setdefault(span.parent_id, []).append(span)
-    ordered: list[SpanRow] = []
-
-    def walk(parent: str | None) -> None:
-        for child in by_parent.get(parent, []):
-            ordered.append(child)
-            walk(child.span_id)
-
-    walk(None)
-    return ordered
 
 
 def call_bars(db: Database, call_id: str) -> list[Bar]:

@@ -275,3 +275,19 @@ def _row(span: ReadableSpan) -> SpanRow:
         status=span.status.status_code.name,
         attributes=safe_attributes(dict(span.attributes or {})),
     )
+
+
+def tree_order(spans: Sequence[SpanRow]) -> list[SpanRow]:
+    """Parents before their children, siblings by start (the waterfall's order)."""
+    by_parent: dict[str | None, list[SpanRow]] = {}
+    for span in sorted(spans, key=lambda s: s.start_ns):
+        by_parent.setdefault(span.parent_id, []).append(span)
+    ordered: list[SpanRow] = []
+
+    def walk(parent: str | None) -> None:
+        for child in by_parent.get(parent, []):
+            ordered.append(child)
+            walk(child.span_id)
+
+    walk(None)
+    return ordered

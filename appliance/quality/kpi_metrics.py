@@ -18,7 +18,6 @@ store's own thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -26,9 +25,9 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from appliance.errors import ApplianceError
 from appliance.observability.metrics import Metrics
 from appliance.quality.kpis import ESCALATION_REASONS, Kpis, compute_kpis, escalation_counts
+from appliance.quality.refresh import follow
 from appliance.store.db import Connection, Database
 
 logger = logging.getLogger(__name__)
@@ -140,17 +139,8 @@ class KpiBoard:
 
 
 async def follow_kpis(board: KpiBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:
-    """Refresh the board every `every_s` until `stop`; a failed refresh is logged (its
-    code) and the last values stay (their timestamp shows their age)."""
-    while not stop.is_set():
-        try:
-            await board.refresh_async()
-        except ApplianceError as exc:
-            logger.error("kpis not refreshed", extra={"code": exc.code})
-        except Exception as exc:  # the job outlives a bad refresh; the type only
-            logger.error("kpis not refreshed", extra={"code": type(exc).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+    """Refresh the board every `every_s` until `stop` (quality.refresh.follow)."""
+    await follow(board, "kpis", stop, every_s)
 
 
 async def kpi_job(db: Database, metrics: Metrics, stop: asyncio.Event) -> None:

@@ -19,7 +19,6 @@ every REFRESH_S on the store's own thread (as appliance/quality/kpi_metrics.py d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -27,8 +26,8 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from appliance.errors import ApplianceError
 from appliance.observability.metrics import Metrics
+from appliance.quality.refresh import follow
 from appliance.quality.wer import WerSummary, score_line, summarise
 from appliance.quality.wer_store import corrected_turns, latest_run
 from appliance.store.db import Connection, Database
@@ -102,16 +101,8 @@ class WerBoard:
 
 
 async def follow_wer(board: WerBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:
-    """Refresh every `every_s` until `stop`; a failed refresh is logged (its code only)."""
-    while not stop.is_set():
-        try:
-            await board.refresh_async()
-        except ApplianceError as exc:
-            logger.error("wer not refreshed", extra={"code": exc.code})
-        except Exception as exc:  # the job outlives a bad refresh; the type only
-            logger.error("wer not refreshed", extra={"code": type(exc).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+    """Refresh the board every `every_s` until `stop` (quality.refresh.follow)."""
+    await follow(board, "wer", stop, every_s)
 
 
 async def wer_job(db: Database, metrics: Metrics, stop: asyncio.Event) -> None:
