@@ -37,7 +37,9 @@ from appliance.outbound.planner import Decision
 from appliance.outbound.reminder_move import OPTED_OUT, Handover, Moves, Start
 from appliance.ports import CallHandle, Clock, EndOfTurnDetector, SpeechToText, TextToSpeech
 from appliance.store.db import Connection, Database
+from appliance.workflows import templates as t
 from appliance.workflows.answers import Answer, classify
+from appliance.workflows.intents import read
 
 POLL_S = 0.1  # s between looks at the heuristic's verdict
 
@@ -63,6 +65,7 @@ class ReminderSettings:
     answer_s: float = 8.0  # s to wait for a reply to a question
     greeting_max_s: float = 40.0  # s at most to wait for a machine's greeting to end
     amd: AmdSettings = field(default_factory=AmdSettings)
+    emergency_number: str = "911"  # said in the workflows' emergency instruction
 
 
 FactsOf = Callable[[str], Facts | None]
@@ -279,6 +282,8 @@ class ReminderCall:
                 return CallReport("answered", "hung-up")
             if text is None:
                 continue
+            if read(text).intent.value == "emergency":  # as on an inbound call, at any answer
+                return await self._emergency(line, decision, ledger)
             if movable and self._moves is not None and (wish := await self._moves.wish(text)):
                 return wish
             answer = classify(text)
@@ -286,6 +291,12 @@ class ReminderCall:
                 return answer
         await line.say(say.no_reply(s.clinic, s.callback))
         return CallReport("answered", "no-reply")
+
+    async def _emergency(self, line: _Line, decision: Decision, ledger: Ledger) -> CallReport:
+        """The workflows' emergency instruction (audited), and the call ends."""
+        ledger.audit_result(decision.appointment_id, "emergency", self._voice.clock.time())
+        await line.say(t.EMERGENCY.format(number=self._s.emergency_number))
+        return CallReport("answered", "emergency")
 
     async def _opt_out(self, line: _Line, decision: Decision, ledger: Ledger) -> CallReport:
         """Revoke and add to the DNC list first (one audited transaction), then say so."""

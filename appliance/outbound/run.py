@@ -135,7 +135,9 @@ def reminder_call(settings: Settings, db: Database, voice: Voice, callback: str)
     moves = Moves(clinic_engines(settings, db), Understander(None, "never"), load(db, zone))
     return ReminderCall(
         voice,
-        ReminderSettings(settings.clinic.name, callback),
+        ReminderSettings(
+            settings.clinic.name, callback, emergency_number=settings.workflows.emergency_number
+        ),
         facts_of(db, zone),
         BuiltinSchedule(db, zone).cancel,
         moves,

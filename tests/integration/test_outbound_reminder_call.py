@@ -23,6 +23,7 @@ from appliance.outbound.reminder_call import (
 )
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.store.db import Connection, Database
+from appliance.workflows import templates as wt
 from tests.fakes import FakeCall, FakeClock, FakeDetector, FakeStt, FakeTts, Speech
 from tests.integration.outbound_support import NY, audit_rows, book, consent, ledger, open_store
 
@@ -217,3 +218,24 @@ async def test_an_opt_out_said_over_the_disclosure_is_honoured_before_any_questi
     assert report == CallReport("answered", "opted-out")
     assert tts.texts == [say.disclosure(CLINIC), say.opted_out()]
     assert ledger(db).on_dnc(NUMBER)
+
+
+@pytest.mark.parametrize(
+    ("lines", "asked"),
+    [
+        (["hello?", "i have crushing chest pain and my left arm is numb"], 2),  # at "is that you?"
+        (["hello?", "yes speaking", "i can't breathe, my throat is swelling"], 3),  # at the details
+    ],
+)
+async def test_an_emergency_said_at_any_answer_gets_the_instruction(
+    db: Database, lines: list[str], asked: int
+) -> None:
+    """As on an inbound call: the workflows' emergency instruction, audited, and the call
+    ends; nothing about the appointment changes."""
+    clock = FakeClock()
+    report, _, tts = await run(db, clock, hello(clock, len(lines) - 1), lines)
+    assert report == CallReport("answered", "emergency")
+    assert len(tts.texts) == asked + 1
+    assert tts.texts[-1] == wt.EMERGENCY.format(number="911")
+    assert status(db) == "booked" and confirmation(db) == (None, None)
+    assert ("reminder.emergency", "appointment", "a4", "emergency", "tester") in audit_rows(db)
