@@ -49,12 +49,12 @@ pytestmark = [
 # appliance/console/roles.py, so a change to the roles table shows here)
 NAVIGATION: dict[Role, set[str]] = {
     Role.OWNER: {"/console/calls", "/console/kb", "/console/schedule", "/console/use-cases",
-                 "/console/users", "/console/health"},
+                 "/console/users", "/console/health", "/console/reminders", "/console/consent"},
     Role.PLATFORM_ENGINEER: {"/console/calls", "/console/use-cases", "/console/health"},
     Role.COMPLIANCE_OFFICER: {"/console/calls", "/console/use-cases", "/console/audit"},
     Role.QUALITY_REVIEWER: {"/console/calls"},
     Role.CONTACT_CENTRE_LEAD: {"/console/calls", "/console/kb", "/console/schedule",
-                               "/console/screenpop"},
+                               "/console/screenpop", "/console/reminders", "/console/consent"},
     Role.FRONT_DESK: {"/console/screenpop"},
 }  # fmt: skip
 
