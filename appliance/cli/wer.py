@@ -46,6 +46,9 @@ def add_wer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     correct.add_argument("call_id")
     correct.add_argument("turn_seq", type=int)
     correct.add_argument("--text", required=True, help="what the caller said (PHI)")
+    correct.add_argument(
+        "--show-text", action="store_true", help="print the turn's transcript and correction (PHI)"
+    )
     wer = qsub.add_parser("wer", help="WER of a week's reviewer corrections, with n and CI")
     wer.add_argument("--week", required=True, help="ISO week, e.g. 2026-W49")
     wer.add_argument("--json", action="store_true", help="print JSON")
@@ -59,7 +62,9 @@ def cmd(settings: Settings, args: argparse.Namespace) -> int:
     db = open_database(settings, MIGRATIONS)
     try:
         if args.quality_command == "correct":
-            return run_correct(db, args.call_id, args.turn_seq, args.text, getpass.getuser())
+            return run_correct(
+                db, args.call_id, args.turn_seq, args.text, getpass.getuser(), args.show_text
+            )
         if args.quality_command == "wer":
             return run_week(db, args.week, as_json=args.json, names=clinic_names(settings))
         assert run is not None
@@ -127,12 +132,16 @@ def summary_text(summary: WerSummary, label: str = "synthetic") -> str:
     )
 
 
-def run_correct(db: Database, call_id: str, seq: int, text: str, reviewer: str) -> int:
+def run_correct(
+    db: Database, call_id: str, seq: int, text: str, reviewer: str, show_text: bool = False
+) -> int:
+    """Store the correction; the words (PHI) are printed only when asked for."""
     corrected = store_correction(db, call_id, seq, text, reviewer)
     line = score_line(corrected.corrected, corrected.transcript)
     print(f"turn {call_id}:{seq} corrected by {reviewer}")
-    print(f"  transcript: {corrected.transcript}")
-    print(f"  corrected:  {corrected.corrected}")
+    if show_text:
+        print(f"  transcript: {corrected.transcript}")
+        print(f"  corrected:  {corrected.corrected}")
     print(f"  {line.errors} word errors of {line.ref_words}")
     return 0
 

@@ -9,6 +9,7 @@ high-risk gate's compliance officer); pause, kill and the whole agent's kill swi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -31,8 +32,11 @@ from appliance.console.routes import Form
 from appliance.errors import GovernanceError
 from appliance.governance import checklist
 from appliance.governance import use_cases as uc
+from appliance.governance.promotion import Rules
+from appliance.store.db import Database
 
 AnyRequest = Request[Any, Any, Any]
+SignOff = Callable[[Database, Rules, rollout.Approval, float], str]
 SEE = [requires(Permission.SEE_USE_CASES)]
 SIGN = [requires(Permission.SIGN_OFF)]
 CHANGE = [requires(Permission.CHANGE_USE_CASES)]
@@ -134,29 +138,11 @@ class RolloutController(GuardedController):
 
     @post("/use-cases/{use_case:str}/approve", guards=SIGN, sync_to_thread=True)
     def approve(self, request: AnyRequest, use_case: FromPath[str], data: Form) -> Response[Any]:
-        session, console = session_of(request), console_of(request)
-        check_csrf(session, data)
-        comment = data.get("comment", "")
-        approval = rollout.Approval(use_case, session.name, data.get("code", ""), comment)
-        try:
-            rollout.approve(console.db, console.rules, approval, console.now())
-        except GovernanceError as exc:
-            status = _STATUS.get(exc.code, 400)
-            return _case(request, use_case, status, exc.message, {"comment": comment})
-        return Redirect(_where(use_case), status_code=303, headers=HEADERS)
+        return _signed(request, use_case, data, rollout.approve, "comment")
 
     @post("/use-cases/{use_case:str}/review", guards=SIGN, sync_to_thread=True)
     def review(self, request: AnyRequest, use_case: FromPath[str], data: Form) -> Response[Any]:
-        session, console = session_of(request), console_of(request)
-        check_csrf(session, data)
-        comment = data.get("comment", "")
-        approval = rollout.Approval(use_case, session.name, data.get("code", ""), comment)
-        try:
-            rollout.review(console.db, console.rules, approval, console.now())
-        except GovernanceError as exc:
-            status = _STATUS.get(exc.code, 400)
-            return _case(request, use_case, status, exc.message, {"review": comment})
-        return Redirect(_where(use_case), status_code=303, headers=HEADERS)
+        return _signed(request, use_case, data, rollout.review, "review")
 
     @post("/use-cases/{use_case:str}/stop", guards=CHANGE, sync_to_thread=True)
     def stop(self, request: AnyRequest, use_case: FromPath[str], data: Form) -> Response[Any]:
@@ -165,6 +151,23 @@ class RolloutController(GuardedController):
     @post("/agent/kill", guards=CHANGE, sync_to_thread=True)
     def kill_agent(self, request: AnyRequest, data: Form) -> Response[Any]:
         return _stop(request, uc.AGENT, "killed", data, LIST)
+
+
+def _signed(
+    request: AnyRequest, use_case: str, data: Form, act: SignOff, draft_key: str
+) -> Response[Any]:
+    """A sign-off (`rollout.approve` or `rollout.review`) with the user's own fresh code
+    and comment; on a refusal the page again, the comment kept under `draft_key`."""
+    session, console = session_of(request), console_of(request)
+    check_csrf(session, data)
+    comment = data.get("comment", "")
+    approval = rollout.Approval(use_case, session.name, data.get("code", ""), comment)
+    try:
+        act(console.db, console.rules, approval, console.now())
+    except GovernanceError as exc:
+        status = _STATUS.get(exc.code, 400)
+        return _case(request, use_case, status, exc.message, {draft_key: comment})
+    return Redirect(_where(use_case), status_code=303, headers=HEADERS)
 
 
 def _stop(

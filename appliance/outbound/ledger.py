@@ -128,39 +128,6 @@ class Ledger:
         _revoke_rows(conn, self._db, [int(r[0]) for r in rows], source, at, self._actor)
         return len(rows)
 
-    def record_attempt(self, appointment_id: str, number: str, at: float, outcome: str) -> None:
-        """One dial about an appointment (the attempt limits count these)."""
-        normal = e164(number)
-        if normal is None:
-            raise OutboundError("outbound-bad-number", "the number is not dialable")
-        self._db.execute(
-            lambda conn: conn.execute(
-                "INSERT INTO outbound_attempts (appointment_id, number_hash, at, outcome)"
-                " VALUES (?, ?, ?, ?)",
-                (appointment_id, number_hash(self._key, normal), at, outcome),
-            )
-        )
-
-    def record_call(self, appointment_id: str, number: str, at: float, outcome: str) -> None:
-        """One reminder call placed by the dialler: the attempt (the limits count it) and
-        its audit record (`reminder.call`, the appointment id, the outcome), together."""
-        normal = e164(number)
-        if normal is None:
-            raise OutboundError("outbound-bad-number", "the number is not dialable")
-        hashed = number_hash(self._key, normal)
-        self._db.execute(self._record_call, appointment_id, hashed, at, outcome)
-
-    def _record_call(
-        self, conn: Connection, appointment_id: str, hashed: str, at: float, outcome: str
-    ) -> None:
-        conn.execute(
-            "INSERT INTO outbound_attempts (appointment_id, number_hash, at, outcome)"
-            " VALUES (?, ?, ?, ?)",
-            (appointment_id, hashed, at, outcome),
-        )
-        what = ("reminder.call", "appointment", appointment_id, outcome, at)
-        audit(conn, self._db, self._actor, what)
-
     def begin_call(self, appointment_id: str, number: str, at: float) -> int:
         """A dial about to be made: its attempt row (outcome `dialling`, counted by the
         limits at once, so a crash mid-call cannot free another try) and `reminder.dial`,

@@ -53,10 +53,13 @@ class WerSummary:
     wer: float | None
     ci_low: float | None
     ci_high: float | None
-    entity_error_rate: float | None
+
+    @property
+    def entity_error_rate(self) -> float | None:
+        return self.entity_errors / self.entities if self.entities else None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "entity_error_rate": self.entity_error_rate}
 
 
 def score_line(reference: str, hypothesis: str, names: frozenset[str] = frozenset()) -> LineScore:
@@ -100,7 +103,6 @@ def summarise(lines: Sequence[LineScore], reps: int = BOOTSTRAP_REPS, seed: int 
         wer=wer,
         ci_low=low,
         ci_high=high,
-        entity_error_rate=entity_errors / entities if entities else None,
     )
 
 

@@ -100,13 +100,8 @@ class WerBoard:
         yield from (ratio, samples, entity, run_at)
 
 
-async def follow_wer(board: WerBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:
-    """Refresh the board every `every_s` until `stop` (quality.refresh.follow)."""
-    await follow(board, "wer", stop, every_s)
-
-
 async def wer_job(db: Database, metrics: Metrics, stop: asyncio.Event) -> None:
     """The admin's WER gauges: on /metrics from now on, refreshed until `stop`."""
     board = WerBoard(db)
     metrics.add_collector(board)
-    await follow_wer(board, stop)
+    await follow(board, "wer", stop, REFRESH_S)

@@ -141,7 +141,6 @@ def latest_run(conn: Connection, source: str) -> WerRun | None:
         wer=wer,
         ci_low=low,
         ci_high=high,
-        entity_error_rate=entity_errors / entities if entities else None,
     )
     return WerRun(int(row[0]), str(row[1]), row[2], float(row[3]), summary, json.loads(row[12]))
 

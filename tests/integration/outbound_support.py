@@ -66,3 +66,8 @@ def audit_rows(db: Database) -> list[tuple[str, ...]]:
         return [tuple(str(v) for v in r) for r in rows]
 
     return db.query(read)
+
+
+def attempt(book: Ledger, appointment_id: str, number: str, at: float, outcome: str) -> None:
+    """One finished dial, as the dialler records it (begin before the INVITE, then end)."""
+    book.end_call(book.begin_call(appointment_id, number, at), appointment_id, at, outcome)

@@ -21,7 +21,16 @@ from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.outbound.planner import Decision, Limits, Planner
 from appliance.store.db import Database
-from tests.integration.outbound_support import KEY, NY, PATIENTS, book, consent, ledger, open_store
+from tests.integration.outbound_support import (
+    KEY,
+    NY,
+    PATIENTS,
+    attempt,
+    book,
+    consent,
+    ledger,
+    open_store,
+)
 from tests.integration.test_console import Clock
 from tests.integration.test_console_screens import sign_in_as
 
@@ -40,7 +49,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
     for patient in ("p4", "p5"):  # a1 (p1): no consent; a6 (p6): no number
         consent(ledger(store), patient, PATIENTS[patient][2], datetime(2026, 10, 1, tzinfo=NY))
     book_ = ledger(store).for_call("c1")
-    book_.record_call("a4", PATIENTS["p4"][2], NOW.timestamp() - 3600, "answered")
+    attempt(book_, "a4", PATIENTS["p4"][2], NOW.timestamp() - 3600, "answered")
     assert book_.confirm("a4", NOW.timestamp() - 3500)
     yield store
     store.close()

@@ -19,6 +19,7 @@ from tests.integration.outbound_support import KEY as HASH_KEY
 from tests.integration.outbound_support import (
     NY,
     PATIENTS,
+    attempt,
     audit_rows,
     book,
     consent,
@@ -139,9 +140,9 @@ def test_attempt_limits_per_appointment_and_per_day(db: Database, book_of: Ledge
     book(db, "t1", "p1", when(TUESDAY, "16:00"))
     consent(book_of, "p1", "+15550100001", GIVEN)
     yesterday = when(TUESDAY, "10:00") - timedelta(days=1)
-    book_of.record_attempt("w1", "+15550100001", yesterday.timestamp(), "no-answer")
+    attempt(book_of, "w1", "+15550100001", yesterday.timestamp(), "no-answer")
     assert planner(db, per_day=1).plan(WEDNESDAY, NOW)[0].action == "call-now"
-    book_of.record_attempt("w1", "+15550100001", when(TUESDAY, "09:10").timestamp(), "busy")
+    attempt(book_of, "w1", "+15550100001", when(TUESDAY, "09:10").timestamp(), "busy")
     # today's one attempt used: tomorrow's window, which opens before the appointment
     [tomorrow] = planner(db, per_day=1).plan(WEDNESDAY, NOW)
     assert (tomorrow.action, tomorrow.reason) == ("later", "attempts-exhausted")

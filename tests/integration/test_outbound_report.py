@@ -30,6 +30,7 @@ from tests.integration.outbound_support import KEY as HASH_KEY
 from tests.integration.outbound_support import (
     NY,
     STORE_MIGRATIONS,
+    attempt,
     book,
     consent,
     ledger,
@@ -73,7 +74,7 @@ async def test_a_days_attempts_answers_opt_outs_and_skips(settings: Settings, db
     talk = reminder_call(settings, db, voice, options.callback)
     dialler = build_dialler(settings, db, HASH_KEY, (HelloLine(clock, {}), talk, clock), options)
     await clock.run(dialler.run(WEDNESDAY))
-    Ledger(db, HASH_KEY).for_call("c9").record_call("a4", ANA, at(13).timestamp(), "busy")
+    attempt(Ledger(db, HASH_KEY).for_call("c9"), "a4", ANA, at(13).timestamp(), "busy")
     inbound = InboundOptOuts(db, HASH_KEY, clock=lambda: at(14).timestamp())
     said = await inbound.heard(
         CallId("in-1"), caller_hash(HASH_KEY, "+15550100001"), "stop calling me"
@@ -127,7 +128,7 @@ def test_the_cli_prints_the_report_as_text_or_json(
         book(db, "a2", "p2", at(11))
         key = caller_hash_key(audit_key(settings))
         consent(Ledger(db, key), "p1", "+15550100001", GIVEN)
-        Ledger(db, key).record_call("a1", "+15550100001", at(9).timestamp(), "no-answer")
+        attempt(Ledger(db, key), "a1", "+15550100001", at(9).timestamp(), "no-answer")
     finally:
         db.close()
     report = ["--config", str(config), "reminders", "report", "--date", "2026-11-25"]
