@@ -85,12 +85,17 @@ def open_database(
 
 def key_candidates(settings: Settings) -> list[str]:
     """Keys that may open the store after another process rotated it: the installed key,
-    then the pending one (`appliance db rekey` re-encrypts before it swaps the files)."""
+    then the pending one (`appliance db rekey` re-encrypts before it swaps the files).
+
+    The pending key is read before the installed one: the rotation moves `.new` onto the
+    key file, so reading in the other order could see the old installed key and then no
+    pending file, and miss the new key altogether."""
+    pending = _pending(db_key(settings).path)
+    pending_hex = _read_if_present(pending)
     loaded = db_key(settings)
     keys = [loaded.hex]
-    pending = _pending(loaded.path)
-    if loaded.source == "file" and pending.exists():
-        keys.append(load_key(DB_CREDENTIAL, pending).hex)
+    if loaded.source == "file" and pending_hex is not None and pending_hex != loaded.hex:
+        keys.append(pending_hex)
     return keys
 
 
@@ -176,6 +181,14 @@ def _drop_old_if_sealed(retired: LoadedKey) -> None:
         return
     if retired.key in sealed:
         _old(retired.path).unlink(missing_ok=True)
+
+
+def _read_if_present(key_file: Path) -> str | None:
+    """The key in `key_file`, or None when there is none (a swap may just have moved it)."""
+    try:
+        return load_key(DB_CREDENTIAL, key_file).hex if key_file.exists() else None
+    except ConfigError:
+        return None
 
 
 def _pending(key_file: Path) -> Path:

@@ -74,6 +74,7 @@ class Database:
 
     def __init__(self, conn: Connection, path: Path) -> None:
         self._conn: Connection | None = conn
+        self._closed = False  # by close(); a failed reopen leaves it False (retried)
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.path = path
@@ -228,6 +229,7 @@ class Database:
         """
         self._executor.shutdown(wait=True)
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -275,6 +277,8 @@ class Database:
         raise StoreError("store-bad-key", "the key changed and no known key opens the store")
 
     def _require_open(self) -> Connection:
+        if self._conn is None and not self._closed and self.key_candidates is not None:
+            self._reopen(self.key_candidates())  # an earlier reopen found no key: try again
         if self._conn is None:
             raise StoreError("store-closed", "the store is closed")
         return self._conn

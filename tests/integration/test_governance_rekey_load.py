@@ -6,6 +6,7 @@ must carry on with the new key, and the old key must no longer open the store.""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -120,3 +121,51 @@ def test_rekey_while_turns_are_written(settings: tuple[Settings, Path]) -> None:
     assert actions.count("call.heard") == writer.events
     assert problems == []
     print(f"rekey took {took:.2f} s with {during} turns written meanwhile")
+
+
+def test_a_reopen_that_found_no_key_is_retried(settings: tuple[Settings, Path]) -> None:
+    """A store whose reconnect after a rotation found no working key (it read the key
+    files mid-swap) tries again at its next transaction instead of staying closed."""
+    s, _ = settings
+    old, new = db_key(s).hex, "ab" * 32
+    stale = [[old], [new]]  # the first look at the key files misses the new key
+    writer_db = open_database(s, MIGRATIONS)
+    writer_db.key_candidates = lambda: stale.pop(0) if stale else [new]
+    other = open_database(s, MIGRATIONS)
+    try:
+        other.rekey(new)
+    finally:
+        other.close()
+    repo = CallRepository(writer_db)
+    try:
+        with pytest.raises(StoreError) as err:
+            asyncio.run(repo.start_call("after", time.time(), "PCMU", "h"))
+        assert err.value.code == "store-bad-key"
+        asyncio.run(repo.start_call("after", time.time(), "PCMU", "h"))  # not store-closed
+        assert stale == []
+    finally:
+        writer_db.close()
+
+
+def test_key_candidates_see_the_new_key_when_the_swap_lands_between_reads(
+    settings: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rotation moves `db.key.new` onto `db.key`. Whenever that happens relative to
+    the candidates' two reads, the new key is among them."""
+    from appliance.store import bootstrap
+    from appliance.store.keys import generate_key, write_key_file
+
+    s, _ = settings
+    key_file = s.path(s.store.key_file)
+    new_key = generate_key()
+    pending = key_file.with_name(key_file.name + ".new")
+    write_key_file(pending, new_key)
+    read_pending = bootstrap._read_if_present
+
+    def swap_right_after(path: Path) -> str | None:
+        seen = read_pending(path)
+        os.replace(pending, key_file)  # the rotation's swap, between the two reads
+        return seen
+
+    monkeypatch.setattr(bootstrap, "_read_if_present", swap_right_after)
+    assert new_key.hex() in bootstrap.key_candidates(s)
