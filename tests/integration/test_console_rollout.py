@@ -13,8 +13,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from appliance.console.service import Console
 from appliance.config import Governance
+from appliance.console.service import Console
 from appliance.governance import checklist, demotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
