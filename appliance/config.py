@@ -236,6 +236,8 @@ class Governance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     containment_drop_max: Share = 0.05  # demotion: containment of the last 24 h this far
     # (percentage points) below the rest of the window pauses a live use case ...
     drop_min_calls: Positive = 10  # ... when the last 24 h have at least this many calls
+    enforce_every_min: Annotated[float, msgspec.Meta(ge=0, le=1440)] = 15.0  # the running
+    # appliance runs `appliance governance enforce` this often (0: the CLI only)
     simulation_pass_min: Share = 0.90  # draft -> simulated: this share of the use case's
     # simulated dialogues reached their expected outcome (`appliance simulate`)
 

@@ -6,7 +6,8 @@ the configuration uses one), and every other unit through their health beacons (
 edge, agent workers 0..N-1; appliance/observability/beacon_board.py). It also serves the
 screen-pop, runs the retention purge (at start-up, then every [retention] purge_every_h),
 exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint), scores
-ended calls and puts the last 24 h's KPIs on /metrics (appliance/quality/kpi_metrics.py).
+ended calls, puts the last 24 h's KPIs on /metrics (appliance/quality/kpi_metrics.py) and
+pauses use cases whose gate fails (every [governance] enforce_every_min; enforce_job.py).
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ async def _serve(
 ) -> None:
     """The admin's background work until SIGTERM."""
     from appliance.governance.audit_anchor import anchor_periodically
+    from appliance.governance.enforce_job import enforce_job
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
     from appliance.llm.judge_model import judge_model_from_settings
@@ -185,6 +187,7 @@ async def _serve(
         asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
         asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
+        asyncio.create_task(enforce_job(db, settings.governance, metrics, stop)),  # demotion
     ]
     if settings.llm_used:
         tasks.append(asyncio.create_task(watch_llm(settings, key, health, stop)))

@@ -1,6 +1,7 @@
-"""`appliance governance gates|checklist|tick|clear|signoff|signoffs|enforce|report`: the
-rollout's phase gates, pre-deployment checklists, review sign-offs, automatic demotion
-and the monthly review (appliance/governance/, docs/governance.md). Promotions are
+"""`appliance governance gates|checklist|tick|clear|signoff|signoffs|enforce|report|
+platform|compliance`: the rollout's phase gates, pre-deployment checklists, review
+sign-offs, automatic demotion, the monthly review, the monthly platform report and the
+quarterly compliance report (appliance/governance/, docs/governance.md). Promotions are
 `appliance usecases promote`.
 
 Exit status: 0 done (for `gates`: every gate computed, passing or not), 2 a coded error.
@@ -19,8 +20,8 @@ from typing import Any
 
 from appliance.config import Settings
 from appliance.errors import GovernanceError
-from appliance.governance import checklist, demotion, gates, promotion, review, signoff
-from appliance.store.db import Database
+from appliance.governance import checklist, demotion, gates, promotion, reports, review, signoff
+from appliance.store.db import Connection, Database
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +50,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m = s.add_parser("report", help="the monthly review: changes, sign-offs, gates, kills")
     m.add_argument("--month", required=True, help="YYYY-MM (UTC)")
     m.add_argument("--json", action="store_true")
+    f = s.add_parser("platform", help="the monthly platform report: latency, capacity, SLA")
+    f.add_argument("--month", required=True, help="YYYY-MM (UTC)")
+    f.add_argument("--json", action="store_true", help="JSON (default: markdown)")
+    q = s.add_parser("compliance", help="the quarterly compliance report: consents, access")
+    q.add_argument("--quarter", required=True, help="YYYY-Qn (UTC)")
+    q.add_argument("--json", action="store_true", help="JSON (default: markdown)")
 
 
 def cmd_governance(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,6 +90,10 @@ def _run(db: Database, settings: Settings, args: argparse.Namespace) -> int:
     elif command == "signoffs":
         rows = signoff.signoffs(db, args.id)
         print(json.dumps(rows, indent=2) if args.json else "\n".join(map(_signoff_line, rows)))
+    elif command in ("platform", "compliance"):
+        body = db.query(_report, settings, args)
+        text = json.dumps(body, indent=2) + "\n" if args.json else reports.markdown(body)
+        print(text, end="")
     elif command == "report":
         body = db.query(lambda conn: review.monthly(conn, cfg, args.month))
         print(json.dumps(body, indent=2) if args.json else "\n".join(review_lines(body)))
@@ -90,6 +101,12 @@ def _run(db: Database, settings: Settings, args: argparse.Namespace) -> int:
         for d in demotion.enforce(db, cfg):
             print(f"{d.use_case}: {d.from_state} -> paused ({', '.join(d.failing)})")
     return 0
+
+
+def _report(conn: Connection, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    if args.governance_command == "platform":
+        return reports.platform(conn, args.month, settings.sip.workers)
+    return reports.compliance(conn, args.quarter)
 
 
 def _print_gates(found: list[gates.Gate], window_days: int, as_json: bool) -> None:

@@ -12,6 +12,7 @@ decides `approved_by`; the requester named in the promotion is the request's act
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from appliance.errors import GovernanceError
 from appliance.governance import checklist, gates, promotion, signoff
@@ -21,6 +22,7 @@ from appliance.store.db import Connection, Database
 
 REQUESTED = "usecase.requested"
 CHANGES = ("usecase.created", "usecase.state", "usecase.killed")
+DEMOTED_DAYS = 7  # the use case list's banner shows the demotions of this many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +165,29 @@ def signoffs(db: Database, use_case: str) -> list[dict[str, object]]:
 
 def history(db: Database, use_case: str) -> list[dict[str, object]]:
     return uc.history(db, use_case)
+
+
+@dataclass(frozen=True, slots=True)
+class Demoted:
+    """An automatic demotion that still stands: the use case is paused since."""
+
+    use_case: str
+    at: str  # the audit record's UTC time
+    failing: str  # the failing criteria, comma-separated codes
+
+
+def demoted(db: Database, now: float) -> list[Demoted]:
+    """The `usecase.demoted` records of the last DEMOTED_DAYS days whose use case is
+    still paused, newest first (the banner of the use case list)."""
+    since = datetime.fromtimestamp(now - DEMOTED_DAYS * 86400.0, UTC).isoformat()
+    sql = (
+        "SELECT a.object_id, a.at, a.reason_code FROM audit a JOIN use_cases u"
+        " ON u.id = a.object_id WHERE a.action = 'usecase.demoted' AND a.at >= ?"
+        " AND u.state = 'paused' ORDER BY a.seq DESC"
+    )
+
+    def read(conn: Connection) -> list[Demoted]:
+        rows = conn.execute(sql, (since,)).fetchall()
+        return [Demoted(str(c), str(at), str(r).split(":sha256:")[0]) for c, at, r in rows]
+
+    return db.query(read)

@@ -65,6 +65,7 @@ def _list(request: AnyRequest, status: int = 200, error: str | None = None) -> R
         session=session,
         rows=rollout.rows(console.db, console.rules, now),
         agent=rollout.agent_state(console.db),
+        demoted=rollout.demoted(console.db, now) if may(session.role, Permission.SIGN_OFF) else [],
         may_change=may(session.role, Permission.CHANGE_USE_CASES),
         fresh=session.fresh(now),
         step_up=f"{STEP_UP}?next={quote(LIST)}",

@@ -37,6 +37,7 @@ from appliance.governance.audit_anchor import (
     export_logged,
     exporter_for,
 )
+from appliance.governance.enforce_job import enforce_job
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
@@ -251,7 +252,8 @@ def _start_jobs(
     api_key: str,
 ) -> list[asyncio.Task[Any]]:
     """The running appliance's background work, each ending when `sup.stop` is set: the
-    LLM watcher, the retention purge, audit anchors, post-call scoring, the 24 h KPIs."""
+    LLM watcher, the retention purge, audit anchors, post-call scoring, the 24 h KPIs,
+    WER and the automatic demotion of use cases."""
     every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
     report = functools.partial(sup.health.set, "audit-anchor")
     policy = RetentionPolicy.from_settings(settings)
@@ -263,6 +265,7 @@ def _start_jobs(
         asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
         asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
         asyncio.create_task(wer_job(db, sup.metrics, sup.stop)),  # WER on /metrics
+        asyncio.create_task(enforce_job(db, settings.governance, sup.metrics, sup.stop)),
     ]
 
 

@@ -13,13 +13,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from appliance.config import Governance
 from appliance.console.service import Console
-from appliance.governance import checklist, signoff
+from appliance.governance import checklist, demotion, signoff
 from appliance.governance import use_cases as uc
 from appliance.store.db import Database
 from tests.integration import test_console_screens as screens
 from tests.integration.console_seed import Seeded
-from tests.integration.rollout_seed import simulated
+from tests.integration.rollout_seed import DAY, REPLIED, green, seed_week, simulated
 from tests.integration.test_console import hidden
 from tests.integration.test_console_screens import WallClock, audit_log, csrf_of, sign_in_as
 
@@ -177,3 +178,23 @@ def test_pause_and_the_kill_switch_ask_for_a_fresh_code(
     log = audit_log(db)
     assert ("olive", "usecase.state", "clinic-information", "ok", "paused") in log
     assert ("olive", "usecase.killed", "*", "ok", "killed") in log
+
+
+def test_an_automatic_demotion_is_a_banner_for_the_sign_off_roles(
+    app: Litestar, console: Console, clock: WallClock, db: Database, seeded: Seeded
+) -> None:
+    uc.ensure_built_in(db, demo=True, at=clock.now - 30 * DAY)  # clinic-information: pilot
+    seed_week(db, "ok", REPLIED, 20, now=clock.now - 60)
+    seed_week(db, "flag", REPLIED, 2, now=clock.now, verdicts=green("consent-honoured"))
+    with TestClient(app) as owner, TestClient(app) as lead:
+        sign_in_as(owner, console, clock, "olga", "owner")
+        assert 'id="demoted"' not in owner.get("/console/use-cases").text
+        [done] = demotion.enforce(db, Governance(min_calls=20), clock.now)
+        banner = owner.get("/console/use-cases").text.split('id="demoted"')[1].split("</div>")[0]
+        assert "clinic-information</a>" in banner and ": compliance-flag-rate</li>" in banner
+        sign_in_as(lead, console, clock, "lena", "contact-centre-lead")
+        assert 'id="demoted"' not in lead.get("/console/use-cases").text  # not a sign-off role
+        history = owner.get(CASE).text
+        assert "gate failed: compliance-flag-rate" in history and done.sha256 in history
+        uc.change(db, uc.Change("clinic-information", "killed", "olga"), clock.now + 60)
+        assert 'id="demoted"' not in owner.get("/console/use-cases").text  # no longer paused

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from appliance.governance.enforce_job import DEMOTIONS
 from appliance.observability.metrics import BUCKETS, STAGES
 from appliance.quality.kpi_metrics import COUNTS, RATIOS, REFRESHED
 from appliance.quality.wer_metrics import RATIO, SAMPLES
@@ -70,7 +71,7 @@ def test_each_programme_alert_fires_and_does_not_fire_as_promtool_tests_it(
     assert "SUCCESS" in done.stdout
     spec = yaml.safe_load(TESTS.read_text())
     cases = [c for group in spec["tests"] for c in group["alert_rule_test"]]
-    for alert in [*PROGRAMME, "KpisStale"]:
+    for alert in [*PROGRAMME, "KpisStale", "UseCaseDemoted"]:
         outcomes = {bool(c["exp_alerts"]) for c in cases if c["alertname"] == alert}
         assert outcomes == {True, False}, f"{alert}: fired and not fired, each tested"
 
@@ -99,6 +100,11 @@ def test_the_rules_carry_the_programme_thresholds_on_metrics_that_exist() -> Non
         names = {w for w in rules[alert]["expr"].split() if w.startswith("appliance_kpi")}
         names = {n.strip("()") for n in names}
         assert names and names <= exported, alert
+    demoted = rules["UseCaseDemoted"]["expr"]
+    assert (
+        f"{DEMOTIONS}_total" in demoted
+        and "tier" in rules["UseCaseDemoted"]["annotations"]["summary"]
+    )
     wer = rules["WerHigh"]["expr"]
     assert {w for w in wer.split() if w.startswith("appliance_wer")} == {RATIO, SAMPLES}
     assert f"{SAMPLES} >= 30" in " ".join(wer.split())  # monitoring_wer_min_samples
@@ -115,3 +121,14 @@ def test_a_wer_alert_without_its_sample_minimum_fails_the_promtool_tests(
     done = _run("test", "rules", str(tmp_path / TESTS.name))
     assert done.returncode != 0
     assert "WerHigh" in done.stdout + done.stderr
+
+
+def test_a_demotion_alert_on_the_counter_value_fails_the_promtool_tests(tmp_path: Path) -> None:
+    """The promtool tests can fail: alerting on the counter itself fires on old demotions."""
+    path = _rendered(tmp_path)
+    old = "increase(appliance_usecase_demotions_total[30m]) > 0"
+    path.write_text(path.read_text().replace(old, "appliance_usecase_demotions_total > 0"))
+    shutil.copy(TESTS, tmp_path / TESTS.name)
+    done = _run("test", "rules", str(tmp_path / TESTS.name))
+    assert done.returncode != 0
+    assert "UseCaseDemoted" in done.stdout + done.stderr
