@@ -8,11 +8,13 @@ reviewer's correction for the weekly WER (appliance/console/turn_audio.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response
+from litestar.response import Redirect, Response
 
 from appliance.console.accounts import Actor
 from appliance.console.calls import IN_PROGRESS, VERDICTS, CallFilter, packet_fields
@@ -33,6 +35,7 @@ from appliance.errors import ConsoleError
 AnyRequest = Request[Any, Any, Any]
 REVIEW = [requires(Permission.REVIEW_CALLS)]
 TRANSCRIPT = [requires(Permission.READ_TRANSCRIPTS)]
+_CODE = re.compile(r"[a-z][a-z-]{0,39}")  # an error code shown back on the transcript
 
 
 def actor(request: AnyRequest) -> Actor:
@@ -88,8 +91,28 @@ class CallsController(GuardedController):
         )
 
     @get("/calls/{call_id:str}/transcript", guards=TRANSCRIPT, sync_to_thread=True)
-    def transcript(self, request: AnyRequest, call_id: FromPath[str]) -> Response[str]:
-        return _transcript(request, call_id)
+    def transcript(
+        self,
+        request: AnyRequest,
+        call_id: FromPath[str],
+        corrected: FromQuery[str] = "",
+        error: FromQuery[str] = "",
+    ) -> Response[str]:
+        console = console_of(request)
+        detail = console.calls.detail(call_id)
+        if detail is None:
+            return _not_found(request)
+        turns, packets = console.calls.transcript(call_id, actor(request))  # audited first
+        return page(
+            "transcript.html",
+            session=session_of(request),
+            call=detail,
+            turns=turns,
+            packets=[(p, packet_fields(p)) for p in packets],
+            sampled=sampled(console.db, call_id),
+            corrected=corrected if corrected.isdigit() else "",
+            error=error if _CODE.fullmatch(error) else "",
+        )
 
     @get("/calls/{call_id:str}/audio/{seq:int}", guards=TRANSCRIPT, sync_to_thread=True)
     def audio(
@@ -102,8 +125,10 @@ class CallsController(GuardedController):
         return Response(wav, media_type="audio/wav", headers=HEADERS)
 
     @post("/calls/{call_id:str}/correct", guards=TRANSCRIPT, sync_to_thread=True)
-    def correction(self, request: AnyRequest, call_id: FromPath[str], data: Form) -> Response[str]:
+    def correction(self, request: AnyRequest, call_id: FromPath[str], data: Form) -> Redirect:
+        """Store the correction, then back to the transcript (its turn, or the code)."""
         check_csrf(session_of(request), data)
+        back = f"/console/calls/{quote(call_id, safe='')}/transcript"
         try:
             seq = correct(
                 console_of(request).db,
@@ -113,29 +138,5 @@ class CallsController(GuardedController):
                 actor(request),
             )
         except ConsoleError as exc:
-            return _transcript(request, call_id, error=exc)
-        return _transcript(request, call_id, corrected=seq)
-
-
-def _transcript(
-    request: AnyRequest,
-    call_id: str,
-    corrected: int | None = None,
-    error: ConsoleError | None = None,
-) -> Response[str]:
-    console = console_of(request)
-    detail = console.calls.detail(call_id)
-    if detail is None:
-        return _not_found(request)
-    turns, packets = console.calls.transcript(call_id, actor(request))  # audited first
-    return page(
-        "transcript.html",
-        400 if error is not None else 200,
-        session=session_of(request),
-        call=detail,
-        turns=turns,
-        packets=[(p, packet_fields(p)) for p in packets],
-        sampled=sampled(console.db, call_id),
-        corrected=corrected,
-        error=error,
-    )
+            return Redirect(f"{back}?error={quote(exc.code)}", status_code=303, headers=HEADERS)
+        return Redirect(f"{back}?corrected={seq}#turn-{seq}", status_code=303, headers=HEADERS)

@@ -24,7 +24,7 @@ from appliance.services.app_db import MIGRATIONS
 from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from tests.fakes import FakeCall, FakeClock, FakeLlm, FakeStt, session_deps
-from tests.unit.test_pci import COLLECT, CARD, PayingCall, paying_call
+from tests.unit.test_pci import CARD, COLLECT, PayingCall, paying_call
 
 pytestmark = pytest.mark.unit
 
