@@ -17,11 +17,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from appliance.addresses import host_port
+from appliance.config_quality import Quality, validate_quality
 from appliance.config_sip import Sip, SipRegistration, SipTls, validate_sip
 from appliance.config_types import Count, Port, Positive, Seconds, Share
 from appliance.errors import ConfigError
 
-__all__ = ["Count", "Port", "Positive", "Seconds", "Sip", "SipRegistration", "SipTls"]
+__all__ = ["Count", "Port", "Positive", "Quality", "Seconds", "Sip", "SipRegistration", "SipTls"]
 
 TransferMode = Literal["blind", "attended"]
 LlmIntentsWhen = Literal["never", "tie", "unmatched"]
@@ -178,7 +179,8 @@ class Retention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message_days: Positive = 90  # messages and callback requests callers left (PHI)
     call_days: int = 365  # call metadata, turn rows and call events (>= transcript days)
     audit_days: int = 2192  # audit records: at least 6 years; a shorter value is refused
-    audio: Literal["none"] = "none"  # the appliance records no audio: there is none to keep
+    audio_days: int = 14  # the quality sample's caller audio ([quality] audio_sample)
+    audio: Literal["none"] = "none"  # obsolete (configs that still say "none" load)
     purge_every_h: Seconds = 24.0  # the running appliance purges this often (0: CLI only)
 
 
@@ -261,6 +263,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     demo: Demo = msgspec.field(default_factory=Demo)
     outbound: Outbound = msgspec.field(default_factory=Outbound)
     governance: Governance = msgspec.field(default_factory=Governance)
+    quality: Quality = msgspec.field(default_factory=Quality)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -322,6 +325,7 @@ def _validate(s: Settings) -> None:
     if s.pci.enabled and s.pci.mode == "transfer" and not s.pci.ivr_uri:
         raise ConfigError("config-invalid", "pci.ivr_uri is needed for pci.mode = 'transfer'")
     _validate_retention(s)
+    validate_quality(s.quality, s.retention.audio_days, s.store.transcript_retention_days)
     _validate_anchor(s.store)
     _validate_outbound(s.outbound)
 

@@ -204,6 +204,22 @@ class TraceSink(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TurnAudio:
+    """The caller audio of one stored caller turn: the utterance that went to STT (PHI)."""
+
+    seq: int  # the turn's seq in the store
+    audio: AudioChunk  # s16le mono PCM
+
+
+class AudioSink(Protocol):
+    """Where the quality sample's caller audio goes: the encrypted store (never faked)."""
+
+    async def keep_audio(self, call_id: str, reason: str, turns: Sequence[TurnAudio]) -> None:
+        """Store the turns' audio of one ended call, kept for `reason` (a code)."""
+        ...
+
+
 class SessionObserver(Protocol):
     """Metadata-only hooks (metrics); never receives text or audio."""
 

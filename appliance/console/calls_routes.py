@@ -1,26 +1,41 @@
 """The calls screens: the list (filters: dates, outcome, escalation reason, score verdict),
 a call's page (stage timings, events, escalation reasons, scores: metadata, no PHI), and
 its transcript with the handoff packets (PHI: only for roles that may read transcripts,
-each view audited as `phi.read` naming the user before it is shown)."""
+each view audited as `phi.read` naming the user before it is shown). On the transcript,
+turns of the quality audio sample have a player (`/calls/<id>/audio/<seq>`: WAV, each
+play audited as `phi.read`) and a correction form (CSRF) whose text is stored as the
+reviewer's correction for the weekly WER (appliance/console/turn_audio.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response
+from litestar.response import Redirect, Response
 
 from appliance.console.accounts import Actor
 from appliance.console.calls import IN_PROGRESS, VERDICTS, CallFilter, packet_fields
-from appliance.console.guard import GuardedController, console_of, requires, session_of
-from appliance.console.pages import page
+from appliance.console.guard import (
+    GuardedController,
+    check_csrf,
+    console_of,
+    requires,
+    session_of,
+)
+from appliance.console.pages import HEADERS, page
 from appliance.console.roles import Permission, may
+from appliance.console.routes import Form
+from appliance.console.turn_audio import correct, play, sampled
 from appliance.console.waterfall import call_bars
+from appliance.errors import ConsoleError
 
 AnyRequest = Request[Any, Any, Any]
 REVIEW = [requires(Permission.REVIEW_CALLS)]
 TRANSCRIPT = [requires(Permission.READ_TRANSCRIPTS)]
+_CODE = re.compile(r"[a-z][a-z-]{0,39}")  # an error code shown back on the transcript
 
 
 def actor(request: AnyRequest) -> Actor:
@@ -76,16 +91,52 @@ class CallsController(GuardedController):
         )
 
     @get("/calls/{call_id:str}/transcript", guards=TRANSCRIPT, sync_to_thread=True)
-    def transcript(self, request: AnyRequest, call_id: FromPath[str]) -> Response[str]:
-        reader = console_of(request).calls
-        detail = reader.detail(call_id)
+    def transcript(
+        self,
+        request: AnyRequest,
+        call_id: FromPath[str],
+        corrected: FromQuery[str] = "",
+        error: FromQuery[str] = "",
+    ) -> Response[str]:
+        console = console_of(request)
+        detail = console.calls.detail(call_id)
         if detail is None:
             return _not_found(request)
-        turns, packets = reader.transcript(call_id, actor(request))  # audited first
+        turns, packets = console.calls.transcript(call_id, actor(request))  # audited first
         return page(
             "transcript.html",
             session=session_of(request),
             call=detail,
             turns=turns,
             packets=[(p, packet_fields(p)) for p in packets],
+            sampled=sampled(console.db, call_id),
+            corrected=corrected if corrected.isdigit() else "",
+            error=error if _CODE.fullmatch(error) else "",
         )
+
+    @get("/calls/{call_id:str}/audio/{seq:int}", guards=TRANSCRIPT, sync_to_thread=True)
+    def audio(
+        self, request: AnyRequest, call_id: FromPath[str], seq: FromPath[int]
+    ) -> Response[Any]:
+        console = console_of(request)
+        wav = play(console.db, call_id, seq, actor(request), console.now)  # audited first
+        if wav is None:
+            return _not_found(request)
+        return Response(wav, media_type="audio/wav", headers=HEADERS)
+
+    @post("/calls/{call_id:str}/correct", guards=TRANSCRIPT, sync_to_thread=True)
+    def correction(self, request: AnyRequest, call_id: FromPath[str], data: Form) -> Redirect:
+        """Store the correction, then back to the transcript (its turn, or the code)."""
+        check_csrf(session_of(request), data)
+        back = f"/console/calls/{quote(call_id, safe='')}/transcript"
+        try:
+            seq = correct(
+                console_of(request).db,
+                call_id,
+                data.get("seq", ""),
+                data.get("text", ""),
+                actor(request),
+            )
+        except ConsoleError as exc:
+            return Redirect(f"{back}?error={quote(exc.code)}", status_code=303, headers=HEADERS)
+        return Redirect(f"{back}?corrected={seq}#turn-{seq}", status_code=303, headers=HEADERS)

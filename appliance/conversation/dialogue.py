@@ -16,6 +16,7 @@ import re
 from collections.abc import Coroutine
 from typing import TypeVar
 
+from appliance.conversation.audio_keep import HeldAudio
 from appliance.conversation.caller import CallerEvent, CallerFailed, CallerGone, CallerInput
 from appliance.conversation.caller import CallerTurn as HeardTurn
 from appliance.conversation.control import CallControl, History
@@ -62,6 +63,7 @@ class Conversation:
         self.history = History(deps.max_history)
         self.caller_key = ""  # keyed hash of the caller's number (set by the session)
         self.control = CallControl(call, voice, events, self.history, deps.clock)
+        self.held = HeldAudio(call.call_id, deps.audio_sample)  # the quality audio sample
 
     async def run(self, started: float) -> str:
         """The call's outcome: completed, caller-hung-up or no-response (or it raises)."""
@@ -142,7 +144,7 @@ class Conversation:
             await self._voice.filler.disarm(wait=False)
             self._events.emit(EventKind.SPEECH_IGNORED, code="backchannel", timings=turn.as_dict())
             return False
-        await d.recorder.add_turn(
+        seq = await d.recorder.add_turn(
             self._call.call_id,
             Speaker.CALLER,
             text,
@@ -151,6 +153,7 @@ class Conversation:
             turn.as_dict(),
             transcript.avg_logprob,
         )
+        self.held.hold(seq, utterance.audio, transcript.avg_logprob)
         self._events.emit(EventKind.HEARD, timings=turn.as_dict())
         return await self._answer(text, turn)
 

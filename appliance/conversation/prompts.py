@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from appliance.audio import AudioChunk
 from appliance.errors import ApplianceError
+from appliance.governance.consent import QUALITY_RECORDING
 from appliance.governance.pci import PCI_DONE, PCI_FAILED, PCI_NOTICE
 from appliance.ports import TextToSpeech
 
@@ -59,12 +60,17 @@ class Prompts:
     hold: str = "Please hold while I connect you."  # played while a transfer rings
 
 
-def clinic_prompts(clinic: str, front_desk_hours: str, facts: str = "") -> Prompts:
+def clinic_prompts(
+    clinic: str, front_desk_hours: str, facts: str = "", quality_recording: bool = False
+) -> Prompts:
+    """The clinic's fixed prompts; `quality_recording` ([quality] audio_sample): the
+    disclosure also says the call may be recorded for quality."""
+    recorded = f"{QUALITY_RECORDING} " if quality_recording else ""
     return Prompts(
         greeting=(
             f"You're speaking with the automated assistant of {clinic}. "
             "I am an AI system, and you can ask for a person at any time. "
-            "How can I help you today?"
+            f"{recorded}How can I help you today?"
         ),
         apology=(
             "I'm sorry, something went wrong on our side. "

@@ -117,6 +117,8 @@ class CallSession:
             self._store_failed(exc)
         if d.tracer is not None:  # after the call's end: never holds the caller
             await d.tracer.record(self._call.call_id, list(self.stream.events))
+        held = self.conversation.held  # the quality sample: kept or dropped now
+        await held.finish(outcome, self.stream.events, d.clock, d.stage_timeout_s)
 
     def _store_failed(self, exc: ApplianceError) -> None:
         """A store error after the call's end was decided: logged, counted once per call."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.config import Conversation, Vad
+from appliance.conversation.audio_keep import AudioSampling
 from appliance.conversation.prompts import PromptCache
 from appliance.governance.consent import ConsentPolicy
 from appliance.governance.pci import PciPolicy
@@ -53,3 +54,4 @@ class SessionDeps:
     # number itself); None: no caller key (the identity lockout is then off)
     caller_hash: Callable[[str], str] | None = None
     tracer: TraceSink | None = None  # the call's spans when it has ended (None: no traces)
+    audio_sample: AudioSampling | None = None  # [quality] audio_sample (None: off)

@@ -24,6 +24,8 @@ DECLINE_PATTERNS = (
     r"\bi (do not|don'?t) consent\b",
 )
 DECLINED = "consent-declined"  # escalation reason and audit reason code
+# the vetted sentence of the disclosure while [quality] audio_sample is on
+QUALITY_RECORDING = "This call may be recorded for quality."
 
 
 @dataclass(frozen=True, slots=True)

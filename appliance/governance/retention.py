@@ -5,9 +5,11 @@
 - handoff (handoffs): whole rows (packet JSON); [retention] handoff_days
 - caller-message (caller_messages): whole rows; [retention] message_days
 - call (calls with their turns and call_events): ended calls; [retention] call_days
+- audio (turn_audio): the quality sample's caller audio, by when the turn was spoken;
+  [retention] audio_days (also deleted with its turn and when the turn's text is purged)
 - audit (audit): never deleted (see below); [retention] audit_days (>= 6 years)
 
-Audio: the appliance records none, so there is nothing to purge.
+No other audio is recorded.
 
 Audit records are not deleted, even past `audit_days`: the table is append-only by
 trigger, and the chain starts at record 1 from a fixed genesis hash, so deleting the head
@@ -43,6 +45,7 @@ from appliance.governance.retention_clock import (
     RetentionClock,
     StoreTimes,
 )
+from appliance.quality.audio_store import purge_audio
 from appliance.store.audit import AuditEvent, append_audit, utc_iso
 from appliance.store.db import Connection, Database
 
@@ -63,6 +66,7 @@ class RetentionPolicy:
     message_days: int
     call_days: int
     audit_days: int
+    audio_days: int = 14
 
     @classmethod
     def from_settings(
@@ -77,10 +81,17 @@ class RetentionPolicy:
             message_days=r.message_days,
             call_days=r.call_days,
             audit_days=r.audit_days,
+            audio_days=r.audio_days,
         )
 
     def check(self) -> None:
-        days = (self.transcript_days, self.handoff_days, self.message_days, self.call_days)
+        days = (
+            self.transcript_days,
+            self.handoff_days,
+            self.message_days,
+            self.call_days,
+            self.audio_days,
+        )
         if min(days) < 1:
             raise StoreError("retention-bad-days", "retention must be at least 1 day")
 
@@ -181,6 +192,7 @@ def _purge_all(
         ("handoff", policy.handoff_days),
         ("caller-message", policy.message_days),
         ("call", policy.call_days),
+        ("audio", policy.audio_days),
     )
     counts = {name: _purge_one(conn, name, days, at, actor, db) for name, days in classes}
     cutoff = utc_iso(at - policy.audit_days * DAY_S)
@@ -241,9 +253,14 @@ def _calls(conn: Connection, cutoff: float, at: float) -> int:
     return max(cursor.rowcount, 0)
 
 
+def _audio(conn: Connection, cutoff: float, at: float) -> int:
+    return purge_audio(conn, cutoff)
+
+
 _DELETERS = {
     "turn-text": _turn_text,
     "handoff": _handoffs,
     "caller-message": _messages,
     "call": _calls,
+    "audio": _audio,
 }

@@ -152,9 +152,11 @@ def correct_turn(
     text: str,
     reviewer: str,
     audit: tuple[Any, int] = (None, 100),
+    by: tuple[str, str] = ("quality-reviewer", "cli"),
 ) -> CorrectedTurn:
     """Store `text` as the correction of caller turn `seq` of `call_id`, audited (phi.read
-    and phi.write, the reviewer named); raises quality-no-turn, quality-not-caller-turn,
+    and phi.write, the reviewer named; `by`: the reviewer's role and the component, the
+    CLI or the console); raises quality-no-turn, quality-not-caller-turn,
     quality-turn-purged, quality-empty-correction."""
     if not text.strip():
         raise ApplianceError("quality-empty-correction", "the corrected text is empty")
@@ -178,12 +180,12 @@ def correct_turn(
     for action in ("phi.read", "phi.write"):
         event = AuditEvent(
             actor=reviewer,
-            actor_role="quality-reviewer",
+            actor_role=by[0],
             action=action,
             object_type="turn",
             object_id=f"{call_id}:{seq}",
             call_id=call_id,
-            component="cli",
+            component=by[1],
             at=now,
         )
         append_audit(conn, event, signer, every)
@@ -191,11 +193,16 @@ def correct_turn(
 
 
 def store_correction(
-    db: Database, call_id: str, seq: int, text: str, reviewer: str
+    db: Database,
+    call_id: str,
+    seq: int,
+    text: str,
+    reviewer: str,
+    by: tuple[str, str] = ("quality-reviewer", "cli"),
 ) -> CorrectedTurn:
     """`correct_turn` in one write transaction, with the store's audit signer."""
     signer = (db.audit_signer, db.audit_checkpoint_every)
-    return db.execute(correct_turn, call_id, seq, text, reviewer, signer)
+    return db.execute(correct_turn, call_id, seq, text, reviewer, signer, by)
 
 
 def week_bounds(week: str) -> tuple[float, float]:

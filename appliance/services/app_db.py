@@ -13,6 +13,7 @@ from appliance.governance.config_audit import audit_config
 from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
+from appliance.quality.audio_store import AUDIO_MIGRATION
 from appliance.quality.review import REVIEW_MIGRATION
 from appliance.quality.schema import SCORES_MIGRATION
 from appliance.quality.wer_store import WER_MIGRATION
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     CONFIRMATION_MIGRATION,  # 14: an appointment's confirmation (a reminder call's yes)
     REVIEW_MIGRATION,  # 15: the quality reviewer's queue of unsure judge verdicts
     WER_MIGRATION,  # 16: WER runs and reviewers' transcript corrections (appliance/quality)
+    AUDIO_MIGRATION,  # 17: the quality sample's caller audio per turn (appliance/quality)
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from appliance.artifacts.model_files import model_dir
 from appliance.config import Settings
+from appliance.conversation.audio_keep import AudioSampling
 from appliance.conversation.flows.payment import pci_prompts
 from appliance.conversation.prompts import PromptCache, clinic_prompts
 from appliance.conversation.session import CallSession, SessionDeps, TransferPolicy
@@ -32,6 +33,8 @@ from appliance.observability.call_trace import AgentInfo
 from appliance.observability.health import Health
 from appliance.observability.metrics import Metrics
 from appliance.ports import AgentPlane, CallHandle
+from appliance.quality.audio_sample import AudioSamplePolicy
+from appliance.quality.audio_store import StoredAudio
 from appliance.services.traces import StoredTraces
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
@@ -126,7 +129,7 @@ async def build_agent(
     stt, tts = await load_speech(settings)
     report_speech(stt, settings, metrics, health)
     c = settings.clinic
-    prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
+    prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts, settings.quality.audio_sample)
     pci = PciPolicy(settings.pci)
     cache = PromptCache()  # every Prompt, or a coded PromptError: before the first call
     await cache.prepare(tts, {**PromptCache.for_prompts(prompts), **pci_prompts(pci)})
@@ -158,8 +161,17 @@ async def build_agent(
         consent=ConsentPolicy(settings.consent),
         caller_hash=caller_hasher(settings) if db is not None else None,
         tracer=StoredTraces(db, agent_info(settings)) if db is not None else None,
+        audio_sample=audio_sampling(settings, db),
     )
     return Agent(deps, new_agent), llm
+
+
+def audio_sampling(settings: Settings, db: Database | None) -> AudioSampling | None:
+    """The quality sample of caller audio ([quality] audio_sample), None while off."""
+    policy = AudioSamplePolicy.from_settings(settings.quality)
+    if policy is None or db is None:
+        return None
+    return AudioSampling(policy, StoredAudio(db))
 
 
 def agent_info(settings: Settings) -> AgentInfo:

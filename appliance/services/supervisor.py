@@ -161,7 +161,9 @@ class Supervisor:
         self.desk = DemoDeskChild(settings, config) if settings.demo.front_desk else None
         self.stopping = False
         c = settings.clinic
-        self.prompts = clinic_prompts(c.name, c.front_desk_hours, c.facts)
+        self.prompts = clinic_prompts(
+            c.name, c.front_desk_hours, c.facts, settings.quality.audio_sample
+        )
 
     def llm_client(self, api_key: str) -> OpenAIChatModel:
         llm = self.s.llm

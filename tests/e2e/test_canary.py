@@ -66,6 +66,10 @@ def canary_call(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
     sip_port, admin_port = write_config(config, var, models_dir)
     with config.open("a") as fh:
         fh.write('[log]\nlevel = "DEBUG"\n')
+        # the quality audio sample on, every call kept: its rows are scanned too
+        fh.write(
+            "[quality]\naudio_sample = true\naudio_sample_share = 1.0\naudio_oversample = 1.0\n"
+        )
     config.write_text(config.read_text().replace("[sip]\n", "[sip]\nworkers = 1\n", 1))
     (var / "tmp").mkdir(parents=True)
     log = root / "appliance.log"
@@ -218,6 +222,8 @@ METADATA = [  # the store's metadata sinks: only kinds, stages, codes, hashes, n
     "SELECT * FROM call_scores",  # post-call scores (when the job has scored the call)
     "SELECT * FROM score_reviews",  # the reviewer's queue of unsure judge verdicts
     "SELECT * FROM wer_runs",  # WER results (counts and rates)
+    # the quality sample's audio: every column but the audio itself (not text)
+    "SELECT call_id, turn_seq, codec, rate, reason, spoken_at, kept_at FROM turn_audio",
 ]
 
 
@@ -236,6 +242,7 @@ def test_no_canary_in_the_stores_metadata(canary_call) -> None:
     assert {"answered", "greeted", "heard", "replied", "ended"} <= kinds  # the stream is stored
     spans = {str(row[4]) for row in tables[4]}
     assert {"call", "greeting", "turn", "stt", "tts", "playout"} <= spans  # the trace too
+    assert {str(row[4]) for row in tables[-1]} == {"sampled"}  # the caller's audio was kept
     heard = " ".join(caller_turns(running))
     extra = {w.lower() for w in re.findall(r"\b[A-Z][a-z]{4,}\b", heard)} - {"hello"}
     words = [*WORDS, *sorted(extra)]

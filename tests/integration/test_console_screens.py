@@ -40,6 +40,8 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("GET", "/console/calls", P.REVIEW_CALLS),
     ("GET", "/console/calls/{call_id:str}", P.REVIEW_CALLS),
     ("GET", "/console/calls/{call_id:str}/transcript", P.READ_TRANSCRIPTS),
+    ("GET", "/console/calls/{call_id:str}/audio/{seq:int}", P.READ_TRANSCRIPTS),
+    ("POST", "/console/calls/{call_id:str}/correct", P.READ_TRANSCRIPTS),
     ("GET", "/console/kb", P.EDIT_KB),
     ("POST", "/console/kb", P.EDIT_KB),
     ("POST", "/console/kb/{version_id:str}/approve", P.EDIT_KB),
@@ -165,6 +167,7 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 path.replace("{call_id:str}", seeded.escalated)
                 .replace("{version_id:str}", "999")
                 .replace("{name:str}", "nobody")
+                .replace("{seq:int}", "1")
             )
             url = re.sub(r"\{(row|day|use_case):str\}", "none", url)
             response = client.request(
@@ -202,6 +205,8 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/consent/record"): 303,  # changes: the step-up page first
                 ("POST", "/console/consent/revoke"): 303,
                 ("POST", "/console/consent/dnc"): 303,
+                ("GET", "/console/calls/{call_id:str}/audio/{seq:int}"): 404,  # none kept
+                ("POST", "/console/calls/{call_id:str}/correct"): 303,  # back, with the code
             }.get((method, path), 200)
             assert response.status_code == expected, (role, method, path)
     reads = [a for a in audit_log(console.db) if a[1] == "phi.read"]
@@ -407,7 +412,7 @@ def test_an_unauthenticated_request_gets_nothing(app: Litestar, seeded: Seeded) 
     with TestClient(app) as client:
         for method, path, _ in SCREEN_ROUTES:
             url = path.replace("{call_id:str}", seeded.escalated).replace("{version_id:str}", "1")
-            url = re.sub(r"\{(name|row|day):str\}", "none", url)
+            url = re.sub(r"\{(name|row|day):str\}", "none", url).replace("{seq:int}", "1")
             response: httpx.Response = client.request(method, url, follow_redirects=False)
             if path in STREAMS:  # an API route: no redirect
                 assert response.status_code == 401, path

@@ -111,23 +111,36 @@ async def test_each_class_is_purged_after_its_own_retention(
         assert db.integrity_problems() == []
     finally:
         db.close()
-    assert report.counts == {"turn-text": 8, "handoff": 5, "caller-message": 3, "call": 1}
+    assert report.counts == {
+        "turn-text": 8,
+        "handoff": 5,
+        "caller-message": 3,
+        "call": 1,
+        "audio": 0,
+    }
     assert report.audit_past_retention == 1 and report.vacuumed
-    assert again.counts == {"turn-text": 0, "handoff": 0, "caller-message": 0, "call": 0}
+    assert again.counts == {
+        "turn-text": 0,
+        "handoff": 0,
+        "caller-message": 0,
+        "call": 0,
+        "audio": 0,
+    }
     assert ids["calls"] == [("b61",), ("c40",), ("d10",), ("e2",), ("f400-open",)]
     # text emptied (1) for the turns older than 30 days; the rows and timings stay
     assert ids["turns"] == [("b61", 1), ("c40", 1), ("d10", 0), ("e2", 0), ("f400-open", 1)]
     assert ids["events"] == ids["calls"]
     assert ids["handoffs"] == [("e2",)]
     assert ids["messages"] == [("c40",), ("d10",), ("e2",)]
-    assert audit[:4] == [
+    assert audit[:5] == [
         ("cli", "turn-text", "8", "older-than-30d"),
         ("cli", "handoff", "5", "older-than-7d"),
         ("cli", "caller-message", "3", "older-than-60d"),
         ("cli", "call", "1", "older-than-365d"),
+        ("cli", "audio", "0", "older-than-14d"),
     ]
-    assert [a[2] for a in audit[4:]] == ["0"] * 4
-    assert after == before + 8  # the old audit record is still there
+    assert [a[2] for a in audit[5:]] == ["0"] * 5
+    assert after == before + 10  # the old audit record is still there
     assert main(["--config", str(config), "db", "check"]) == 0
     assert main(["--config", str(config), "audit", "verify"]) == 0
     out = capsys.readouterr().out
@@ -196,4 +209,4 @@ async def test_the_running_appliance_purges_periodically(
     finally:
         db.close()
     assert [r.counts["call"] for r in reports] == [1, 0]
-    assert {a[0] for a in audit} == {"supervisor"} and len(audit) == 8
+    assert {a[0] for a in audit} == {"supervisor"} and len(audit) == 10  # 5 classes, twice
