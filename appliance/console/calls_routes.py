@@ -1,6 +1,6 @@
-"""The calls screens: the list (filters: dates, outcome, escalation reason, score verdict),
-a call's page (stage timings, events, escalation reasons, scores: metadata, no PHI), and
-its transcript with the handoff packets (PHI: only for roles that may read transcripts,
+"""The calls screens: the list (filters: dates, outcome, escalation reason, score verdict,
+use case), a call's page (stage timings, events, escalation reasons, scores: metadata, no
+PHI), and its transcript with the handoff packets (PHI: only for roles that may read transcripts,
 each view audited as `phi.read` naming the user before it is shown)."""
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ class CallsController(GuardedController):
         outcome: FromQuery[str] = "",
         reason: FromQuery[str] = "",
         verdict: FromQuery[str] = "",
+        use_case: FromQuery[str] = "",
     ) -> Response[str]:
         reader = console_of(request).calls
-        wanted = CallFilter(since, until, outcome, reason, verdict)
+        wanted = CallFilter(since, until, outcome, reason, verdict, use_case)
         return page(
             "calls.html",
             session=session_of(request),
