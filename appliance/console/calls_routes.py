@@ -52,8 +52,10 @@ class CallsController(GuardedController):
     ) -> Response[str]:
         reader = console_of(request).calls
         wanted = CallFilter(since, until, outcome, reason, verdict, use_case)
+        # the filter form's htmx request swaps only the table; without script, the page
+        fragment = request.headers.get("hx-request") == "true"
         return page(
-            "calls.html",
+            "calls_table.html" if fragment else "calls.html",
             session=session_of(request),
             calls=reader.calls(wanted),
             choices=reader.choices(),

@@ -93,3 +93,26 @@ def test_the_use_case_filter_lists_the_calls_the_gates_attribute(
     assert {"scheduling", "clinic-information", "billing"} <= set(offered)
     if query.get("use_case") in offered:
         assert f'<option value="{query["use_case"]}" selected>' in page.text
+
+
+def test_an_htmx_request_gets_the_table_only_and_htmx_is_shipped(
+    served: tuple[TestClient, Console, WallClock],  # type: ignore[type-arg]
+) -> None:
+    client = served[0]
+    query = {"use_case": "billing"}
+    fragment = client.get("/console/calls", params=query, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<table id="calls"')
+    assert "<html" not in fragment.text and 'id="filters"' not in fragment.text
+    assert re.findall(r'href="/console/calls/([^"/]+)"', fragment.text) == ["call-bill"]
+    whole = client.get("/console/calls", params=query)  # no script: the whole page
+    assert "<html" in whole.text and 'hx-target="#calls-results"' in whole.text
+    assert '<script src="/console/static/htmx.min.js"></script>' in whole.text
+    config = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", whole.text)
+    assert config and '"includeIndicatorStyles": false' in config.group(1)
+    assert '"allowEval": false' in config.group(1)
+    script = client.get("/console/static/htmx.min.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert script.headers["content-security-policy"].startswith("default-src 'self'")
+    assert 'version:"2.0.11"' in script.text.replace(" ", "")
