@@ -216,11 +216,7 @@ class Accounts:
             conn.execute(
                 "UPDATE console_users SET status = 'disabled' WHERE user_id = ?", (user.user_id,)
             )
-            conn.execute(
-                "UPDATE console_sessions SET ended_at = ?, end_reason = 'disabled'"
-                " WHERE user_id = ? AND ended_at IS NULL",
-                (now, user.user_id),
-            )
+            self._end_sessions(conn, user, "disabled", now)
         audit(self.db, conn, by, action, object_type="user", object_id=name, at=now)
         found = find_user(conn, name)
         assert found is not None
@@ -240,11 +236,7 @@ class Accounts:
             return self._refuse(conn, by, "console.user.role", name)
         now = self.clock()
         conn.execute("UPDATE console_users SET role = ? WHERE user_id = ?", (role, user.user_id))
-        conn.execute(
-            "UPDATE console_sessions SET ended_at = ?, end_reason = 'role-changed'"
-            " WHERE user_id = ? AND ended_at IS NULL",
-            (now, user.user_id),
-        )
+        self._end_sessions(conn, user, "role-changed", now)
         audit(
             self.db,
             conn,
@@ -258,6 +250,24 @@ class Accounts:
         found = find_user(conn, name)
         assert found is not None
         return found
+
+    def _end_sessions(self, conn: Connection, user: User, reason: str, now: float) -> None:
+        """End the user's open sessions, each audited as the other session ends are
+        (`console.session.expired` naming the user and the role it had, the reason)."""
+        ended = conn.execute(
+            "UPDATE console_sessions SET ended_at = ?, end_reason = ?"
+            " WHERE user_id = ? AND ended_at IS NULL",
+            (now, reason, user.user_id),
+        ).rowcount
+        for _ in range(max(ended, 0)):
+            audit(
+                self.db,
+                conn,
+                Actor(user.name, user.role.value),
+                "console.session.expired",
+                reason_code=reason,
+                at=now,
+            )
 
     # --- enrolment ----------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The audit log for the compliance officer: the records (metadata only, no PHI), newest
-first, filtered by user or action, and their export as JSON lines. The export needs a
-fresh authenticator code (step-up) and is itself an audit record naming the user."""
+first, filtered by user or action, and their export as JSON lines. Opening the view is
+itself an audit record naming the user (`audit.view`, appended before the records are
+read, so the page shows it). The export needs a fresh authenticator code (step-up) and
+is an audit record naming the user too (`audit.export`)."""
 
 from __future__ import annotations
 
@@ -53,6 +55,25 @@ def _records(conn: Connection, user: str, action: str, before: int) -> list[Audi
     return [AuditRecord(*row) for row in rows]
 
 
+def _view(
+    conn: Connection, request: AnyRequest, user: str, action: str, before: int
+) -> list[AuditRecord]:
+    """The page's records, after appending the view's own record (`audit.view`; the
+    filters are not recorded: a user name typed there is not a code)."""
+    console = console_of(request)
+    filtered = bool(user or action or before < 2**62)
+    audit(
+        console.db,
+        conn,
+        actor(request),
+        "audit.view",
+        object_type="audit-log",
+        reason_code="filtered" if filtered else None,
+        at=console.now(),
+    )
+    return _records(conn, user, action, before)
+
+
 def _export(conn: Connection, request: AnyRequest) -> list[AuditRecord]:
     """Every record, after appending the export's own record (so the file shows it)."""
     console = console_of(request)
@@ -79,7 +100,7 @@ class AuditController(GuardedController):
         before: FromQuery[int] = 2**62,
     ) -> Response[str]:
         user, action = user.strip()[:64], action.strip()[:64]
-        records = console_of(request).db.query(_records, user, action, before)
+        records = console_of(request).db.execute(_view, request, user, action, before)
         older = records[-1].seq if len(records) == SHOWN else None
         return page(
             "audit.html",

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from appliance.console.accounts import Actor, Clock, audit
+from appliance.governance import gate_metrics as gm
+from appliance.governance import use_cases as uc
 from appliance.store.calls import CallEvent, CallRepository, CallSummary, TurnRecord
 from appliance.store.db import Connection, Database
 from appliance.workflows.handoff_store import HandoffStore, StoredHandoff
@@ -23,6 +25,7 @@ from appliance.workflows.handoff_store import HandoffStore, StoredHandoff
 PAGE = 100  # calls listed at most
 VERDICTS = ("pass", "fail", "unsure", "n/a")
 IN_PROGRESS = "in-progress"  # the outcome filter's value for calls not ended
+ATTRIBUTE_BATCH = 500  # calls whose events are read at once for the use case filter
 # the latest row of each evaluator for a call (a re-scoring adds rows, never updates);
 # the queries below splice only these constants and "?" clauses: values are bound
 _LATEST = (
@@ -41,6 +44,7 @@ class CallFilter:
     outcome: str = ""
     reason: str = ""
     verdict: str = ""
+    use_case: str = ""  # a use case id: calls attributed to its intents, as the gates do
 
     def clean(self) -> CallFilter:
         """Values the store knows how to match; anything malformed is dropped."""
@@ -50,6 +54,7 @@ class CallFilter:
             self.outcome[:64],
             self.reason[:64],
             self.verdict if self.verdict in VERDICTS else "",
+            self.use_case[:64],
         )
 
 
@@ -66,6 +71,7 @@ class Choices:
 
     outcomes: tuple[str, ...]
     reasons: tuple[str, ...]
+    use_cases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,10 @@ def packet_fields(packet: StoredHandoff) -> list[tuple[str, str]]:
 
 def _list(conn: Connection, f: CallFilter) -> list[ListedCall]:
     where, args = _where(f)
+    if f.use_case:
+        ids = _attributed_to(conn, where, args, f.use_case)
+        where = "WHERE c.call_id IN (SELECT value FROM json_each(?))"
+        args = [json.dumps(ids)]
     rows = conn.execute(
         "SELECT c.call_id, c.started_at, c.ended_at, c.codec, c.outcome,"  # noqa: S608
         " (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id),"
@@ -203,6 +213,43 @@ def _where(f: CallFilter) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+def _use_cases(conn: Connection) -> list[uc.UseCase]:
+    """The store's use cases (the built-in ones where the store has none yet)."""
+    return uc.load(conn) or list(uc.BUILT_IN)
+
+
+def _attributed_to(conn: Connection, where: str, args: list[Any], use_case: str) -> list[str]:
+    """The ids (newest first, at most PAGE) of the calls matching `where` that the gates
+    attribute to `use_case` (governance.gate_metrics.intents_of: the calls' intent
+    events, or their workflow actions for calls recorded before them); none for an
+    unknown use case."""
+    intents = {i for c in _use_cases(conn) if c.id == use_case for i in c.intents}
+    if not intents:
+        return []
+    ids = [
+        str(r[0])
+        for r in conn.execute(
+            f"SELECT c.call_id FROM calls c {where}"  # noqa: S608
+            " ORDER BY c.started_at DESC, c.rowid DESC",
+            args,
+        )
+    ]
+    found: list[str] = []
+    for start in range(0, len(ids), ATTRIBUTE_BATCH):
+        records = {i: gm.CallRecord(i, 0.0, "") for i in ids[start : start + ATTRIBUTE_BATCH]}
+        for call_id, kind, code in conn.execute(
+            "SELECT call_id, kind, code FROM call_events"
+            " WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(list(records)),),
+        ):
+            records[str(call_id)].kinds.append(str(kind))
+            records[str(call_id)].codes.append(None if code is None else str(code))
+        found += [i for i, r in records.items() if gm.intents_of(r) & intents]
+        if len(found) >= PAGE:
+            break
+    return found[:PAGE]
+
+
 def _verdict_counts(conn: Connection, ids: list[str]) -> dict[str, dict[str, int]]:
     if not ids:
         return {}
@@ -222,7 +269,11 @@ def _choices(conn: Connection) -> Choices:
         "SELECT DISTINCT outcome FROM calls WHERE outcome IS NOT NULL ORDER BY outcome"
     ).fetchall()
     reasons = conn.execute("SELECT DISTINCT reason FROM handoffs ORDER BY reason").fetchall()
-    return Choices(tuple(str(r[0]) for r in outcomes), tuple(str(r[0]) for r in reasons))
+    return Choices(
+        tuple(str(r[0]) for r in outcomes),
+        tuple(str(r[0]) for r in reasons),
+        tuple(c.id for c in _use_cases(conn)),
+    )
 
 
 def _summary(conn: Connection, call_id: str) -> CallSummary | None:

@@ -1,9 +1,9 @@
-"""The calls screens: the list (filters: dates, outcome, escalation reason, score verdict),
-a call's page (stage timings, events, escalation reasons, scores: metadata, no PHI), and
-its transcript with the handoff packets (PHI: only for roles that may read transcripts,
-each view audited as `phi.read` naming the user before it is shown). On the transcript,
-turns of the quality audio sample have a player (`/calls/<id>/audio/<seq>`: WAV, each
-play audited as `phi.read`) and a correction form (CSRF) whose text is stored as the
+"""The calls screens: the list (filters: dates, outcome, escalation reason, score verdict,
+use case), a call's page (stage timings, events, escalation reasons, scores: metadata, no
+PHI), and its transcript with the handoff packets (PHI: only for roles that may read
+transcripts, each view audited as `phi.read` naming the user before it is shown). On the
+transcript, turns of the quality audio sample have a player (`/calls/<id>/audio/<seq>`: WAV,
+each play audited as `phi.read`) and a correction form (CSRF) whose text is stored as the
 reviewer's correction for the weekly WER (appliance/console/turn_audio.py)."""
 
 from __future__ import annotations
@@ -63,11 +63,14 @@ class CallsController(GuardedController):
         outcome: FromQuery[str] = "",
         reason: FromQuery[str] = "",
         verdict: FromQuery[str] = "",
+        use_case: FromQuery[str] = "",
     ) -> Response[str]:
         reader = console_of(request).calls
-        wanted = CallFilter(since, until, outcome, reason, verdict)
+        wanted = CallFilter(since, until, outcome, reason, verdict, use_case)
+        # the filter form's htmx request swaps only the table; without script, the page
+        fragment = request.headers.get("hx-request") == "true"
         return page(
-            "calls.html",
+            "calls_table.html" if fragment else "calls.html",
             session=session_of(request),
             calls=reader.calls(wanted),
             choices=reader.choices(),

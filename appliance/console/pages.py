@@ -65,6 +65,12 @@ def page(
 
 
 @functools.cache
+def htmx_script() -> str:
+    """htmx (npm htmx.org 2.0.11, minified, 0BSD: static/htmx.LICENSE), as shipped."""
+    return resources.files("appliance.console").joinpath("static", "htmx.min.js").read_text("utf-8")
+
+
+@functools.cache
 def stylesheet() -> str:
     return (
         resources.files("appliance.console").joinpath("templates", "console.css").read_text("utf-8")

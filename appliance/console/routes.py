@@ -29,14 +29,21 @@ from appliance.console.guard import (
     cookie,
     session_of,
 )
-from appliance.console.pages import HEADERS, page, stylesheet
+from appliance.console.pages import HEADERS, htmx_script, page, stylesheet
 from appliance.console.roles import PERMISSIONS, screens_for
 from appliance.errors import ConsoleError
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 AnyRequest = Request[Any, Any, Any]
 # the routes served without a session (paths as litestar lists them)
-PUBLIC = frozenset({"/console/login", "/console/enrol/{token:str}", "/console/static/console.css"})
+PUBLIC = frozenset(
+    {
+        "/console/login",
+        "/console/enrol/{token:str}",
+        "/console/static/console.css",
+        "/console/static/htmx.min.js",
+    }
+)
 
 
 def _pre_token(request: AnyRequest) -> tuple[str, list[Any]]:
@@ -54,6 +61,10 @@ class PublicController(Controller):
     @get("/static/console.css", sync_to_thread=False)
     def css(self) -> Response[str]:
         return Response(stylesheet(), media_type="text/css; charset=utf-8", headers=HEADERS)
+
+    @get("/static/htmx.min.js", sync_to_thread=False)
+    def htmx(self) -> Response[str]:
+        return Response(htmx_script(), media_type="text/javascript; charset=utf-8", headers=HEADERS)
 
     @get("/login", sync_to_thread=False)
     def login_page(self, request: AnyRequest) -> Response[str]:

@@ -58,6 +58,7 @@ def browser(profile: Path):  # type: ignore[no-untyped-def]
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports, errors
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
 
 
