@@ -97,10 +97,9 @@ async def test_a_handoff_pops_up_for_the_signed_in_user_within_2_s(
         assert "textContent" in script.text and "innerHTML" not in script.text
         async with client.stream("GET", "/console/screenpop/events") as response:
             assert response.headers["content-type"].startswith("text/event-stream")
-            started = time.monotonic()
-            await asyncio.to_thread(write_in_other_process, tmp_path / "store.db", body)
+            written = await asyncio.to_thread(write_in_other_process, tmp_path / "store.db", body)
             shown = await asyncio.wait_for(next_handoff(response), 10)
-            latency = time.monotonic() - started
+            latency = time.time() - written  # from the commit (not the writer's start-up)
     assert shown == body and latency < 2.0, latency
     reads = [r for r in console.db.query(read_records) if r.action == "phi.read"]
     assert [(r.actor, r.object_id, r.call_id) for r in reads] == [
