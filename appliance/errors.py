@@ -63,6 +63,12 @@ class GovernanceError(ApplianceError):
     stage = "governance"
 
 
+class SimulationError(ApplianceError):
+    """Simulated calls: a bad scenario file, a target that does not answer."""
+
+    stage = "simulation"
+
+
 class ConsoleError(ApplianceError):
     """The console's accounts and sign-in (messages never carry a password or code)."""
 

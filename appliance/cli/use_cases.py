@@ -8,7 +8,8 @@ fails (appliance/governance/promotion.py).
 `appliance simulate --use-case ID`: the use case's labelled dialogues through the real
 workflow engine on a scratch copy of the demo clinic store; the report (counts, ids,
 codes) is written with its sha256 and audited; only a passing one lets the use case
-leave draft (appliance/governance/simulation.py)."""
+leave draft (appliance/governance/simulation.py). `appliance simulate SCENARIOS...`: the
+same evidence from YAML scenarios over real SIP (appliance/cli/simulate.py)."""
 
 from __future__ import annotations
 
@@ -61,16 +62,38 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def add_simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("simulate", help="run a use case's dialogues through the workflows")
-    p.add_argument("--use-case", required=True, help="a use case id")
+    p = sub.add_parser(
+        "simulate",
+        help="a use case's dialogues through the workflows (--use-case), or YAML scenarios "
+        "as real SIP calls to the running appliance (SCENARIOS; `starter`: the shipped ones)",
+    )
+    p.add_argument("scenarios", nargs="*", help="scenario files or folders, or `starter`")
+    p.add_argument("--use-case", help="a use case id (in-process dialogues)")
+    p.add_argument("--runs", type=_runs, default=1, help="runs per scenario (pass^k)")
+    p.add_argument("--target", help="host:port of the appliance's SIP (default: this config's)")
+    p.add_argument("--report", type=Path, help="write a markdown report here (SIP mode)")
+    p.add_argument("--only", action="append", help="run only this scenario id (repeatable)")
     p.add_argument("--by", default="cli", help="who runs it (recorded in the audit chain)")
     p.add_argument("--out", type=Path, help="the evidence file (default: var/simulations/)")
     p.add_argument("--dialogues", type=Path, default=simulation.DIALOGUES, help="TOML set")
     p.add_argument("--json", action="store_true")
 
 
+def _runs(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 20:
+        raise argparse.ArgumentTypeError("runs is 1..20")
+    return int(value)
+
+
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0: the simulation passed; 1: it ran and failed; 2: it could not run."""
+    if args.scenarios:
+        from appliance.cli.simulate import cmd_simulate_sip
+
+        return cmd_simulate_sip(settings, args)
+    if not args.use_case:
+        print("error: name scenario files, or --use-case ID", file=sys.stderr)
+        return 2
     from zoneinfo import ZoneInfo
 
     from appliance.services.app_db import MIGRATIONS, open_store

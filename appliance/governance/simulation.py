@@ -23,7 +23,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.errors import GovernanceError
 from appliance.governance.use_cases import Signer
@@ -129,7 +129,18 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def record(db: Database, report: Report, actor: str, at: float) -> None:
+class Evidence(Protocol):
+    """A simulation's result: the in-process dialogues' Report, or a suite of scenarios
+    over real SIP (appliance/simulate/judge.py SuiteResult); either one gates draft."""
+
+    @property
+    def use_case(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+    def sha256(self) -> str: ...
+
+
+def record(db: Database, report: Evidence, actor: str, at: float) -> None:
     """Put the simulation's outcome and sha256 in the audit chain."""
     signer = Signer.of(db)
 

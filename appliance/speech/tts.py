@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 from appliance.audio import PIPELINE_RATE, AudioChunk, resample
 from appliance.errors import TextToSpeechError
@@ -61,12 +61,18 @@ class PiperTts:
     def rate(self) -> int:
         return self._rate
 
-    def _speak(self, text: str, emit: Callable[[AudioChunk], bool]) -> None:
+    def _speak(
+        self, text: str, emit: Callable[[AudioChunk], bool], length_scale: float | None = None
+    ) -> None:
         """Blocking: synthesize sentence by sentence, `emit` each; stop when it says False."""
         with self._lock:
             chunks: Iterator[Any] = iter(())
             try:
-                chunks = iter(self._voice.synthesize(text))
+                if length_scale is None:
+                    chunks = iter(self._voice.synthesize(text))
+                else:  # a slower or faster voice (the simulated caller's pace)
+                    config = SynthesisConfig(length_scale=length_scale)
+                    chunks = iter(self._voice.synthesize(text, syn_config=config))
                 for chunk in chunks:
                     pcm = resample(chunk.audio_int16_bytes, chunk.sample_rate, self._rate)
                     if not emit(AudioChunk(pcm, self._rate)):
@@ -125,8 +131,9 @@ class PiperTts:
         finally:
             stop.set()
 
-    def synthesize_all(self, text: str) -> AudioChunk:
-        """Blocking: the whole text as one chunk (empty for blank text)."""
+    def synthesize_all(self, text: str, length_scale: float | None = None) -> AudioChunk:
+        """Blocking: the whole text as one chunk (empty for blank text); `length_scale`
+        sets the pace (Piper's: above 1 slower)."""
         parts: list[bytes] = []
 
         def keep(chunk: AudioChunk) -> bool:
@@ -134,7 +141,7 @@ class PiperTts:
             return True
 
         if text.strip():
-            self._speak(text, keep)
+            self._speak(text, keep, length_scale)
         return AudioChunk(b"".join(parts), self._rate)
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
 """Helpers for the workflow e2e tests: an appliance with [workflows] on and a front desk,
-a pjsua2 caller in this process that follows REFERs, and a screen-pop SSE listener."""
+a pjsua2 caller in this process that follows REFERs (the product's synthetic caller,
+appliance/simulate/caller.py), and a screen-pop SSE listener."""
 
 from __future__ import annotations
 
@@ -11,26 +12,20 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from appliance.artifacts.model_files import model_dir
-from appliance.audio import AudioChunk, rms_dbfs
-from appliance.config import load_settings
 from appliance.services.app_db import MIGRATIONS
-from appliance.sip import PjsipCall, PjsipTelephony
-from appliance.speech.stt import WhisperStt
-from appliance.speech.tts import PiperTts
+from appliance.simulate.caller import Caller, Voice, dial
 from appliance.store.db import Database
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
 from tests.e2e.conftest import write_config
-from tests.integration.telephony_peer import loopback_sip
+
+__all__ = ["Caller", "Desk", "ScreenPopListener", "Voice", "dial", "open_store"]
 
 ASSETS = REPO / "tests" / "assets"
-LOUD_DBFS = -45.0  # a frame above this is the agent talking
 
 
 def workflow_config(path: Path, var: Path, models: Path, desk_port: int) -> tuple[int, int]:
@@ -95,72 +90,6 @@ class Desk:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         return self.proc.wait(timeout=20)
-
-
-@dataclass
-class Voice:
-    """Piper for the caller's phrases, Whisper for what the caller heard (real models)."""
-
-    tts: PiperTts
-    stt: WhisperStt
-
-    @classmethod
-    def load(cls, models: Path) -> Voice:
-        s = load_settings(None)
-        tts = PiperTts.load(model_dir(models, s.tts.voice), s.tts.voice)
-        return cls(tts, WhisperStt.load(model_dir(models, s.stt.model), s.stt))
-
-    def say(self, text: str) -> AudioChunk:
-        return self.tts.synthesize_all(text)
-
-    def text(self, pcm: bytes, rate: int) -> str:
-        return self.stt.transcribe_pcm(pcm, rate).text.strip() if pcm else ""
-
-
-@dataclass
-class Caller:
-    """A call from this process; records what it hears and when the agent talked."""
-
-    call: PjsipCall
-    pcm: bytearray = field(default_factory=bytearray)
-    last_loud: float = 0.0
-    marks: list[int] = field(default_factory=list)  # byte offsets where each turn began
-
-    async def record(self) -> None:
-        async for chunk in self.call.frames():
-            self.pcm += chunk.pcm
-            if rms_dbfs(chunk.pcm) > LOUD_DBFS:
-                self.last_loud = time.monotonic()
-
-    async def agent_turn(self, quiet_s: float = 2.0, timeout_s: float = 40.0) -> None:
-        """Wait until the agent talked after now and was then quiet for `quiet_s`."""
-        since, deadline = time.monotonic(), time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not self.call.ended:
-            await asyncio.sleep(0.05)
-            if self.last_loud > since and time.monotonic() - self.last_loud >= quiet_s:
-                return
-        if not self.call.ended:
-            raise AssertionError(f"no complete agent turn in {timeout_s} s")
-
-    async def speak(self, audio: AudioChunk) -> None:
-        self.marks.append(len(self.pcm))
-        await self.call.play(audio)
-        await self.call.drain()
-
-
-async def dial(uri: str) -> tuple[PjsipTelephony, Caller, asyncio.Task[None]]:
-    """A caller endpoint that follows the agent's REFER, like a PBX phone would."""
-    sip = loopback_sip(port=0, rtp_port=48000 + free_port() % 50 * 20, rtp_port_range=20)
-    telephony = PjsipTelephony(sip, user_agent="e2e-caller", accept_transfers=True)
-
-    async def refuse(call: Any) -> None:
-        await call.hangup()
-
-    await telephony.start(refuse)
-    call = await telephony.dial(uri, timeout=10)
-    assert isinstance(call, PjsipCall)
-    caller = Caller(call)
-    return telephony, caller, asyncio.create_task(caller.record())
 
 
 class ScreenPopListener:
