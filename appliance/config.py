@@ -17,11 +17,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from appliance.addresses import host_port
+from appliance.config_quality import Quality, QualityCost, validate_quality
 from appliance.config_sip import Sip, SipRegistration, SipTls, validate_sip
 from appliance.config_types import Count, Port, Positive, Seconds, Share
 from appliance.errors import ConfigError
 
-__all__ = ["Count", "Port", "Positive", "Seconds", "Sip", "SipRegistration", "SipTls"]
+__all__ = [
+    "Count", "Port", "Positive", "Quality", "QualityCost", "Seconds", "Sip", "SipRegistration",
+    "SipTls",
+]  # fmt: skip
 
 TransferMode = Literal["blind", "attended"]
 LlmIntentsWhen = Literal["never", "tie", "unmatched"]
@@ -259,6 +263,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     demo: Demo = msgspec.field(default_factory=Demo)
     outbound: Outbound = msgspec.field(default_factory=Outbound)
     governance: Governance = msgspec.field(default_factory=Governance)
+    quality: Quality = msgspec.field(default_factory=Quality)
 
     def path(self, value: str) -> Path:
         """Resolve a configured path (relative paths against the working directory)."""
@@ -322,6 +327,7 @@ def _validate(s: Settings) -> None:
     _validate_retention(s)
     _validate_anchor(s.store)
     _validate_outbound(s.outbound)
+    validate_quality(s.quality)
 
 
 def _validate_outbound(o: Outbound) -> None:

@@ -183,7 +183,7 @@ async def _serve(
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
         asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
-        asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
+        asyncio.create_task(kpi_job(db, metrics, stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
     ]
     if settings.llm_used:

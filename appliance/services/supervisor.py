@@ -261,7 +261,7 @@ def _start_jobs(
         asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
         asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
-        asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
+        asyncio.create_task(kpi_job(db, sup.metrics, sup.stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, sup.metrics, sup.stop)),  # WER on /metrics
     ]
 
