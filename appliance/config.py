@@ -17,12 +17,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from appliance.addresses import host_port
-from appliance.config_quality import Quality, validate_quality
+from appliance.config_quality import Quality, QualityCost, validate_quality
 from appliance.config_sip import Sip, SipRegistration, SipTls, validate_sip
 from appliance.config_types import Count, Port, Positive, Seconds, Share
 from appliance.errors import ConfigError
 
-__all__ = ["Count", "Port", "Positive", "Quality", "Seconds", "Sip", "SipRegistration", "SipTls"]
+__all__ = [
+    "Count", "Port", "Positive", "Quality", "QualityCost", "Seconds", "Sip", "SipRegistration",
+    "SipTls",
+]  # fmt: skip
 
 TransferMode = Literal["blind", "attended"]
 LlmIntentsWhen = Literal["never", "tie", "unmatched"]

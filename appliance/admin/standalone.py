@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.config import Settings
@@ -100,7 +101,7 @@ async def watch_llm(settings: Settings, api_key: str, health: Health, stop: asyn
         await client.close()
 
 
-async def run_standalone(settings: Settings) -> int:
+async def run_standalone(settings: Settings, config: Path | None = None) -> int:
     """The admin unit's main process: sd_notify READY once listening, then the watchdog."""
     from appliance.admin.app import create_app
     from appliance.admin.screenpop import ScreenPop
@@ -137,7 +138,8 @@ async def run_standalone(settings: Settings) -> int:
     try:
         await server.start()
         health.set("admin", True, f"listening on {host}:{server.port}")
-        await _serve(settings, stop, db, anchors, board, health, metrics, f"{host}:{server.port}")
+        where = f"{host}:{server.port}"
+        await _serve(settings, stop, db, anchors, board, health, metrics, where, config)
     finally:
         await server.stop()
         if anchors.every_s > 0:
@@ -156,6 +158,7 @@ async def _serve(
     health: Health,
     metrics: Metrics,
     where: str,
+    config: Path | None = None,
 ) -> None:
     """The admin's background work until SIGTERM."""
     from appliance.governance.audit_anchor import anchor_periodically
@@ -165,6 +168,7 @@ async def _serve(
     from appliance.llm.judge_model import judge_model_from_settings
     from appliance.observability.beacon_board import follow_beacons
     from appliance.quality.kpi_metrics import kpi_job
+    from appliance.quality.schedule_jobs import schedule_job
     from appliance.quality.scorer import scoring_job
     from appliance.quality.wer_metrics import wer_job
     from appliance.services.lifecycle import sd_notify, watchdog
@@ -185,9 +189,10 @@ async def _serve(
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
         asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
-        asyncio.create_task(kpi_job(db, metrics, stop)),  # the last 24 h's KPIs on /metrics
+        asyncio.create_task(kpi_job(db, metrics, stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
         asyncio.create_task(enforce_job(db, settings.governance, metrics, stop)),  # demotion
+        asyncio.create_task(schedule_job(settings, db, stop, config)),  # weekly digest, WER
     ]
     if settings.llm_used:
         tasks.append(asyncio.create_task(watch_llm(settings, key, health, stop)))

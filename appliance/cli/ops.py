@@ -129,7 +129,7 @@ def add_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("admin", help="the admin app alone on [admin] host:port (systemd unit)")
 
 
-def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
+def cmd_admin(config: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # set by the unit: the agents' metrics
@@ -137,7 +137,7 @@ def cmd_admin(config: Settings, _: argparse.Namespace) -> int:
         Path(shared).mkdir(parents=True, exist_ok=True, mode=0o700)
     from appliance.admin.standalone import run_standalone
 
-    return asyncio.run(run_standalone(config))
+    return asyncio.run(run_standalone(config, getattr(args, "config", None)))
 
 
 def add_sip_edge(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.config import Settings
+from appliance.config import QualityCost, Settings
 from appliance.errors import ApplianceError
 from appliance.quality.digest import build_digest
 from appliance.quality.digest_text import render_text
@@ -76,9 +76,9 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
         if args.quality_command == "queue":
             return run_queue(db, args)
         if args.quality_command == "digest" and args.week:
-            return run_week(db, args.week, args.out, as_json=args.json)
+            return run_week(db, args.week, args.out, as_json=args.json, cost=settings.quality.cost)
         if args.quality_command == "digest":
-            return run_digest(db, args.since, as_json=args.json)
+            return run_digest(db, args.since, as_json=args.json, cost=settings.quality.cost)
         return run_scores(db, args.since, as_json=args.json)
     finally:
         db.close()
@@ -100,21 +100,30 @@ def run_rescore(db: Database, call_id: str) -> int:
     return 0
 
 
-def run_digest(db: Database, since: str, *, as_json: bool, now: float | None = None) -> int:
+def run_digest(
+    db: Database,
+    since: str,
+    *,
+    as_json: bool,
+    now: float | None = None,
+    cost: QualityCost | None = None,
+) -> int:
     """The digest of the calls that ended from `since` ago until now."""
     _require_scores(db)
     until = time.time() if now is None else now
-    digest = db.query(build_digest, parse_since(since, until), until)
+    digest = db.query(build_digest, parse_since(since, until), until, cost)
     print(json.dumps(digest, indent=2) if as_json else render_text(digest))
     return 0
 
 
-def run_week(db: Database, week: str, out: str | None, *, as_json: bool) -> int:
+def run_week(
+    db: Database, week: str, out: str | None, *, as_json: bool, cost: QualityCost | None = None
+) -> int:
     """The digest of an ISO week: printed, or written as HTML and PDF into `out`."""
     from appliance.quality.digest_report import week_window, write_week
 
     _require_scores(db)
-    digest = db.query(build_digest, *week_window(week))
+    digest = db.query(build_digest, *week_window(week), cost)
     if out:
         for path in write_week(digest, week.strip(), Path(out)):
             print(f"written: {path}")

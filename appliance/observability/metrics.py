@@ -51,6 +51,12 @@ class Metrics:
         self.calls_total = Counter(
             "appliance_calls", "Calls ended, by outcome", ["outcome"], registry=r
         )
+        self.calls_rejected_total = Counter(
+            "appliance_calls_rejected",
+            "Inbound calls the worker refused (486 all its slots busy, 503 draining), by status",
+            ["code"],
+            registry=r,
+        )
         self.calls_active = Gauge(
             "appliance_calls_active", "Calls in progress", registry=r, multiprocess_mode="livesum"
         )
@@ -117,6 +123,10 @@ class Metrics:
     def call_ended(self, outcome: str) -> None:
         self.calls_active.dec()
         self.calls_total.labels(outcome=code_label(outcome)).inc()
+
+    def call_rejected(self, status: int) -> None:
+        """An inbound call refused with SIP `status` (any thread: counters are thread-safe)."""
+        self.calls_rejected_total.labels(code=str(status) if 100 <= status < 700 else OTHER).inc()
 
     def calls_interrupted(self, count: int) -> None:
         """Calls a crash left open, ended at start-up: counted as ended "interrupted"."""

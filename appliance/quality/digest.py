@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from appliance.config_quality import QualityCost
 from appliance.quality.evaluators import DEFAULT_EVALUATORS
+from appliance.quality.kpi_more import MoreKpis, Slice, compute_more
 from appliance.quality.kpis import (
     COMPLIANCE_EVALUATORS,
     LATEST,
@@ -52,12 +54,19 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_digest(conn: Connection, since: float, until: float) -> dict[str, Any]:
+def build_digest(
+    conn: Connection, since: float, until: float, cost: QualityCost | None = None
+) -> dict[str, Any]:
     """The digest of the calls that ended in [since, until); run in a read transaction."""
     kpis = compute_kpis(conn, since, until)
+    reasons: Counter[str] = Counter()
+    for reason, n in escalation_counts(conn, since, until).items():
+        reasons[code(reason)] += n
+    more = compute_more(conn, since, until, cost, dict(reasons))
     return {
         "window": {"since": iso(since), "until": iso(until), "days": (until - since) / DAY_S},
         "kpis": kpi_dict(kpis),
+        **more_dict(more, cost),
         "days": [kpi_dict(k) for k in _per_day(conn, since, until)],
         "verdicts": _verdicts(conn, since, until),
         "top_fail_reasons": _fail_reasons(conn, since, until),
@@ -82,6 +91,42 @@ def kpi_dict(k: Kpis) -> dict[str, Any]:
         "transfers_failed": k.transfers_failed,
         "transfer_failure_rate": k.transfer_failure_rate,
     }
+
+
+def more_dict(more: MoreKpis, cost: QualityCost | None) -> dict[str, Any]:
+    """Deflection, handling time, escalation shares, cost, per use case and per tier."""
+    return {
+        "deflection": {
+            "in_scope": more.in_scope,
+            "deflected": more.deflected,
+            "deflection_rate": more.deflection_rate,
+            "average_handling_s": _round(more.average_handling_s),
+        },
+        "escalation_rates": {r: more.escalation_rate(r) for r in sorted(more.escalated)},
+        "cost": {
+            "currency": cost.currency if cost is not None else None,
+            "host_cost": _round(more.host_cost),
+            "per_resolved_call": _round(more.cost_per_resolved_call),
+        },
+        "use_cases": [
+            {"use_case": k, "tier": more.case_tiers[k], **slice_dict(s)}
+            for k, s in more.use_cases.items()
+        ],
+        "tiers": [{"tier": k, **slice_dict(s)} for k, s in more.tiers.items()],
+    }
+
+
+def slice_dict(s: Slice) -> dict[str, Any]:
+    return {
+        "calls": s.calls,
+        "deflected": s.deflected,
+        "deflection_rate": s.deflection_rate,
+        "average_handling_s": _round(s.average_handling_s),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _per_day(conn: Connection, since: float, until: float) -> list[Kpis]:

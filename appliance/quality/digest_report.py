@@ -140,6 +140,7 @@ def render_html(digest: dict[str, Any], title: str) -> str:
          f" ({k['transfers_failed']} of {k['transfers']})"),
         ("Reply delay", f"p50 {seconds(d['p50'])}, p90 {seconds(d['p90'])},"
          f" p99 {seconds(d['p99'])} (n={d['n']})"),
+        *more_rows(digest),
     ]  # fmt: skip
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
@@ -152,6 +153,7 @@ def render_html(digest: dict[str, Any], title: str) -> str:
     ]
     for caption, fig in figures(digest):
         parts.append(f"<h2>{e(caption)}</h2><img alt='{e(caption)}' src='{_png(fig)}'>")
+    parts += _slice_table(digest)
     parts += _verdict_table(digest["verdicts"])
     parts.append("<h2>Top fail reasons</h2><table>")
     parts += [
@@ -165,6 +167,36 @@ def render_html(digest: dict[str, Any], title: str) -> str:
     ]
     parts.append("</table></body></html>")
     return "\n".join(parts)
+
+
+def more_rows(digest: dict[str, Any]) -> list[tuple[str, str]]:
+    """Deflection, handling time and cost as (label, value) rows."""
+    m, c = digest["deflection"], digest["cost"]
+    per_call = "-" if c["per_resolved_call"] is None else f"{c['per_resolved_call']:.2f}"
+    return [
+        ("Deflection", f"{share(m['deflection_rate'])}"
+         f" ({m['deflected']} of {m['in_scope']} in-scope calls)"),
+        ("Average handling time", seconds(m["average_handling_s"])),
+        ("Cost per resolved call", per_call + (f" {c['currency']}" if c["currency"] else "")),
+    ]  # fmt: skip
+
+
+def _slice_table(digest: dict[str, Any]) -> list[str]:
+    """In-scope calls, deflection and handling time per use case, then per tier."""
+    out = [
+        "<h2>Per use case and risk tier</h2><table><tr><th>use case</th><th>tier</th>"
+        "<th>calls</th><th>deflected</th><th>deflection</th><th>avg handling</th></tr>"
+    ]
+    rows = [(r["use_case"], r["tier"], r) for r in digest["use_cases"]]
+    rows += [("all " + r["tier"], r["tier"], r) for r in digest["tiers"]]
+    for name, tier, r in rows:
+        out.append(
+            f"<tr><td>{html.escape(name)}</td><td>{html.escape(tier)}</td><td>{r['calls']}</td>"
+            f"<td>{r['deflected']}</td><td>{share(r['deflection_rate'])}</td>"
+            f"<td>{seconds(r['average_handling_s'])}</td></tr>"
+        )
+    out.append("</table>")
+    return out
 
 
 def _verdict_table(table: dict[str, dict[str, int]]) -> list[str]:
@@ -194,6 +226,13 @@ def write_pdf(digest: dict[str, Any], title: str, path: Path) -> None:
             f"Transfer failure rate: {share(k['transfer_failure_rate'])}",
             f"Reply delay p50 / p90 / p99: {seconds(d['p50'])} / {seconds(d['p90'])}"
             f" / {seconds(d['p99'])} (n={d['n']})",
+            *(f"{label}: {value}" for label, value in more_rows(digest)),
+            "",
+            *(
+                f"{r['use_case']} ({r['tier']}): {r['calls']} calls,"
+                f" deflection {share(r['deflection_rate'])}"
+                for r in digest["use_cases"]
+            ),
         ]
         for i, line in enumerate(lines):
             first.text(0.08, 0.92 - i * 0.035, line, fontsize=16 if i == 0 else 11)

@@ -28,6 +28,20 @@ def render_text(digest: dict[str, Any]) -> str:
             f"  {day['until']:20}  {day['calls']:>5}  {share(day['containment_rate']):>9}"
             f"  {share(day['compliance_flag_rate']):>7}  {share(day['transfer_failure_rate']):>9}"
         )
+    m, cost = digest["deflection"], digest["cost"]
+    lines += [
+        f"  deflection           {share(m['deflection_rate'])}"
+        f"  ({m['deflected']} of {m['in_scope']} in-scope calls)",
+        f"  avg handling time    {seconds(m['average_handling_s'])}",
+        f"  cost / resolved call {cost['per_resolved_call'] or '-'} {cost['currency'] or ''}",
+        "",
+        "Per use case (in-scope calls, deflection, avg handling)",
+    ]
+    lines += [
+        f"  {r['use_case']:20}  {r['tier']:6}  {r['calls']:>5}  {share(r['deflection_rate']):>6}"
+        f"  {seconds(r['average_handling_s'])}"
+        for r in digest["use_cases"]
+    ] or ["  none configured"]
     lines += ["", "Verdicts (latest score of each call)"]
     lines.append(f"  {'evaluator':28}" + "".join(f"  {v:>6}" for v in VERDICTS))
     for name, counts in digest["verdicts"].items():

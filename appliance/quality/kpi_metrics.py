@@ -25,7 +25,10 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from appliance.config_quality import QualityCost
 from appliance.observability.metrics import Metrics
+from appliance.quality.kpi_gauges import more_families
+from appliance.quality.kpi_more import MoreKpis, compute_more
 from appliance.quality.kpis import ESCALATION_REASONS, Kpis, compute_kpis, escalation_counts
 from appliance.quality.refresh import follow
 from appliance.store.db import Connection, Database
@@ -75,24 +78,32 @@ RATIOS = {
 REFRESHED = "appliance_kpi_refreshed_timestamp_seconds"
 ESCALATED = "appliance_kpi_escalated_calls"
 OTHER = "other"
-Reading = tuple[Kpis, dict[str, int]]  # the KPIs and calls per escalation reason
+# the KPIs, calls per escalation reason, and deflection, handling time, cost, use cases
+Reading = tuple[Kpis, dict[str, int], MoreKpis]
 
 
-def read_kpis(conn: Connection, since: float, until: float) -> Reading:
+def read_kpis(
+    conn: Connection, since: float, until: float, cost: QualityCost | None = None
+) -> Reading:
     """The KPIs and the escalations per fixed reason, in one read transaction."""
     reasons = dict.fromkeys((*ESCALATION_REASONS, OTHER), 0)
     for reason, calls in escalation_counts(conn, since, until).items():
         reasons[reason if reason in ESCALATION_REASONS else OTHER] += calls
-    return compute_kpis(conn, since, until), reasons
+    more = compute_more(conn, since, until, cost, reasons)
+    return compute_kpis(conn, since, until), reasons, more
 
 
 class KpiBoard:
     """The last 24 h's KPIs from `db`, as a prometheus Collector."""
 
     def __init__(
-        self, db: Database, clock: Callable[[], float] = time.time, window_s: float = WINDOW_S
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        window_s: float = WINDOW_S,
+        cost: QualityCost | None = None,
     ) -> None:
-        self.db, self.clock, self.window_s = db, clock, window_s
+        self.db, self.clock, self.window_s, self.cost = db, clock, window_s, cost
         self._lock = threading.Lock()
         self._reading: Reading | None = None
         self._refreshed_at = 0.0
@@ -100,14 +111,14 @@ class KpiBoard:
     def refresh(self) -> Kpis:
         """Read the KPIs now (blocking); raises the store's errors."""
         now = self.clock()
-        reading = self.db.query(read_kpis, now - self.window_s, now)
+        reading = self.db.query(read_kpis, now - self.window_s, now, self.cost)
         self._keep(reading, now)
         return reading[0]
 
     async def refresh_async(self) -> Kpis:
         """`refresh` on the store's own thread (never the event loop's)."""
         now = self.clock()
-        reading = await self.db.run_query(read_kpis, now - self.window_s, now)
+        reading = await self.db.run_query(read_kpis, now - self.window_s, now, self.cost)
         self._keep(reading, now)
         return reading[0]
 
@@ -123,7 +134,7 @@ class KpiBoard:
         )
         if reading is None:
             return
-        kpis, reasons = reading
+        kpis, reasons, more = reading
         for name, (text, attribute) in COUNTS.items():
             yield GaugeMetricFamily(name, text, value=float(getattr(kpis, attribute)))
         for name, (text, attribute) in RATIOS.items():
@@ -136,6 +147,7 @@ class KpiBoard:
         for reason, calls in reasons.items():
             escalated.add_metric([reason], float(calls))
         yield escalated
+        yield from more_families(more, self.cost.currency if self.cost else "")
 
 
 async def follow_kpis(board: KpiBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:
@@ -143,8 +155,10 @@ async def follow_kpis(board: KpiBoard, stop: asyncio.Event, every_s: float = REF
     await follow(board, "kpis", stop, every_s)
 
 
-async def kpi_job(db: Database, metrics: Metrics, stop: asyncio.Event) -> None:
+async def kpi_job(
+    db: Database, metrics: Metrics, stop: asyncio.Event, cost: QualityCost | None = None
+) -> None:
     """The admin's KPI gauges: on /metrics from now on, refreshed until `stop`."""
-    board = KpiBoard(db)
+    board = KpiBoard(db, cost=cost)
     metrics.add_collector(board)
     await follow_kpis(board, stop)

@@ -88,7 +88,7 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     try:
         close_orphans(repo, metrics, worker)  # before this process takes any call
         agent, llm = await build_agent(settings, repo, metrics, health, api_key, db)
-        telephony = PjsipTelephony(settings.sip)
+        telephony = PjsipTelephony(settings.sip, on_rejected=metrics.call_rejected)
         await telephony.start(agent.handle)
         where = f"listening on {settings.sip.host}:{telephony.sip_port}"
         health.set(name, True, where)

@@ -47,6 +47,7 @@ from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
 from appliance.quality.kpi_metrics import kpi_job
+from appliance.quality.schedule_jobs import schedule_job
 from appliance.quality.scorer import scoring_job
 from appliance.quality.wer_metrics import wer_job
 from appliance.services.app_db import open_store
@@ -149,7 +150,7 @@ def demo_lines(settings: Settings) -> list[str]:
 
 class Supervisor:
     def __init__(self, settings: Settings, config: Path | None) -> None:
-        self.s = settings
+        self.s, self.config = settings, config
         var = settings.var_dir
         self.health, self.metrics = Health(), Metrics()
         self.stop = asyncio.Event()
@@ -265,9 +266,10 @@ def _start_jobs(
         asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
         asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
-        asyncio.create_task(kpi_job(db, sup.metrics, sup.stop)),  # 24 h KPIs on /metrics
+        asyncio.create_task(kpi_job(db, sup.metrics, sup.stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, sup.metrics, sup.stop)),  # WER on /metrics
         asyncio.create_task(enforce_job(db, settings.governance, sup.metrics, sup.stop)),
+        asyncio.create_task(schedule_job(settings, db, sup.stop, sup.config)),  # weekly
     ]
 
 

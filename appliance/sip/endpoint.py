@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections.abc import Callable
 
 from appliance.config import Sip
 from appliance.errors import ApplianceError, TelephonyError
@@ -40,8 +41,10 @@ class PjsipTelephony:
         rtp_timeout_s: float = RTP_TIMEOUT_S,
         log_level: int = 0,
         accept_transfers: bool = False,
+        on_rejected: Callable[[int], None] | None = None,
     ) -> None:
         self._sip = sip
+        self._on_rejected = on_rejected  # an inbound call refused (busy, draining): its status
         self._accept_transfers = accept_transfers  # follow REFERs (off: 603 Decline)
         self._rtp_timeout_s = rtp_timeout_s  # hang up a call with no RTP this long (0: never)
         self._user_agent = user_agent
@@ -80,6 +83,7 @@ class PjsipTelephony:
             self._log_level,
             self._rtp_timeout_s,
             self._accept_transfers,
+            self._on_rejected,
         )
         worker = EndpointThread(THREAD_NAME, stack.setup, stack.poll, stack.teardown)
         self._stack, self._worker = stack, worker

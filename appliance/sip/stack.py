@@ -66,8 +66,10 @@ class SipStack:
         log_level: int = 0,
         rtp_timeout_s: float = 0.0,
         accept_transfers: bool = False,
+        on_rejected: Callable[[int], None] | None = None,
     ) -> None:
         self.sip = sip
+        self._on_rejected = on_rejected  # told the status of each inbound call refused
         self.accept_transfers = accept_transfers  # follow REFERs from the far end (tests)
         self.user_agent = user_agent
         self.log_level = log_level
@@ -227,6 +229,8 @@ class SipStack:
                 "call rejected",
                 extra={"stage": "telephony", "call_id": handle.call_id, "code": code},
             )
+            if self._on_rejected is not None:
+                self._on_rejected(code)
             return
         if self.sip.ring_s > 0:  # 180 Ringing first: the PBX shows alerting; CANCEL works
             try:

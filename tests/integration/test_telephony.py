@@ -26,6 +26,7 @@ import pytest
 
 from appliance.config import Sip
 from appliance.errors import TelephonyError
+from appliance.observability.metrics import Metrics
 from appliance.ports import CallHandle
 from appliance.sip import PjsipCall, PjsipTelephony
 from tests.conftest import free_port
@@ -335,7 +336,9 @@ async def test_max_calls_rejects_with_486_busy_here() -> None:
         async for _ in call.frames():
             pass
 
-    async with running(sip_settings(max_calls=1), hold) as telephony:
+    metrics = Metrics()
+    options = {"on_rejected": metrics.call_rejected}
+    async with running(sip_settings(max_calls=1), hold, **options) as telephony:
         first = asyncio.create_task(asyncio.to_thread(sipp, telephony.sip_port, "-d", "3000"))
         for _ in range(200):
             if telephony.active_calls() == 1:
@@ -347,6 +350,10 @@ async def test_max_calls_rejects_with_486_busy_here() -> None:
         assert sipp_count(busy.stdout, "Failed call") == 1
         assert "486" in busy.stdout + busy.stderr
         assert telephony.active_calls() == 1  # the rejected call never counted
+        rejected = metrics.registry.get_sample_value(
+            "appliance_calls_rejected_total", {"code": "486"}
+        )
+        assert rejected == 1.0  # the answer-rate SLO's offered calls include it
         held = await first
         assert held.returncode == 0, held.stdout[-2000:]
 

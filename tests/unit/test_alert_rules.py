@@ -132,3 +132,83 @@ def test_a_demotion_alert_on_the_counter_value_fails_the_promtool_tests(tmp_path
     done = _run("test", "rules", str(tmp_path / TESTS.name))
     assert done.returncode != 0
     assert "UseCaseDemoted" in done.stdout + done.stderr
+
+
+SLO_TESTS = TESTS.parent / "slo.rules.test.yml"
+SLO_TEMPLATE = "appliance.slo.rules.yml.j2"
+SLO_ALERTS = (
+    "AnswerRateBudgetBurnFast",
+    "AnswerRateBudgetBurnSlow",
+    "TurnLatencyBudgetBurnFast",
+    "TurnLatencyBudgetBurnSlow",
+)
+
+
+def _slo_rendered(folder: Path) -> Path:
+    path = folder / "appliance.slo.rules.yml"
+    path.write_text(render_template("monitoring", SLO_TEMPLATE))
+    return path
+
+
+def test_promtool_accepts_the_slo_rules(tmp_path: Path) -> None:
+    done = _run("check", "rules", str(_slo_rendered(tmp_path)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 18 rules found" in done.stdout  # 2 SLIs x 7 windows, 4 alerts
+
+
+def test_each_slo_burn_alert_fires_and_does_not_fire_as_promtool_tests_it(
+    tmp_path: Path,
+) -> None:
+    _slo_rendered(tmp_path)
+    shutil.copy(SLO_TESTS, tmp_path / SLO_TESTS.name)
+    done = _run("test", "rules", str(tmp_path / SLO_TESTS.name))
+    assert done.returncode == 0, done.stdout + done.stderr
+    spec = yaml.safe_load(SLO_TESTS.read_text())
+    cases = [c for group in spec["tests"] for c in group["alert_rule_test"]]
+    for alert in SLO_ALERTS:
+        outcomes = {bool(c["exp_alerts"]) for c in cases if c["alertname"] == alert}
+        assert outcomes == {True, False}, f"{alert}: fired and not fired, each tested"
+
+
+def test_the_slo_rules_use_the_targets_windows_and_metrics_that_exist() -> None:
+    data = yaml.safe_load(render_template("monitoring", SLO_TEMPLATE))
+    [slo] = [g for g in data["groups"] if g["name"] == "slo"]
+    records = {r["record"]: r["expr"] for r in slo["rules"] if "record" in r}
+    windows = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+    for sli in ("answer", "turn_latency"):
+        assert {f"appliance:slo_{sli}_errors:ratio_rate{w}" for w in windows} <= set(records)
+    answer = records["appliance:slo_answer_errors:ratio_rate1h"]
+    assert "appliance_calls_total[1h]" in answer and "appliance_calls_rejected_total[1h]" in answer
+    assert {"appliance_calls_total", "appliance_calls_rejected_total"} <= exported_names()
+    assert 'le="3.5"' in records["appliance:slo_turn_latency_errors:ratio_rate5m"]
+    alerts = {r["alert"]: r for r in slo["rules"] if "alert" in r}
+    assert set(alerts) == set(SLO_ALERTS)
+    fast = " ".join(alerts["AnswerRateBudgetBurnFast"]["expr"].split())
+    assert "ratio_rate1h > 0.072 and" in fast and "ratio_rate6h > 0.03 and" in fast  # 14.4x, 6x
+    slow = " ".join(alerts["TurnLatencyBudgetBurnSlow"]["expr"].split())
+    assert "ratio_rate1d > 0.15 and" in slow and "ratio_rate3d > 0.05 and" in slow  # 3x, 1x
+    assert alerts["TurnLatencyBudgetBurnFast"]["labels"]["severity"] == "page"
+    assert alerts["AnswerRateBudgetBurnSlow"]["labels"]["severity"] == "ticket"
+
+
+def exported_names() -> set[str]:
+    """The counters' sample names as the appliance exports them."""
+    from appliance.observability.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.call_ended("completed")
+    metrics.call_rejected(486)
+    return {s.name for family in metrics.registry.collect() for s in family.samples}
+
+
+def test_a_loose_answer_target_fails_the_slo_promtool_tests(tmp_path: Path) -> None:
+    """The SLO tests can fail: at a 95% target the outage that burns a 99.5% budget
+    14 times over does not page (only its test group is run)."""
+    text = render_template("monitoring", SLO_TEMPLATE, monitoring_slo_answer_target=0.95)
+    (tmp_path / "appliance.slo.rules.yml").write_text(text)
+    spec = yaml.safe_load(SLO_TESTS.read_text())
+    spec["tests"] = spec["tests"][:1]  # the outage
+    (tmp_path / SLO_TESTS.name).write_text(yaml.safe_dump(spec))
+    done = _run("test", "rules", str(tmp_path / SLO_TESTS.name))
+    assert done.returncode != 0
+    assert "AnswerRateBudgetBurnFast" in done.stdout + done.stderr

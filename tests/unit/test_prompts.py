@@ -131,7 +131,7 @@ class Telephony:
 
     made = 0
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, **options: Any) -> None:
         Telephony.made += 1
 
     async def start(self, handle: Any) -> None:

@@ -18,6 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId
 from appliance.observability.metrics import Metrics
+from appliance.quality.kpi_gauges import (
+    AHT,
+    DEFLECTED,
+    DEFLECTION,
+    ESCALATION,
+    IN_SCOPE,
+    TIER,
+)
 from appliance.quality.kpi_metrics import (
     COUNTS,
     ESCALATED,
@@ -201,8 +209,11 @@ async def test_the_board_exports_the_last_day_without_labels_or_phi(db: Database
     assert scrape(registry) == {REFRESHED: ({}, 0.0)}  # before the first refresh
     board.refresh()
     samples = scrape(registry)
-    assert set(samples) == {*COUNTS, *RATIOS, REFRESHED}
-    assert {name for name, labels, _ in samples_of(registry) if labels} == {ESCALATED}
+    # no use case configured in this store: nothing in scope, no deflection share
+    assert set(samples) == {*COUNTS, *RATIOS, REFRESHED, IN_SCOPE, DEFLECTED, AHT}
+    assert samples[IN_SCOPE][1] == 0 and DEFLECTION not in samples
+    labelled = {name for name, labels, _ in samples_of(registry) if labels}
+    assert labelled == {ESCALATED, ESCALATION, f"{TIER}_calls", f"{TIER}_deflected_calls"}
     reasons = escalations(registry)
     assert set(reasons) == {*ESCALATION_REASONS, "other"}  # a fixed label set, all exported
     assert {r: n for r, n in reasons.items() if n} == {"caller-request": 2, "emergency": 1}
