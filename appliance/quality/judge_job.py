@@ -38,7 +38,7 @@ def judge_pending(
     """One pass: judge up to `limit` ended, deterministically scored calls; how many.
 
     Nothing while a call is in progress (the model is theirs first)."""
-    if db.query(_live_calls, now() - OPEN_CALL_WINDOW_S):
+    if db.query(calls_in_progress, now() - OPEN_CALL_WINDOW_S):
         return 0
     version = judge_version(model.model_name)
     judged = 0
@@ -81,7 +81,8 @@ def _write(
             enqueue(conn, int(cursor.lastrowid or 0), call_id, at)
 
 
-def _live_calls(conn: Connection, since: float) -> bool:
+def calls_in_progress(conn: Connection, since: float) -> bool:
+    """A call started since `since` has not ended."""
     row = conn.execute(
         "SELECT 1 FROM calls WHERE ended_at IS NULL AND started_at >= ? LIMIT 1", (since,)
     ).fetchone()

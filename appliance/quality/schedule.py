@@ -10,12 +10,15 @@ start-up (once, for the latest slot: the weeks missed before it are not made up)
 ran is recorded after it succeeded, in <var>/quality/schedule-<job>.json (week and time,
 written atomically), so that a restart does not repeat it; a failed run is logged by its
 code and tried again at the next check. Checks are every CHECK_S, through the admin's
-refresh loop (quality.refresh.follow).
+refresh loop (quality.refresh.follow), the first one FIRST_CHECK_S after start-up, so that
+a start (or `make run`'s first call) never competes with a catch-up run; child processes
+run at the lowest CPU priority (nice 19): live calls come first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +33,8 @@ from appliance.quality.refresh import follow
 
 logger = logging.getLogger(__name__)
 CHECK_S = 600.0  # s between checks
+DEFERRED = "quality-job-deferred"  # an action that waits for a quieter moment: not a failure
+FIRST_CHECK_S = 900.0  # s after start-up before the first check
 WEEK_S = 7 * 86400.0
 Action = Callable[[float], Awaitable[None]]  # run for the slot at this UNIX time
 
@@ -100,7 +105,10 @@ class WeeklyRunner:
             try:
                 await action(slot)
             except ApplianceError as exc:
-                logger.error("scheduled job failed", extra={"job": job.name, "code": exc.code})
+                level = logging.INFO if exc.code == DEFERRED else logging.ERROR
+                logger.log(
+                    level, "scheduled job not run", extra={"job": job.name, "code": exc.code}
+                )
                 continue
             except Exception as exc:  # the schedule outlives a bad run; the type only
                 code = type(exc).__name__
@@ -113,9 +121,21 @@ class WeeklyRunner:
 
 
 async def follow_schedule(
-    runner: WeeklyRunner, stop: asyncio.Event, every_s: float = CHECK_S
+    runner: WeeklyRunner,
+    stop: asyncio.Event,
+    every_s: float = CHECK_S,
+    first_after_s: float = FIRST_CHECK_S,
 ) -> None:
-    await follow(runner, "schedule", stop, every_s)
+    """Check every `every_s` until `stop`, the first check `first_after_s` after the call."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), first_after_s)
+    if not stop.is_set():
+        await follow(runner, "schedule", stop, every_s)
+
+
+def _lowest_priority() -> None:
+    """In the child before exec: nice 19, so a live call's STT and TTS come first."""
+    os.nice(19)
 
 
 def previous_week(slot: float) -> str:
@@ -126,7 +146,9 @@ def previous_week(slot: float) -> str:
 async def run_command(argv: Sequence[str], timeout_s: float) -> None:
     """A child process to its end; quality-job-failed when it fails or takes too long
     (its output goes to the admin's log streams, never parsed)."""
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, preexec_fn=_lowest_priority
+    )
     try:
         rc = await asyncio.wait_for(proc.wait(), timeout_s)
     except TimeoutError:

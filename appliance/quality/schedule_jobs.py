@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.config_quality import QualityCost
+from appliance.errors import ApplianceError
 from appliance.quality.digest import build_digest
 from appliance.quality.digest_report import week_window, write_week
+from appliance.quality.judge_job import OPEN_CALL_WINDOW_S, calls_in_progress
 from appliance.quality.schedule import (
+    DEFERRED,
     Action,
     Weekly,
     WeeklyRunner,
@@ -39,12 +43,17 @@ def digest_action(db: Database, folder: Path, cost: QualityCost | None) -> Actio
     return make
 
 
-def wer_action(config: Path | None) -> Action:
+def wer_action(db: Database, config: Path | None) -> Action:
+    """The golden set in a child process, started only while no call is in progress (it
+    loads the speech models and keeps the CPU busy for minutes); otherwise deferred to
+    the next check."""
     argv = [sys.executable, "-m", "appliance"]
     argv += ["--config", str(config)] if config is not None else []
     argv += ["quality", "wer-golden"]
 
     async def run(_: float) -> None:
+        if await db.run_query(calls_in_progress, time.time() - OPEN_CALL_WINDOW_S):
+            raise ApplianceError(DEFERRED, "a call is in progress")
         await run_command(argv, WER_TIMEOUT_S)
 
     return run
@@ -55,7 +64,7 @@ def weekly_runner(settings: Settings, db: Database, config: Path | None) -> Week
     jobs = [
         (Weekly("digest", q.digest_weekday, q.digest_hour),
          digest_action(db, digest_dir(settings), q.cost)),
-        (Weekly("wer-golden", q.wer_weekday, q.wer_hour), wer_action(config)),
+        (Weekly("wer-golden", q.wer_weekday, q.wer_hour), wer_action(db, config)),
     ]  # fmt: skip
     return WeeklyRunner(jobs, settings.var_dir / "quality")
 

@@ -5,6 +5,8 @@ failure; and the digest job writing last week's HTML and PDF from a real store."
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +14,19 @@ import pytest
 
 from appliance.config import load_settings
 from appliance.errors import ApplianceError
-from appliance.quality.schedule import Weekly, WeeklyRunner, due, iso_week, latest_slot
-from appliance.quality.schedule_jobs import digest_action, digest_dir, schedule_job
+from appliance.quality import schedule_jobs
+from appliance.quality.schedule import (
+    DEFERRED,
+    Action,
+    Weekly,
+    WeeklyRunner,
+    due,
+    follow_schedule,
+    iso_week,
+    latest_slot,
+)
+from appliance.quality.schedule_jobs import digest_action, digest_dir, schedule_job, wer_action
+from appliance.store.calls import CallRepository
 from appliance.store.db import Database
 from tests.unit.test_quality_kpi_more import COST_MODEL, T0
 from tests.unit.test_quality_kpi_more import db as db
@@ -117,3 +130,59 @@ async def test_the_settings_place_and_switch_the_jobs(db: Database, tmp_path: Pa
     stop = asyncio.Event()
     await asyncio.wait_for(schedule_job(settings, db, stop, config), 5)  # off: returns
     assert not (tmp_path / "var" / "quality").exists()
+
+
+async def test_the_first_check_waits_after_start_up(tmp_path: Path) -> None:
+    """A start never competes with a catch-up run: nothing runs before `first_after_s`."""
+    runner, runs = runner_with(tmp_path, Clock(at("2026-12-07T07:00:00")))
+    stop = asyncio.Event()
+    task = asyncio.create_task(follow_schedule(runner, stop, every_s=60, first_after_s=0.5))
+    await asyncio.sleep(0.1)
+    assert runs == []  # still waiting
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert runs == []  # stopped before the first check: nothing ran
+    stop = asyncio.Event()
+    task = asyncio.create_task(follow_schedule(runner, stop, every_s=60, first_after_s=0.05))
+    for _ in range(100):
+        if runs:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert runs == ["2026-W50"]
+
+
+async def test_the_golden_set_waits_while_a_call_is_in_progress(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deferred (not failed, not recorded) while a call is open; run once none is."""
+    marker = tmp_path / "ran"
+    now = time.time()
+    await CallRepository(db).start_call("live", now, "PCMU", "h")
+    wer = wer_action(db, None)
+    argv = [
+        sys.executable,
+        "-c",
+        f"import os, pathlib; pathlib.Path({str(marker)!r}).write_text(str(os.nice(0)))",
+    ]
+    runner = WeeklyRunner(
+        [(Weekly("wer-golden", 7, 2), lambda slot: _patched(wer, argv, slot))], tmp_path / "q"
+    )
+    with caplog.at_level("INFO"):
+        assert await runner.refresh_async() == []
+    assert not marker.exists() and not runner.record_path(Weekly("wer-golden", 7, 2)).exists()
+    assert [r.levelname for r in caplog.records if getattr(r, "code", "") == DEFERRED] == ["INFO"]
+    await db.run(
+        lambda c: c.execute("UPDATE calls SET ended_at = ? WHERE call_id = 'live'", (now,))
+    )
+    assert await runner.refresh_async() == ["wer-golden"]
+    assert marker.read_text() == "19"  # the child ran at the lowest CPU priority
+
+
+async def _patched(action: Action, argv: list[str], slot: float) -> None:
+    """Run `action` with its child command replaced by `argv` (a quick stand-in)."""
+    with pytest.MonkeyPatch.context() as mp:
+        real = schedule_jobs.run_command
+        mp.setattr(schedule_jobs, "run_command", lambda _argv, timeout: real(argv, timeout))
+        await action(slot)
