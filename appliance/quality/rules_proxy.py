@@ -53,7 +53,7 @@ def proxy_signals(facts: CallFacts, params: Mapping[str, Any]) -> Result:
     limits = (params["max_low_confidence"], params["max_reprompts"], params["max_corrections"])
     over = any(n > float(limit) for n, limit in zip(counts, limits, strict=True))
     reason = ",".join(f"{k}:{n}" for k, n in zip(SIGNALS, counts, strict=True))
-    evidence = tuple(x.ref for x in (*low, *asked, *corrected))[:10]
+    evidence = tuple([t.ref for t in low] + [e.ref for e in (*asked, *corrected)])[:10]
     return Result(UNSURE if over else PASS, reason, float(sum(counts)), evidence)
 
 
