@@ -2,9 +2,12 @@
 use case), a call's page (stage timings, events, escalation reasons, scores: metadata, no
 PHI), and its transcript with the handoff packets (PHI: only for roles that may read
 transcripts, each view audited as `phi.read` naming the user before it is shown). On the
-transcript, turns of the quality audio sample have a player (`/calls/<id>/audio/<seq>`: WAV,
-each play audited as `phi.read`) and a correction form (CSRF) whose text is stored as the
-reviewer's correction for the weekly WER (appliance/console/turn_audio.py)."""
+call's page, a quality reviewer or contact-centre lead may flag the call as a complaint
+(CSRF; a reason code from a fixed list; append-only and audited naming the user:
+appliance/governance/complaints.py). On the transcript, turns of the quality audio
+sample have a player (`/calls/<id>/audio/<seq>`: WAV, each play audited as `phi.read`)
+and a correction form (CSRF) whose text is stored as the reviewer's correction for the
+weekly WER (appliance/console/turn_audio.py)."""
 
 from __future__ import annotations
 
@@ -30,11 +33,14 @@ from appliance.console.roles import Permission, may
 from appliance.console.routes import Form
 from appliance.console.turn_audio import correct, play, sampled
 from appliance.console.waterfall import call_bars
-from appliance.errors import ConsoleError
+from appliance.errors import ApplianceError, ConsoleError
+from appliance.governance.complaints import REASONS as COMPLAINT_REASONS
+from appliance.governance.complaints import flags_of, store_flag
 
 AnyRequest = Request[Any, Any, Any]
 REVIEW = [requires(Permission.REVIEW_CALLS)]
 TRANSCRIPT = [requires(Permission.READ_TRANSCRIPTS)]
+FLAG = [requires(Permission.FLAG_COMPLAINT)]
 _CODE = re.compile(r"[a-z][a-z-]{0,39}")  # an error code shown back on the transcript
 
 
@@ -80,7 +86,9 @@ class CallsController(GuardedController):
         )
 
     @get("/calls/{call_id:str}", guards=REVIEW, sync_to_thread=True)
-    def call(self, request: AnyRequest, call_id: FromPath[str]) -> Response[str]:
+    def call(
+        self, request: AnyRequest, call_id: FromPath[str], error: FromQuery[str] = ""
+    ) -> Response[str]:
         detail = console_of(request).calls.detail(call_id)
         if detail is None:
             return _not_found(request)
@@ -91,7 +99,29 @@ class CallsController(GuardedController):
             call=detail,
             bars=call_bars(console_of(request).db, call_id),
             may_read=may(session.role, Permission.READ_TRANSCRIPTS),
+            may_flag=may(session.role, Permission.FLAG_COMPLAINT),
+            flags=console_of(request).db.query(flags_of, call_id),
+            reasons=COMPLAINT_REASONS,
+            error=error if _CODE.fullmatch(error) else "",
         )
+
+    @post("/calls/{call_id:str}/complaint", guards=FLAG, sync_to_thread=True)
+    def complaint(self, request: AnyRequest, call_id: FromPath[str], data: Form) -> Redirect:
+        """Flag the call as a complaint (append-only, audited naming the user); back to
+        the call's page (with the code of a refusal)."""
+        check_csrf(session_of(request), data)
+        back = f"/console/calls/{quote(call_id, safe='')}"
+        who = actor(request)
+        try:
+            store_flag(
+                console_of(request).db,
+                call_id,
+                data.get("reason", ""),
+                (who.name, who.role, who.component),
+            )
+        except ApplianceError as exc:
+            return Redirect(f"{back}?error={quote(exc.code)}", status_code=303, headers=HEADERS)
+        return Redirect(f"{back}#complaint", status_code=303, headers=HEADERS)
 
     @get("/calls/{call_id:str}/transcript", guards=TRANSCRIPT, sync_to_thread=True)
     def transcript(

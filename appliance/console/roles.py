@@ -37,6 +37,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view-audit"  # the audit log and its export
     SEE_REMINDERS = "see-reminders"  # reminder results and plan per day (ids and codes)
     EDIT_CONSENT = "edit-consent"  # a patient's consents and DNC marks by id (step-up)
+    FLAG_COMPLAINT = "flag-complaint"  # flag a call as a complaint (the phase gate counts it)
 
 
 P = Permission
@@ -60,7 +61,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COMPLIANCE_OFFICER: frozenset(
         {P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.SEE_USE_CASES, P.SIGN_OFF, P.VIEW_AUDIT}
     ),
-    Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS}),
+    Role.QUALITY_REVIEWER: frozenset({P.REVIEW_CALLS, P.READ_TRANSCRIPTS, P.FLAG_COMPLAINT}),
     Role.CONTACT_CENTRE_LEAD: frozenset(
         {
             P.REVIEW_CALLS,
@@ -70,6 +71,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SCREEN_POP,
             P.SEE_REMINDERS,
             P.EDIT_CONSENT,
+            P.FLAG_COMPLAINT,
         }
     ),
     Role.FRONT_DESK: frozenset({P.SCREEN_POP}),

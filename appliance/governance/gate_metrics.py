@@ -51,6 +51,7 @@ class CallRecord:
     kinds: list[str] = field(default_factory=list)  # event kinds, in order
     codes: list[str | None] = field(default_factory=list)  # their codes
     verdicts: dict[str, str] = field(default_factory=dict)  # compliance evaluator -> newest
+    complaint_flag: bool = False  # a reviewer or the desk flagged it (complaint_flags)
 
     def has(self, *kinds: str) -> bool:
         return any(k in kinds for k in self.kinds)
@@ -117,6 +118,11 @@ _SCORES = (
     " WHERE c.started_at >= ? AND c.started_at < ? AND c.ended_at IS NOT NULL ORDER BY s.id"
 )
 
+_FLAGS = (
+    "SELECT DISTINCT f.call_id FROM complaint_flags f JOIN calls c USING (call_id)"
+    " WHERE c.started_at >= ? AND c.started_at < ? AND c.ended_at IS NOT NULL"
+)
+
 
 def read_window(conn: Connection, since: float, until: float) -> list[CallRecord]:
     """The calls that started in [since, until) and ended, with events and verdicts."""
@@ -127,6 +133,8 @@ def read_window(conn: Connection, since: float, until: float) -> list[CallRecord
     for call_id, kind, code in conn.execute(_EVENTS, (since, until)):
         calls[str(call_id)].kinds.append(str(kind))
         calls[str(call_id)].codes.append(None if code is None else str(code))
+    for (call_id,) in conn.execute(_FLAGS, (since, until)):
+        calls[str(call_id)].complaint_flag = True
     for call_id, evaluator, verdict in conn.execute(_SCORES, (since, until)):
         if str(evaluator) in COMPLIANCE_EVALUATORS:  # the newest row wins
             calls[str(call_id)].verdicts[str(evaluator)] = str(verdict)
@@ -156,7 +164,7 @@ class Counts:
     transfers: int  # transfers with a known outcome
     reached: int  # ... that reached a human (transfer-ok)
     escalated: int  # calls with a transfer requested
-    complaints: int  # ... whose transfer failed or whose caller called back in time
+    complaints: int  # ... flagged as a complaint, or transfer failed, or called back in time
     evaluator_fails: dict[str, int]
     evaluator_scored: dict[str, int]
 
@@ -187,9 +195,10 @@ def count(
 
 
 def _complaint(call: CallRecord, callers: dict[str, list[float]], callback_s: float) -> bool:
-    """An escalation that became a complaint: the transfer did not reach a human, or the
-    same caller called again within `callback_s` of this call's start."""
-    if call.has("transfer-failed"):
+    """An escalation that became a complaint: flagged as one (complaint_flags), or by the
+    proxy: the transfer did not reach a human, or the same caller called again within
+    `callback_s` of this call's start."""
+    if call.complaint_flag or call.has("transfer-failed"):
         return True
     later = callers.get(call.caller_key, []) if call.caller_key else []
     return any(call.started_at < at <= call.started_at + callback_s for at in later)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from appliance.config_quality import QualityCost
+from appliance.quality import rules_proxy
 from appliance.quality.evaluators import DEFAULT_EVALUATORS
 from appliance.quality.kpi_more import MoreKpis, Slice, compute_more
 from appliance.quality.kpis import (
@@ -73,6 +74,7 @@ def build_digest(
         "escalation_reasons": _escalation_reasons(conn, since, until),
         "transfer_failures": _transfer_failures(conn, since, until),
         "reply_delay_s": _reply_delays(conn, since, until),
+        "proxy_signals": proxy_totals(conn, since, until),
     }
 
 
@@ -174,6 +176,27 @@ def _fail_reasons(conn: Connection, since: float, until: float) -> list[dict[str
         {"evaluator": e, "reason": r, "calls": n, "compliance": e in compliance}
         for (e, r), n in top
     ]
+
+
+def proxy_totals(conn: Connection, since: float, until: float) -> dict[str, int]:
+    """The proxy signals (appliance/quality/rules_proxy.py) summed over the calls' latest
+    rows: calls scored, calls unsure, and each signal's total."""
+    rows = conn.execute(
+        "SELECT s.verdict, s.reason FROM calls c"  # noqa: S608
+        " CROSS JOIN call_scores s ON s.call_id = c.call_id"
+        f" WHERE {WINDOW} AND {LATEST} AND s.evaluator = :proxy",
+        {**_params(since, until), "proxy": rules_proxy.NAME},
+    ).fetchall()
+    totals = {"calls": 0, "unsure": 0, **dict.fromkeys(rules_proxy.SIGNALS, 0)}
+    for verdict, reason in rows:
+        counts = rules_proxy.parse_counts(str(reason))
+        if counts is None:  # n/a (no caller turns) or an evaluator error
+            continue
+        totals["calls"] += 1
+        totals["unsure"] += verdict == "unsure"
+        for key, n in counts.items():
+            totals[key] += n
+    return totals
 
 
 def _escalation_reasons(conn: Connection, since: float, until: float) -> list[dict[str, Any]]:

@@ -46,6 +46,13 @@ def render_text(digest: dict[str, Any]) -> str:
     lines.append(f"  {'evaluator':28}" + "".join(f"  {v:>6}" for v in VERDICTS))
     for name, counts in digest["verdicts"].items():
         lines.append(f"  {name:28}" + "".join(f"  {counts[v]:>6}" for v in VERDICTS))
+    proxy = digest["proxy_signals"]
+    lines += [
+        "",
+        f"Proxy signals ({proxy['calls']} calls, {proxy['unsure']} unsure):"
+        f" low-confidence caller turns {proxy['low-confidence']},"
+        f" re-prompts {proxy['reprompts']}, caller corrections {proxy['corrections']}",
+    ]
     lines += ["", "Top fail reasons"]
     lines += [
         f"  {r['calls']:>5}  {r['evaluator']:28}  {r['reason']}"

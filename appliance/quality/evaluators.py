@@ -14,6 +14,7 @@ from typing import Any
 
 from appliance.quality import rules_compliance as c
 from appliance.quality import rules_conduct as d
+from appliance.quality import rules_proxy as p
 from appliance.quality.facts import CallFacts
 from appliance.quality.result import UNSURE, Result
 
@@ -88,4 +89,5 @@ DEFAULT_EVALUATORS: tuple[Evaluator, ...] = (
     ),
     Evaluator("filler-count", d.filler_count, {"max_share": 0.5}),
     Evaluator("transfer-outcome", d.transfer_outcome, {}),
+    Evaluator(p.NAME, p.proxy_signals, p.PARAMS),
 )

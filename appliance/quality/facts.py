@@ -39,6 +39,7 @@ class Turn:
     ended_at: float  # UNIX s
     timings: Mapping[str, float | None]
     text: str | None  # agent turns only; None for caller turns and purged text
+    stt_confidence: float | None = None  # caller turns: Whisper's avg logprob
 
     @property
     def ref(self) -> str:
@@ -118,16 +119,17 @@ def load_facts(conn: Connection, call_id: str) -> CallFacts | None:
 # a caller turn's text is never selected
 _TURNS = (
     "SELECT seq, speaker, started_at, ended_at, timings,"
-    " CASE WHEN speaker = 'agent' AND purged_at IS NULL THEN text END"
+    " CASE WHEN speaker = 'agent' AND purged_at IS NULL THEN text END, stt_confidence"
     " FROM turns WHERE call_id = ? ORDER BY seq"
 )
 
 
 def _turn(row: Any) -> Turn:
-    seq, speaker, started_at, ended_at, timings, text = row
+    seq, speaker, started_at, ended_at, timings, text, confidence = row
     return Turn(
-        int(seq), str(speaker), float(started_at), float(ended_at), json.loads(timings), text
-    )
+        int(seq), str(speaker), float(started_at), float(ended_at), json.loads(timings), text,
+        None if confidence is None else float(confidence),
+    )  # fmt: skip
 
 
 def appointment_ref(event: Event) -> tuple[str, str]:

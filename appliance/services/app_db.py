@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from appliance.config import Settings
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
+from appliance.governance.complaints import COMPLAINTS_MIGRATION
 from appliance.governance.config_audit import audit_config
 from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
@@ -51,6 +52,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     REVIEW_MIGRATION,  # 15: the quality reviewer's queue of unsure judge verdicts
     WER_MIGRATION,  # 16: WER runs and reviewers' transcript corrections (appliance/quality)
     AUDIO_MIGRATION,  # 17: the quality sample's caller audio per turn (appliance/quality)
+    COMPLAINTS_MIGRATION,  # 18: calls flagged as complaints, append-only (appliance/governance)
 )
 
 

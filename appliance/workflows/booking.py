@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from appliance.workflows.engine import WorkflowEngine
     from appliance.workflows.understander import Understanding
 
+# the outcome of a read-back the caller said no to (a book, reschedule or cancel event's
+# code; appliance/quality/rules_proxy.py counts them as caller corrections)
+CALLER_DECLINED = "caller-declined"
 _ORDINAL = {"first": 0, "earlier": 0, "earliest": 0, "second": 1, "later": 1, "last": -1}
 
 
@@ -112,7 +115,9 @@ async def choose_slot(e: WorkflowEngine, u: Understanding, text: str) -> Decisio
 async def confirm(e: WorkflowEngine, text: str) -> Decision:
     s = e.state
     answer = classify(text)
-    if answer == Answer.NO:
+    if answer == Answer.NO:  # a correction after the read-back (post-call proxy signal)
+        action = WorkflowAction.RESCHEDULE if s.appointment is not None else WorkflowAction.BOOK
+        s.actions.append(ActionRecord(action, CALLER_DECLINED))
         s.reset_task()
         return Decision(f"{t.OK_NOT_BOOKED} {t.ANYTHING_ELSE}")
     if answer == Answer.UNCLEAR:
@@ -144,7 +149,8 @@ async def confirm_cancel(e: WorkflowEngine, text: str) -> Decision:
         s.actions.append(ActionRecord(WorkflowAction.CANCEL, "ok", done.id))
         s.reset_task()
         return Decision(t.cancelled(done.start))
-    if answer == Answer.NO:
+    if answer == Answer.NO:  # a correction after the read-back
+        s.actions.append(ActionRecord(WorkflowAction.CANCEL, CALLER_DECLINED))
         s.reset_task()
         return Decision(f"{t.LEFT_AS_IT_IS} {t.ANYTHING_ELSE}")
     return e.misunderstood(say=t.YES_OR_NO)

@@ -42,6 +42,7 @@ SCREEN_ROUTES: list[tuple[str, str, Permission]] = [
     ("GET", "/console/calls/{call_id:str}/transcript", P.READ_TRANSCRIPTS),
     ("GET", "/console/calls/{call_id:str}/audio/{seq:int}", P.READ_TRANSCRIPTS),
     ("POST", "/console/calls/{call_id:str}/correct", P.READ_TRANSCRIPTS),
+    ("POST", "/console/calls/{call_id:str}/complaint", P.FLAG_COMPLAINT),
     ("GET", "/console/kb", P.EDIT_KB),
     ("POST", "/console/kb", P.EDIT_KB),
     ("POST", "/console/kb/{version_id:str}/approve", P.EDIT_KB),
@@ -207,6 +208,7 @@ def test_each_role_is_allowed_or_refused_on_each_screen_route(
                 ("POST", "/console/consent/dnc"): 303,
                 ("GET", "/console/calls/{call_id:str}/audio/{seq:int}"): 404,  # none kept
                 ("POST", "/console/calls/{call_id:str}/correct"): 303,  # back, with the code
+                ("POST", "/console/calls/{call_id:str}/complaint"): 303,  # ... no reason
             }.get((method, path), 200)
             assert response.status_code == expected, (role, method, path)
     reads = [a for a in audit_log(console.db) if a[1] == "phi.read"]

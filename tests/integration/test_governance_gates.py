@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from appliance.config import Governance, load_settings
+from appliance.governance import complaints, gates
 from appliance.governance import gate_metrics as gm
-from appliance.governance import gates
 from appliance.governance import use_cases as uc
 from appliance.store.db import Connection, Database
 from tests.integration.rollout_seed import (
@@ -232,3 +232,26 @@ def test_the_evidence_is_canonical_and_hashed(db: Database) -> None:
     assert body["window"] == [T0 - 7 * DAY, T0] and body["state"] == "draft"
     assert {c["name"] for c in body["criteria"]} >= {"calls", "containment"}
     assert gate_of(db, "clinic-information").sha256() == gate.sha256()  # same store, same hash
+
+
+def test_a_flagged_escalated_call_is_a_complaint_too(db: Database) -> None:
+    """complaint = flagged OR proxy: a flag on an escalated call counts (once, also when
+    the proxy already counts it); a flag on a call not escalated is not in the ratio."""
+    escalated = [*BOOKED[:2], ("workflow-transfer", "not-understood"),
+                 ("transfer-requested", "not-understood"), ("transfer-ok", "x")]  # fmt: skip
+    by = ("rita", "quality-reviewer", "console")
+
+    def write(c: Connection) -> None:
+        for i in range(60):
+            seed_call(c, f"b{i}", T0 - 5 * DAY + i * 600, BOOKED, verdicts=green())
+        for i in range(40):
+            seed_call(c, f"e{i}", T0 - 4 * DAY + i * 600, escalated, caller=f"k{i}")
+        seed_call(c, "back", T0 - 3.5 * DAY, REPLIED, caller="k0")  # e0: the proxy's
+
+    db.execute(write)
+    before = crit(gate_of(db, "scheduling"), "escalation-to-complaint")
+    assert (before.value, before.n) == (0.025, 40)
+    for call_id in ("e5", "e0", "b3"):
+        db.execute(complaints.flag_call, call_id, "caller-complained", by, (None, 100), T0)
+    after = crit(gate_of(db, "scheduling"), "escalation-to-complaint")
+    assert (after.value, after.n) == (0.05, 40)  # e0 (proxy and flag) and e5 (flag)

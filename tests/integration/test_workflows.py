@@ -16,6 +16,7 @@ from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.scheduling.model import SlotQuery
 from appliance.workflows import templates as t
+from appliance.workflows.booking import CALLER_DECLINED
 from appliance.workflows.engine import SCHEDULING, Policy, WorkflowEngine
 from appliance.workflows.kb import load_kb
 from appliance.workflows.said import Vocabulary, read_details
@@ -54,6 +55,7 @@ class Dialogue:
     says: list[str] = field(default_factory=list)  # phrases the last reply must contain
     policy: Policy = field(default_factory=Policy)
     existing: bool = False  # Maria already has an appointment (Friday 9:00 with Dr Lee)
+    declined: str = ""  # the action whose read-back the caller said no to (recorded)
 
 
 DIALOGUES = [
@@ -103,6 +105,7 @@ DIALOGUES = [
         ],
         booked=0,
         says=["I haven't booked anything"],
+        declined="book",
     ),
     Dialogue(
         "morning preference",
@@ -147,6 +150,7 @@ DIALOGUES = [
         booked=1,
         existing=True,
         says=["left it as it is"],
+        declined="cancel",
     ),
     Dialogue(
         "when is my appointment",
@@ -389,6 +393,8 @@ async def test_dialogue(schedule: BuiltinSchedule, dialogue: Dialogue) -> None:
     for phrase in dialogue.says:
         assert phrase in decision.say, decision.say
     assert len(await schedule.upcoming("p1")) == dialogue.booked
+    declined = [a.action.value for a in engine.state.actions if a.outcome == CALLER_DECLINED]
+    assert declined == ([dialogue.declined] if dialogue.declined else [])
 
 
 async def test_double_booking_race_recovers(schedule: BuiltinSchedule) -> None:
