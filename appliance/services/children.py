@@ -51,6 +51,9 @@ async def _exec(
 
 
 async def terminate(proc: asyncio.subprocess.Process, grace_s: float = 15.0) -> int:
+    """SIGTERM, then SIGKILL after `grace_s`; then whatever is left of the child's own
+    session (process group): a child killed by SIGKILL cannot stop its own children
+    (Kamailio's workers went on spinning as orphans after a stuck start was killed)."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
@@ -60,7 +63,15 @@ async def terminate(proc: asyncio.subprocess.Process, grace_s: float = 15.0) -> 
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+    _kill_group(proc.pid)
     return proc.returncode if proc.returncode is not None else -1
+
+
+def _kill_group(leader: int) -> None:
+    """SIGKILL the process group `leader` led (children here start their own session, so
+    its id is their pid); nothing when it is gone or was never a group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader, signal.SIGKILL)
 
 
 class NotifySocket:

@@ -24,7 +24,7 @@ from tests.conftest import free_port
 from tests.integration.test_sip_edge_policy import replies, request, status, udp
 from tests.integration.test_sip_tls import make_cert, tls_edge
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 class FakePbx:
