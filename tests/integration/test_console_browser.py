@@ -27,6 +27,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="needs Debian's chromium and chromium-driver (make test installs them)",
+)
 PASSWORD = "correct horse battery staple"
 
 
@@ -113,10 +117,7 @@ def journey(driver, base: str, token: str, clock: Clock) -> None:  # type: ignor
         assert driver.current_url.endswith("/console/login")  # signed out for good
 
 
-@pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="needs Debian's chromium and chromium-driver (make test installs them)",
-)
+@NEEDS_CHROMIUM
 async def test_enrol_sign_out_sign_in_in_chromium(tmp_path: Path) -> None:
     clock = Clock()
     db = Database.open(tmp_path / "console.db", "ab" * 32, MIGRATIONS)

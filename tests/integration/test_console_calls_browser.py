@@ -7,7 +7,6 @@ store, calls written by the store's own writers."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from pathlib import Path
@@ -26,8 +25,7 @@ from appliance.store.audit import read_records
 from appliance.store.db import Database
 from tests.integration.console_seed import CALLER_WORDS, PACKET_NAME, Seeded, seed_calls
 from tests.integration.test_console_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     PASSWORD,
     browser,
     loaded,
@@ -98,10 +96,7 @@ def journey(driver, base: str, secret: str, clock: Clock, seeded: Seeded) -> Non
     assert PACKET_NAME in driver.find_element(By.CSS_SELECTOR, "table.packet").text
 
 
-@pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="needs Debian's chromium and chromium-driver (make test installs them)",
-)
+@NEEDS_CHROMIUM
 async def test_calls_list_to_call_page_to_transcript_in_chromium(tmp_path: Path) -> None:
     clock = Clock()
     db = Database.open(tmp_path / "console.db", "ab" * 32, MIGRATIONS)

@@ -6,7 +6,6 @@ browser's console log. Real uvicorn server, real SQLCipher store."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,7 @@ from appliance.observability.metrics import Metrics
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Database
 from tests.integration.test_console_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     PASSWORD,
     browser,
     type_into,
@@ -36,10 +34,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.timeout(60),
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason="needs Debian's chromium and chromium-driver (make test installs them)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 
 

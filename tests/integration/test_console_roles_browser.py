@@ -7,7 +7,6 @@ role's landing page links exactly the screens the table below names."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +26,7 @@ from appliance.services.app_db import MIGRATIONS
 from appliance.store.audit import read_records
 from appliance.store.db import Database
 from tests.integration.test_console_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     PASSWORD,
     browser,
     type_into,
@@ -39,10 +37,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason="needs Debian's chromium and chromium-driver (make test installs them)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 
 # each role's landing page links these screens, no more (written out, not derived from

@@ -5,7 +5,6 @@ throws the agent's kill switch after the step-up page."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,7 @@ from appliance.governance import use_cases as uc
 from appliance.store.audit import read_records
 from tests.integration.rollout_seed import simulated
 from tests.integration.test_console_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     PASSWORD,
     loaded,
     type_into,
@@ -31,10 +29,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason="needs Debian's chromium and chromium-driver (make test installs them)",
-    ),
+    NEEDS_CHROMIUM,
 ]
 CASE = "/console/use-cases/clinic-information"
 

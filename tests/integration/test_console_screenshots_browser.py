@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import os
 import shutil
 from datetime import date, datetime, time
 from pathlib import Path
@@ -38,8 +37,7 @@ from appliance.store.db import Connection, Database
 from appliance.store.spans import SpanStore
 from tests.integration.console_seed import CALLER_WORDS, PACKET_NAME, Seeded, seed_calls
 from tests.integration.test_console_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     PASSWORD,
     browser,
     type_into,
@@ -182,10 +180,7 @@ def furnish(console: Console, db: Database, seeded: Seeded) -> None:
     rollout.request(db, "scheduling", "olga", "owner", console.now())
 
 
-@pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="needs Debian's chromium and chromium-driver (make test installs them)",
-)
+@NEEDS_CHROMIUM
 def test_screenshots_at_200_percent_fit_the_width(tmp_path: Path) -> None:
     clock = Clock()
     db = Database.open(tmp_path / "console.db", "ab" * 32, MIGRATIONS)

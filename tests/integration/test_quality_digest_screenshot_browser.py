@@ -20,7 +20,7 @@ from appliance.quality.digest import build_digest
 from appliance.quality.digest_report import week_window, write_week
 from appliance.services.app_db import MIGRATIONS
 from appliance.store.db import Connection, Database
-from tests.integration.test_console_browser import CHROMEDRIVER, CHROMIUM, browser
+from tests.integration.test_console_browser import NEEDS_CHROMIUM, browser
 from tests.unit.test_quality_kpi_more import CALLS, COST_MODEL
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(120)]
@@ -103,10 +103,7 @@ def shoot(page: Path, out: Path, profile: Path) -> None:
     image.save(out, format="PNG", optimize=True)
 
 
-@pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="needs Debian's chromium and chromium-driver (make test installs them)",
-)
+@NEEDS_CHROMIUM
 def test_the_digest_first_screen(tmp_path: Path) -> None:
     from PIL import Image
 
