@@ -9,6 +9,7 @@ their own: any one of them decides the call.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
+from appliance.workflows import intent_callers
 
 _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
@@ -362,7 +363,12 @@ PERSON += (
     r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )
 
-# every intent listens for its own phrases, then by concept, then for situations
-for _more in (BROAD, SITUATIONS):
+EMERGENCY += intent_callers.EMERGENCY
+PERSON += intent_callers.PERSON
+
+# every intent listens for its own phrases, then by concept, then for situations, then
+# for what a third author's callers said (intent_callers.py); `other` only for calls not
+# meant for the clinic
+for _more in (BROAD, SITUATIONS, intent_callers.CALLERS):
     for _intent, _rows in _more.items():
-        TABLE[_intent] = [*TABLE[_intent], *_rows]
+        TABLE[_intent] = [*TABLE.get(_intent, []), *_rows]
