@@ -189,7 +189,7 @@ _DAYS = re.compile(
 )
 _CLOCK = re.compile(
     r"(?:\b(at|around|about|by|after|before|from)\s+)?\b(\d{1,2})"
-    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock)?\b"
+    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock|ish)?\b"
 )
 
 
@@ -228,7 +228,7 @@ def resolve_time(text: str) -> time | None:
         minute = colon or spaced
         if not (lead or minute or suffix):
             continue
-        hour = _hour(int(hour_said), suffix if suffix != "oclock" else None, part)
+        hour = _hour(int(hour_said), suffix if suffix in ("am", "pm") else None, part)
         if hour is not None and int(minute or 0) < 60:
             return time(hour, int(minute or 0))
     return None

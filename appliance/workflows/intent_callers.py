@@ -30,7 +30,7 @@ CALLERS: dict[Intent, list[tuple[str, float]]] = {
          rf"\b(?:instead|rather|(?:can|could) (?:i|we) (?:do|come|have|make))\b", 3.0),
         (r"(?:isn't|is not|doesn't|won't|not) (?:gonna |going to )?work"
          rf".{{0,40}}(?:can|could) (?:i|we|you) (?:do|have|make)|supposed to (?:see|come|be)\b"
-         rf".{{0,100}}\b(?:can|could) (?:i|we) (?:do|come|have)\b", 3.0),
+         rf".{{0,100}}\b(?:can|could) (?:i|we) (?:do|come|have)\b", 4.5),
         (r"(?:mixed|got) (?:the|my) dates?\b|\bre ?book\b", 3.0),
     ],
     Intent.CANCEL: [
@@ -40,11 +40,12 @@ CALLERS: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.APPOINTMENT_STATUS: [
         (r"(?:still|am i|i'm) (?:booked|down|scheduled)(?: in)? (?:for|with|on)\b|make sure i'm"
-         r"|am i down for|what (?:day|time|date) did (?:i|we|you) book|no idea when"
+         r"|am i down for|no idea when"
          r"|(?:can't|cannot|don't) remember (?:if|whether|when|what time|what day)"
          r"|what time i (?:need|have) to be there|did you get my (?:booking|appointment)"
          r"|(?:did|has) my (?:booking|appointment) go through", 4.0),
         (r"i'm supposed to (?:come|be) in\b", 3.0),
+        (r"what (?:day|time|date) (?:did|have) (?:i|we|you) (?:book|booked)\b", 8.0),  # past
     ],
     Intent.CLINIC_INFO: [
         (r"pay for parking|parking (?:fee|cost|charge)|where (?:exactly |abouts )?are you"

@@ -105,5 +105,6 @@ _ADJECTIVES = """
 good fine great okay bad sick ill new old next last first second other same different
 available free busy early late earlier later soon urgent sure sorry right wrong correct
 wonderful hurt hurting calling here there
+gotten bigger smaller worse better worried passed away died spilled coffee service customer
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

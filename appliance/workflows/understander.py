@@ -61,7 +61,7 @@ class Understander:
             return Understanding(reading.intent, said, False, _confidence(reading), "rules")
         if reading.score > 0:
             return await self._tie(reading, said, text)
-        if said.details:
+        if said.details or said.spelled:  # "k o w a l c z y k": a name spelled out
             return Understanding(Intent.INFORM, said, False, 0.7, "rules")
         if said.topic and said.topic_score >= MIN_TOPIC_SCORE:  # "parking?" is a question
             return Understanding(Intent.CLINIC_INFO, said, False, 0.7, "rules")
