@@ -45,6 +45,7 @@ PARTS = {
     "tune": "lines_tune.toml",
     "dev": "lines_dev.toml",
     "dev2": "lines_dev2.toml",
+    "dev3": "lines_dev3.toml",
     "held-out": "lines_heldout.toml",
 }
 

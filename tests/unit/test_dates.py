@@ -142,6 +142,9 @@ def test_days_as_whisper_writes_them(spoken: str, expected: date | None) -> None
         ("the ten thirty please", time(10, 30)),
         ("the two pm one", time(14, 0)),
         ("the 12", None),
+        ("like four ish", time(16, 0)),  # "-ish" marks a time as "o'clock" does
+        ("10ish in the morning", time(10, 0)),
+        ("forty ish", None),
     ],
 )
 def test_times_as_whisper_writes_them(spoken: str, expected: time | None) -> None:

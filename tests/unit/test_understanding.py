@@ -179,6 +179,12 @@ async def test_details_alone_are_inform_and_not_asked() -> None:
     assert heard.said.dob is not None and heard.said.dob.isoformat() == "1980-04-12"
 
 
+async def test_a_name_spelled_out_alone_is_an_answer() -> None:
+    u, llm = understander([], "unmatched")
+    heard = await u.understand("k o w a l c z y k", NOW)
+    assert (heard.intent, heard.source) == (Intent.INFORM, "rules") and llm.calls == []
+
+
 async def test_the_details_come_from_the_words_not_the_model() -> None:
     u, _ = understander([answer("reschedule")])
     heard = await u.understand(TIE + " on Friday", NOW)
@@ -198,6 +204,13 @@ async def test_the_details_come_from_the_words_not_the_model() -> None:
         ("Where can I park", Intent.CLINIC_INFO),
         ("Okay, goodbye", Intent.GOODBYE),
         ("purple elephants", Intent.OTHER),
+        ("sorry wrong number", Intent.OTHER),  # not "no": a call not meant for the clinic
+        ("is this the riverside dental office", Intent.OTHER),
+        ("what day did i book for my follow up", Intent.APPOINTMENT_STATUS),  # booked before
+        ("i don't think i need my appointment on friday anymore", Intent.CANCEL),
+        ("my daughter took a bunch of my sleeping pills", Intent.EMERGENCY),
+        ("can i get more of the cream dr patel gave me", Intent.REFILL),
+        ("hi this is the pharmacy at walgreens calling", Intent.SPEAK_TO_PERSON),
     ],
 )
 def test_rules(text: str, intent: Intent) -> None:
