@@ -29,8 +29,8 @@ CALLERS: dict[Intent, list[tuple[str, float]]] = {
         (rf"(?:my|his|her|our|\w+'s) {_APPT} (?:is|was|on|at)\b.{{0,100}}"
          rf"\b(?:instead|rather|(?:can|could) (?:i|we) (?:do|come|have|make))\b", 3.0),
         (r"(?:isn't|is not|doesn't|won't|not) (?:gonna |going to )?work"
-         rf".{{0,40}}(?:can|could) (?:i|we|you) (?:do|have|make)|supposed to (?:see|come|be)\b"
-         rf".{{0,100}}\b(?:can|could) (?:i|we) (?:do|come|have)\b", 4.5),
+         r".{0,40}(?:can|could) (?:i|we|you) (?:do|have|make)|supposed to (?:see|come|be)\b"
+         r".{0,100}\b(?:can|could) (?:i|we) (?:do|come|have)\b", 4.5),
         (r"(?:mixed|got) (?:the|my) dates?\b|\bre ?book\b", 3.0),
     ],
     Intent.CANCEL: [

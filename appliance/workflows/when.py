@@ -87,6 +87,10 @@ def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
         day = None
     at = later.at
-    if dob is not None and at is not None and (at.hour % 12, at.minute) == (dob.month % 12, dob.day):
+    if (
+        dob is not None
+        and at is not None
+        and (at.hour % 12, at.minute) == (dob.month % 12, dob.day)
+    ):
         at = None  # "8 19 88": the birth date's numbers, not 8:19
     return Resolved(day, at, later.part_of_day or whole.part_of_day, later.after)

@@ -36,7 +36,7 @@ def test_the_new_day_and_time_of_a_change(text: str, day: date, at: time | None)
 
 
 def test_the_numbers_of_a_birth_date_are_not_a_time() -> None:
-    """"8 19 88" is August 19, 1988, not 8:19; the same numbers without a birth date
+    """ "8 19 88" is August 19, 1988, not 8:19; the same numbers without a birth date
     are a time."""
     assert when_wanted("8 19 88", NOW, date(1988, 8, 19)).at is None
     assert when_wanted("8 19", NOW, None).at == time(8, 19)
