@@ -26,7 +26,7 @@ PORTABLE_WHEELS := $(VAR)/cache/portable-wheels
 
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-test models lint typecheck check clean
+.PHONY: run test test-slow setup setup-test models lint typecheck check clean
 
 run: setup
 	$(BIN)/appliance run
@@ -34,7 +34,11 @@ run: setup
 test: setup-test
 	$(BIN)/ruff check appliance tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not gpu and not perf" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu and not perf and not slow" $(PYTEST_ARGS)
+
+# the long tests the default run leaves out (capacity, soak, the CPU LLM; ~6 minutes)
+test-slow: setup-test
+	$(BIN)/python -m pytest -m "slow and not gpu and not perf" $(PYTEST_ARGS)
 
 setup: $(VAR)/.debs-run $(VENV)/.installed $(MODELS_DIR)/.assembled
 

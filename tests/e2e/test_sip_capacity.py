@@ -65,6 +65,7 @@ def _bench():  # bench/ is not a package: load bench/sip_capacity.py by path
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_twenty_calls_with_audio_for_sixty_seconds_all_complete(tmp_path, models_dir) -> None:
     """Its own appliance with 5 workers (20 calls / 4 per worker); the figures it prints are

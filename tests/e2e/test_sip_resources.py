@@ -98,6 +98,7 @@ def call_ids(appliance) -> set[str]:
     return {c["call_id"] for c in appliance.calls()}
 
 
+@pytest.mark.slow
 def test_fds_threads_and_rss_return_to_baseline_after_200_calls(appliance) -> None:
     pids = worker_pids(appliance.proc.pid)
     assert len(pids) == 2, pids

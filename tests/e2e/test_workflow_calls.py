@@ -84,6 +84,7 @@ def heard(voice: Voice, pcm: bytes, since: int = 0) -> str:
     return re.sub(r"[^a-z0-9' ]+", " ", voice.text(pcm[since:], 16_000).lower())
 
 
+@pytest.mark.slow
 async def test_a_caller_books_an_appointment_by_voice(clinic: Running, voice: Voice) -> None:
     started = time.monotonic()
     phrases = [

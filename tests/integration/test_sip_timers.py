@@ -140,6 +140,7 @@ async def test_required_timers_refuse_a_caller_without_timer_support_with_421() 
         assert telephony.active_calls() == 0
 
 
+@pytest.mark.slow
 async def test_the_appliance_as_refresher_refreshes_at_half_the_interval() -> None:
     """Smallest legal interval (90 s): the re-INVITE must come at ~45 s (this test: ~46 s)."""
     # SIPp sends no RTP here: the RTP inactivity timeout is off for this call

@@ -35,6 +35,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 async def test_intents_from_the_real_model(models_dir: Path, tmp_path: Path) -> None:
     cfg = msgspec.structs.replace(load_settings(None).llm.server, port=free_port())
     server = LlmServerProcess(
