@@ -98,6 +98,12 @@ async def run_part(u: Understander, path: Path) -> dict[str, Any]:
     }
 
 
+def without_miss_texts(result: dict[str, Any]) -> dict[str, Any]:
+    """The held-out part's result with its misses as a count: its lines are never written
+    where someone tuning the rules could read them."""
+    return {k: v for k, v in result.items() if k != "misses"} | {"misses": len(result["misses"])}
+
+
 async def with_llm(mode: str) -> tuple[Understander, LlmServerProcess | None]:
     if mode == "never":
         return Understander(None, "never"), None
@@ -131,12 +137,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--llm", choices=["never", "tie", "unmatched"], help="default: the config's llm_intents"
     )
-    parser.add_argument("--show-misses", choices=list(PARTS), action="append", default=[])
+    tunable = [part for part in PARTS if part != "held-out"]  # held-out misses are never shown
+    parser.add_argument("--show-misses", choices=tunable, action="append", default=[])
     args = parser.parse_args()
     results = asyncio.run(main(args))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = ROOT / "bench" / "results" / f"understanding-{stamp}.json"
     report = {"command": " ".join(sys.argv), "cpus": os.cpu_count(), "llm": args.llm, **results}
+    report["held-out"] = without_miss_texts(report["held-out"])
     out.write_text(json.dumps(report, indent=2), "utf-8")
     for part, r in results.items():
         summary = {k: v for k, v in r.items() if k != "misses"}
