@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from appliance.governance.enforce_job import DEMOTIONS
 from appliance.edge.refusals import REFUSED_METRIC, SERVICE_REASONS
+from appliance.governance.enforce_job import DEMOTIONS
 from appliance.observability.metrics import BUCKETS, STAGES
 from appliance.quality.kpi_metrics import COUNTS, RATIOS, REFRESHED
 from appliance.quality.wer_metrics import RATIO, SAMPLES
