@@ -5,7 +5,8 @@ whole: its /healthz and /metrics carry its own store and listener, the LLM serve
 the configuration uses one), and every other unit through their health beacons (the SIP
 edge, agent workers 0..N-1; appliance/observability/beacon_board.py). It also serves the
 screen-pop, runs the retention purge (at start-up, then every [retention] purge_every_h),
-exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint), scores
+exports the audit anchors (every [store] audit_anchor_every_h and each checkpoint), stores
+the SIP edge's refusals per day from its beacon (appliance/governance/edge_refusals.py), scores
 ended calls, puts the last 24 h's KPIs on /metrics (appliance/quality/kpi_metrics.py) and
 pauses use cases whose gate fails (every [governance] enforce_every_min; enforce_job.py).
 """
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -162,6 +164,7 @@ async def _serve(
 ) -> None:
     """The admin's background work until SIGTERM."""
     from appliance.governance.audit_anchor import anchor_periodically
+    from appliance.governance.edge_refusals import edge_refusals_job
     from appliance.governance.enforce_job import enforce_job
     from appliance.governance.retention import RetentionPolicy
     from appliance.governance.retention_job import purge_periodically
@@ -188,6 +191,9 @@ async def _serve(
         asyncio.create_task(purge_periodically(db, policy, every_s, stop, actor="admin")),
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
+        asyncio.create_task(  # the edge's refusals per day, for the platform report
+            edge_refusals_job(db, lambda: board.samples_of("sip-edge"), stop, time.time)
+        ),
         asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
         asyncio.create_task(kpi_job(db, metrics, stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)

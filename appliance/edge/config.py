@@ -14,6 +14,7 @@ from pathlib import Path
 from appliance.config import Settings, Sip
 from appliance.edge import policy
 from appliance.edge.outbound import from_worker
+from appliance.edge.refusals import REFUSED_TABLE
 from appliance.edge.registration import registration_module
 from appliance.edge.tls import tls_listen, tls_module
 
@@ -61,6 +62,8 @@ modparam("dispatcher", "ds_ping_from", "sip:edge@{host}")
 modparam("htable", "htable", "calls=>size=12;autoexpire=14400;")
 # state=>draining is set to 1 over the RPC socket on SIGTERM: no new calls from then on
 modparam("htable", "htable", "state=>size=2;initval=0;")
+# "<status>:<reason>" -> initial INVITEs the edge itself refused (appliance/edge/refusals.py)
+modparam("htable", "htable", "{refused_table}=>size=4;initval=0;")
 modparam("jsonrpcs", "transport", 4)
 modparam("jsonrpcs", "dgram_socket", "{rpc_socket}")
 # per-source flood limit (appliance/edge/policy.py): requests per window, sources blocked
@@ -72,11 +75,15 @@ modparam("pipelimit", "timer_interval", 1)
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         xlog("L_NOTICE", "edge: request from $si refused: 483 too many hops\n");
+        $var(refusal) = "483:hops";
+        route(REFUSED);
         sl_send_reply("483", "Too Many Hops");
         exit;
     }}
     if (!sanity_check("17895", "7")) {{
         xlog("L_NOTICE", "edge: malformed request from $si refused (sanity check)\n");
+        $var(refusal) = "400:malformed";
+        route(REFUSED);
         exit;
     }}
     route(WORKER);
@@ -103,18 +110,22 @@ request_route {{
     }}
     route(FROM_WORKER);
     if ($sht(state=>draining) == 1) {{
+        $var(refusal) = "503:draining";
+        route(REFUSED);
         append_to_reply("Retry-After: {retry_after}\r\n");
         sl_send_reply("503", "Service Unavailable");
         exit;
     }}
     if (!pl_check("invites", "TAILDROP", "{invite_rate}")) {{
         xlog("L_NOTICE", "edge: new-call rate above {invite_rate}/s: refused\n");
+        $var(reason) = "rate";
         route(FULL);
     }}
     route(TOO_BIG);
     t_check_trans();
     record_route();
     if (!ds_select_dst("{dispatch_set}", "4")) {{
+        $var(reason) = "no-worker";
         route(FULL);
     }}
     $sht(calls=>$ci) = $du;
@@ -166,15 +177,32 @@ failure_route[NEXT_WORKER] {{
         }}
     }}
     $sht(calls=>$ci) = $null;
-    if (t_check_status("486|503|408|480") || t_branch_timeout()) {{
+    if (t_branch_timeout()) {{
+        $var(reason) = "no-answer";  # no final answer from a worker: the edge's refusal
+        route(FULL);
+    }}
+    if (t_check_status("486|503|408|480")) {{
+        $var(reason) = "";  # the workers' own refusals: they count them
         route(FULL);
     }}
 }}
 
 # every worker is full, down or draining: the configured rejection, never a hang
 route[FULL] {{
+    if ($var(reason) != "") {{
+        $var(refusal) = "{full_code}:" + $var(reason);
+        route(REFUSED);
+    }}
 {full_reply}
     exit;
+}}
+
+# an initial INVITE from the network refused by the edge itself: one more in the
+# "{refused_table}" table under "<status>:<reason>" (fixed codes, never caller data)
+route[REFUSED] {{
+    if (is_method("INVITE") && !has_totag() && !isflagset({worker_flag})) {{
+        $var(count) = $shtinc({refused_table}=>$var(refusal));
+    }}
 }}
 
 # requests from an agent worker get flag {worker_flag}: exempt from the limits below
@@ -199,6 +227,8 @@ route[ONWARD] {{
 route[TOO_BIG] {{
     if ($ml > {max_to_worker}) {{
         xlog("L_NOTICE", "edge: $rm of $ml bytes from $si refused: 513 too large for a worker\n");
+        $var(refusal) = "513:too-big";
+        route(REFUSED);
         if (!is_method("ACK")) {{
             sl_send_reply("513", "Message Too Large");
         }}
@@ -250,6 +280,8 @@ def render(settings: Settings, dispatcher_list: Path, rpc_socket: Path) -> str:
         rpc_socket=rpc_socket,
         retry_after=sip.retry_after_s,
         full_reply=_full_reply(sip),
+        full_code=sip.full_reply,
+        refused_table=REFUSED_TABLE,
         limits=policy.limits(sip),
         onward=policy.onward(ports),
         sdes_in=policy.sdes_in(sip),

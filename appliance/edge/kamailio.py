@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 from appliance.config import Settings
@@ -34,6 +35,7 @@ from appliance.edge.config import (
 )
 from appliance.edge.log import copy_redacted
 from appliance.edge.options import options_ping
+from appliance.edge.refusals import Totals, read_refusals
 from appliance.edge.registration import Registrations, write_empty_table
 from appliance.edge.rpc import rpc_call
 from appliance.edge.tls import check_tls_files, tls_enabled, warn_if_unverified
@@ -60,6 +62,7 @@ class SipEdge:
         self._log_file = log_file
         self._proc: asyncio.subprocess.Process | None = None
         self._copier: asyncio.Task[None] | None = None  # Kamailio's output -> log file
+        self.started_at = 0.0  # UNIX s of Kamailio's start: the epoch of its counters
         # [[sip.registrations]]: registered by the edge (appliance/edge/registration.py)
         self.registrations = Registrations(settings.sip, self._rpc, health)
         self._registering: asyncio.Task[None] | None = None
@@ -82,6 +85,7 @@ class SipEdge:
         config = self.write_config()
         await self._check(binary, config)
         argv = [binary, "-f", str(config), "-DD", "-E", "-m", "64", "-M", "8"]
+        self.started_at = time.time()
         self._proc = proc = await asyncio.create_subprocess_exec(
             *argv,
             "-Y",
@@ -121,6 +125,11 @@ class SipEdge:
     @property
     def rpc_socket(self) -> Path:
         return self._run_dir / "edge-rpc.sock"
+
+    def refusals(self) -> Totals | None:
+        """The initial INVITEs the edge refused since it started, by (status, reason)
+        (appliance/edge/refusals.py); None when it does not answer (blocking)."""
+        return read_refusals(self.rpc_socket) if self.running() else None
 
     def _rpc(self, method: str, params: list[object]) -> dict[str, object] | None:
         return rpc_call(self.rpc_socket, method, params)

@@ -75,6 +75,8 @@ def _flood(sip: Sip) -> str:
         "    if ($sht(blocked=>$si) != $null && !($sht(calls=>$ci) != $null"
         ' && is_method("ACK|BYE|CANCEL"))) {\n'
         "        $sht(blocked=>$si) = 1;  # a continuing flood stays ignored\n"
+        '        $var(refusal) = "none:flood";\n'
+        "        route(REFUSED);\n"
         "        exit;\n"
         "    }\n"
         f"    $var(limit) = {sip.flood_limit};\n"
@@ -86,6 +88,8 @@ def _flood(sip: Sip) -> str:
         "            $sht(blocked=>$si) = 1;\n"
         '            xlog("L_NOTICE", "edge: flood from $si: more than $var(limit) requests'
         f' in {WINDOW_S} s, ignored while it keeps on\\n");\n'
+        '            $var(refusal) = "none:flood";\n'
+        "            route(REFUSED);\n"
         "            exit;\n"
         "        }\n"
         "    }\n"
@@ -107,9 +111,12 @@ def _acl(sip: Sip) -> str:
         if sip.acl_reply == 403
         else ""
     )
+    status = "403" if sip.acl_reply == 403 else "none"
     return (
         f"    if (!({trusted(sip)})) {{\n"
         '        xlog("L_NOTICE", "edge: $rm refused by the source ACL from $si\\n");\n'
+        f'        $var(refusal) = "{status}:acl";\n'
+        "        route(REFUSED);\n"
         f"{refuse}"
         "        exit;\n"
         "    }\n"
@@ -150,6 +157,8 @@ def sdes_in(sip: Sip) -> str:
         ' || (is_method("INVITE") && !has_body("application/sdp"))) {\n'
         '        xlog("L_NOTICE", "edge: $rm from $si over $pr refused: SRTP keys (SDES) only'
         ' over TLS\\n");\n'
+        '        $var(refusal) = "488:sdes";\n'
+        "        route(REFUSED);\n"
         '        if (!is_method("ACK")) {\n'
         '            sl_send_reply("488", "Not Acceptable Here");\n'
         "        }\n"

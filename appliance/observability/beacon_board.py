@@ -96,6 +96,11 @@ class BeaconBoard:
             names.add(component)
         self._brought[component] = names
 
+    def samples_of(self, component: str) -> list[Sample]:
+        """The samples of `component`'s beacon, if it was fresh at the last refresh."""
+        with self._lock:
+            return [s for s in self._samples if s.labels.get("component") == component]
+
     def collect(self) -> Iterator[Metric]:
         """The fresh beacons' samples as metric families (prometheus Collector)."""
         with self._lock:

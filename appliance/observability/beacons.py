@@ -41,6 +41,7 @@ MAX_BYTES = 64 * 1024  # a beacon larger than this is ignored
 MAX_SAMPLES = 200
 _METRIC = re.compile(r"^appliance_[a-z0-9_]{1,60}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,47}$")
+_STATUS = re.compile(r"^[1-6][0-9]{2}$")
 
 
 def beacon_dir(var_dir: Path) -> Path:
@@ -116,9 +117,14 @@ def _sample(raw: Any) -> Sample | None:
         or not isinstance(labels, dict)
     ):
         return None
-    clean = {code_label(str(k)): code_label(str(v)) for k, v in labels.items()}
+    clean = {code_label(str(k)): _label_value(str(v)) for k, v in labels.items()}
     help_text = raw.get("help") if isinstance(raw.get("help"), str) else name
     return Sample(name, str(kind), str(help_text)[:MAX_DETAIL], clean, float(value))
+
+
+def _label_value(value: str) -> str:
+    """A code, or a SIP status (3 digits: never a number that could be a caller's)."""
+    return value if _STATUS.match(value) else code_label(value)
 
 
 def parse_beacon(text: str) -> Beacon | None:

@@ -11,6 +11,7 @@ from appliance.config import Settings
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.governance.complaints import COMPLAINTS_MIGRATION
 from appliance.governance.config_audit import audit_config
+from appliance.governance.edge_refusals import EDGE_REFUSALS_MIGRATION
 from appliance.governance.rollout_sql import ROLLOUT_MIGRATION
 from appliance.governance.use_cases import USE_CASES_MIGRATION, ensure_built_in
 from appliance.outbound.schema import OUTBOUND_MIGRATION
@@ -53,6 +54,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     WER_MIGRATION,  # 16: WER runs and reviewers' transcript corrections (appliance/quality)
     AUDIO_MIGRATION,  # 17: the quality sample's caller audio per turn (appliance/quality)
     COMPLAINTS_MIGRATION,  # 18: calls flagged as complaints, append-only (appliance/governance)
+    EDGE_REFUSALS_MIGRATION,  # 19: the SIP edge's refusals of INVITEs per day (governance)
 )
 
 

@@ -24,6 +24,7 @@ import msgspec
 from appliance.config import Settings
 from appliance.edge.kamailio import SipEdge
 from appliance.edge.options import options_ping
+from appliance.edge.refusals import Totals, refusal_samples
 from appliance.edge.registration import REGISTRY as REGISTRATIONS
 from appliance.edge.rpc import rpc_call
 from appliance.errors import TelephonyError
@@ -89,16 +90,20 @@ class EdgeService:
         self.edge = SipEdge(settings, runtime_dir(settings), log_file(settings), self.health)
         self.stop = asyncio.Event()
         self.calls: int | None = None  # dialogs the edge routes, from its last check
+        self.refused: Totals | None = None  # INVITEs the edge refused, from its last check
         self.beacon = BeaconWriter(
             beacon_dir(settings.var_dir), "sip-edge", self.health, self.samples
         )
 
     def samples(self) -> list[Sample]:
-        """The registrations' states and failures, and the calls the edge routes."""
+        """The registrations' states and failures, the calls the edge routes and the
+        INVITEs it refused since Kamailio started (appliance/edge/refusals.py)."""
         found = registry_samples([REGISTRATIONS])
         if self.calls is not None:
             help_text = "Calls the SIP edge routes now (its Call-ID table)"
             found.append(Sample("appliance_sip_edge_calls", "gauge", help_text, {}, self.calls))
+        if self.refused is not None:
+            found += refusal_samples(self.refused, self.edge.started_at)
         return found
 
     async def answering(self) -> bool:
@@ -136,6 +141,7 @@ class EdgeService:
             ok = await self.answering()
             self._report(ok, "answering OPTIONS" if ok else "not answering OPTIONS")
             self.calls = await asyncio.to_thread(calls_in_progress, self.edge.rpc_socket)
+            await self.check_refusals()
             status = self.status()
             if status != last:
                 sd_notify(f"STATUS={status}")
@@ -143,6 +149,12 @@ class EdgeService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), CHECK_S)
         return True
+
+    async def check_refusals(self) -> None:
+        """The refusal totals from Kamailio; the last ones stay when it does not answer."""
+        refused = await asyncio.to_thread(self.edge.refusals)
+        if refused is not None:
+            self.refused = refused
 
     async def drain(self) -> None:
         """New calls refused (503), accounts unregistered; wait for calls in progress."""
@@ -152,6 +164,7 @@ class EdgeService:
         left: int | None = 0
         while confirmed and time.monotonic() < deadline and self.edge.running():
             left = await asyncio.to_thread(calls_in_progress, self.edge.rpc_socket)
+            await self.check_refusals()  # the 503s of the drain, on the beacons meanwhile
             if left == 0:
                 break
             await asyncio.sleep(0.5)
@@ -193,6 +206,7 @@ async def run_edge(settings: Settings) -> int:
     finally:
         service.stop.set()
         await publisher
+        await service.check_refusals()  # the last totals on the last beacon
         service.beacon.stopped()
         await service.edge.stop()
     return 0

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from appliance.edge.refusals import REFUSED_METRIC, SERVICE_REASONS
 from appliance.governance.enforce_job import DEMOTIONS
 from appliance.observability.metrics import BUCKETS, STAGES
 from appliance.quality.kpi_metrics import COUNTS, RATIOS, REFRESHED
@@ -179,6 +180,8 @@ def test_the_slo_rules_use_the_targets_windows_and_metrics_that_exist() -> None:
         assert {f"appliance:slo_{sli}_errors:ratio_rate{w}" for w in windows} <= set(records)
     answer = records["appliance:slo_answer_errors:ratio_rate1h"]
     assert "appliance_calls_total[1h]" in answer and "appliance_calls_rejected_total[1h]" in answer
+    edge = f'{REFUSED_METRIC}{{reason=~"{"|".join(SERVICE_REASONS)}"}}[1h]'
+    assert answer.count(edge) == 2  # the edge's service refusals: errors and offered
     assert {"appliance_calls_total", "appliance_calls_rejected_total"} <= exported_names()
     assert 'le="3.5"' in records["appliance:slo_turn_latency_errors:ratio_rate5m"]
     alerts = {r["alert"]: r for r in slo["rules"] if "alert" in r}

@@ -8,6 +8,7 @@ import pytest
 from appliance.console.accounts_sql import ACCOUNTS_MIGRATION
 from appliance.errors import StoreError
 from appliance.governance.complaints import COMPLAINTS_MIGRATION
+from appliance.governance.edge_refusals import EDGE_REFUSALS_MIGRATION
 from appliance.quality.audio_store import AUDIO_MIGRATION
 from appliance.quality.review import REVIEW_MIGRATION
 from appliance.quality.wer_store import WER_MIGRATION
@@ -52,11 +53,12 @@ def test_every_migration_splits_cleanly() -> None:
 
 def test_the_application_list_keeps_the_shipped_numbers() -> None:
     check_sequence(MIGRATIONS)
-    assert [m.number for m in MIGRATIONS] == list(range(1, 19))
+    assert [m.number for m in MIGRATIONS] == list(range(1, 20))
     assert MIGRATIONS[14] is REVIEW_MIGRATION
     assert MIGRATIONS[15] is WER_MIGRATION
     assert MIGRATIONS[16] is AUDIO_MIGRATION
     assert MIGRATIONS[17] is COMPLAINTS_MIGRATION
+    assert MIGRATIONS[18] is EDGE_REFUSALS_MIGRATION
     assert MIGRATIONS[10] is SPANS_MIGRATION
     assert MIGRATIONS[6] is ACCOUNTS_MIGRATION
     assert MIGRATIONS[0] is CALLS_MIGRATION and MIGRATIONS[2] is AUDIT_MIGRATION
