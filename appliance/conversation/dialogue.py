@@ -235,6 +235,8 @@ class Conversation:
         spoken, so a barge-in on the words must not lose it)."""
         if reply.intent is not None and _CODE.fullmatch(reply.intent):
             self._events.emit(EventKind.INTENT, stage="workflow", code=reply.intent)
+        if reply.reprompt is not None and _CODE.fullmatch(reply.reprompt):
+            self._events.emit(EventKind.ASKED_AGAIN, stage="workflow", code=reply.reprompt)
         for action in reply.actions:
             kind = EventKind.of_action(action.action)
             self._events.emit(kind, stage="workflow", code=action.outcome)

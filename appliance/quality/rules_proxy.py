@@ -5,7 +5,8 @@ correction; these need nothing but the store): per ended call,
   the value the quality audio sample compares with [quality] audio_low_logprob) below
   `low_logprob`. Word probabilities are not recorded, so turns are counted, not words;
 - re-prompts: the agent asked again because it heard nothing usable (`reprompt`: the
-  caller was silent; `not-heard`: a turn without words);
+  caller was silent; `not-heard`: a turn without words) or did not understand what it
+  heard (`asked-again`, coded not-understood / yes-or-no / identity by the workflows);
 - caller corrections: the caller said no to a read-back (a book, reschedule or cancel
   event with the code `caller-declined`, appliance/workflows/booking.py).
 
@@ -26,7 +27,7 @@ from appliance.quality.result import PASS, UNSURE, Result, not_applicable
 
 NAME = "proxy-signals"
 SIGNALS = ("low-confidence", "reprompts", "corrections")  # the reason's keys, in order
-REPROMPTS = ("reprompt", "not-heard")
+REPROMPTS = ("reprompt", "not-heard", "asked-again")
 CORRECTED = ("workflow-book", "workflow-reschedule", "workflow-cancel")
 CALLER_DECLINED = "caller-declined"  # appliance.workflows.booking.CALLER_DECLINED
 PARAMS: Mapping[str, float] = {

@@ -19,6 +19,7 @@ from appliance.conversation.session import CallSession, TransferPolicy
 from appliance.domain import CallId, ChatMessage
 from appliance.llm.understanding import LlmIntents
 from appliance.observability.transfers import MESSAGES, transfers
+from appliance.quality.scorer import score_pending, scores_since
 from appliance.ports import AgentReply, AgentTurn, Handoff
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
@@ -99,7 +100,7 @@ class ClockedAgent:
         with self._clock.busy():
             chunks = [c async for c in inner.text]
         outer.directive, outer.actions = inner.directive, inner.actions
-        outer.intent = inner.intent
+        outer.intent, outer.reprompt = inner.intent, inner.reprompt
         for chunk in chunks:
             yield chunk
 
@@ -149,6 +150,34 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
     assert intents == ["book", "inform", "inform", "inform", "inform"]  # then goodbye: code
     booked_at = events.index(("workflow-book", "ok"))
     assert events[booked_at - 1] == ("intent", "inform")  # the turn's intent, then its actions
+
+
+async def test_re_asks_are_recorded_as_codes_and_counted_as_re_prompts(db: Database) -> None:
+    clock = FakeClock()
+    lines = [
+        "I'd like to book an appointment.",
+        "Purple elephants dance on Tuesdays.",  # no name, no birth date: asked again
+        "My name is Maria Gonzalez, born April 12th, 1980.",
+        "Friday please.",
+        "The first one.",
+        "Hmm, the weather is lovely.",  # to "Shall I book it?": yes or no?
+        "Yes please.",
+        "No, that's all, goodbye.",
+    ]
+    repo = CallRepository(db)
+    deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
+    deps = dataclasses.replace(deps, agent=chat(db, clock, Asked("other")))
+    outcome = await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
+    assert outcome == "completed"
+    events = [(e.kind, e.code) for e in repo.events("fake-call")]
+    assert [c for k, c in events if k == "asked-again"] == ["identity", "yes-or-no"]
+    assert ("workflow-book", "ok") in events  # the re-asks did not derail the booking
+    assert score_pending(db) == 1
+    [proxy] = [r for r in scores_since(db, 0) if r.evaluator == "proxy-signals"]
+    assert proxy.reason == "low-confidence:0,reprompts:2,corrections:0"
+    assert proxy.verdict == "unsure"
+    for kind, code in events:  # codes only: none of the caller's words
+        assert code is None or not any(w in code.lower() for w in ("purple", "weather", "maria"))
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:
