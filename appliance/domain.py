@@ -117,6 +117,10 @@ class Utterance:
     ended_early: bool = False  # at its first pause, its transcript complete (semantic end)
 
 
+# the caller turn's timings key (turns.timings) of Transcript.low_words: a count only
+LOW_WORDS = "stt_low_words"
+
+
 @dataclass(frozen=True, slots=True)
 class Transcript:
     text: str  # PHI: never log

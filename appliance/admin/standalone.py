@@ -167,6 +167,7 @@ async def _serve(
     from appliance.governance.retention_job import purge_periodically
     from appliance.llm.judge_model import judge_model_from_settings
     from appliance.observability.beacon_board import follow_beacons
+    from appliance.quality.evaluators import evaluators_for
     from appliance.quality.kpi_metrics import kpi_job
     from appliance.quality.schedule_jobs import schedule_job
     from appliance.quality.scorer import scoring_job
@@ -188,7 +189,7 @@ async def _serve(
         asyncio.create_task(purge_periodically(db, policy, every_s, stop, actor="admin")),
         asyncio.create_task(anchor_periodically(anchors, stop, report=anchor_health)),
         asyncio.create_task(follow_beacons(board, stop)),
-        asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
+        asyncio.create_task(scoring_job(db, stop, judge, evaluators_for(settings.quality))),
         asyncio.create_task(kpi_job(db, metrics, stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
         asyncio.create_task(enforce_job(db, settings.governance, metrics, stop)),  # demotion

@@ -16,11 +16,11 @@ import pytest
 
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, TransferPolicy
-from appliance.domain import CallId, ChatMessage
+from appliance.domain import LOW_WORDS, CallId, ChatMessage, Transcript, Utterance
 from appliance.llm.understanding import LlmIntents
 from appliance.observability.transfers import MESSAGES, transfers
-from appliance.quality.scorer import score_pending, scores_since
 from appliance.ports import AgentReply, AgentTurn, Handoff
+from appliance.quality.scorer import score_pending, scores_since
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
@@ -178,6 +178,33 @@ async def test_re_asks_are_recorded_as_codes_and_counted_as_re_prompts(db: Datab
     assert proxy.verdict == "unsure"
     for kind, code in events:  # codes only: none of the caller's words
         assert code is None or not any(w in code.lower() for w in ("purple", "weather", "maria"))
+
+
+class CountingStt(FakeStt):
+    """FakeStt whose transcripts carry a low-word count ([stt] word_confidence on)."""
+
+    def __init__(self, clock: FakeClock, lines: list[str], counts: list[int]) -> None:
+        super().__init__(clock, lines)
+        self.counts = counts
+
+    async def transcribe(self, utterance: Utterance) -> Transcript:
+        said = await super().transcribe(utterance)
+        return dataclasses.replace(said, low_words=self.counts.pop(0) if self.counts else 0)
+
+
+async def test_counted_low_words_are_stored_with_the_turn_and_scored(db: Database) -> None:
+    clock = FakeClock()
+    lines = ["What are your opening hours?", "No, that's all, goodbye."]
+    repo = CallRepository(db)
+    deps, _ = await session_deps(clock, repo, CountingStt(clock, lines, [3, 1]), None)
+    deps = dataclasses.replace(deps, agent=chat(db, clock))
+    outcome = await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
+    assert outcome == "completed"
+    caller = [t for t in repo.turns("fake-call") if t.speaker == "caller"]
+    assert [t.timings.get(LOW_WORDS) for t in caller] == [3.0, 1.0]
+    score_pending(db)
+    [proxy] = [r for r in scores_since(db, 0) if r.evaluator == "proxy-signals"]
+    assert proxy.reason == "low-confidence:0,reprompts:0,corrections:0,low-words:4"
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:
