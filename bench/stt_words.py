@@ -48,14 +48,20 @@ def main() -> None:
     args = parser.parse_args()
 
     chosen = clips(args.clips, args.max_s)
-    models = {
-        on: WhisperStt.load(
-            args.models / args.model,
-            Stt(args.model, "cpu", "int8", 1, 2, window_s=args.window, word_confidence=on,
-                low_word_probability=args.below),
-        )  # fmt: skip
+    configs = {
+        on: Stt(
+            args.model,
+            "cpu",
+            "int8",
+            1,
+            2,
+            window_s=args.window,
+            word_confidence=on,
+            low_word_probability=args.below,
+        )
         for on in (False, True)
     }
+    models = {on: WhisperStt.load(args.models / args.model, cfg) for on, cfg in configs.items()}
     for stt in models.values():
         stt.warm_up()
     spent: dict[bool, list[list[float]]] = {False: [], True: []}
@@ -66,13 +72,12 @@ def main() -> None:
         for _ in range(args.rounds):
             for on, stt in models.items():  # alternately, so that load drifts hit both
                 started = time.perf_counter()
-                transcript = stt.transcribe_pcm(pcm, rate)
+                stt.transcribe_pcm(pcm, rate)
                 per[on].append(time.perf_counter() - started)
         for on in (False, True):
             spent[on].append(per[on])
             texts[on].append(models[on].transcribe_pcm(pcm, rate).text)
         low.append(models[True].transcribe_pcm(pcm, rate).low_words or 0)
-        del transcript
     for stt in models.values():
         stt.close()
     plain = [statistics.median(x) for x in spent[False]]
@@ -88,9 +93,7 @@ def main() -> None:
         "plain": {"median_s": statistics.median(plain), "p90_s": _p90(plain)},
         "word_timestamps": {"median_s": statistics.median(words), "p90_s": _p90(words)},
         "extra_median_s": statistics.median(extra),
-        "extra_median_ratio": statistics.median(
-            [e / p for e, p in zip(extra, plain, strict=True)]
-        ),
+        "extra_median_ratio": statistics.median([e / p for e, p in zip(extra, plain, strict=True)]),
         "extra_total_ratio": sum(words) / sum(plain) - 1,
         "transcripts_differ": sum(a != b for a, b in zip(texts[False], texts[True], strict=True)),
         "low_word_probability": args.below,
