@@ -88,6 +88,11 @@ class Stt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     vocabulary: list[str] = []  # clinic and provider names etc.: hotwords that bias Whisper
     window_s: Annotated[float, msgspec.Meta(ge=10.0, le=30.0)] = 15.0  # s the encoder reads;
     # < 30: faster on CPU (the turn can end at its first pause), ~2 points more WER
+    # count the caller's words Whisper was unsure of (faster-whisper word timestamps; the
+    # count only, never the words): off, it doubles a turn's STT time on 2 CPU cores and
+    # adds trailing words to some transcripts (bench/stt_words.py, bench/README.md)
+    word_confidence: bool = False
+    low_word_probability: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)] = 0.5  # below: unsure
 
 
 class Tts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

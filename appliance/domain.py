@@ -52,6 +52,8 @@ class EventKind(enum.StrEnum):
     FILLER = "filler"  # the "One moment." filler began
     REPROMPT = "reprompt"  # the caller was silent: asked again
     CLOSED_SILENT = "closed-silent"  # silent after the re-prompts: the call is closed
+    ASKED_AGAIN = "asked-again"  # the workflow did not understand and asked again (code:
+    # which re-ask: not-understood | yes-or-no | identity; never the caller's words)
     GOODBYE = "goodbye"  # the caller said goodbye: the agent says it too and hangs up
     BARGE_IN = "barge-in"  # caller speech stopped the agent's audio and its reply
     BARGE_IN_PAUSED = "barge-in-paused"  # ... paused it, until the words are known
@@ -115,6 +117,10 @@ class Utterance:
     ended_early: bool = False  # at its first pause, its transcript complete (semantic end)
 
 
+# the caller turn's timings key (turns.timings) of Transcript.low_words: a count only
+LOW_WORDS = "stt_low_words"
+
+
 @dataclass(frozen=True, slots=True)
 class Transcript:
     text: str  # PHI: never log
@@ -122,6 +128,7 @@ class Transcript:
     avg_logprob: float
     no_speech_prob: float
     duration: float  # s of audio
+    low_words: int | None = None  # words below [stt] low_word_probability (None: not counted)
 
 
 @dataclass(slots=True)

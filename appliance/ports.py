@@ -262,6 +262,9 @@ class AgentReply:
     # the request the agent understood in this turn, a fixed code (an intent of
     # appliance.llm.understanding.Intent, never words); None: no understanding
     intent: str | None = None
+    # the agent did not understand and asked again: which re-ask, a fixed code
+    # (appliance.workflows.engine.REPROMPT_CODES); None: not a re-ask
+    reprompt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ async def _serve(
     from appliance.governance.retention_job import purge_periodically
     from appliance.llm.judge_model import judge_model_from_settings
     from appliance.observability.beacon_board import follow_beacons
+    from appliance.quality.evaluators import evaluators_for
     from appliance.quality.kpi_metrics import kpi_job
     from appliance.quality.schedule_jobs import schedule_job
     from appliance.quality.scorer import scoring_job
@@ -194,7 +195,8 @@ async def _serve(
         asyncio.create_task(  # the edge's refusals per day, for the platform report
             edge_refusals_job(db, lambda: board.samples_of("sip-edge"), stop, time.time)
         ),
-        asyncio.create_task(scoring_job(db, stop, judge=judge)),  # every ended call's scores
+        # every ended call's scores
+        asyncio.create_task(scoring_job(db, stop, judge, evaluators_for(settings.quality))),
         asyncio.create_task(kpi_job(db, metrics, stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, metrics, stop)),  # WER (synthetic, corrections)
         asyncio.create_task(enforce_job(db, settings.governance, metrics, stop)),  # demotion

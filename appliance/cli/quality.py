@@ -19,6 +19,7 @@ from appliance.config import QualityCost, Settings
 from appliance.errors import ApplianceError
 from appliance.quality.digest import build_digest
 from appliance.quality.digest_text import render_text
+from appliance.quality.evaluators import DEFAULT_EVALUATORS, Evaluator, evaluators_for
 from appliance.quality.review import OVERRIDE_VERDICTS, decide, queue
 from appliance.quality.scorer import ScoreRow, rescore, scores_since
 from appliance.store.db import Connection, Database
@@ -72,7 +73,7 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
     db = open_database(settings, MIGRATIONS)
     try:
         if args.quality_command == "rescore":
-            return run_rescore(db, args.call_id)
+            return run_rescore(db, args.call_id, evaluators_for(settings.quality))
         if args.quality_command == "queue":
             return run_queue(db, args)
         if args.quality_command == "digest" and args.week:
@@ -94,9 +95,11 @@ def run_scores(db: Database, since: str, *, as_json: bool) -> int:
     return 0
 
 
-def run_rescore(db: Database, call_id: str) -> int:
+def run_rescore(
+    db: Database, call_id: str, evaluators: Sequence[Evaluator] = DEFAULT_EVALUATORS
+) -> int:
     _require_scores(db)
-    _print(rescore(db, call_id))
+    _print(rescore(db, call_id, evaluators))
     return 0
 
 

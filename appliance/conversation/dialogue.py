@@ -29,7 +29,7 @@ from appliance.conversation.settings import SessionDeps
 from appliance.conversation.timing import within
 from appliance.conversation.turn_taking import is_backchannel
 from appliance.conversation.voice import AgentVoice
-from appliance.domain import ChatMessage, EventKind, Speaker, Transcript
+from appliance.domain import LOW_WORDS, ChatMessage, EventKind, Speaker, Transcript
 from appliance.errors import ApplianceError, ChatModelError, SpeechToTextError
 from appliance.governance.consent import DECLINED, offset_code
 from appliance.ports import AgentReply, AgentTurn, CallHandle
@@ -171,6 +171,8 @@ class Conversation:
             transcript = await within(d.clock, d.stage_timeout_s, work, late)
         turn.timings.stt_done = d.clock.monotonic() - turn.anchor
         turn.extra["stt_no_speech_prob"] = transcript.no_speech_prob  # avg_logprob: its column
+        if transcript.low_words is not None:  # [stt] word_confidence: a count, never the words
+            turn.extra[LOW_WORDS] = float(transcript.low_words)
         return transcript
 
     async def _answer(self, text: str, turn: Turn) -> bool:
@@ -235,6 +237,8 @@ class Conversation:
         spoken, so a barge-in on the words must not lose it)."""
         if reply.intent is not None and _CODE.fullmatch(reply.intent):
             self._events.emit(EventKind.INTENT, stage="workflow", code=reply.intent)
+        if reply.reprompt is not None and _CODE.fullmatch(reply.reprompt):
+            self._events.emit(EventKind.ASKED_AGAIN, stage="workflow", code=reply.reprompt)
         for action in reply.actions:
             kind = EventKind.of_action(action.action)
             self._events.emit(kind, stage="workflow", code=action.outcome)

@@ -194,8 +194,8 @@ def proxy_totals(conn: Connection, since: float, until: float) -> dict[str, int]
             continue
         totals["calls"] += 1
         totals["unsure"] += verdict == "unsure"
-        for key, n in counts.items():
-            totals[key] += n
+        for key, n in counts.items():  # low-words: only where [stt] counted words
+            totals[key] = totals.get(key, 0) + n
     return totals
 
 

@@ -51,7 +51,8 @@ def render_text(digest: dict[str, Any]) -> str:
         "",
         f"Proxy signals ({proxy['calls']} calls, {proxy['unsure']} unsure):"
         f" low-confidence caller turns {proxy['low-confidence']},"
-        f" re-prompts {proxy['reprompts']}, caller corrections {proxy['corrections']}",
+        f" re-prompts {proxy['reprompts']}, caller corrections {proxy['corrections']}"
+        + (f", low-confidence words {proxy['low-words']}" if "low-words" in proxy else ""),
     ]
     lines += ["", "Top fail reasons"]
     lines += [

@@ -8,10 +8,11 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from appliance.config_quality import Quality
 from appliance.quality import rules_compliance as c
 from appliance.quality import rules_conduct as d
 from appliance.quality import rules_proxy as p
@@ -89,5 +90,12 @@ DEFAULT_EVALUATORS: tuple[Evaluator, ...] = (
     ),
     Evaluator("filler-count", d.filler_count, {"max_share": 0.5}),
     Evaluator("transfer-outcome", d.transfer_outcome, {}),
-    Evaluator(p.NAME, p.proxy_signals, p.PARAMS),
+    Evaluator(p.NAME, p.proxy_signals, p.PARAMS, (p.low_words,)),
 )
+
+
+def evaluators_for(quality: Quality) -> tuple[Evaluator, ...]:
+    """The default evaluators with the configured thresholds: the proxy signals' low
+    confidence turn is one below `[quality] audio_low_logprob` (as for the audio sample)."""
+    params = {**p.PARAMS, "low_logprob": quality.audio_low_logprob}
+    return tuple(replace(e, params=params) if e.name == p.NAME else e for e in DEFAULT_EVALUATORS)

@@ -1,4 +1,5 @@
-"""The business KPIs of the last 24 h as Prometheus gauges, computed from the store.
+"""The business KPIs of the last 24 h as Prometheus gauges, computed from the store (and
+the proxy signals of recognition trouble per use case, kpi_proxy.py).
 
 `KpiBoard.refresh()` reads the KPIs of the calls that ended in the last WINDOW_S
 (appliance/quality/kpis.py: containment, compliance flags, transfer failures); as a
@@ -29,6 +30,7 @@ from appliance.config_quality import QualityCost
 from appliance.observability.metrics import Metrics
 from appliance.quality.kpi_gauges import more_families
 from appliance.quality.kpi_more import MoreKpis, compute_more
+from appliance.quality.kpi_proxy import ProxyCounts, proxy_by_use_case, proxy_families
 from appliance.quality.kpis import ESCALATION_REASONS, Kpis, compute_kpis, escalation_counts
 from appliance.quality.refresh import follow
 from appliance.store.db import Connection, Database
@@ -78,8 +80,9 @@ RATIOS = {
 REFRESHED = "appliance_kpi_refreshed_timestamp_seconds"
 ESCALATED = "appliance_kpi_escalated_calls"
 OTHER = "other"
-# the KPIs, calls per escalation reason, and deflection, handling time, cost, use cases
-Reading = tuple[Kpis, dict[str, int], MoreKpis]
+# the KPIs, calls per escalation reason, deflection, handling time, cost, use cases, and
+# the proxy signals per use case
+Reading = tuple[Kpis, dict[str, int], MoreKpis, dict[str, ProxyCounts]]
 
 
 def read_kpis(
@@ -90,7 +93,8 @@ def read_kpis(
     for reason, calls in escalation_counts(conn, since, until).items():
         reasons[reason if reason in ESCALATION_REASONS else OTHER] += calls
     more = compute_more(conn, since, until, cost, reasons)
-    return compute_kpis(conn, since, until), reasons, more
+    proxy = proxy_by_use_case(conn, since, until)
+    return compute_kpis(conn, since, until), reasons, more, proxy
 
 
 class KpiBoard:
@@ -134,7 +138,7 @@ class KpiBoard:
         )
         if reading is None:
             return
-        kpis, reasons, more = reading
+        kpis, reasons, more, proxy = reading
         for name, (text, attribute) in COUNTS.items():
             yield GaugeMetricFamily(name, text, value=float(getattr(kpis, attribute)))
         for name, (text, attribute) in RATIOS.items():
@@ -148,6 +152,7 @@ class KpiBoard:
             escalated.add_metric([reason], float(calls))
         yield escalated
         yield from more_families(more, self.cost.currency if self.cost else "")
+        yield from proxy_families(proxy)
 
 
 async def follow_kpis(board: KpiBoard, stop: asyncio.Event, every_s: float = REFRESH_S) -> None:

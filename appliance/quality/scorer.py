@@ -172,11 +172,15 @@ def _pass(db: Database, evaluators: Sequence[Evaluator], judge: JudgeModel | Non
 
 
 def scoring_job(
-    db: Database, stop: asyncio.Event, judge: JudgeModel | None = None
+    db: Database,
+    stop: asyncio.Event,
+    judge: JudgeModel | None = None,
+    evaluators: Sequence[Evaluator] = DEFAULT_EVALUATORS,
 ) -> Coroutine[Any, Any, None]:
-    """The background job a process supervisor starts (the admin unit, `appliance run`);
-    `judge` None (as they start it today): the LLM judge records nothing."""
-    return score_ended_calls(db, stop, judge=judge)
+    """The background job a process supervisor starts (the admin unit, `appliance run`,
+    with the configured thresholds: evaluators.evaluators_for); `judge` None: the LLM
+    judge records nothing."""
+    return score_ended_calls(db, stop, evaluators=evaluators, judge=judge)
 
 
 def scores_since(db: Database, since: float, limit: int = 10_000) -> list[ScoreRow]:

@@ -46,6 +46,7 @@ from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
+from appliance.quality.evaluators import evaluators_for
 from appliance.quality.kpi_metrics import kpi_job
 from appliance.quality.schedule_jobs import schedule_job
 from appliance.quality.scorer import scoring_job
@@ -265,7 +266,7 @@ def _start_jobs(
         asyncio.create_task(sup.watch(llm)),
         asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
-        asyncio.create_task(scoring_job(db, sup.stop, judge=judge)),  # scores of every call
+        asyncio.create_task(scoring_job(db, sup.stop, judge, evaluators_for(settings.quality))),
         asyncio.create_task(kpi_job(db, sup.metrics, sup.stop, settings.quality.cost)),  # 24 h KPIs
         asyncio.create_task(wer_job(db, sup.metrics, sup.stop)),  # WER on /metrics
         asyncio.create_task(enforce_job(db, settings.governance, sup.metrics, sup.stop)),

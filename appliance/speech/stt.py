@@ -163,18 +163,28 @@ class WhisperStt:
             vad_filter=False,
             condition_on_previous_text=False,
             without_timestamps=True,
+            word_timestamps=self._cfg.word_confidence,
             hotwords=self._hotwords,
         )
         parts = list(segments)  # runs the decoder: here, in the worker thread
         if not parts:
             return Transcript("", LANGUAGE, 0.0, 1.0, duration)
+        cfg = self._cfg
+        low = _low_words(parts, cfg.low_word_probability) if cfg.word_confidence else None
         return Transcript(
             text=" ".join(s.text.strip() for s in parts).strip(),
             language=LANGUAGE,
             avg_logprob=float(np.mean([s.avg_logprob for s in parts])),
             no_speech_prob=float(np.mean([s.no_speech_prob for s in parts])),
             duration=duration,
+            low_words=low,
         )
+
+
+def _low_words(parts: list[Any], below: float) -> int:
+    """How many words of the segments Whisper gave a probability under `below` (the
+    count only: the words are PHI)."""
+    return sum(1 for s in parts for w in (s.words or ()) if w.probability < below)
 
 
 def _open(loader: ModelLoader, model_dir: Path, stt: Stt, compute_type: str) -> Any:

@@ -74,6 +74,7 @@ class ClinicAgent:
         reply.directive = _directive(decision)
         reply.actions = self._new_actions()
         reply.intent = self._intent_code(understanding)
+        reply.reprompt = decision.reprompt
         logger.info(
             "workflow turn",
             extra={

@@ -23,7 +23,14 @@ from appliance.workflows import templates as t
 from appliance.workflows.identity import names_someone_else
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.lockout import IdentityLockouts
-from appliance.workflows.state import ActionRecord, Decision, DialogueState, Stage
+from appliance.workflows.state import (
+    REASK_NOT_UNDERSTOOD,
+    REASK_YES_OR_NO,
+    ActionRecord,
+    Decision,
+    DialogueState,
+    Stage,
+)
 from appliance.workflows.understander import Understanding
 from appliance.workflows.use_case_gate import UseCaseGate
 
@@ -35,6 +42,8 @@ _PAY = re.compile(r"\b(pay|paying|payment|card)\b", re.I)
 PAYMENT_REASON = "billing-payment"
 PAYMENT_SAY = "I can help you pay securely."
 CLEAR = 0.6  # confidence above which a new request inside a flow is taken as one
+# a re-ask after a misunderstanding -> its code (the `asked-again` event's; proxy signals)
+REPROMPT_CODES = {t.NOT_UNDERSTOOD: REASK_NOT_UNDERSTOOD, t.YES_OR_NO: REASK_YES_OR_NO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +236,7 @@ class WorkflowEngine:
         s.misunderstood += 1
         if s.misunderstood >= self.policy.max_misunderstood:
             return self.escalate("not-understood")
-        return Decision(say)
+        return Decision(say, reprompt=REPROMPT_CODES.get(say, REASK_NOT_UNDERSTOOD))
 
     def _payment(self) -> Decision:
         """A card payment: the session's PCI pause takes the digits (or, with [pci] off,

@@ -45,6 +45,13 @@ class MessageDraft:
         return "callback" if self.callback_number else "message"
 
 
+# the codes of a re-ask after a misunderstanding (Decision.reprompt; event `asked-again`)
+REASK_NOT_UNDERSTOOD = "not-understood"
+REASK_YES_OR_NO = "yes-or-no"
+REASK_IDENTITY = "identity"
+REASKS = (REASK_NOT_UNDERSTOOD, REASK_YES_OR_NO, REASK_IDENTITY)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the session does after a caller turn."""
@@ -55,6 +62,7 @@ class Decision:
     flags: tuple[str, ...] = ()
     message: MessageDraft | None = None  # to be stored now
     payment: bool = False  # card payment: the PCI pause, never the LLM (else `transfer`)
+    reprompt: str | None = None  # not understood, asked again: which re-ask (a fixed code)
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from appliance.workflows.identity import HeardName, birth_date, corrected, heard
 from appliance.workflows.lockout import LOCKED_REASON
 from appliance.workflows.names import similarity
 from appliance.workflows.names_spelling import join_spelled
-from appliance.workflows.state import ActionRecord, Decision
+from appliance.workflows.state import REASK_IDENTITY, ActionRecord, Decision
 
 MAX_IDENTITY_TURNS = 5  # turns spent on identity in one task before the front desk
 
@@ -43,7 +43,7 @@ async def identify(e: WorkflowEngine, u: Understanding, text: str, first: bool) 
         s.unheard += 1
         if s.unheard >= e.policy.max_identity_attempts:
             return await identity_failed(e, checked=False)
-        return Decision(t.ASK_IDENTITY_AGAIN)
+        return Decision(t.ASK_IDENTITY_AGAIN, reprompt=REASK_IDENTITY)
     if name is None:
         return Decision(t.ASK_FULL_NAME)
     if dob is None:

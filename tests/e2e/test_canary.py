@@ -207,6 +207,7 @@ def test_no_canary_in_files_logs_or_metrics(canary_call) -> None:
         assert not hits, (path, hits)
     assert '"level": "DEBUG"' in running.log.read_text()
     assert "appliance_" in canary_call["metrics"]
+    assert "appliance_kpi_proxy_signals{" in canary_call["metrics"]  # per use case, counts
     assert not found(canary_call["metrics"].encode(), words)
     assert not found(canary_call["cli"].encode(), words)
     for text in SAID:  # the check itself finds each canary as it was said
@@ -224,6 +225,9 @@ METADATA = [  # the store's metadata sinks: only kinds, stages, codes, hashes, n
     "SELECT * FROM wer_runs",  # WER results (counts and rates)
     # the quality sample's audio: every column but the audio itself (not text)
     "SELECT call_id, turn_seq, codec, rate, reason, spoken_at, kept_at FROM turn_audio",
+    # the turns' metadata, every column but the text: times, stage timings (and the count
+    # of low-probability words where [stt] word_confidence is on), Whisper's avg logprob
+    "SELECT call_id, seq, speaker, started_at, ended_at, timings, stt_confidence FROM turns",
 ]
 
 
@@ -242,7 +246,11 @@ def test_no_canary_in_the_stores_metadata(canary_call) -> None:
     assert {"answered", "greeted", "heard", "replied", "ended"} <= kinds  # the stream is stored
     spans = {str(row[4]) for row in tables[4]}
     assert {"call", "greeting", "turn", "stt", "tts", "playout"} <= spans  # the trace too
-    assert {str(row[4]) for row in tables[-1]} == {"sampled"}  # the caller's audio was kept
+    assert {str(row[4]) for row in tables[-2]} == {"sampled"}  # the caller's audio was kept
+    caller = [json.loads(row[5]) for row in tables[-1] if row[2] == "caller"]
+    assert caller and all(  # numbers only: a turn's timings are no place for words
+        isinstance(v, (int, float)) or v is None for t in caller for v in t.values()
+    )
     heard = " ".join(caller_turns(running))
     extra = {w.lower() for w in re.findall(r"\b[A-Z][a-z]{4,}\b", heard)} - {"hello"}
     words = [*WORDS, *sorted(extra)]

@@ -353,3 +353,30 @@ def test_stt_short_encoder_window_reads_less_and_keeps_the_word_error_rate(
     error = wer(refs, hyps)
     print(f"\nSTT window 15 s: WER {error:.1%} on {len(PROMPTS)} clips")
     assert error <= 0.20
+
+
+@pytest.mark.slow  # ~48 s; word confidence is off by default
+def test_word_confidence_counts_more_unsure_words_in_garbled_speech(stt: WhisperStt) -> None:
+    """`[stt] word_confidence`: the count of words under `low_word_probability` (never the
+    words) is small for the clear prompts and several times larger for the same prompts
+    played backwards (speech-like, no words); off (the default), nothing is counted."""
+    counting = WhisperStt.load(
+        model_path(STT.model), msgspec.structs.replace(STT, word_confidence=True)
+    )
+    clear, garbled = [], []
+    try:
+        for name in PROMPTS:
+            clip = prompt(name)
+            backwards = np.frombuffer(clip.pcm, "<i2")[::-1].tobytes()
+            said = counting.transcribe_pcm(clip.pcm, clip.rate)
+            clear.append((said.low_words, len(said.text.split())))
+            garbled.append(counting.transcribe_pcm(backwards, clip.rate).low_words)
+    finally:
+        counting.close()
+    print(f"\nlow-probability words: clear {clear}, backwards {garbled}")
+    assert all(isinstance(n, int) for n, _ in clear) and all(isinstance(n, int) for n in garbled)
+    low = sum(n or 0 for n, _ in clear)
+    assert low <= 0.25 * sum(words for _, words in clear)
+    assert sum(n or 0 for n in garbled) >= 2 * max(low, 1)
+    first = prompt(PROMPTS[0])
+    assert stt.transcribe_pcm(first.pcm, first.rate).low_words is None  # off

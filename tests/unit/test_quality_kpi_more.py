@@ -132,7 +132,8 @@ def test_the_gauges_have_fixed_labels_and_the_known_values(db: Database) -> None
     assert found[key] == pytest.approx(2 / 3)
     assert found[(f"{TIER}_calls", (("tier", "low"),))] == 2
     labels = {(k, v) for _, pairs in found for k, v in pairs}
-    assert {v for k, v in labels if k == "use_case"} == {c.id for c in BUILT_IN}
+    # the configured set (and the proxy signals' "none": calls of no use case)
+    assert {v for k, v in labels if k == "use_case"} == {*(c.id for c in BUILT_IN), "none"}
     assert {v for k, v in labels if k == "tier"} == {"low", "medium", "high"}
     text = generate_latest(registry).decode()
     for call_id in [*CALLS, "yesterday"]:

@@ -35,6 +35,9 @@ from appliance.quality.kpi_metrics import (
     follow_kpis,
     kpi_job,
 )
+from appliance.quality.kpi_proxy import SCORED as PROXY_SCORED
+from appliance.quality.kpi_proxy import SIGNALS as PROXY_SIGNALS
+from appliance.quality.kpi_proxy import UNSURE as PROXY_UNSURE
 from appliance.quality.kpis import COMPLIANCE_EVALUATORS, ESCALATION_REASONS, compute_kpis
 from appliance.quality.rules_compliance import PAYMENT_REASON
 from appliance.quality.scorer import score_pending
@@ -213,7 +216,10 @@ async def test_the_board_exports_the_last_day_without_labels_or_phi(db: Database
     assert set(samples) == {*COUNTS, *RATIOS, REFRESHED, IN_SCOPE, DEFLECTED, AHT}
     assert samples[IN_SCOPE][1] == 0 and DEFLECTION not in samples
     labelled = {name for name, labels, _ in samples_of(registry) if labels}
-    assert labelled == {ESCALATED, ESCALATION, f"{TIER}_calls", f"{TIER}_deflected_calls"}
+    assert labelled == {
+        ESCALATED, ESCALATION, f"{TIER}_calls", f"{TIER}_deflected_calls",
+        PROXY_SCORED, PROXY_UNSURE, PROXY_SIGNALS,  # per use case, here all "none"
+    }  # fmt: skip
     reasons = escalations(registry)
     assert set(reasons) == {*ESCALATION_REASONS, "other"}  # a fixed label set, all exported
     assert {r: n for r, n in reasons.items() if n} == {"caller-request": 2, "emergency": 1}

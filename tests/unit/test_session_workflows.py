@@ -16,10 +16,11 @@ import pytest
 
 from appliance.conversation.prompts import Prompt
 from appliance.conversation.session import CallSession, TransferPolicy
-from appliance.domain import CallId, ChatMessage
+from appliance.domain import LOW_WORDS, CallId, ChatMessage, Transcript, Utterance
 from appliance.llm.understanding import LlmIntents
 from appliance.observability.transfers import MESSAGES, transfers
 from appliance.ports import AgentReply, AgentTurn, Handoff
+from appliance.quality.scorer import score_pending, scores_since
 from appliance.scheduling.builtin import BuiltinSchedule
 from appliance.scheduling.importer import import_directory
 from appliance.services.app_db import MIGRATIONS
@@ -99,7 +100,7 @@ class ClockedAgent:
         with self._clock.busy():
             chunks = [c async for c in inner.text]
         outer.directive, outer.actions = inner.directive, inner.actions
-        outer.intent = inner.intent
+        outer.intent, outer.reprompt = inner.intent, inner.reprompt
         for chunk in chunks:
             yield chunk
 
@@ -149,6 +150,61 @@ async def test_a_caller_books_by_voice(db: Database) -> None:
     assert intents == ["book", "inform", "inform", "inform", "inform"]  # then goodbye: code
     booked_at = events.index(("workflow-book", "ok"))
     assert events[booked_at - 1] == ("intent", "inform")  # the turn's intent, then its actions
+
+
+async def test_re_asks_are_recorded_as_codes_and_counted_as_re_prompts(db: Database) -> None:
+    clock = FakeClock()
+    lines = [
+        "I'd like to book an appointment.",
+        "Purple elephants dance on Tuesdays.",  # no name, no birth date: asked again
+        "My name is Maria Gonzalez, born April 12th, 1980.",
+        "Friday please.",
+        "The first one.",
+        "Hmm, the weather is lovely.",  # to "Shall I book it?": yes or no?
+        "Yes please.",
+        "No, that's all, goodbye.",
+    ]
+    repo = CallRepository(db)
+    deps, _ = await session_deps(clock, repo, FakeStt(clock, lines), None)
+    deps = dataclasses.replace(deps, agent=chat(db, clock, Asked("other")))
+    outcome = await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
+    assert outcome == "completed"
+    events = [(e.kind, e.code) for e in repo.events("fake-call")]
+    assert [c for k, c in events if k == "asked-again"] == ["identity", "yes-or-no"]
+    assert ("workflow-book", "ok") in events  # the re-asks did not derail the booking
+    assert score_pending(db) == 1
+    [proxy] = [r for r in scores_since(db, 0) if r.evaluator == "proxy-signals"]
+    assert proxy.reason == "low-confidence:0,reprompts:2,corrections:0"
+    assert proxy.verdict == "unsure"
+    for kind, code in events:  # codes only: none of the caller's words
+        assert code is None or not any(w in code.lower() for w in ("purple", "weather", "maria"))
+
+
+class CountingStt(FakeStt):
+    """FakeStt whose transcripts carry a low-word count ([stt] word_confidence on)."""
+
+    def __init__(self, clock: FakeClock, lines: list[str], counts: list[int]) -> None:
+        super().__init__(clock, lines)
+        self.counts = counts
+
+    async def transcribe(self, utterance: Utterance) -> Transcript:
+        said = await super().transcribe(utterance)
+        return dataclasses.replace(said, low_words=self.counts.pop(0) if self.counts else 0)
+
+
+async def test_counted_low_words_are_stored_with_the_turn_and_scored(db: Database) -> None:
+    clock = FakeClock()
+    lines = ["What are your opening hours?", "No, that's all, goodbye."]
+    repo = CallRepository(db)
+    deps, _ = await session_deps(clock, repo, CountingStt(clock, lines, [3, 1]), None)
+    deps = dataclasses.replace(deps, agent=chat(db, clock))
+    outcome = await clock.run(CallSession(FakeCall(clock, answers=len(lines)), deps).run())
+    assert outcome == "completed"
+    caller = [t for t in repo.turns("fake-call") if t.speaker == "caller"]
+    assert [t.timings.get(LOW_WORDS) for t in caller] == [3.0, 1.0]
+    score_pending(db)
+    [proxy] = [r for r in scores_since(db, 0) if r.evaluator == "proxy-signals"]
+    assert proxy.reason == "low-confidence:0,reprompts:0,corrections:0,low-words:4"
 
 
 async def test_an_emergency_ends_the_call(db: Database) -> None:

@@ -102,8 +102,10 @@ async def test_transcribe_consumes_segments_on_a_worker_thread():
         "vad_filter": False,
         "condition_on_previous_text": False,
         "without_timestamps": True,
+        "word_timestamps": False,  # [stt] word_confidence off: no words counted
         "hotwords": "Riverside Family Clinic",
     }
+    assert transcript.low_words is None
     stt.close()
 
 
