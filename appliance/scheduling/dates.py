@@ -203,8 +203,8 @@ _DAYS = re.compile(
 )
 _CLOCK = re.compile(
     r"(?:\b(at|around|about|by|after|before|from)\s+)?\b(\d{1,2})"
-    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock|ish)?\b"
-)
+    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock|ish)?\b(?!\s*of\b)"
+)  # "about one of your patients" is no time
 
 
 _LUNCH = {"after lunch": "afternoon", "before lunch": "morning"}

@@ -17,11 +17,12 @@ from appliance.workflows.identity import without_birth_date
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 # not days or times: "the first one", "my first appointment", "a first check up",
-# "the one born in ...", "good morning"
+# "the one born in ...", "good morning", "the week of the 26th"
 _NOT_WHEN = re.compile(
     r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
-    r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b",
+    r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
+    r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
     re.I,
 )
 _FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
