@@ -24,7 +24,7 @@ VOICES: dict[Intent, list[tuple[str, float]]] = {
         (r"anything (?:on )?\d+/\d+", 3.0),
     ],
     Intent.RESCHEDULE: [
-        (rf"(?:won't|can't|cannot|unable to|not) (?:be able to )?(?:make|come|attend)\b.{{0,80}}"
+        (r"(?:won't|can't|cannot|unable to|not) (?:be able to )?(?:make|come|attend)\b.{0,80}"
          r"\b(?:something|another|other|different|later|earlier|week after)\b", 3.0),
         (r"make (?:my|the|it|his|her) (?:\w+ )?(?:earlier|later)\b", 3.0),
         (r"\bmoved? (?:to|for) (?:the )?\d", 2.0),
@@ -53,9 +53,7 @@ VOICES: dict[Intent, list[tuple[str, float]]] = {
          r"|\bforecast\b", 6.0),
     ],
 }  # fmt: skip
-EMERGENCY = (
-    r"|don't want to be alive|chest (?:is |feels )?(?:really |very |so )?(?:tight|heavy)"
-)
+EMERGENCY = r"|don't want to be alive|chest (?:is |feels )?(?:really |very |so )?(?:tight|heavy)"
 PERSON = (
     r"|(?:someone|somebody|anyone|anybody|a person) (?:there |else )?i (?:could|can) (?:talk"
     r"|speak)|calling about (?:one of )?your patients?|leave (?:a )?message for"

@@ -32,8 +32,8 @@ _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant)\b"
-    r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday|sunday|next|tomorrow"
-    r"|\d|half past|quarter past)",
+    r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
+    r"|sunday|next|tomorrow|\d|half past|quarter past)",
     re.I,
 )
 _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
