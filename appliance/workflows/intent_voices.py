@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from appliance.llm.understanding import Intent
 
-_KIND = r"(?:physical|checkup|followup|consult\w*|sick visit|wellness|appointment|visit)"
+_TYPE = r"(?:physical|checkup|followup|consult\w*|sick visit|wellness)"
+_KIND = rf"(?:{_TYPE}|appointment|visit)"
 _WHO = r"(?:i|he|she|we|they|my \w+)"
 VOICES: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
-        (rf"\bneeds? (?:a|an|his|her|my|their)? ?(?:\w+ )?{_KIND}", 2.5),
+        (rf"\bneeds? (?:a|an|his|her|my|their)? ?(?:\w+ )?{_TYPE}", 2.5),  # a kind of visit
         (r"put (?:me|him|her|us|them) (?:down|in) for\b|(?:like|want|need) to come in\b", 3.0),
         (rf"(?:like|want|need) (?:my|his|her|a|an) (?:yearly|annual|regular|routine|sports"
          rf"|school) {_KIND}", 3.0),
