@@ -46,6 +46,7 @@ PARTS = {
     "dev": "lines_dev.toml",
     "dev2": "lines_dev2.toml",
     "dev3": "lines_dev3.toml",
+    "dev4": "lines_dev4.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -44,9 +44,19 @@ class Resolved:
     after: date | None = None  # no one day, the first day to look from: "next week"
 
 
+# the short forms callers (and Whisper) write that are no other word
+_SHORT_WEEKDAYS = {"tues": "tuesday", "tue": "tuesday", "weds": "wednesday",
+                   "thurs": "thursday", "thur": "thursday", "thu": "thursday"}  # fmt: skip
+# "4/29", "the 5/3 appointment": month and day, not a birth date's "3/14/52"
+_SLASHED = r"(?<![\d/])(?P<mon>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)\b(?!/)"
+
+
 def _words(text: str) -> str:
     """Normalized, numbers in digits (ordinals keep their suffix), "p m" written "pm"."""
     t = numerize(text).replace("o'clock", "oclock")
+    t = re.sub(r"\bnoonish\b", "noon", t)
+    for short, day in _SHORT_WEEKDAYS.items():  # "next tues", "thurs at 2"
+        t = re.sub(rf"\b{short}\b\.?", day, t)
     return re.sub(r"\b([ap]) m\b", r"\1m", t)
 
 
@@ -84,7 +94,7 @@ def _from(text: str, today: date) -> date | None:
 
 
 def _month_day(text: str, today: date) -> date | None:
-    """The first month and day said: "December 12th", "the 3rd of December"."""
+    """The first month and day said: "December 12th", "the 3rd of December", "12/12"."""
     found = [
         (m.start(), m.group("month"), int(m.group("day")))
         for pattern in (
@@ -92,6 +102,10 @@ def _month_day(text: str, today: date) -> date | None:
             rf"\b(?P<day>\d{{1,2}}){_SUFFIX}\s+of\s+(?P<month>{_MONTH})\b",
         )
         for m in re.finditer(pattern, text)
+    ]
+    found += [
+        (m.start(), MONTHS[int(m.group("mon")) - 1], int(m.group("day")))
+        for m in re.finditer(_SLASHED, text)
     ]
     if not found:
         return None
@@ -184,13 +198,13 @@ def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
 
 # days said with numbers, so that "December 12 at 10" is not read as 12 o'clock
 _DAYS = re.compile(
-    rf"\b(?:{_MONTH})\s+(?:the\s+)?\d{{1,2}}{_SUFFIX}\b|{_THE_DAY}"
+    rf"\b(?:{_MONTH})\s+(?:the\s+)?\d{{1,2}}{_SUFFIX}\b|{_THE_DAY}|{_SLASHED}"
     r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d+\s+(?:day|week|month)s?\b"
 )
 _CLOCK = re.compile(
     r"(?:\b(at|around|about|by|after|before|from)\s+)?\b(\d{1,2})"
-    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock|ish)?\b"
-)
+    r"(?::(\d{2})|\s([0-5]\d))?\s*(am|pm|oclock|ish)?\b(?!\s*of\b)"
+)  # "about one of your patients" is no time
 
 
 _LUNCH = {"after lunch": "afternoon", "before lunch": "morning"}

@@ -9,7 +9,7 @@ their own: any one of them decides the call.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
-from appliance.workflows import intent_callers
+from appliance.workflows import intent_callers, intent_voices
 
 _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
@@ -363,12 +363,13 @@ PERSON += (
     r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )
 
-EMERGENCY += intent_callers.EMERGENCY
-PERSON += intent_callers.PERSON
+EMERGENCY += intent_callers.EMERGENCY + intent_voices.EMERGENCY
+PERSON += intent_callers.PERSON + intent_voices.PERSON
+NOT_A_MACHINE += intent_voices.NOT_A_MACHINE
 
 # every intent listens for its own phrases, then by concept, then for situations, then
-# for what a third author's callers said (intent_callers.py); `other` only for calls not
-# meant for the clinic
-for _more in (BROAD, SITUATIONS, intent_callers.CALLERS):
+# for what a third and a fourth author's callers said (intent_callers.py,
+# intent_voices.py); `other` only for calls not meant for the clinic
+for _more in (BROAD, SITUATIONS, intent_callers.CALLERS, intent_voices.VOICES):
     for _intent, _rows in _more.items():
         TABLE[_intent] = [*TABLE.get(_intent, []), *_rows]

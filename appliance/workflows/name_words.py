@@ -44,8 +44,9 @@ INTROS = (
 TAIL = _set(
     "born on the of and my date birth dob birthday is it's its was in please thanks thank you yes"
 ) | frozenset(MONTHS)
-# the start of a new clause after a name: "maria gonzalez and i need to reschedule"
-CLAUSE = _set("and i i'm i'd i'll i've but")
+# the start of a new clause after a name: "maria gonzalez and i need to reschedule",
+# "katherine reilly here", "emily zhang she was born ..."
+CLAUSE = _set("and i i'm i'd i'll i've but here she he she's he's that's")
 # joined to the last name: "maria de la cruz", "ludwig van beethoven"
 PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac al el abu")
 CORRECTING = _set(
@@ -106,5 +107,6 @@ good fine great okay bad sick ill new old next last first second other same diff
 available free busy early late earlier later soon urgent sure sorry right wrong correct
 wonderful hurt hurting calling here there
 gotten bigger smaller worse better worried passed away died spilled coffee service customer
+maam ma'am sir huh half past quarter mornings afternoons evenings whatever im live agent
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

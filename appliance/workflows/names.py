@@ -161,9 +161,29 @@ _FOR = re.compile(
 )
 
 
+# a full name said as the subject of the request: "katherine reilly here, ...", "cancel
+# emily zhang's checkup", "can robert kowalczyk get a sick visit"
+_SUBJECT = re.compile(
+    r"^(?:(?:hi|hello|hey|yes|yeah|so|um|uh|oh|good morning|good afternoon),? )*"
+    r"(?P<a>[a-z']+) (?P<b>[a-z'\-]+) (?:here|calling)\b"
+    r"|\b(?P<c>[a-z']+) (?P<d>[a-z\-]+)'s (?:appointment|checkup|physical|followup|visit"
+    r"|consult\w*|sick visit|booking|results?|prescription|bill)\b"
+    r"|\b(?:can|could|will|does|is) (?P<e>[a-z']+) (?P<f>[a-z'\-]+) (?:get|come|have|see|be)\b"
+)
+
+
+def _subject(t: str, raw: str) -> HeardName | None:
+    for m in _SUBJECT.finditer(t):
+        pair = [g for g in m.groups() if g]
+        if len(pair) == 2 and all(_name_like(w) for w in pair):
+            return _from_run(pair, raw, "first")
+    return None
+
+
 def introduced_name(text: str) -> HeardName | None:
     """A name the caller introduced ("my name is ...", "this is ...", "my last name is
-    ...", "for katherine reilly", "my daughter emily zhang"): what counts as a name
+    ...", "for katherine reilly", "my daughter emily zhang", "katherine reilly here",
+    "emily zhang's checkup"): what counts as a name
     outside an answer to "your full name?" (a full name, for those after "for")."""
     words = _tokens(text)
     found = _labelled(" ".join(words)) or _marked(words, text, "first")
@@ -175,7 +195,7 @@ def introduced_name(text: str) -> HeardName | None:
         run = run[: 3 if len(run) > 2 and run[1] in PARTICLES else 2]
         if len(run) >= 2:
             return _from_run(run, text, "first")
-    return None
+    return _subject(t, text)
 
 
 def heard_name(text: str, expect: Part = "first") -> HeardName | None:

@@ -17,21 +17,23 @@ from appliance.workflows.identity import without_birth_date
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 # not days or times: "the first one", "my first appointment", "a first check up",
-# "the one born in ...", "good morning"
+# "the one born in ...", "good morning", "the week of the 26th"
 _NOT_WHEN = re.compile(
     r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
-    r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b",
+    r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
+    r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
     re.I,
 )
 _FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
 # what comes after one of these is the day the caller wants now; the one before it is
-# the day they have
+# the day they have (or, after a correction, "tuesday no wait wednesday", the one meant)
 _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
-    r"|can we|make it|is it possible)\b|\bto (?=monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|next|tomorrow)",
+    r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant)\b"
+    r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
+    r"|sunday|next|tomorrow|\d|half past|quarter past)",
     re.I,
 )
 _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)

@@ -197,3 +197,22 @@ def test_a_weekday_with_its_date_is_that_date(spoken: str, expected: date) -> No
 )
 def test_part_of_day_from_lunch_and_alternatives(spoken: str, part: str | None) -> None:
     assert resolve(spoken, NOW).part_of_day == part
+
+
+@pytest.mark.parametrize(
+    ("spoken", "day", "at"),
+    [
+        ("do you have anything 4/29 around 10", date(2027, 4, 29), time(10)),
+        ("the 12/3 appointment", date(2026, 12, 3), None),
+        ("next tues morning", date(2026, 12, 1), None),
+        ("thurs at 2", date(2026, 11, 26), time(14)),
+        ("noonish on friday", date(2026, 11, 27), time(12)),
+        ("calling about one of your patients", None, None),  # "one of" is no hour
+        ("born 3/14/52", None, None),  # a birth date's digits are not a day
+    ],
+)
+def test_digit_dates_short_weekdays_and_noonish(
+    spoken: str, day: date | None, at: time | None
+) -> None:
+    got = resolve(spoken, NOW)
+    assert (got.day, got.at) == (day, at)

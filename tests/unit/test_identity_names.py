@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.workflows.identity import HeardName, corrected, full_name, heard_name
+from appliance.workflows.names import introduced_name
 from appliance.workflows.names_spelling import apply_letter, join_spelled
 
 pytestmark = pytest.mark.unit
@@ -176,3 +177,29 @@ def test_full_name_reads_the_name_said_alone_before_the_models_slot() -> None:
     assert full_name("yes", "John Doe") == ("John", "Doe")  # the caller named nobody
     assert full_name("this is for my son") is None
     assert full_name("maria") is None
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        (
+            "Katherine Reilly here, I need to change my appointment time",
+            HeardName("Katherine", "Reilly"),
+        ),
+        ("please cancel emily zhang's checkup she's feeling fine now", HeardName("Emily", "Zhang")),
+        (
+            "can robert kowalczyk get a sick visit hes got a bad flu",
+            HeardName("Robert", "Kowalczyk"),
+        ),
+        ("this is dolores whitfield im eighty one years old", HeardName("Dolores", "Whitfield")),
+    ],
+)
+def test_a_name_said_as_the_subject_of_a_request(said: str, expected: HeardName) -> None:
+    assert introduced_name(said) == expected
+
+
+@pytest.mark.parametrize(
+    "said", ["put me through to doctor lee's nurse", "can you see me", "yes maam", "half past nine"]
+)
+def test_no_subject_name(said: str) -> None:
+    assert introduced_name(said) is None and heard_name(said) is None

@@ -28,6 +28,12 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("America/New_York"))  # a Mond
         ("can you move my thursday one to friday the eighteenth", date(2026, 12, 18), None),
         ("tuesday doesn't work, can i have wednesday instead", date(2026, 12, 9), None),
         ("from wednesday to thursday please", date(2026, 12, 10), None),
+        # a correction: the day meant last
+        ("can i come in tuesday no wait wednesday afternoon", date(2026, 12, 9), None),
+        ("i booked for saturday i meant sunday no actually monday", date(2026, 12, 14), None),
+        # "to" before a time, or a date as digits
+        ("can we move my tuesday to half past 10 wednesday", date(2026, 12, 9), time(10, 30)),
+        ("my appointment is on 12/15 and i need it moved to 12/17", date(2026, 12, 17), None),
     ],
 )
 def test_the_new_day_and_time_of_a_change(text: str, day: date, at: time | None) -> None:
@@ -40,3 +46,7 @@ def test_the_numbers_of_a_birth_date_are_not_a_time() -> None:
     are a time."""
     assert when_wanted("8 19 88", NOW, date(1988, 8, 19)).at is None
     assert when_wanted("8 19", NOW, None).at == time(8, 19)
+
+
+def test_the_week_of_a_date_is_a_range() -> None:
+    assert when_wanted("sometime the week of the 21st", NOW, None).day is None
