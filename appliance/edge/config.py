@@ -170,6 +170,7 @@ failure_route[NEXT_WORKER] {{
     }}
     if (t_check_status("486|503|408|480") || (t_branch_timeout() && !t_branch_replied())) {{
         if (ds_next_dst()) {{
+            route(PASSED_ON);
             $sht(calls=>$ci) = $du;
             t_on_failure("NEXT_WORKER");
             t_relay();
@@ -202,6 +203,19 @@ route[FULL] {{
 route[REFUSED] {{
     if (is_method("INVITE") && !has_totag() && !isflagset({worker_flag})) {{
         $var(count) = $shtinc({refused_table}=>$var(refusal));
+    }}
+}}
+
+# a worker's own refusal (486 busy, 503 draining) passed on to the next worker: counted
+# ("<status>:passed-on") so that the workers' refusals of one call count once in the
+# report (appliance/governance/worker_refusals.py); not a refusal of the edge's
+route[PASSED_ON] {{
+    if (t_check_status("486")) {{
+        $var(refusal) = "486:passed-on";
+        route(REFUSED);
+    }} else if (t_check_status("503")) {{
+        $var(refusal) = "503:passed-on";
+        route(REFUSED);
     }}
 }}
 

@@ -7,7 +7,10 @@ start time (`appliance_sip_edge_start_time_seconds`, the counters' epoch). The a
 and its epoch are kept (`edge_refusal_marks`); a new epoch, or a total below the last
 (Kamailio restarted), counts the whole new total; an admin restart goes on from the
 stored marks, so nothing is counted twice. What Kamailio refused after the last beacon
-the admin read before it died is lost (at most a few seconds' worth).
+the admin read before it died is lost (at most a few seconds' worth). Under `appliance
+run` the supervisor reads Kamailio and stores them the same way (no beacon). The agent
+workers store their own refusals in the same table under reasons of their own
+(worker-busy, worker-draining, worker-other: appliance/governance/worker_refusals.py).
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ Platform: turn latency (the turn gap: end of caller speech to the agent's first 
 P50/P90/P99; capacity (peak concurrent calls against the configured slots, workers x 4);
 SLA (answer rate: calls the session answered of those offered, the calls in the store plus
 the INVITEs the SIP edge refused for want of service: no worker up or answering, drain,
-the new-call rate (appliance/governance/edge_refusals.py); share of turns within the 3.5 s
-P90 and 5 s P99 objectives); incidents (calls left open by a crash and marked interrupted,
-stage failures by stage, the edge's refusals by reason, policy ones too; alerts fired are
-Alertmanager's, not the store's). Refusals by a worker are not in the store: /metrics
-counts them (appliance_calls_rejected_total).
+the new-call rate (appliance/governance/edge_refusals.py), plus the calls the workers
+refused themselves (486 busy, 503 draining), each once however many workers refused it
+(appliance/governance/worker_refusals.py); share of turns within the 3.5 s P90 and 5 s
+P99 objectives); incidents (calls left open by a crash and marked interrupted, stage
+failures by stage, the edge's refusals by reason, policy ones too, the workers' refusals
+by reason; alerts fired are Alertmanager's, not the store's).
 Compliance: outbound consents given and revoked, opt-outs (DNC entries by list), PCI
 pauses, the access review (each console user's role, status and last sign-in) and the
 use case sign-offs of the quarter.
@@ -28,6 +29,7 @@ from typing import Any
 from appliance.errors import GovernanceError
 from appliance.governance.edge_refusals import SERVICE_REASONS, refused_between
 from appliance.governance.review import month_bounds
+from appliance.governance.worker_refusals import PASSED_ON, refused_calls
 from appliance.store.db import Connection
 
 CALLS_PER_WORKER = 4  # pjsua2's compile-time PJSUA_MAX_CALLS of the wheel (edge/kamailio.py)
@@ -67,9 +69,12 @@ def platform(conn: Connection, month: str, workers: int) -> dict[str, Any]:
         "SELECT count(*) FROM calls WHERE started_at >= ? AND started_at < ?", (start, end)
     ).fetchone()[0]
     answered = _calls_with(conn, "answered", start, end)
-    edge = refused_between(conn, _day(start), _day(end))
-    refused = sum(n for r, n in edge.items() if r in SERVICE_REASONS)
-    offered = int(calls) + refused
+    by_reason = refused_between(conn, _day(start), _day(end))
+    refused = sum(n for r, n in by_reason.items() if r in SERVICE_REASONS)
+    by_workers = refused_calls(by_reason)  # each call once, however many workers refused it
+    offered = int(calls) + refused + by_workers
+    worker = {r: n for r, n in by_reason.items() if r.startswith("worker-")}
+    edge = {r: n for r, n in by_reason.items() if r not in worker and r != PASSED_ON}
     within = {str(s): sum(1 for g in gaps if g <= s) for s in (P90_S, P99_S)}
     return {
         "report": "platform", "month": month, "from": _iso(start), "until": _iso(end),
@@ -77,13 +82,13 @@ def platform(conn: Connection, month: str, workers: int) -> dict[str, Any]:
         "capacity": {"peak_concurrent_calls": _peak(conn, start, end),
                      "slots": workers * CALLS_PER_WORKER},
         "sla": {"calls": int(calls), "answered": answered,
-                "refused_at_edge": refused,
+                "refused_at_edge": refused, "refused_by_workers": by_workers,
                 "offered": offered, "answer_rate": answered / offered if offered else None,
                 "turns_within_s": within,
                 "p90_objective_met": _share(within[str(P90_S)], len(gaps), 0.90),
                 "p99_objective_met": _share(within[str(P99_S)], len(gaps), 0.99)},
         "incidents": {"interrupted_calls": _interrupted(conn, start, end),
-                      "edge_refusals": edge,
+                      "edge_refusals": edge, "worker_refusals": worker,
                       "stage_failures": _stage_failures(conn, start, end),
                       "alerts_fired": "alertmanager"},
     }  # fmt: skip

@@ -105,15 +105,44 @@ class BeaconBoard:
         """The fresh beacons' samples as metric families (prometheus Collector)."""
         with self._lock:
             samples = list(self._samples)
-        grouped: dict[tuple[str, str], list[Sample]] = defaultdict(list)
-        for sample in samples:
-            grouped[(sample.name, sample.kind)].append(sample)
-        seen: set[str] = set()
-        for (name, kind), group in sorted(grouped.items()):
-            if name in seen:  # one family per name, whatever a beacon claims
-                continue
-            seen.add(name)
-            yield _family(name, kind, group)
+        yield from families(samples)
+
+
+class HeldSamples:
+    """The samples of a component that writes no beacon because this process runs it
+    (the SIP edge under `appliance run`), exported as the board exports a fresh beacon's:
+    the same families, with the same `component` label (prometheus Collector)."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+        self._lock = threading.Lock()
+        self._samples: list[Sample] = []
+
+    def hold(self, samples: Iterable[Sample]) -> None:
+        """Replace the samples held (each gets the component label)."""
+        labelled = [_labelled(s, self.component) for s in samples]
+        with self._lock:
+            self._samples = labelled
+
+    def samples(self) -> list[Sample]:
+        with self._lock:
+            return list(self._samples)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from families(self.samples())
+
+
+def families(samples: Iterable[Sample]) -> Iterator[Metric]:
+    """Samples as metric families, one per name (whatever a beacon claims)."""
+    grouped: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for sample in samples:
+        grouped[(sample.name, sample.kind)].append(sample)
+    seen: set[str] = set()
+    for (name, kind), group in sorted(grouped.items()):
+        if name in seen:
+            continue
+        seen.add(name)
+        yield _family(name, kind, group)
 
 
 def _labelled(sample: Sample, component: str) -> Sample:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import msgspec
 
 from appliance.artifacts.model_check import manifest_path, require_models
 from appliance.config import Settings, Sip
+from appliance.governance.worker_refusals import WorkerRefusals, flush, worker_refusals_job
 from appliance.observability.beacons import BeaconWriter, beacon_dir, publish_periodically
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
@@ -68,6 +70,12 @@ def close_orphans(repo: CallRepository, metrics: Metrics, worker: int | None) ->
         )
 
 
+def rejected(metrics: Metrics, refusals: WorkerRefusals, status: int) -> None:
+    """An inbound call this worker refused (SIP thread): on /metrics and in the tally."""
+    metrics.call_rejected(status)
+    refusals.add(status)
+
+
 async def run_agent(settings: Settings, worker: int | None) -> int:
     configure_logging(settings.log.level)
     # refuse to start on a model file that does not match the manifest (coded ModelError)
@@ -85,10 +93,12 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
     health.set(name, False, "starting")
     beacon = BeaconWriter(beacon_dir(settings.var_dir), name, health, prefix=True)
     publisher = asyncio.create_task(publish_periodically(beacon, stop))
+    refusals = WorkerRefusals()  # the calls it refuses, stored per day for the report
+    storing = asyncio.create_task(worker_refusals_job(db, refusals, stop, time.time))
     try:
         close_orphans(repo, metrics, worker)  # before this process takes any call
         agent, llm = await build_agent(settings, repo, metrics, health, api_key, db)
-        telephony = PjsipTelephony(settings.sip, on_rejected=metrics.call_rejected)
+        telephony = PjsipTelephony(settings.sip, on_rejected=partial(rejected, metrics, refusals))
         await telephony.start(agent.handle)
         where = f"listening on {settings.sip.host}:{telephony.sip_port}"
         health.set(name, True, where)
@@ -110,6 +120,8 @@ async def run_agent(settings: Settings, worker: int | None) -> int:
         beacon.stopped()
         if telephony is not None:
             await telephony.stop()  # hangs up what is left; sessions record their end
+        await storing
+        await flush(db, refusals, time.time())  # the drain's 503s
         if llm is not None:
             await llm.close()
         db.close()

@@ -5,7 +5,9 @@ the Kamailio SIP edge on the public SIP address. Start order: store and admin fi
 /healthz reports progress), LLM and workers in parallel, the edge last, so no call is
 accepted before an agent can speak. Ctrl-C / SIGTERM drains: the edge refuses new calls,
 the workers let calls in progress finish until `sip.drain_s` and then end them, then the
-edge, the LLM engine and the admin app stop.
+edge, the LLM engine and the admin app stop. The INVITEs the edge refused are read from
+Kamailio as the edge unit reads them (appliance/edge/refusals.py), served on /metrics as
+the admin serves the edge's beacon, and stored per day (appliance/governance/edge_refusals.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from appliance.conversation.prompts import clinic_prompts
 from appliance.demo.config import desk_uri, front_desk_uri, screenpop_url
 from appliance.demo.seed import seed_configured
 from appliance.edge.kamailio import SipEdge, options_ping
+from appliance.edge.refusals import refusal_samples
 from appliance.errors import ApplianceError, TelephonyError
 from appliance.governance.audit_anchor import (
     AnchorExporter,
@@ -37,12 +40,14 @@ from appliance.governance.audit_anchor import (
     export_logged,
     exporter_for,
 )
+from appliance.governance.edge_refusals import edge_refusals_job, record_samples
 from appliance.governance.enforce_job import enforce_job
 from appliance.governance.retention import RetentionPolicy
 from appliance.governance.retention_job import purge_periodically
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.judge_model import judge_model_from_settings
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
+from appliance.observability.beacon_board import HeldSamples
 from appliance.observability.health import Health
 from appliance.observability.logs import configure_logging
 from appliance.observability.metrics import Metrics
@@ -159,6 +164,8 @@ class Supervisor:
             Worker(i, config, var / "run", var / "log") for i in range(settings.sip.workers)
         ]
         self.edge = SipEdge(settings, var / "run", var / "log" / "sip-edge.log", self.health)
+        self.edge_samples = HeldSamples("sip-edge")  # its refusals, as its beacon would carry
+        self.metrics.add_collector(self.edge_samples)
         self.llm_proc: LlmServerProcess | None = None
         self.desk = DemoDeskChild(settings, config) if settings.demo.front_desk else None
         self.stopping = False
@@ -216,8 +223,19 @@ class Supervisor:
             for name, ok in checks.items():
                 self.health.set(name, ok, "ok" if ok else "not ready")
                 self.metrics.set_component(name, ok)
+            await self.check_refusals()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), 2.0)
+
+    async def check_refusals(self) -> None:
+        """The edge's refusal totals from Kamailio; the last ones stay when it does not answer."""
+        refused = await asyncio.to_thread(self.edge.refusals)
+        if refused is not None:
+            self.edge_samples.hold(refusal_samples(refused, self.edge.started_at))
+
+    async def store_refusals(self, db: Database) -> None:
+        """Until `stop`, and once more then: the edge's new refusals into the store per day."""
+        await edge_refusals_job(db, self.edge_samples.samples, self.stop, time.time)
 
     async def shutdown(self) -> None:
         self.stopping = True
@@ -230,6 +248,7 @@ class Supervisor:
         grace = self.s.sip.drain_s + WORKER_STOP_S
         desk = [self.desk.stop()] if self.desk is not None else []
         await asyncio.gather(*(w.stop(grace) for w in self.workers), *desk)
+        await self.check_refusals()  # the drain's 503s too, before Kamailio's totals go
         await self.edge.stop()
         if self.llm_proc is not None:
             await self.llm_proc.stop()
@@ -256,14 +275,16 @@ def _start_jobs(
     api_key: str,
 ) -> list[asyncio.Task[Any]]:
     """The running appliance's background work, each ending when `sup.stop` is set: the
-    LLM watcher, the retention purge, audit anchors, post-call scoring, the 24 h KPIs,
-    WER and the automatic demotion of use cases."""
+    health watcher (the edge's refusals too), storing those per day, the retention purge,
+    audit anchors, post-call scoring, the 24 h KPIs, WER and the automatic demotion of use
+    cases."""
     every_s = settings.retention.purge_every_h * 3600.0  # retention per data class
     report = functools.partial(sup.health.set, "audit-anchor")
     policy = RetentionPolicy.from_settings(settings)
     judge = judge_model_from_settings(settings, api_key)  # None without an LLM: judge off
     return [
-        asyncio.create_task(sup.watch(llm)),
+        asyncio.create_task(sup.watch(llm)),  # health, and the edge's refusals on /metrics
+        asyncio.create_task(sup.store_refusals(db)),  # the edge's refusals per day
         asyncio.create_task(purge_periodically(db, policy, every_s, sup.stop)),
         asyncio.create_task(anchor_periodically(anchors, sup.stop, report=report)),
         asyncio.create_task(scoring_job(db, sup.stop, judge, evaluators_for(settings.quality))),
@@ -328,6 +349,8 @@ async def run(settings: Settings, config: Path | None = None) -> int:
         await asyncio.gather(*jobs)
     finally:
         await sup.shutdown()
+        with contextlib.suppress(ApplianceError):  # those of the drain (stored once only)
+            await db.run(record_samples, sup.edge_samples.samples(), time.time())
         if anchors.every_s > 0:
             await export_logged(anchors.anchor_now)  # the end, once the workers are gone
         with contextlib.suppress(Exception):

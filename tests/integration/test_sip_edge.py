@@ -104,6 +104,9 @@ async def test_every_worker_full_gets_the_configured_rejection(
         async with edge(2, base, full_reply=full_reply, retry_after_s=7) as e:
             port = e.port
             await asyncio.to_thread(rejected, port, full_reply, retry_after)
+            # the first worker's 486 passed on to the second, counted; the second's, the
+            # last, is the workers' own refusal: not the edge's (the call counts once)
+            assert e.refusals() == {("486", "passed-on"): 1}
 
 
 async def test_a_free_worker_takes_the_call_after_a_full_one() -> None:
@@ -111,6 +114,9 @@ async def test_a_free_worker_takes_the_call_after_a_full_one() -> None:
         async with edge(2, base, full_reply=503) as e:
             for _ in range(2):  # round robin: one of the two calls tries the busy one first
                 completed(await asyncio.to_thread(sipp, e.port, "-sn", "uac", "-d", "200"))
+            passed_on = e.refusals() or {}
+            assert set(passed_on) == {("486", "passed-on")}  # the busy one's 486, passed on
+            assert passed_on[("486", "passed-on")] in (1, 2)
 
 
 async def test_drain_refuses_new_calls_and_lets_calls_in_progress_finish() -> None:

@@ -30,7 +30,7 @@ def test_every_refusal_the_config_counts_is_a_fixed_status_and_reason(full_reply
     counted = set(re.findall(r'\$var\(refusal\) = "([^"]+)";', cfg))
     assert counted == {
         "483:hops", "400:malformed", "503:draining", "513:too-big", "none:flood",
-        "403:acl", "488:sdes",
+        "403:acl", "488:sdes", "486:passed-on", "503:passed-on",
     }  # fmt: skip
     assert all(k.split(":")[0] in STATUSES and k.split(":")[1] in REASONS for k in counted)
     via_full = set(re.findall(r'\$var\(reason\) = "([^"]*)";', cfg))
