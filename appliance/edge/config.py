@@ -183,7 +183,9 @@ failure_route[NEXT_WORKER] {{
         route(FULL);
     }}
     if (t_check_status("486|503|408|480")) {{
-        $var(reason) = "";  # the workers' own refusals: they count them
+        # every worker refused it: counted here, since a worker whose pjsua call slots are
+        # all taken answers 486 before the appliance's code sees the INVITE
+        $var(reason) = "all-busy";
         route(FULL);
     }}
 }}

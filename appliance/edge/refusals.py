@@ -10,11 +10,11 @@ beacon as `appliance_sip_edge_refused_total{code,reason}` with Kamailio's start 
 restarts, and the admin stores the differences (appliance/governance/edge_refusals.py).
 
 Only keys made of the fixed codes below are read: no caller data can reach a label.
-The workers count their own refusals (`appliance_calls_rejected_total{code}`, and per
-day in the store); a call that every worker refused is theirs, not counted again here.
-A worker's 486 or 503 that the edge passed on to the next worker is counted under the
-reason `passed-on`: not a refusal of the edge's, but what lets the report count the
-workers' refusals of one call once (appliance/governance/worker_refusals.py).
+A call every worker refused (486, 503) is counted here too, under `all-busy`: every
+INVITE passes the edge, and a worker cannot count all of its own refusals (with all of
+its pjsua call slots taken, pjsua answers 486 before the appliance's code sees the call).
+A worker's 486 or 503 that the edge passed on to the next worker is counted under
+`passed-on`: not a refusal (the call went on), but how often a worker was full.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ START_METRIC = "appliance_sip_edge_start_time_seconds"
 STATUSES = ("400", "403", "483", "486", "488", "503", "513", "none")  # none: ignored
 # the refusals that say the service could not take the call (the answer-rate SLO's);
 # the others are the caller's or policy's (a scanner the ACL keeps out is not a miss)
-SERVICE_REASONS = ("no-worker", "no-answer", "draining", "rate")
+SERVICE_REASONS = ("no-worker", "all-busy", "no-answer", "draining", "rate")
 POLICY_REASONS = ("acl", "flood", "sdes", "too-big", "hops", "malformed")
 PASSED_ON = "passed-on"  # a worker's 486 or 503 the edge passed on to the next worker
 REASONS = SERVICE_REASONS + POLICY_REASONS + (PASSED_ON,)

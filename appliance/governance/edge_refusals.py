@@ -33,7 +33,7 @@ EVERY_S = 10.0  # s between the admin's reads of the edge's beacon
 REFUSED = "appliance_sip_edge_refused_total"  # appliance/edge/refusals.py REFUSED_METRIC
 STARTED = "appliance_sip_edge_start_time_seconds"  # its START_METRIC
 # the refusals that say the service could not take the call (edge/refusals.py)
-SERVICE_REASONS = ("no-worker", "no-answer", "draining", "rate")
+SERVICE_REASONS = ("no-worker", "all-busy", "no-answer", "draining", "rate")
 
 Totals = dict[tuple[str, str], int]
 

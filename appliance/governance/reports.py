@@ -6,13 +6,14 @@ user names only: never a caller's words, number, name or a patient id.
 Platform: turn latency (the turn gap: end of caller speech to the agent's first audio)
 P50/P90/P99; capacity (peak concurrent calls against the configured slots, workers x 4);
 SLA (answer rate: calls the session answered of those offered, the calls in the store plus
-the INVITEs the SIP edge refused for want of service: no worker up or answering, drain,
-the new-call rate (appliance/governance/edge_refusals.py), plus the calls the workers
-refused themselves (486 busy, 503 draining), each once however many workers refused it
-(appliance/governance/worker_refusals.py); share of turns within the 3.5 s P90 and 5 s
-P99 objectives); incidents (calls left open by a crash and marked interrupted, stage
-failures by stage, the edge's refusals by reason, policy ones too, the workers' refusals
-by reason; alerts fired are Alertmanager's, not the store's).
+the INVITEs the SIP edge refused for want of service: no worker up or answering, every
+worker busy or draining, drain, the new-call rate (appliance/governance/edge_refusals.py;
+every INVITE passes the edge, so each refused call counts once there); share of turns
+within the 3.5 s P90 and 5 s P99 objectives); incidents (calls left open by a crash and
+marked interrupted, stage failures by stage, the edge's refusals by reason, policy ones
+and `passed-on` (a full worker's refusal the edge passed on to the next) too, the
+refusals the workers themselves saw by reason (appliance/governance/worker_refusals.py:
+not all of them, see there); alerts fired are Alertmanager's, not the store's).
 Compliance: outbound consents given and revoked, opt-outs (DNC entries by list), PCI
 pauses, the access review (each console user's role, status and last sign-in) and the
 use case sign-offs of the quarter.
@@ -29,7 +30,6 @@ from typing import Any
 from appliance.errors import GovernanceError
 from appliance.governance.edge_refusals import SERVICE_REASONS, refused_between
 from appliance.governance.review import month_bounds
-from appliance.governance.worker_refusals import PASSED_ON, refused_calls
 from appliance.store.db import Connection
 
 CALLS_PER_WORKER = 4  # pjsua2's compile-time PJSUA_MAX_CALLS of the wheel (edge/kamailio.py)
@@ -71,10 +71,9 @@ def platform(conn: Connection, month: str, workers: int) -> dict[str, Any]:
     answered = _calls_with(conn, "answered", start, end)
     by_reason = refused_between(conn, _day(start), _day(end))
     refused = sum(n for r, n in by_reason.items() if r in SERVICE_REASONS)
-    by_workers = refused_calls(by_reason)  # each call once, however many workers refused it
-    offered = int(calls) + refused + by_workers
+    offered = int(calls) + refused  # each refused call once: the edge saw every one
     worker = {r: n for r, n in by_reason.items() if r.startswith("worker-")}
-    edge = {r: n for r, n in by_reason.items() if r not in worker and r != PASSED_ON}
+    edge = {r: n for r, n in by_reason.items() if r not in worker}
     within = {str(s): sum(1 for g in gaps if g <= s) for s in (P90_S, P99_S)}
     return {
         "report": "platform", "month": month, "from": _iso(start), "until": _iso(end),
@@ -82,7 +81,7 @@ def platform(conn: Connection, month: str, workers: int) -> dict[str, Any]:
         "capacity": {"peak_concurrent_calls": _peak(conn, start, end),
                      "slots": workers * CALLS_PER_WORKER},
         "sla": {"calls": int(calls), "answered": answered,
-                "refused_at_edge": refused, "refused_by_workers": by_workers,
+                "refused_at_edge": refused,
                 "offered": offered, "answer_rate": answered / offered if offered else None,
                 "turns_within_s": within,
                 "p90_objective_met": _share(within[str(P90_S)], len(gaps), 0.90),

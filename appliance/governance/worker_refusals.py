@@ -7,10 +7,12 @@ and once at its end, in the edge's table (edge_refusals, migration 19) under fix
 reasons of its own: status and reason only, never caller data. A crash loses at most
 the last few seconds' tally.
 
-The SIP edge passes a worker's 486 or 503 on to the next worker when there is one and
-counts that (reason `passed-on`, appliance/edge/refusals.py); it counts none of the
-call every worker refused (those are the workers'). So the calls the workers refused,
-each once, are the workers' refusals less the ones the edge passed on (`refused_calls`).
+These are the refusals a worker saw, reported by reason; the answer rate does not use
+them. With all of its pjsua call slots taken (4 per worker in the pjsua2 wheel), pjsua
+answers 486 before the appliance's code sees the INVITE, so a worker cannot count every
+refusal; and one call may be refused by several workers. The SIP edge sees every INVITE
+and counts the call every worker refused once (reason `all-busy`,
+appliance/edge/refusals.py), and that is what the report's answer rate counts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ logger = logging.getLogger(__name__)
 EVERY_S = 10.0  # s between a worker's writes of its tally
 REASONS = {486: "worker-busy", 503: "worker-draining"}  # status -> fixed reason
 OTHER = "worker-other"
-PASSED_ON = "passed-on"  # the edge's: a worker's refusal it passed on to another worker
 
 Tally = dict[tuple[str, str], int]  # (status, reason) -> refusals
 
@@ -63,13 +64,6 @@ def store(conn: Connection, tally: Tally, at: float) -> None:
             " DO UPDATE SET count = count + excluded.count",
             (day, code, reason, count),
         )
-
-
-def refused_calls(by_reason: dict[str, int]) -> int:
-    """The calls the workers refused, each once, from the refusals by reason of a period
-    (edge_refusals.refused_between): theirs less those the edge passed on."""
-    workers = sum(n for r, n in by_reason.items() if r.startswith("worker-"))
-    return max(0, workers - by_reason.get(PASSED_ON, 0))
 
 
 async def flush(db: Database, refusals: WorkerRefusals, at: float) -> None:

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.test_sipp import SCENARIOS, failed, sipp, successful
 from tests.e2e.test_sipp_flows import active_calls
@@ -34,8 +37,36 @@ def rejected_scenario(tmp_path: Path, code: int) -> Path:
     return scenario
 
 
+def passed_on(appliance) -> float:
+    """The edge's count of worker 486s it passed on to the next worker (from /metrics)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(appliance.metrics())
+        for sample in family.samples
+        if sample.name == "appliance_sip_edge_refused_total"
+        and sample.labels.get("reason") == "passed-on"
+        and sample.labels.get("code") == "486"
+    )
+
+
+def sla(appliance) -> dict:
+    """This month's platform report's SLA figures, as the CLI prints them."""
+    month = datetime.now(UTC).strftime("%Y-%m")
+    out = appliance.cli("governance", "platform", "--month", month, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["sla"]
+
+
+async def wait_for(check, what: str, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while not await asyncio.to_thread(check):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(1.0)
+
+
 async def test_the_call_after_full_capacity_gets_busy_here(appliance, tmp_path) -> None:
     full = WORKERS * CALLS_PER_WORKER
+    passed_before, refused_before = passed_on(appliance), sla(appliance)["refused_at_edge"]
     target = f"127.0.0.1:{appliance.sip_port}"
     holding = asyncio.create_task(
         asyncio.to_thread(
@@ -52,6 +83,14 @@ async def test_the_call_after_full_capacity_gets_busy_here(appliance, tmp_path) 
     assert not holding.done() and await asyncio.to_thread(active_calls, appliance) == full
     held = await holding
     assert successful(held) == full and failed(held) == 0, held.stdout[-3000:]
+    # both workers refused it (pjsua's own 486: every call slot taken, the appliance's
+    # code never saw it); the edge passed the first 486 on and counted the call as
+    # refused by every worker, once, in the platform report's offered calls
+    await wait_for(lambda: passed_on(appliance) == passed_before + 1, "the edge's passed-on")
+    await wait_for(
+        lambda: sla(appliance)["refused_at_edge"] == refused_before + 1,
+        "one refused call in the platform report",
+    )
 
 
 def _bench():  # bench/ is not a package: load bench/sip_capacity.py by path

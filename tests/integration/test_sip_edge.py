@@ -105,8 +105,8 @@ async def test_every_worker_full_gets_the_configured_rejection(
             port = e.port
             await asyncio.to_thread(rejected, port, full_reply, retry_after)
             # the first worker's 486 passed on to the second, counted; the second's, the
-            # last, is the workers' own refusal: not the edge's (the call counts once)
-            assert e.refusals() == {("486", "passed-on"): 1}
+            # last, makes the call one the edge refused: every worker busy (counted once)
+            assert e.refusals() == {("486", "passed-on"): 1, (str(full_reply), "all-busy"): 1}
 
 
 async def test_a_free_worker_takes_the_call_after_a_full_one() -> None:

@@ -51,6 +51,9 @@ async def test_appliance_run_serves_and_stores_the_edge_refusals(tmp_path: Path)
         f'[workflows]\nllm_intents = "never"\n'
         f'[sip]\nhost = "127.0.0.1"\nport = {free_port()}\nworkers = 1\n'
         f'worker_port = {free_port()}\nallowed_sources = ["127.0.0.1/32"]\nacl_reply = 403\n'
+        # a store of its own (the default is the checkout's var/appliance.db)
+        f'[store]\ndb_file = "{var}/appliance.db"\nkey_file = "{var}/keys/db.key"\n'
+        f'audit_key_file = "{var}/keys/audit-signing.key"\n'
     )
     settings = load_settings(config)
     (var / "run").mkdir(parents=True)

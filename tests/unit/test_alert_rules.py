@@ -179,10 +179,12 @@ def test_the_slo_rules_use_the_targets_windows_and_metrics_that_exist() -> None:
     for sli in ("answer", "turn_latency"):
         assert {f"appliance:slo_{sli}_errors:ratio_rate{w}" for w in windows} <= set(records)
     answer = records["appliance:slo_answer_errors:ratio_rate1h"]
-    assert "appliance_calls_total[1h]" in answer and "appliance_calls_rejected_total[1h]" in answer
+    assert "appliance_calls_total[1h]" in answer
+    # not the workers' own counter: pjsua refuses a full worker's calls before it counts
+    assert "appliance_calls_rejected_total" not in answer
     edge = f'{REFUSED_METRIC}{{reason=~"{"|".join(SERVICE_REASONS)}"}}[1h]'
     assert answer.count(edge) == 2  # the edge's service refusals: errors and offered
-    assert {"appliance_calls_total", "appliance_calls_rejected_total"} <= exported_names()
+    assert "appliance_calls_total" in exported_names()
     assert 'le="3.5"' in records["appliance:slo_turn_latency_errors:ratio_rate5m"]
     alerts = {r["alert"]: r for r in slo["rules"] if "alert" in r}
     assert set(alerts) == set(SLO_ALERTS)

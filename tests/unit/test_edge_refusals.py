@@ -34,7 +34,7 @@ def test_every_refusal_the_config_counts_is_a_fixed_status_and_reason(full_reply
     }  # fmt: skip
     assert all(k.split(":")[0] in STATUSES and k.split(":")[1] in REASONS for k in counted)
     via_full = set(re.findall(r'\$var\(reason\) = "([^"]*)";', cfg))
-    assert via_full == {"rate", "no-worker", "no-answer", ""}  # "": the workers counted it
+    assert via_full == {"rate", "no-worker", "no-answer", "all-busy"}
     assert f'$var(refusal) = "{full_reply}:" + $var(reason);' in cfg
     assert 'modparam("htable", "htable", "refused=>size=4;initval=0;")' in cfg
     # only initial INVITEs from the network count (not a worker's, not in-dialog ones)

@@ -1,7 +1,7 @@
 """The calls the agent workers refused (486 busy, 503 draining), tallied from the SIP
-thread, stored per day by the worker's job (a real SQLCipher file) and counted in the
-platform report's offered calls: each call once, however many workers refused it (the
-edge counts each worker refusal it passed on to the next worker: reason passed-on)."""
+thread, stored per day by the worker's job (a real SQLCipher file) and listed in the
+platform report's incidents; the offered calls count each refused call once, from the
+edge's all-busy count (the edge sees every INVITE; a worker misses what pjsua refuses)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from appliance.governance import edge_refusals
 from appliance.governance.reports import platform
 from appliance.governance.worker_refusals import (
     WorkerRefusals,
-    refused_calls,
     store,
     worker_refusals_job,
 )
@@ -56,15 +55,18 @@ def test_a_call_every_worker_refused_counts_once_in_the_answer_rate(db: Database
     db.execute(seed)  # 10 calls in the store, 8 answered; the edge refused 10 (no-worker)
     # two workers: 3 calls both refused (6 refusals, the first of each passed on), one
     # call the first refused and the second answered (a call in the store already), one
-    # 503 while draining with no other worker to pass it on to
+    # 503 while draining with no other worker to pass it on to. The edge counts the 4
+    # calls every worker refused (all-busy); the workers' own tally is not used again
     refusals = WorkerRefusals()
     refuse(refusals, [486] * 7 + [503])
-    db.execute(lambda c: edge_refusals.record(c, DAY1 - 100, {("486", "passed-on"): 4}, DAY1))
+    edge_counts = {("486", "passed-on"): 4, ("486", "all-busy"): 3, ("503", "all-busy"): 1}
+    db.execute(lambda c: edge_refusals.record(c, DAY1 - 100, edge_counts, DAY1))
     db.execute(store, refusals.take(), DAY1 + 30)
     body = db.query(platform, "2026-11", 2)
     sla = body["sla"]
-    assert (sla["refused_at_edge"], sla["refused_by_workers"]) == (10, 4)
+    assert sla["refused_at_edge"] == 14 and "refused_by_workers" not in sla
     assert sla["offered"] == 24 and sla["answer_rate"] == 8 / 24
     assert body["incidents"]["worker_refusals"] == {"worker-busy": 7, "worker-draining": 1}
-    assert body["incidents"]["edge_refusals"] == {"acl": 50, "no-worker": 10}
-    assert refused_calls({"passed-on": 5, "worker-busy": 3}) == 0  # never below zero
+    assert body["incidents"]["edge_refusals"] == {
+        "acl": 50, "no-worker": 10, "all-busy": 4, "passed-on": 4
+    }  # fmt: skip
