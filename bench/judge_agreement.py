@@ -35,7 +35,7 @@ from appliance.config import load_settings  # noqa: E402
 from appliance.llm.server import LlmServerProcess  # noqa: E402
 from appliance.quality.agreement import load_set, measure  # noqa: E402
 from appliance.quality.judge import judge_version  # noqa: E402
-from appliance.quality.judge_job import LlmJudgeModel  # noqa: E402
+from appliance.llm.judge_model import LlmJudgeModel  # noqa: E402
 
 SETS = {
     "judge": ROOT / "tests" / "assets" / "quality" / "judge_set.toml",  # scored, not tuned on
