@@ -61,26 +61,20 @@ what the agent said last.
 - "no": the agent could not do it: no free appointment, no answer to the question,
   could not verify the caller, nobody to put them through to, kept misunderstanding;
   or the caller gave up or hung up unhappy before it was done.
-- "unclear": the caller never said what they wanted: their lines are only noise,
-  silence or cut-off words, so there was no request to meet.
+- "unclear": the caller never said what they wanted (only noise, a cut-off word).
 Examples:
 - agent: "I've booked you for Monday at 10." -> "yes"
 - agent: "I'm sorry, I don't have that information." -> "no"
 - agent: "Sorry, there are no appointments left this week." -> "no"
 - agent: "I couldn't find your record, so I can't change it." -> "no"
-- agent: "Nobody is free to take your call right now." -> "no"
-- caller: "Never mind, I'll do it myself." -> "no"
-- caller: "[static]" agent: "Sorry, I didn't catch that." caller: "Er..." -> "unclear"
+- caller: "[static]" agent: "Sorry, I didn't catch that." -> "unclear"
 
 Question "mood": the caller's mood in one line of theirs.
 - "positive": friendly, glad, thankful ("Great, thanks a lot!").
 - "neutral": a plain request or a plain goodbye ("I need to book a visit.", "Ok, bye.").
-- "negative": angry, annoyed, upset, worried, scared, sarcastic or disappointed
-  ("This is a joke.", "I'm really worried.", "Forget it.", "Oh wonderful, another wait.",
-  "Fine, whatever.", "Oh no, oh no.").
-- "unclear": no real words to judge: noise, silence, a cut-off fragment or a filler
-  ("[noise]", "...", "Uh", "Hm.", "Is it... the", "(crackle)").
-Judge the words, not the topic: "My knee hurts, can I book a visit?" is "neutral".
+- "negative": angry, annoyed, upset, worried, scared or disappointed ("This is a joke.",
+  "I'm really worried.", "Forget it.").
+- "unclear": no real words to judge: noise, silence, a cut-off fragment ("[noise]", "Uh").
 """
 
 GOAL_SCHEMA: dict[str, Any] = {
