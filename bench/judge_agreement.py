@@ -2,13 +2,18 @@
 
     .venv/bin/python bench/judge_agreement.py              # the local CPU model (var/models)
     .venv/bin/python bench/judge_agreement.py --limit 10   # the first 10 calls only
+    .venv/bin/python bench/judge_agreement.py --set tune   # the set prompts are tuned on
+    .venv/bin/python bench/judge_agreement.py --set tune --every 3 \
+        --model qwen2.5-coder-1.5b-instruct-q4_k_m --models-dir DIR   # another model
 
-Runs appliance/quality/judge.py's one question per call over
-tests/assets/quality/judge_set.toml with the configured `[llm.server]` model, started as
+Runs appliance/quality/judge.py's three questions per call over judge_set.toml
+(or judge_tune.toml, tests/assets/quality/) with the configured `[llm.server]` model, started as
 the appliance starts it (llama.cpp server on loopback, a fresh key, a free port), and
 reports the share of calls where each criterion's verdict equals the label. A criterion
 under 80% is advisory (appliance/quality/judge.py ADVISORY; it never feeds a phase gate).
-Writes bench/results/judge_agreement-<UTC>.json (ids and codes only: the set is synthetic).
+Writes bench/results/judge_agreement-<UTC>.json (judge_tune-<UTC>.json for the tune set;
+ids and codes only: the sets are synthetic). Tune prompts on judge_tune.toml only; score
+judge_set.toml once per final candidate.
 """
 
 from __future__ import annotations
@@ -32,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from appliance.config import load_settings  # noqa: E402
+from appliance.llm.judge_model import LlmJudgeModel  # noqa: E402
 from appliance.llm.server import LlmServerProcess  # noqa: E402
 from appliance.quality.agreement import load_set, measure  # noqa: E402
 from appliance.quality.judge import judge_version  # noqa: E402
-from appliance.llm.judge_model import LlmJudgeModel  # noqa: E402
 
 SETS = {
     "judge": ROOT / "tests" / "assets" / "quality" / "judge_set.toml",  # scored, not tuned on
@@ -68,9 +73,13 @@ async def start_server(
 
 
 async def run(
-    set_path: Path, limit: int | None, model_name: str | None, models_dir: Path | None
+    set_path: Path,
+    limit: int | None,
+    model_name: str | None,
+    models_dir: Path | None,
+    every: int = 1,
 ) -> dict[str, Any]:
-    records = load_set(set_path)[:limit]
+    records = load_set(set_path)[::every][:limit]
     started = time.perf_counter()
     server, model, mode = await start_server(model_name, models_dir)
     load_s = time.perf_counter() - started
@@ -98,12 +107,17 @@ async def run(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="the first N calls only")
-    parser.add_argument("--set", choices=sorted(SETS), default="judge",
-                        help="judge: the scored set (default); tune: the set prompts are tuned on")
+    parser.add_argument(
+        "--set",
+        choices=sorted(SETS),
+        default="judge",
+        help="judge: the scored set (default); tune: the set prompts are tuned on",
+    )
+    parser.add_argument("--every", type=int, default=1, help="every Nth call only (a sample)")
     parser.add_argument("--model", default=None, help="a model directory name (default: config)")
     parser.add_argument("--models-dir", type=Path, default=None, help="default: config's")
     args = parser.parse_args()
-    result = asyncio.run(run(SETS[args.set], args.limit, args.model, args.models_dir))
+    result = asyncio.run(run(SETS[args.set], args.limit, args.model, args.models_dir, args.every))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kind = "judge_agreement" if args.set == "judge" else "judge_tune"
     out = ROOT / "bench" / "results" / f"{kind}-{stamp}.json"
