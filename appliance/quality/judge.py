@@ -1,15 +1,18 @@
 """The LLM judge: what rules cannot see (was the caller's goal met; the caller's
-sentiment at the start and at the end), asked of the local model once per call.
+sentiment at the start and at the end), asked of the local model after each call as one
+short question per criterion, each after the same fixed prompt.
 
 The call's transcript (caller and agent words) is read from the encrypted store and
-given to the model in-process only; the verdict rows hold only pass / fail / unsure, a
-score, a reason code from a fixed list and evidence turn ids, never words. The model's
-answer is constrained to a JSON schema of enums and one integer, and is validated again
-here: anything else is `judge-bad-output` (unsure).
+given to the model in-process only: the whole call for the goal, only the caller's first
+or last line for a mood. The verdict rows hold only pass / fail / unsure, a score, a
+reason code from a fixed list and evidence turn ids, never words. Each answer is
+constrained to its own JSON schema (an enum; the goal adds a turn id) and is validated
+again here: anything else is `judge-bad-output` (unsure) for that criterion.
 
 The model sits behind `JudgeModel` (a Protocol) so that unit tests use a fake. The
-version of every judge evaluator is a hash of the prompt, the schema and the model's
-name: a changed prompt or model scores again under a new version (old rows stay).
+version of every judge evaluator is a hash of the prompt, the questions, the schemas and
+the model's name: a changed prompt or model scores again under a new version (old rows
+stay).
 """
 
 from __future__ import annotations
@@ -155,7 +158,8 @@ def messages_for(criterion: str, lines: Sequence[Line]) -> list[ChatMessage]:
         user = f"The call:\n{render(lines)}\n{last}\n\n{GOAL_QUESTION}"
     else:
         callers = [line for line in lines if line.speaker == "caller"]
-        which, line = ("first", callers[0]) if criterion == SENTIMENT_START else ("last", callers[-1])
+        start = criterion == SENTIMENT_START
+        which, line = ("first", callers[0]) if start else ("last", callers[-1])
         user = f'The caller\'s {which} line: "{line.text}"\n\n{MOOD_QUESTION}'
     return [ChatMessage("system", PROMPT), ChatMessage("user", user)]
 
