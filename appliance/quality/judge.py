@@ -34,7 +34,9 @@ CRITERIA = (GOAL, SENTIMENT_START, SENTIMENT_END)
 # criteria whose agreement with the labelled set (bench/judge_agreement.py) is under 80%:
 # advisory, they never feed a phase gate (docs/quality.md). Kept equal to the newest
 # bench/results/judge_agreement-*.json by a test.
-# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores: 50% / 75% / 64%: all three advisory.
+# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores, one JSON for all: 50% / 75% / 64%; one
+# question per criterion (judge_agreement-20261206T134356Z.json): 75% / 75% / 77%: all
+# three still advisory.
 ADVISORY: frozenset[str] = frozenset({"judge-goal-met", "judge-sentiment-start",
                                       "judge-sentiment-end"})  # fmt: skip
 
