@@ -56,9 +56,12 @@ class LlmServerProcess:
                     "n_threads": self._cfg.threads,
                     "n_threads_batch": self._cfg.threads,
                     "verbose": False,
-                    # the fixed system prompts are evaluated once and kept (prefix cache)
-                    "cache": True,
-                    "cache_type": "ram",
+                    # No RAM state cache: llama-cpp-python keeps each cached state's logits
+                    # (n_batch x vocab floats, ~290 MB for the 0.5B model) but counts only
+                    # the KV bytes (~6 MB) against its 2 GiB cap, so ~70 distinct prompts
+                    # grew the server to 21 GB and the kernel killed it (2026-12-06). A
+                    # request still reuses the prefix it shares with the one before it.
+                    "cache": False,
                 }
             ],
         }

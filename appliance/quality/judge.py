@@ -1,15 +1,18 @@
 """The LLM judge: what rules cannot see (was the caller's goal met; the caller's
-sentiment at the start and at the end), asked of the local model once per call.
+sentiment at the start and at the end), asked of the local model after each call as one
+short question per criterion, each after the same fixed prompt.
 
 The call's transcript (caller and agent words) is read from the encrypted store and
-given to the model in-process only; the verdict rows hold only pass / fail / unsure, a
-score, a reason code from a fixed list and evidence turn ids, never words. The model's
-answer is constrained to a JSON schema of enums and one integer, and is validated again
-here: anything else is `judge-bad-output` (unsure).
+given to the model in-process only: the whole call for the goal, only the caller's first
+or last line for a mood. The verdict rows hold only pass / fail / unsure, a score, a
+reason code from a fixed list and evidence turn ids, never words. Each answer is
+constrained to its own JSON schema (an enum; the goal adds a turn id) and is validated
+again here: anything else is `judge-bad-output` (unsure) for that criterion.
 
 The model sits behind `JudgeModel` (a Protocol) so that unit tests use a fake. The
-version of every judge evaluator is a hash of the prompt, the schema and the model's
-name: a changed prompt or model scores again under a new version (old rows stay).
+version of every judge evaluator is a hash of the prompt, the questions, the schemas and
+the model's name: a changed prompt or model scores again under a new version (old rows
+stay).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ CRITERIA = (GOAL, SENTIMENT_START, SENTIMENT_END)
 # criteria whose agreement with the labelled set (bench/judge_agreement.py) is under 80%:
 # advisory, they never feed a phase gate (docs/quality.md). Kept equal to the newest
 # bench/results/judge_agreement-*.json by a test.
-# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores: 50% / 75% / 64%: all three advisory.
+# 2026-12-06, qwen2.5-coder-0.5b on 2 CPU cores, one JSON for all: 50% / 75% / 64%; one
+# question per criterion (judge_agreement-20261206T134356Z.json): 75% / 75% / 77%: all
+# three still advisory.
 ADVISORY: frozenset[str] = frozenset({"judge-goal-met", "judge-sentiment-start",
                                       "judge-sentiment-end"})  # fmt: skip
 
@@ -51,31 +56,49 @@ def feeds_gate(evaluator: str) -> bool:
 
 
 PROMPT = """You review a finished phone call between a clinic's voice agent and a caller.
-Lines are "[turn id] speaker: words". Answer with JSON only:
-- "goal_met": "yes" if the caller got what they called for (appointment booked, moved or
-  cancelled; question answered; message taken; put through to a person; told to call
-  911 in an emergency). "no" if the agent said it could not help, found nothing, could
-  not verify the caller or could not reach anyone, or the caller gave up. "unclear" if
-  the call is too short or garbled to tell what the caller wanted.
-- "goal_turn": the turn id that best shows it (0 if none).
-- "sentiment_start": the mood of the caller's first line: "positive" (friendly, glad),
-  "neutral" (plain request), "negative" (angry, upset, frustrated, scared) or "unclear"
-  (too short or garbled to tell).
-- "sentiment_end": the mood of the caller's last line, same values."""
+You are asked one question about it; answer with JSON only.
 
+Question "goal": did the caller get what they called for? Read the whole call, above all
+what the agent said last.
+- "yes": the agent did it: booked, moved or cancelled the appointment; sent the refill;
+  answered the question; took a message; put the caller through to a person; or, in an
+  emergency, told the caller to call 911.
+- "no": the agent could not do it: no free appointment, no answer to the question,
+  could not verify the caller, nobody to put them through to, kept misunderstanding;
+  or the caller gave up or hung up unhappy before it was done.
+- "unclear": the caller never said what they wanted (only noise, a cut-off word).
+Examples:
+- agent: "I've booked you for Monday at 10." -> "yes"
+- agent: "I'm sorry, I don't have that information." -> "no"
+- agent: "Sorry, there are no appointments left this week." -> "no"
+- agent: "I couldn't find your record, so I can't change it." -> "no"
+- caller: "[static]" agent: "Sorry, I didn't catch that." -> "unclear"
 
-MOODS = ["positive", "neutral", "negative", "unclear"]
-SCHEMA: dict[str, Any] = {
+Question "mood": the caller's mood in one line of theirs.
+- "positive": friendly, glad, thankful ("Great, thanks a lot!").
+- "neutral": a plain request or a plain goodbye ("I need to book a visit.", "Ok, bye.").
+- "negative": angry, annoyed, upset, worried, scared or disappointed ("This is a joke.",
+  "I'm really worried.", "Forget it.").
+- "unclear": no real words to judge: noise, silence, a cut-off fragment ("[noise]", "Uh").
+"""
+
+GOAL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "goal_met": {"type": "string", "enum": ["yes", "no", "unclear"]},
-        "goal_turn": {"type": "integer"},
-        "sentiment_start": {"type": "string", "enum": MOODS},
-        "sentiment_end": {"type": "string", "enum": MOODS},
+        "goal": {"type": "string", "enum": ["yes", "no", "unclear"]},
+        "turn": {"type": "integer"},
     },
-    "required": ["goal_met", "goal_turn", "sentiment_start", "sentiment_end"],
+    "required": ["goal", "turn"],
     "additionalProperties": False,
 }
+MOODS = ["positive", "neutral", "negative", "unclear"]
+MOOD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"mood": {"type": "string", "enum": MOODS}},
+    "required": ["mood"],
+    "additionalProperties": False,
+}
+SCHEMAS = {GOAL: GOAL_SCHEMA, SENTIMENT_START: MOOD_SCHEMA, SENTIMENT_END: MOOD_SCHEMA}
 
 _GOAL = {
     "yes": Result(PASS, "goal-met", 1.0),
@@ -109,9 +132,17 @@ class Line:
     text: str  # PHI: in memory only, never logged or stored elsewhere
 
 
+GOAL_QUESTION = (
+    'Question "goal": did the caller get what they called for? Answer'
+    ' {"goal": "yes" | "no" | "unclear", "turn": the turn id that shows it (0 if none)}.'
+)
+MOOD_QUESTION = 'Question "mood": the caller\'s mood in this line? Answer {"mood": ...}.'
+
+
 def judge_version(model_name: str) -> str:
-    """A hash of the prompt, the answer's schema and the model's name."""
-    parts = (PROMPT, json.dumps(SCHEMA, sort_keys=True), model_name)
+    """A hash of the prompt, the questions, the answers' schemas and the model's name."""
+    schemas = json.dumps([SCHEMAS[c] for c in CRITERIA], sort_keys=True)
+    parts = (PROMPT, GOAL_QUESTION, MOOD_QUESTION, schemas, model_name)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -119,52 +150,57 @@ def render(lines: Sequence[Line]) -> str:
     return "\n".join(f"[{line.seq}] {line.speaker}: {line.text}" for line in lines)
 
 
-def messages_for(lines: Sequence[Line]) -> list[ChatMessage]:
-    """The prompt, then the call and (for a small model's sake) the caller's first and
-    last lines again."""
-    callers = [line.text for line in lines if line.speaker == "caller"]
-    call = render(lines)
-    if callers:
-        call += f"\n\nCaller's first line: {callers[0]}\nCaller's last line: {callers[-1]}"
-    return [ChatMessage("system", PROMPT), ChatMessage("user", call)]
+def messages_for(criterion: str, lines: Sequence[Line]) -> list[ChatMessage]:
+    """One question: the fixed prompt (the same for every question, so the server reuses
+    its cached prefix), then the whole call for the goal, or only the caller's first or
+    last line for a mood."""
+    if criterion == GOAL:
+        agent = [line for line in lines if line.speaker == "agent"]
+        last = f"\nThe agent's last line: {agent[-1].text}" if agent else ""
+        user = f"The call:\n{render(lines)}\n{last}\n\n{GOAL_QUESTION}"
+    else:
+        callers = [line for line in lines if line.speaker == "caller"]
+        start = criterion == SENTIMENT_START
+        which, line = ("first", callers[0]) if start else ("last", callers[-1])
+        user = f'The caller\'s {which} line: "{line.text}"\n\n{MOOD_QUESTION}'
+    return [ChatMessage("system", PROMPT), ChatMessage("user", user)]
 
 
 def judge(model: JudgeModel, lines: Sequence[Line]) -> dict[str, Result]:
-    """Each criterion's result for one transcript (raises ChatModelError from the model).
-
-    No caller line: every criterion is n/a (`no-caller-speech`)."""
+    """Each criterion's result for one transcript, one question each (raises
+    ChatModelError from the model). No caller line: every criterion is n/a
+    (`no-caller-speech`); an answer outside its schema is `judge-bad-output`."""
     callers = [line for line in lines if line.speaker == "caller"]
     if not callers:
         return {c: Result(NA, "no-caller-speech") for c in CRITERIA}
-    raw = model.complete_json(messages_for(lines), SCHEMA)
-    answer = parse_answer(raw)
-    if answer is None:
-        return dict.fromkeys(CRITERIA, BAD_OUTPUT)
     seqs = {line.seq for line in lines}
-    turn = answer["goal_turn"]
-    goal = _GOAL[answer["goal_met"]]
-    start, end = _MOOD[answer["sentiment_start"]], _MOOD[answer["sentiment_end"]]
-    return {
-        GOAL: _with(goal, (turn,) if turn in seqs else ()),
-        SENTIMENT_START: _with(start, (callers[0].seq,)),
-        SENTIMENT_END: _with(end, (callers[-1].seq,)),
-    }
+    out: dict[str, Result] = {}
+    for criterion in CRITERIA:
+        raw = model.complete_json(messages_for(criterion, lines), SCHEMAS[criterion])
+        answer = parse_answer(criterion, raw)
+        if answer is None:
+            out[criterion] = BAD_OUTPUT
+        elif criterion == GOAL:
+            turn = answer["turn"]
+            out[GOAL] = _with(_GOAL[answer["goal"]], (turn,) if turn in seqs else ())
+        else:
+            said = callers[0] if criterion == SENTIMENT_START else callers[-1]
+            out[criterion] = _with(_MOOD[answer["mood"]], (said.seq,))
+    return out
 
 
-def parse_answer(raw: str) -> Mapping[str, Any] | None:
-    """The model's answer if it is exactly what the schema allows; None otherwise."""
+def parse_answer(criterion: str, raw: str) -> Mapping[str, Any] | None:
+    """The model's answer to one question if it is exactly what its schema allows."""
     try:
         answer = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(answer, dict) or set(answer) != set(SCHEMA["required"]):
+    if not isinstance(answer, dict) or set(answer) != set(SCHEMAS[criterion]["required"]):
         return None
-    turn = answer["goal_turn"]
-    if not isinstance(turn, int) or isinstance(turn, bool):
-        return None
-    if answer["goal_met"] not in _GOAL:
-        return None
-    if answer["sentiment_start"] not in _MOOD or answer["sentiment_end"] not in _MOOD:
+    if criterion != GOAL:
+        return answer if answer["mood"] in _MOOD else None
+    turn = answer["turn"]
+    if not isinstance(turn, int) or isinstance(turn, bool) or answer["goal"] not in _GOAL:
         return None
     return answer
 

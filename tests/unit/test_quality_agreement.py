@@ -21,38 +21,39 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "tests" / "assets" / "quality" / "judge_set.toml"
+TUNE = ROOT / "tests" / "assets" / "quality" / "judge_tune.toml"
 GOAL_ANSWER = {"pass": "yes", "fail": "no", "unsure": "unclear"}
 MOOD_ANSWER = {"pass": "neutral", "fail": "negative", "unsure": "unclear"}
 
 
 class Oracle:
-    """Answers each transcript with its labels (the user message identifies the call)."""
+    """Answers each question with its label (the question's text identifies it; a line
+    said in several calls must carry the same mood label in all of them)."""
 
     model_name = "oracle"
 
     def __init__(self, records: Sequence[Labelled]) -> None:
-        self.by_text = {j.messages_for(r.lines)[1].content: r.labels for r in records}
+        self.by_text: dict[str, str] = {}
+        for r in records:
+            for criterion in j.CRITERIA:
+                asked = j.messages_for(criterion, r.lines)[1].content
+                label = r.labels[criterion]
+                assert self.by_text.setdefault(asked, label) == label, (r.id, criterion)
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any]) -> str:
-        labels = self.by_text[messages[1].content]
-        return json.dumps(
-            {
-                "goal_met": GOAL_ANSWER[labels[j.GOAL]],
-                "goal_turn": 1,
-                "sentiment_start": MOOD_ANSWER[labels[j.SENTIMENT_START]],
-                "sentiment_end": MOOD_ANSWER[labels[j.SENTIMENT_END]],
-            }
-        )
+        label = self.by_text[messages[1].content]
+        if schema == j.GOAL_SCHEMA:
+            return json.dumps({"goal": GOAL_ANSWER[label], "turn": 1})
+        return json.dumps({"mood": MOOD_ANSWER[label]})
 
 
 class Constant:
     model_name = "constant"
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any]) -> str:
-        return json.dumps(
-            {"goal_met": "yes", "goal_turn": 0, "sentiment_start": "neutral",
-             "sentiment_end": "neutral"}
-        )  # fmt: skip
+        if schema == j.GOAL_SCHEMA:
+            return json.dumps({"goal": "yes", "turn": 0})
+        return json.dumps({"mood": "neutral"})
 
 
 class Down:
@@ -62,13 +63,21 @@ class Down:
         raise ChatModelError("llm-unreachable", "down")
 
 
-@pytest.fixture(scope="module")
-def records() -> list[Labelled]:
-    return load_set(SET)
+@pytest.fixture(scope="module", params=[SET, TUNE], ids=["judge_set", "judge_tune"])
+def records(request: pytest.FixtureRequest) -> list[Labelled]:
+    return load_set(request.param)
 
 
-def test_the_set_has_at_least_60_calls_with_every_label_used(records: list[Labelled]) -> None:
-    assert len(records) >= 60
+def test_the_tuning_set_is_separate_from_the_scored_set() -> None:
+    scored, tune = load_set(SET), load_set(TUNE)
+    assert len(tune) >= 40 and not {r.id for r in scored} & {r.id for r in tune}
+    said = {line.text for r in scored for line in r.lines if line.speaker == "caller"}
+    shared = {line.text for r in tune for line in r.lines if line.speaker == "caller"} & said
+    assert not shared  # no caller line of the scored set is tuned on
+
+
+def test_the_set_has_at_least_40_calls_with_every_label_used(records: list[Labelled]) -> None:
+    assert len(records) >= 40
     assert len({r.id for r in records}) == len(records)
     for r in records:
         assert any(line.speaker == "caller" for line in r.lines), r.id

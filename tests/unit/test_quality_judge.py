@@ -41,11 +41,22 @@ ANSWER = {
 }
 
 
+def reply(answer: dict[str, Any], messages: Sequence[ChatMessage]) -> str:
+    """`answer` (all three criteria) as the model would give it to one question."""
+    asked = messages[1].content
+    if asked.startswith("The call:"):
+        return json.dumps({"goal": answer["goal_met"], "turn": answer["goal_turn"]})
+    if asked.startswith("The caller's first line"):
+        return json.dumps({"mood": answer["sentiment_start"]})
+    return json.dumps({"mood": answer["sentiment_end"]})
+
+
 class FakeJudge:
-    """Answers every question with `answer` (JSON text), keeping what it was asked."""
+    """Answers each question from `answer` (all criteria; or raw text to every question),
+    keeping what it was asked."""
 
     def __init__(self, answer: Any = ANSWER, name: str = "fake-judge") -> None:
-        self.answer = answer if isinstance(answer, str) else json.dumps(answer)
+        self.answer = answer
         self.name = name
         self.asked: list[list[ChatMessage]] = []
         self.fail: ChatModelError | None = None
@@ -55,11 +66,13 @@ class FakeJudge:
         return self.name
 
     def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any]) -> str:
-        assert schema == j.SCHEMA
+        goal = messages[1].content.startswith("The call:")
+        assert schema == (j.GOAL_SCHEMA if goal else j.MOOD_SCHEMA)
+        assert messages[0].content == j.PROMPT  # one fixed prefix for every question
         self.asked.append(list(messages))
         if self.fail is not None:
             raise self.fail
-        return self.answer
+        return self.answer if isinstance(self.answer, str) else reply(self.answer, messages)
 
 
 @pytest.fixture
@@ -100,17 +113,35 @@ def test_the_answer_becomes_verdicts_scores_codes_and_turn_ids() -> None:
     [
         "not json",
         "[]",
-        json.dumps({**ANSWER, "goal_met": "maybe"}),
-        json.dumps({**ANSWER, "goal_turn": "2"}),
-        json.dumps({**ANSWER, "goal_turn": True}),
-        json.dumps({**ANSWER, "sentiment_end": "the caller said thanks"}),
-        json.dumps({**ANSWER, "note": "words"}),
-        json.dumps({k: v for k, v in ANSWER.items() if k != "sentiment_start"}),
+        json.dumps({"goal": "maybe", "turn": 1, "mood": "the caller said thanks"}),
+        json.dumps({"goal": "yes", "turn": "2", "mood": "happy"}),
+        json.dumps({"goal": "yes", "turn": True}),
+        json.dumps({"goal": "yes", "turn": 1, "mood": "neutral", "note": "words"}),
+        json.dumps({"turn": 1}),
     ],
 )
 def test_anything_but_the_schema_is_bad_output_unsure(raw: str) -> None:
     got = j.judge(FakeJudge(raw), CALL)
     assert set(got.values()) == {j.BAD_OUTPUT}
+
+
+def test_each_criterion_is_its_own_question_a_bad_answer_spoils_only_its_own() -> None:
+    model = FakeJudge()
+    j.judge(model, CALL)
+    asked = [m[1].content for m in model.asked]
+    assert len(asked) == 3 and "[2] agent: You're booked." in asked[0]
+    assert asked[1].startswith('The caller\'s first line: "Book me in"')
+    assert asked[2].startswith('The caller\'s last line: "Thanks, bye"')
+    assert "Book me in" not in asked[2]  # a mood is judged on its own line only
+
+    class MoodOnlyBad(FakeJudge):
+        def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any]) -> str:
+            good = super().complete_json(messages, schema)
+            return "{}" if messages[1].content.startswith("The caller's last") else good
+
+    got = j.judge(MoodOnlyBad(), CALL)
+    assert got[j.SENTIMENT_END] == j.BAD_OUTPUT and got[j.GOAL].verdict == "pass"
+    assert got[j.SENTIMENT_START].verdict == "pass"
 
 
 def test_no_caller_speech_is_not_applicable_without_asking() -> None:
@@ -122,6 +153,16 @@ def test_no_caller_speech_is_not_applicable_without_asking() -> None:
 def test_the_version_is_a_hash_of_prompt_schema_and_model() -> None:
     assert j.judge_version("a") == j.judge_version("a")
     assert j.judge_version("a") != j.judge_version("b")
+    before = j.judge_version("a")
+    for name, edited in (("PROMPT", j.PROMPT + " "), ("GOAL_QUESTION", j.GOAL_QUESTION + " "),
+                         ("MOOD_QUESTION", j.MOOD_QUESTION + " ")):  # fmt: skip
+        saved = getattr(j, name)
+        setattr(j, name, edited)
+        try:
+            assert j.judge_version("a") != before, name
+        finally:
+            setattr(j, name, saved)
+    assert j.judge_version("a") == before
     assert len(j.judge_version("a")) == 16
     assert j.CRITERIA == ("judge-goal-met", "judge-sentiment-start", "judge-sentiment-end")
 
