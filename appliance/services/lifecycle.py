@@ -24,7 +24,9 @@ def sd_notify(message: str) -> None:
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.connect(address)
-        sock.sendall(message.encode())
+        sock.setblocking(False)  # a reader that does not read must not stop the process
+        with contextlib.suppress(BlockingIOError):  # its queue is full: this one is dropped
+            sock.send(message.encode())
 
 
 async def watchdog(stop: asyncio.Event) -> None:

@@ -33,6 +33,22 @@ def received(sock: socket.socket) -> list[str]:
             return out
 
 
+def test_a_reader_that_does_not_read_never_blocks_the_sender(
+    notify_socket: socket.socket,
+) -> None:
+    """A unit's notifications go on when nothing reads them (a full queue drops one): the
+    blocking send froze the SIP edge unit, beacons included, after ten unread ones."""
+    done = asyncio.run(asyncio.wait_for(asyncio.to_thread(_notify_many, 200), 10.0))
+    assert done == 200
+    assert 0 < len(received(notify_socket)) <= 200
+
+
+def _notify_many(count: int) -> int:
+    for n in range(count):
+        sd_notify(f"STATUS=ping {n}")
+    return count
+
+
 def test_ready(notify_socket: socket.socket) -> None:
     sd_notify("READY=1")
     assert received(notify_socket) == ["READY=1"]
