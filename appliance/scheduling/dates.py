@@ -51,10 +51,20 @@ _SHORT_WEEKDAYS = {"tues": "tuesday", "tue": "tuesday", "weds": "wednesday",
 _SLASHED = r"(?<![\d/])(?P<mon>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)\b(?!/)"
 
 
+# parts of the day said another way (after numerize: "first" is "1st")
+_SAID_PARTS = {
+    r"\b1st thing(?: in the morning)?\b": "morning", r"\bafter school\b": "afternoon",
+}  # fmt: skip
+
+
 def _words(text: str) -> str:
     """Normalized, numbers in digits (ordinals keep their suffix), "p m" written "pm"."""
     t = numerize(text).replace("o'clock", "oclock")
-    t = re.sub(r"\bnoonish\b", "noon", t)
+    t = re.sub(r"\bnoonish\b|\blunch ?time\b", "noon", t)
+    t = re.sub(r"\bo clock\b", "oclock", t)
+    for said, part in _SAID_PARTS.items():  # "first thing", "after school"
+        t = re.sub(said, part, t)
+    t = re.sub(r"\bhalf (\d{1,2})\b(?! (?:hours?|days?|weeks?|an?)\b)", r"half past \1", t)
     for short, day in _SHORT_WEEKDAYS.items():  # "next tues", "thurs at 2"
         t = re.sub(rf"\b{short}\b\.?", day, t)
     return re.sub(r"\b([ap]) m\b", r"\1m", t)
@@ -156,6 +166,12 @@ def resolve_day(text: str, today: date) -> date | None:
         return today + timedelta(days=2)
     if re.search(r"\btomorrow\b", t):
         return today + timedelta(days=1)
+    if re.search(r"\b(?:in )?a fortnight\b", t):
+        return today + timedelta(days=14)
+    british = re.search(rf"\b({_WEEKDAY}) week\b", t)  # "monday week": the one after next
+    coming = _weekday(british.group(1), today) if british else None
+    if coming is not None:
+        return coming + timedelta(days=7)
     match = re.search(r"\bin\s+(\w+)\s+(day|week)s?\b", t)
     if match and (n := _count(match.group(1))) is not None:
         return today + timedelta(days=n * (7 if match.group(2) == "week" else 1))

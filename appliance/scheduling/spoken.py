@@ -83,8 +83,8 @@ def _is_number_word(words: list[str], i: int) -> bool:
 def _small(run: list[str], i: int) -> tuple[str, int]:
     """One number below 100 from run[i]: (digits, next index); "oh four" -> "04"."""
     w = run[i]
-    if w in ZEROS:
-        return f"0{UNITS[run[i + 1]]}", i + 2
+    if w in ZEROS or (w == "zero" and i + 1 < len(run) and UNITS.get(run[i + 1], 0) > 0):
+        return f"0{UNITS[run[i + 1]]}", i + 2  # "oh four", "zero seven"
     if w in TENS and i + 1 < len(run):
         nxt = run[i + 1]
         if nxt in UNITS and UNITS[nxt] > 0:

@@ -1,10 +1,12 @@
 """A date of birth as callers say it and Whisper writes it, read in code.
 
 "April fourth nineteen eighty two", "the fourth of April 82", "four four eighty two",
-"oh four oh four eighty two", "04/04/82", "4-4-1982", "1982-04-04" (a model's slot):
-the line's number words become digits first (`spoken.numerize`), then a few patterns
-read month, day and year in US order. A two-digit year is the latest 19xx or 20xx that
-is not in the future; a date after today, before 1900 or impossible is no birth date.
+"oh four oh four eighty two", "zero four zero four eighty two", "04/04/82", "4-4-1982",
+"1982-04-04" (a model's slot), year first ("nineteen eighty two april fourth"), "fourth
+month fourth day nineteen eighty two": the line's number words become digits first
+(`spoken.numerize`), then a few patterns read month, day and year in US order (year first
+only with four digits). A two-digit year is the latest 19xx or 20xx that is not in the
+future; a date after today, before 1900 or impossible is no birth date.
 """
 
 from __future__ import annotations
@@ -30,12 +32,21 @@ def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
         (re.compile(rf"\b{_MONTH},? (?:the )?{_DAY}{_OF}{year}\b"), "mdy"),
         (re.compile(rf"\b(?:the )?{_DAY} (?:of )?{_MONTH}{_OF}{year}\b"), "dmy"),
         (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "ndy"),
+        (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "dny"),  # "25/03/71"
         (re.compile(rf"\b(\d{{1,2}}) (\d{{1,2}}) {year}\b"), "ndy"),
+        (re.compile(rf"\b{_LONG_YEAR},? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
+        (re.compile(rf"\b{_DAY} month,? {_DAY} day,? (?:of )?{year}\b"), "ndy"),
+        (re.compile(rf"\bborn (?:in )?(\d{{2}}),? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
     ]
 
 
 _ANY = _patterns(_YEAR)
 _WITH_LONG_YEAR = _patterns(_LONG_YEAR)
+
+
+def _digits(text: str) -> str:
+    """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15"."""
+    return re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(text))
 
 
 def _year(said: str, month: int, day: int, today: date) -> int:
@@ -71,7 +82,7 @@ def birth_date(text: str, today: date | None = None) -> date | None:
     """The first date of birth in `text` (see the module's doc); `today` bounds it
     (default: the system's date)."""
     today = today or date.today()
-    for match, order in _matches(numerize(text), _ANY):
+    for match, order in _matches(_digits(text), _ANY):
         born = _date(match, order, today)
         if born is not None:
             return born
@@ -82,7 +93,7 @@ def without_birth_date(text: str) -> str:
     """`text` (normalized, numbers in digits) without dates that carry a year: a date of
     birth is not a day to book. A two-digit year counts only in "04/04/82": "december 12
     10 30" is a day and a time."""
-    t = numerize(text)
+    t = _digits(text)
     slashed = [(p, o) for p, o in _ANY if "/" in p.pattern]
     keep = [True] * len(t)
     for match, _ in _matches(t, [*slashed, *_WITH_LONG_YEAR]):

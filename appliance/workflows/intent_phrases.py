@@ -9,7 +9,7 @@ their own: any one of them decides the call.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
-from appliance.workflows import intent_callers, intent_voices
+from appliance.workflows import intent_asks, intent_callers, intent_voices
 
 _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
@@ -283,8 +283,9 @@ PERSON += (
 # --- what callers say instead of asking: a problem, a worry, a situation -------------
 _SYMPTOM = (
     r"(?:rash|cough|fever|sore throat|earache|ear infection|ears?|runny nose|itch\w*|infection"
-    r"|cold|flu|sick|throwing up|diarrh\w+|uti|burning|back pain|headaches?|sinus\w*|wart|mole"
-    r"|lump|spot|pain in my (?:knee|back|hip|shoulder|foot|ankle|wrist|elbow|neck))"
+    r"|cold|flu|sick(?! visit| appointment| note)|throwing up|diarrh\w+|uti|burning|back pain"
+    r"|headaches?|sinus\w*|wart|mole"
+    r"|lump|spot|pain in (?:my|his|her|the) (?:knee|back|hip|shoulder|foot|ankle|wrist|elbow|neck))"
 )
 SITUATIONS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
@@ -363,13 +364,15 @@ PERSON += (
     r"|left me a message|\w+s nurse\b|(?:machines?|computers?) confuse me"
 )
 
-EMERGENCY += intent_callers.EMERGENCY + intent_voices.EMERGENCY
-PERSON += intent_callers.PERSON + intent_voices.PERSON
-NOT_A_MACHINE += intent_voices.NOT_A_MACHINE
+EMERGENCY += intent_callers.EMERGENCY + intent_voices.EMERGENCY + intent_asks.EMERGENCY
+PERSON += intent_callers.PERSON + intent_voices.PERSON + intent_asks.PERSON
+NOT_A_MACHINE += intent_voices.NOT_A_MACHINE + intent_asks.NOT_A_MACHINE
 
 # every intent listens for its own phrases, then by concept, then for situations, then
 # for what a third and a fourth author's callers said (intent_callers.py,
-# intent_voices.py); `other` only for calls not meant for the clinic
-for _more in (BROAD, SITUATIONS, intent_callers.CALLERS, intent_voices.VOICES):
+# intent_voices.py) and questions that read like another request (intent_asks.py);
+# `other` only for calls not meant for the clinic
+_ALL = (BROAD, SITUATIONS, intent_callers.CALLERS, intent_voices.VOICES, intent_asks.ASKS)
+for _more in _ALL:
     for _intent, _rows in _more.items():
         TABLE[_intent] = [*TABLE.get(_intent, []), *_rows]

@@ -41,7 +41,7 @@ VOICES: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.CLINIC_INFO: [
         (r"if (?:i|you|we|he|she) miss (?:my|an|the|a|his|her) (?:appointment|visit)", 4.5),
-        (r"become (?:a )?patients?\b|what kind of (?:doctors|services)|doctors work there", 3.0),
+        (r"become (?:a )?patients?\b|what kind of (?:doctors?|services)|doctors? work there", 3.0),
     ],
     Intent.BILLING: [
         (r"\bpaid\b.{0,40}\b(?:notice|letter|bill|statement)|second notice|past due|overdue", 4.5),

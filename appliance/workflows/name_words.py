@@ -39,18 +39,21 @@ INTROS = (
     ("i'm",),
     ("call", "me"),
     ("speaking", "with"),
+    ("name",),  # a form read out: "name rajesh iyer, date of birth ..."
 )
 # words that may follow a name said alone: the date of birth around it, courtesy
 TAIL = _set(
     "born on the of and my date birth dob birthday is it's its was in please thanks thank you yes"
+    " that's thats spelled spelt"
 ) | frozenset(MONTHS)
 # the start of a new clause after a name: "maria gonzalez and i need to reschedule",
 # "katherine reilly here", "emily zhang she was born ..."
 CLAUSE = _set("and i i'm i'd i'll i've but here she he she's he's that's")
 # joined to the last name: "maria de la cruz", "ludwig van beethoven"
-PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac al el abu")
+PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac mc al el abu o")
 CORRECTING = _set(
     "no nope nah not sorry actually wrong correction i said meant mean it's it is that's that its"
+    " spelled spelt spelling"
 )
 LETTER_NAMES = {
     "ay": "a", "bee": "b", "be": "b", "cee": "c", "see": "c", "sea": "c", "dee": "d",
@@ -108,5 +111,6 @@ available free busy early late earlier later soon urgent sure sorry right wrong 
 wonderful hurt hurting calling here there
 gotten bigger smaller worse better worried passed away died spilled coffee service customer
 maam ma'am sir huh half past quarter mornings afternoons evenings whatever im live agent
+thats whats grand lovely cheers si correcto gracias adios aight bet peace done lol yo
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

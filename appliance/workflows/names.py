@@ -27,7 +27,7 @@ from appliance.workflows.name_words import (
     STOP,
     TAIL,
 )
-from appliance.workflows.names_spelling import apply_letter, join_spelled, letter_hint
+from appliance.workflows.names_spelling import apply_letter, letter_hint, spelled_over
 
 Part = Literal["first", "last"]
 _HYPHEN = "xqhyphenqx"  # keeps "smith-jones" one word through normalize()
@@ -71,7 +71,7 @@ def title(word: str) -> str:
 
 def _tokens(text: str) -> list[str]:
     """Normalized words, numbers in digits, dates of birth removed, hyphenated names kept."""
-    t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, join_spelled(text).lower())
+    t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, spelled_over(text.lower()))
     return [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
 
 
@@ -157,16 +157,19 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
 _FOR = re.compile(
     r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss)\s+)?|(?:my|our|his|her)\s+(?:son"
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
-    r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby)\s+)"
+    r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
+    r"|gran|granny|grandad|granddad|aunt|auntie|uncle|niece|nephew|cousin|fiance|fiancee"
+    r"|hubby|stepson|stepdaughter)\s+)"
 )
 
 
 # a full name said as the subject of the request: "katherine reilly here, ...", "cancel
-# emily zhang's checkup", "can robert kowalczyk get a sick visit"
+# emily zhang's checkup" (Whisper: "emily zhangs checkup"), "can robert kowalczyk get a
+# sick visit"
 _SUBJECT = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|so|um|uh|oh|good morning|good afternoon),? )*"
     r"(?P<a>[a-z']+) (?P<b>[a-z'\-]+) (?:here|calling)\b"
-    r"|\b(?P<c>[a-z']+) (?P<d>[a-z\-]+)'s (?:appointment|checkup|physical|followup|visit"
+    r"|\b(?P<c>[a-z']+) (?P<d>[a-z][a-z'\-]*?)'?s (?:appointment|checkup|physical|followup|visit"
     r"|consult\w*|sick visit|booking|results?|prescription|bill)\b"
     r"|\b(?:can|could|will|does|is) (?P<e>[a-z']+) (?P<f>[a-z'\-]+) (?:get|come|have|see|be)\b"
 )

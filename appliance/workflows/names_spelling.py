@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from appliance.workflows.name_words import LETTER_NAMES
 
@@ -28,6 +29,25 @@ _CONFUSED = {
 def join_spelled(text: str) -> str:
     """`text` with each run of spelled letters written as one lowercase word."""
     return _SPELLED.sub(lambda m: re.sub(r"[^a-z]", "", m.group(0).lower()), text)
+
+
+def spelled_over(text: str) -> str:
+    """`text` with each run of spelled letters written as one word; a spelling of a word
+    said just before it replaces that word ("piotr nowak p i o t r": "piotr nowak",
+    "smith s m y t h": "smyth") instead of adding a word."""
+    out, at = "", 0
+    for match in _SPELLED.finditer(text):
+        word = re.sub(r"[^a-z]", "", match.group(0).lower())
+        before = text[at : match.start()]
+        said = [m for m in re.finditer(r"[a-z][a-z'\-]+", before.lower()) if len(m.group(0)) > 1]
+        alike = [m for m in said if SequenceMatcher(None, m.group(0), word).ratio() >= 0.6]
+        if alike:
+            last = alike[-1]
+            out += before[: last.start()] + word + before[last.end() :]
+        else:
+            out += before + word
+        at = match.end()
+    return out + text[at:]
 
 
 def letter_hint(text: str) -> tuple[tuple[str, str | None] | None, str]:

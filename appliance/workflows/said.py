@@ -17,7 +17,7 @@ from datetime import date, datetime
 from rapidfuzz import fuzz
 
 from appliance.scheduling.dates import Resolved
-from appliance.scheduling.matching import part_score
+from appliance.scheduling.matching import part_score, phonetic_key
 from appliance.scheduling.model import AppointmentType, Provider
 from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date
@@ -34,12 +34,26 @@ _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "follow": ("followup", "recheck"),
     "consult": ("consultation", "consult", "second opinion"),
 }  # fmt: skip
+# a provider asked for by what they do: only where one provider has that specialty
+_SPECIALTY_WORDS = {
+    "dermatolog": r"\bskin (?:doctor|specialist)|\bdermatologist",
+    "pediatric": r"\b(?:children's|childrens|child's|kids|kid's|baby) doctor|\bp(?:a)?ediatrician",
+}  # fmt: skip
 _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
+_AFTER_TITLE = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,})\b")
+_AFTER_TITLE_TWO = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,}) ([a-z']{2,})\b")
 
 
 def _alike(name: str, word: str) -> float:
     """0..100: letters alike, or the same sound ("lea" for Lee)."""
     return max(fuzz.ratio(name, word), 100 * part_score(word, name))
+
+
+def _after_title(name: str, words: str) -> float:
+    """90 when the word said right after a title sounds like `name` ("doctor leigh",
+    "doctor lea" for Lee: too few letters alike for `_alike`), else 0."""
+    said = (m.group(1) for m in _AFTER_TITLE.finditer(words))
+    return 90.0 if any(phonetic_key(w) == phonetic_key(name) for w in said) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +65,21 @@ class Vocabulary:
     kb: KnowledgeBase | None = None
 
     def provider(self, words: str) -> str | None:
-        """The provider named in `words` (normalised): by last name, fuzzily; not the one
-        of "instead of doctor alvarez"."""
+        """The provider named in `words` (normalised): by last name, fuzzily, or Whisper's
+        split of it ("oka for"); not the one of "instead of doctor alvarez"; else the only
+        provider of a specialty said ("the skin doctor")."""
         words = re.sub(r"\binstead of (?:doctor |doc )?\w+", " ", words)
-        tokens = words.split()
+        joined = [a + b for a, b in _AFTER_TITLE_TWO.findall(words)]
+        return self._by_name(words, words.split() + joined) or self._by_specialty(words)
+
+    def _by_specialty(self, words: str) -> str | None:
+        for specialty, said in _SPECIALTY_WORDS.items():
+            if re.search(said, words):
+                found = [p.id for p in self.providers if specialty in p.specialty.lower()]
+                return found[0] if len(found) == 1 else None
+        return None
+
+    def _by_name(self, words: str, tokens: list[str]) -> str | None:
         titled = bool(_TITLE.search(words))
         best: tuple[float, str] | None = None
         for p in self.providers:
@@ -64,6 +89,7 @@ class Vocabulary:
             last = parts[-1]
             cutoff = 80 if titled else 92
             score = max((_alike(last, t) for t in tokens if len(t) >= 3), default=0)
+            score = max(score, _after_title(last, words))
             if score >= cutoff and (best is None or score > best[0]):
                 best = (score, p.id)
         return best[1] if best else None
@@ -145,13 +171,15 @@ def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
     """Every detail in the caller's words `text`, relative to `now` (clinic time)."""
     words = normal(text)
     introduced = introduced_name(text)
+    own = normal(" ".join(introduced.pair() or ())) if introduced else ""
+    named = words.replace(own, " ") if own else words  # "my name is neha patel": no provider
     dob = birth_date(text, now.date())
     topic, topic_score = vocabulary.topic(words)
     return Said(
         name=introduced.pair() if introduced else None,
         dob=dob,
         when=when_wanted(text, now, dob),
-        provider=vocabulary.provider(words),
+        provider=vocabulary.provider(named),
         appointment_type=vocabulary.appointment_type(words),
         topic=topic,
         topic_score=topic_score,

@@ -17,7 +17,6 @@ from appliance.workflows import templates as t
 from appliance.workflows.identity import HeardName, birth_date, corrected, heard_name
 from appliance.workflows.lockout import LOCKED_REASON
 from appliance.workflows.names import similarity
-from appliance.workflows.names_spelling import join_spelled
 from appliance.workflows.state import REASK_IDENTITY, ActionRecord, Decision
 
 MAX_IDENTITY_TURNS = 5  # turns spent on identity in one task before the front desk
@@ -62,9 +61,7 @@ def _take_heard(e: WorkflowEngine, u: Understanding, text: str) -> bool:
     later part wins); whether anything new was heard. What a failed lookup was made
     with stays: the caller may correct just one part ("it's seventy five, not six")."""
     s = e.state
-    name = corrected(text, s.heard_name) or _one_part(
-        s.heard_name, heard_name(join_spelled(text), s.heard_name.missing or "first")
-    )
+    name = answered_name(text, s.heard_name)
     if name is not None:
         s.heard_name = name
     dob = u.said.dob or birth_date(text, e.now().date())
@@ -112,7 +109,17 @@ def locked_out(e: WorkflowEngine) -> Decision:
     return e.escalate(LOCKED_REASON, t.IDENTITY_LOCKED)
 
 
+def answered_name(text: str, current: HeardName) -> HeardName | None:
+    """The name heard so far (`current`) with this answer's words over it: a correction
+    ("no, thompson with a p"), a spelling, a missing part, or a whole name; None when the
+    answer holds no name."""
+    return corrected(text, current) or _one_part(
+        current, heard_name(text, current.missing or "first")
+    )
+
+
 def heard_in_answer(text: str) -> tuple[str | None, str | None]:
-    """The name in an answer to "your full name and date of birth?" ((None, None): none)."""
-    name = heard_name(join_spelled(text))
+    """The name in a first answer to "your full name and date of birth?", read as the
+    identity step reads it ((None, None): none)."""
+    name = answered_name(text, HeardName())
     return (name.first, name.last) if name else (None, None)

@@ -17,11 +17,16 @@ from appliance.workflows.identity import without_birth_date
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 # not days or times: "the first one", "my first appointment", "a first check up",
-# "the one born in ...", "good morning", "the week of the 26th"
+# "the one born in ...", "good morning", "whatever is first", "the week of the 26th", a
+# limit ("not before eleven", "before friday": no day or time to look for)
 _NOT_WHEN = re.compile(
     r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
     r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
+    r"|\b(?:whatever|whichever)(?:'s| is)? (?:first|earliest|soonest|next)\b"
+    r"|\bbefore (?!lunch)(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday"
+    r"|sunday|\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five"
+    r"|six|seven|eight|nine|ten|eleven|twelve|noon)\b"
     r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
     re.I,
 )

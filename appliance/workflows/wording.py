@@ -45,6 +45,8 @@ _CONTRACTIONS = {
     "whats": "what's", "wanna": "want to", "gonna": "going to", "gotta": "got to",
     "dr": "doctor", "appt": "appointment", "meds": "medications", "rx": "prescription",
     "ok": "okay", "check-up": "checkup", "follow-up": "followup",
+    "jab": "shot", "jabs": "shots", "bloods": "bloodwork",  # British: "flu jab", "my bloods"
+    "thru": "through", "pls": "please", "plz": "please", "cita": "appointment",
 }  # fmt: skip
 
 
@@ -59,9 +61,11 @@ def _corrected(word: str) -> str:
 def normal(text: str) -> str:
     """`text` in lower case, words only (apostrophes kept), clinic words spelled right."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"\b(follow|check)[\s-]+up\b", r"\1up", text)
+    text = re.sub(r"\b(follow|check)[\s-]+up(s?)\b", r"\1up\2", text)
     # words Whisper splits: "appoint ment", "re schedule", "re fill", "wheel chair"
     text = re.sub(r"\bappoint ments?\b", "appointment", text)
+    text = re.sub(r"\bwheel chairs?\b", "wheelchair", text)
+    text = re.sub(r"\bcar park\b", "parking", text)  # British
     text = re.sub(r"\bre[\s-]+(schedul\w*|fill\w*|book\w*)", r"re\1", text)
     words = []
     for token in _TOKEN.findall(text):

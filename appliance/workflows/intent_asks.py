@@ -1,0 +1,107 @@
+"""Questions that read like another request, by concept (misses across the tuning files,
+lines_tune to lines_dev5): an opening asked for on a day ("do you have anything the day
+after tomorrow"), a document for a visit (a receipt is billing, not a booking), a bill that
+came or a fee to take off, whether the clinic can see someone a certain way (by video, on
+Medicaid), a booking made by mistake, a visit checked against a text or a letter, a visit
+that cannot be made (cancel), a supply of a medicine, results gone over, places and calls
+that are not for the clinic ("the post office", "car insurance", a parcel, a survey); and
+danger, a person and goodbye said plainly or in the caller's first language. Merged into
+the tables of appliance/workflows/intent_phrases.py; words as `wording.normal` writes them.
+"""
+
+from __future__ import annotations
+
+from appliance.llm.understanding import Intent
+
+_DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today)"
+_WHEN = rf"(?:{_DAYS}|\d+(?:st|nd|rd|th)?\b|\d+/\d+|morning|afternoon|evening|(?:next|this) week)"
+_OPENING = (
+    r"(?:anything|something|any ?time|a time|a slot|an opening|any openings|any slots|room"
+    r"|any space|a space)"
+)
+_PLAN = r"(?:medicaid|medicare|aetna|cigna|blue cross|united ?health\w*|tricare|humana|kaiser)"
+_MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
+_VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
+ASKS: dict[Intent, list[tuple[str, float]]] = {
+    Intent.BOOK: [
+        (rf"(?:do you have|have you got|you got|is there|are there)"
+         rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 4.5),
+    ],
+    Intent.RESCHEDULE: [
+        (r"(?:booked|scheduled|put down) (?:\w+ ){0,3}but (?:that|it) (?:was|is) (?:a )?"
+         r"(?:mistake|wrong)", 3.0),
+        (r"\bpush (?:my|the|it|our|his|her)\b.{0,20}\bto\b", 3.0),  # "push my 10 30 to 11 30"
+    ],
+    Intent.CANCEL: [
+        (rf"(?:won't|can't|cannot|will not) make (?:it to )?(?:my|his|her|the|our|their)"
+         rf" (?:\w+ )?{_VISIT}", 3.5),
+        (rf"(?:won't|will not|no longer) (?:be )?need(?:ing)? (?:[\w']+ ){{0,3}}{_VISIT}", 3.0),
+    ],
+    Intent.APPOINTMENT_STATUS: [
+        (r"(?:have i got|do i have|have i) (?:\w+ ){0,2}(?:appointments?|visits?|bookings?)"
+         r" (?:booked|scheduled|made|on|in)\b", 4.0),
+        (rf"(?:text|letter|message|email|voicemail|card)\b.{{0,40}}\b{_VISIT}\b.{{0,60}}"
+         r"(?:is that right|is that correct|can you check|right\?|correct\?|check)", 4.5),
+        (r"did (?:my|the|his|her) (?:\w+ )?(?:booking|appointment) go through"
+         rf"|check (?:if |that |whether )?(?:i|he|she|we) (?:have|has) (?:an? )?{_VISIT}"
+         rf"|checking (?:that )?(?:my|his|her|our) (?:\w+ )?{_VISIT} is"
+         rf"|\bconfirm (?:my |the |our )?{_VISIT}", 4.5),
+        (rf"\bis (?:my|his|her|our) (?:\w+'?s )?{_VISIT} (?:at|on|today|tomorrow|this|next)\b"
+         rf"|(?:whether|if) (?:my|his|her|the) (?:\w+ )?{_VISIT} is confirmed|\bis it confirmed",
+         4.0),
+    ],
+    Intent.CLINIC_INFO: [
+        (rf"(?:can|could|will|would|does|do) (?:the doctor|doctor \w+|you|he|she|i|we|my \w+)"
+         rf" (?:\w+ ){{0,3}}(?:by|over|on|via|through) (?:a )?{_MEDIUM}\b(?!.*\b{_DAYS}\b)", 4.0),
+        (rf"(?:has|have|on|with|got) {_PLAN}\b.{{0,40}}\b(?:seen|see|come|take|accept|cover)", 4.0),
+        (r"how early (?:should|do|must|can|would) (?:i|we|he|she|they) (?:get|arrive|be|come"
+         r"|show)", 4.5),
+        (rf"(?:pay|cost|charge) (?:for|to) (?:the )?park|(?:pop|walk|drop) in for (?:a |my"
+         rf" |the )?(?:flu|covid) (?:shot|vaccine)(?!.*\b{_DAYS}\b)|\bwalk ?ins?\b", 4.0),
+        (r"\bis (?:doctor|dr) \w+ (?:a|an) (?:man|woman|male|female|good|nice)|whereabouts", 3.0),
+    ],
+    Intent.REFILL: [
+        (r"\b\d+ day supply|supply of (?:my )?\w+|\bsupply\b.{0,20}\binstead\b", 3.5),
+    ],
+    Intent.BILLING: [
+        (r"(?:get|need|want|send|have) (?:me )?(?:an? |my |the )?(?:\w+ )?"
+         r"(?:receipt|invoice)", 2.0),
+        (r"\bbill (?:came|arrived|showed up)|(?:got|received|getting) (?:a|this|another)"
+         r" bill", 2.0),
+        (r"(?:get|have|got) (?:that|it|the \w+(?: \w+)?) (?:taken off|removed|waived|reversed)"
+         r"|\bdispute\b", 3.0),
+        (r"(?:getting|got|get|given|sent) (?:a|the|this) (?:no show|late|cancellation|missed"
+         r" appointment) (?:fee|charge)", 5.0),
+    ],
+    Intent.TEST_RESULTS: [
+        (r"go over (?:my|the|his|her) (?:\w+ )?results|tell me (?:my|the) results"
+         r"|but first .{0,40}(?:results?|came back|come back)", 4.0),
+    ],
+    Intent.GOODBYE: [
+        (r"\badios\b|\bciao\b|peace out|\bpeace$|^(?:okay |ok )?(?:done|all done|we're done)$",
+         3.0),
+    ],
+    Intent.OTHER: [
+        (r"post office|\bthe dmv\b|\bthe bank\b|city hall|from the city"
+         r"|(?:car|home|auto|life|pet|travel) insurance|(?:parking|traffic|speeding) ticket"
+         r"|pharmacy on \w+|\bdo you sell\b", 8.0),
+        (r"do you know (?:where|if|whether|what time|when) (?:i can|the|a|there's)\b"
+         r"(?! (?:clinic|office|doctor|nurse|results?))", 2.5),
+        (r"\bparcel\b|\bcourier\b|delivered to|delivery driver|\bsurvey\b|local businesses"
+         r"|^(?:hi |hello )?is this (?:the )?[\w' ]{2,30}(?:pharmacy|dentist|dental|hospital"
+         r"|store) on \w+", 6.0),
+    ],
+}  # fmt: skip
+# said plainly or in the caller's first language: these decide the call
+EMERGENCY = (
+    r"|(?:sitting|standing|weight|elephant) on (?:my|his|her) chest"
+    r"|arm'?s? (?:has |had |is )?gone (?:numb|dead|weak|heavy)"
+)
+PERSON = (
+    r"|hablar con (?:alguien|una persona|un humano)|persona real|pass me (?:on |over |through )?to"
+    r"|(?:somebody|someone|anybody|anyone|a person|a human) (?:[\w']+ ){0,4}call me back"
+)
+NOT_A_MACHINE = (
+    r"|(?:don't|do not) want (?:the|a|this|to talk to the|to talk to a) (?:robot|machine"
+    r"|computer|bot)"
+)

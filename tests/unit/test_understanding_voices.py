@@ -1,0 +1,190 @@
+"""Forms callers use that the parsers and rules read by concept (found on the tuning files
+lines_dev2 to lines_dev5): British days and times, birth dates said year first or with
+"zero", a spelling after a name, a provider by sound, split or specialty, and requests
+that read like another one. Each case failed before the concept was added."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.llm.understanding import Intent
+from appliance.scheduling.dates import resolve
+from appliance.workflows.identity import birth_date, without_birth_date
+from appliance.workflows.intents import read
+from appliance.workflows.names import introduced_name
+from appliance.workflows.said import read_details
+from appliance.workflows.understander import Understander
+from appliance.workflows.verify import heard_in_answer
+from appliance.workflows.when import when_wanted
+from tests.understanding_eval import demo_vocabulary
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2027, 5, 12, 9, 10, tzinfo=ZoneInfo("America/New_York"))  # a Wednesday
+TODAY = NOW.date()
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("monday week", date(2027, 5, 24)),  # the Monday after the coming one
+        ("can we do thursday week", date(2027, 5, 20)),
+        ("in a fortnight please", date(2027, 5, 26)),
+        ("a fortnight", date(2027, 5, 26)),
+        ("monday", date(2027, 5, 17)),  # unchanged
+    ],
+)
+def test_british_days(said: str, day: date) -> None:
+    assert resolve(said, NOW).day == day
+
+
+@pytest.mark.parametrize(
+    ("said", "at", "part"),
+    [
+        ("half two on thursday", time(14, 30), None),
+        ("at half nine", time(9, 30), None),
+        ("half an hour later", None, None),
+        ("lunchtime tuesday", time(12, 0), None),
+        ("first thing tomorrow", None, "morning"),
+        ("monday after school", None, "afternoon"),
+        ("cancel the 3 o clock", time(15, 0), None),
+    ],
+)
+def test_times_and_parts_of_day_said_another_way(
+    said: str, at: time | None, part: str | None
+) -> None:
+    got = resolve(said, NOW)
+    assert (got.at, got.part_of_day) == (at, part)
+
+
+def test_o_clock_split_by_whisper_is_no_day_of_the_month() -> None:
+    assert resolve("cancel the 3 o clock", NOW).day is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["he cannot come before eleven", "i need it signed before friday", "whatever is first"],
+)
+def test_limits_and_choices_are_no_day_or_time(said: str) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.at) == (None, None)
+
+
+def test_before_lunch_is_still_the_morning() -> None:
+    assert when_wanted("any time before lunch", NOW, None).part_of_day == "morning"
+
+
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("zero seven fifteen ninety", date(1990, 7, 15)),
+        ("nineteen seventy five september thirtieth", date(1975, 9, 30)),
+        ("i was born 1991 february 3", date(1991, 2, 3)),
+        ("sixth month ninth day two thousand one", date(2001, 6, 9)),
+        ("1990 slash 7 slash 15", date(1990, 7, 15)),
+        ("date of birth is 25/03/71", date(1971, 3, 25)),
+        ("born in 88 august 19th", date(1988, 8, 19)),
+        ("03/04/71", date(1971, 3, 4)),  # both readable: US order first
+    ],
+)
+def test_birth_dates_said_year_first_or_with_zero(said: str, born: date) -> None:
+    assert birth_date(said, TODAY) == born
+
+
+def test_a_year_first_birth_date_is_not_a_day_to_book() -> None:
+    assert without_birth_date("i was born 1991 february 3") == "i was born"
+    assert when_wanted("nineteen seventy five september thirtieth", NOW, None).day is None
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("my name is piotr nowak p i o t r", ("Piotr", "Nowak")),  # a spelling, not a part
+        ("my name is john smith s m y t h", ("John", "Smyth")),  # the spelling wins
+        ("aoife byrne thats a o i f e", ("Aoife", "Byrne")),
+        ("it's spelled k o w a l c z y k", ("Kowalczyk", None)),
+        ("not Thomson, Thompson with a p", ("Thompson", None)),
+        ("my name is shivon o brian", ("Shivon", "O Brian")),
+    ],
+)
+def test_names_in_answers(said: str, name: tuple[str | None, str | None]) -> None:
+    assert heard_in_answer(said) == name
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("we wont be needing emily zhangs physical anymore", ("Emily", "Zhang")),
+        ("could we rearrange Siobhan O'Brien's appointment", ("Siobhan", "O'Brien")),
+        ("on behalf of my nan kathleen doyle she wont make it", ("Kathleen", "Doyle")),
+        ("Please book. Name Rajesh Iyer, date of birth 1979-11-03", ("Rajesh", "Iyer")),
+    ],
+)
+def test_names_introduced_in_requests(said: str, name: tuple[str, str]) -> None:
+    found = introduced_name(said)
+    assert found is not None and found.pair() == name
+
+
+@pytest.mark.parametrize(
+    ("said", "provider"),
+    [
+        ("whats the time of my appointment with doctor leigh", "lee"),
+        ("i wanna reschedule with doctor lea", "lee"),
+        ("could you fit me in with doctor oka for on the 19th", "okafor"),
+        ("id like a appointment with the skin doctor", "patel"),
+        ("book my little lad in with the childrens doctor", "okafor"),
+        ("my name is neha patel", None),  # the caller's own name
+        ("i like the lady doctor", None),
+    ],
+)
+def test_providers_by_sound_split_or_specialty(said: str, provider: str | None) -> None:
+    assert read_details(said, demo_vocabulary(), NOW).provider == provider
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("do you have anything 4/29 around 10", Intent.BOOK),
+        ("do you have anything the day after tomorrow", Intent.BOOK),
+        ("Can I get an itemized receipt for my visit? I need it for my HSA.", Intent.BILLING),
+        ("why am i getting a no show fee i came to my appointment", Intent.BILLING),
+        ("i got charged the no show fee, how do i get that taken off", Intent.BILLING),
+        ("my son has medicaid can he be seen there", Intent.CLINIC_INFO),
+        ("can the doctor see me by video call from my house", Intent.CLINIC_INFO),
+        ("can doctor lee see me by video on friday", Intent.BOOK),
+        ("How early should I get there before my appointment?", Intent.CLINIC_INFO),
+        ("do i have to pay for the car park", Intent.CLINIC_INFO),
+        ("have i got two appointments booked by mistake", Intent.APPOINTMENT_STATUS),
+        (
+            "i got a text saying my appointment is on the 14th is that right",
+            Intent.APPOINTMENT_STATUS,
+        ),
+        ("did my booking go thru for doctor patel", Intent.APPOINTMENT_STATUS),
+        ("he's got a sick visit at 11 but we won't be needing it", Intent.CANCEL),
+        ("she wont make her check up on thursday shes poorly", Intent.CANCEL),
+        ("need to push my 10 30 to 11 30 same day", Intent.RESCHEDULE),
+        ("Can I get a 90 day supply instead of 30 this time?", Intent.REFILL),
+        (
+            "i was gonna book a follow up but first i need to know if my labs came back",
+            Intent.TEST_RESULTS,
+        ),
+        ("do you know what time the post office closes", Intent.OTHER),
+        ("do you sell car insurance", Intent.OTHER),
+        ("hi is this the dentist on elm street", Intent.OTHER),
+        ("whereabouts are you exactly is it near the library", Intent.CLINIC_INFO),
+        ("It feels like an elephant is sitting on my chest", Intent.EMERGENCY),
+        ("my left arm's gone numb", Intent.EMERGENCY),
+        ("i dont want the robot get me someone", Intent.SPEAK_TO_PERSON),
+        ("necesito hablar con alguien por favor", Intent.SPEAK_TO_PERSON),
+        ("could somebody from the office just call me back", Intent.SPEAK_TO_PERSON),
+        ("gracias adios", Intent.GOODBYE),
+    ],
+)
+async def test_requests_read_by_concept(said: str, intent: Intent) -> None:
+    understander = Understander(None, "never")
+    understander.vocabulary = demo_vocabulary()
+    assert (await understander.understand(said, NOW)).intent == intent
+    assert read(said).intent == intent  # the rules alone, not a fallback
