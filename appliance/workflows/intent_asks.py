@@ -25,12 +25,14 @@ _VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sic
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
         (rf"(?:do you have|have you got|you got|is there|are there)"
-         rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 4.5),
+         rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 3.5),
     ],
     Intent.RESCHEDULE: [
         (r"(?:booked|scheduled|put down) (?:\w+ ){0,3}but (?:that|it) (?:was|is) (?:a )?"
          r"(?:mistake|wrong)", 3.0),
         (r"\bpush (?:my|the|it|our|his|her)\b.{0,20}\bto\b", 3.0),  # "push my 10 30 to 11 30"
+        (rf"(?:reschedul|move|change)\w* .{{0,40}}(?:is there|do you have|have you got) {_OPENING}",
+         5.0),  # the opening asked for is the new time
     ],
     Intent.CANCEL: [
         (rf"(?:won't|can't|cannot|will not) make (?:it to )?(?:my|his|her|the|our|their)"

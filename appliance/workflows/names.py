@@ -225,6 +225,16 @@ def _target(word: str, current: HeardName) -> Part | None:
     return current.missing
 
 
+_CUE = re.compile(r"\bnot\b|\bspel(?:led|t|ling)\b")
+
+
+def corrects(text: str) -> bool:
+    """Whether `text` says how a name is written: spelled letters, "with an s", "not
+    thomson", "it's spelled ..." (before any name was heard, only such words correct)."""
+    t = text.lower()
+    return bool(_CUE.search(t) or letter_hint(t)[0] or spelled_over(t) != t)
+
+
 def corrected(text: str, current: HeardName) -> HeardName | None:
     """`current` as the caller corrects it, or None when `text` corrects nothing:
     "no it's gonzales with an s", "the last name is gonzales", "first name is marie",

@@ -16,7 +16,7 @@ from appliance.domain import WorkflowAction
 from appliance.workflows import templates as t
 from appliance.workflows.identity import HeardName, birth_date, corrected, heard_name
 from appliance.workflows.lockout import LOCKED_REASON
-from appliance.workflows.names import similarity
+from appliance.workflows.names import corrects, similarity
 from appliance.workflows.state import REASK_IDENTITY, ActionRecord, Decision
 
 MAX_IDENTITY_TURNS = 5  # turns spent on identity in one task before the front desk
@@ -113,9 +113,9 @@ def answered_name(text: str, current: HeardName) -> HeardName | None:
     """The name heard so far (`current`) with this answer's words over it: a correction
     ("no, thompson with a p"), a spelling, a missing part, or a whole name; None when the
     answer holds no name."""
-    return corrected(text, current) or _one_part(
-        current, heard_name(text, current.missing or "first")
-    )
+    heard_before = bool(current.first or current.last)
+    fixed = corrected(text, current) if heard_before or corrects(text) else None
+    return fixed or _one_part(current, heard_name(text, current.missing or "first"))
 
 
 def heard_in_answer(text: str) -> tuple[str | None, str | None]:

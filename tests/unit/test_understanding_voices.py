@@ -108,6 +108,9 @@ def test_a_year_first_birth_date_is_not_a_day_to_book() -> None:
         ("it's spelled k o w a l c z y k", ("Kowalczyk", None)),
         ("not Thomson, Thompson with a p", ("Thompson", None)),
         ("my name is shivon o brian", ("Shivon", "O Brian")),
+        ("that works", (None, None)),  # before any name, a word left over is no name
+        ("whichever is soonest", (None, None)),
+        ("sure, that sounds good", (None, None)),
     ],
 )
 def test_names_in_answers(said: str, name: tuple[str | None, str | None]) -> None:
@@ -149,6 +152,7 @@ def test_providers_by_sound_split_or_specialty(said: str, provider: str | None) 
     [
         ("do you have anything 4/29 around 10", Intent.BOOK),
         ("do you have anything the day after tomorrow", Intent.BOOK),
+        ("hey i have to reschedule, is there anything at 4 on wednesday", Intent.RESCHEDULE),
         ("Can I get an itemized receipt for my visit? I need it for my HSA.", Intent.BILLING),
         ("why am i getting a no show fee i came to my appointment", Intent.BILLING),
         ("i got charged the no show fee, how do i get that taken off", Intent.BILLING),
