@@ -65,6 +65,7 @@ def _words(text: str) -> str:
     for said, part in _SAID_PARTS.items():  # "first thing", "after school"
         t = re.sub(said, part, t)
     t = re.sub(r"\bhalf (\d{1,2})\b(?! (?:hours?|days?|weeks?|an?)\b)", r"half past \1", t)
+    t = re.sub(rf"\b({_WEEKDAY}|tomorrow)'?s\b", r"\1", t)  # "tuesdays good", "tomorrows fine"
     for short, day in _SHORT_WEEKDAYS.items():  # "next tues", "thurs at 2"
         t = re.sub(rf"\b{short}\b\.?", day, t)
     return re.sub(r"\b([ap]) m\b", r"\1m", t)

@@ -35,7 +35,8 @@ _NO = re.compile(rf"\b(?:no|nope|nah|negative|wrong|incorrect|leave it|{_NEGATIO
 _YES = re.compile(
     r"\b(?:yes|yeah|yea|yep|yup|sure|correct|absolutely|definitely|certainly|of course"
     r"|ok(?:ay)?|all ?right|please do|go ahead|sounds good|that works|works for me|perfect"
-    r"|great|affirmative|i would|i'?d like|i'?d love|(?:that'?s|that is) (?:right|fine|good)"
+    r"|great|affirmative|i would|i'?d like|i'?d love|(?:that'?s|that is) (?:right|fine|good|grand)"
+    r"|si|correcto|claro"
     r"|mm+ ?hm+|uh ?huh|mhm)\b"
     r"|^(?:right|fine)$"
 )

@@ -24,6 +24,8 @@ _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
 _VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
+        (rf"(?:able to|can you|could you|would you) (?:do|fit in|see) (?:my|his|her|a|an|our)"
+         rf" (?:\w+ )?{_VISIT}", 3.0),
         (rf"(?:do you have|have you got|you got|is there|are there)"
          rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 3.5),
     ],
@@ -84,7 +86,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          3.0),
     ],
     Intent.OTHER: [
-        (r"post office|\bthe dmv\b|\bthe bank\b|city hall|from the city"
+        (r"post office|\bthe dmv\b|\bthe bank\b|city hall"
          r"|(?:car|home|auto|life|pet|travel) insurance|(?:parking|traffic|speeding) ticket"
          r"|pharmacy on \w+|\bdo you sell\b", 8.0),
         (r"do you know (?:where|if|whether|what time|when) (?:i can|the|a|there's)\b"

@@ -38,7 +38,8 @@ _THEN = re.compile(
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant)\b"
     r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
-    r"|sunday|next|tomorrow|\d|half past|quarter past)",
+    r"|sunday|next|tomorrow|\d|half past|quarter past)"
+    r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
     re.I,
 )
 _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
@@ -70,7 +71,10 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
     """What is said after the last change word that is followed by a day or time ("at 4
     today, is it possible to come at 2 instead": after "is it possible", not "instead")."""
     for mark in reversed(list(_THEN.finditer(spoken))):
-        tail = resolve(spoken[mark.end() :], now)
+        rest = spoken[mark.end() :]
+        if re.search(r"\bto\s*$", mark.group(0)) and re.match(r"\s*\d{1,2}\b(?![/:])", rest):
+            rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
+        tail = resolve(rest, now)
         if any((tail.day, tail.at, tail.part_of_day, tail.after)):
             return tail
     return None

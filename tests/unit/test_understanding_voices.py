@@ -12,6 +12,7 @@ import pytest
 
 from appliance.llm.understanding import Intent
 from appliance.scheduling.dates import resolve
+from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date, without_birth_date
 from appliance.workflows.intents import read
 from appliance.workflows.names import introduced_name
@@ -71,6 +72,22 @@ def test_o_clock_split_by_whisper_is_no_day_of_the_month() -> None:
 def test_limits_and_choices_are_no_day_or_time(said: str) -> None:
     got = when_wanted(said, NOW, None)
     assert (got.day, got.at) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("tuesdays good for him", date(2027, 5, 18), None),
+        ("tomorrows fine", date(2027, 5, 13), None),
+        ("the letter says tuesday the 18th at 9, could i change that to 3 the same day",
+         date(2027, 5, 18), time(15, 0)),
+        ("need to push my 10 30 to 11 30 same day", None, time(11, 30)),
+        ("can you move it to 4", None, time(16, 0)),
+    ],
+)  # fmt: skip
+def test_the_day_or_time_wanted(said: str, day: date | None, at: time | None) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.at) == (day, at)
 
 
 def test_before_lunch_is_still_the_morning() -> None:
@@ -185,6 +202,12 @@ def test_providers_by_sound_split_or_specialty(said: str, provider: str | None) 
         ("necesito hablar con alguien por favor", Intent.SPEAK_TO_PERSON),
         ("could somebody from the office just call me back", Intent.SPEAK_TO_PERSON),
         ("gracias adios", Intent.GOODBYE),
+        ("Would Doctor Lee be able to do my follow-up as a video call on Friday?", Intent.BOOK),
+        (
+            "it's siobhan o'brien, i'm seeing doctor patel on thursday only my sister's coming"
+            " up from the city that day, so could it be the week after instead",
+            Intent.RESCHEDULE,
+        ),
     ],
 )
 async def test_requests_read_by_concept(said: str, intent: Intent) -> None:
@@ -192,3 +215,8 @@ async def test_requests_read_by_concept(said: str, intent: Intent) -> None:
     understander.vocabulary = demo_vocabulary()
     assert (await understander.understand(said, NOW)).intent == intent
     assert read(said).intent == intent  # the rules alone, not a fallback
+
+
+@pytest.mark.parametrize("said", ["si correcto", "yeah thats grand", "claro"])
+def test_yes_in_other_words(said: str) -> None:
+    assert classify(said) == Answer.YES
