@@ -48,6 +48,7 @@ PARTS = {
     "dev3": "lines_dev3.toml",
     "dev4": "lines_dev4.toml",
     "dev5": "lines_dev5.toml",
+    "dev6": "lines_dev6.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -62,6 +62,8 @@ def _words(text: str) -> str:
     t = numerize(text).replace("o'clock", "oclock")
     t = re.sub(r"\bnoonish\b|\blunch ?time\b", "noon", t)
     t = re.sub(r"\bo clock\b", "oclock", t)
+    t = re.sub(r"\b(at|around|about|by) for (?=\d|oclock)", r"\1 4 ", t)  # Whisper: "at for 30"
+    t = re.sub(r"\ba week today\b|\btoday week\b", "a week from today", t)
     for said, part in _SAID_PARTS.items():  # "first thing", "after school"
         t = re.sub(said, part, t)
     t = re.sub(r"\bhalf (\d{1,2})\b(?! (?:hours?|days?|weeks?|an?)\b)", r"half past \1", t)
@@ -244,6 +246,10 @@ def resolve_time(text: str) -> time | None:
     part = _part(t)
     if re.search(r"\bnoon\b|\bmidday\b", t):
         return time(12, 0)
+    minutes_past = re.search(r"\b(5|10|20|25) (?:minutes )?(?:past|after) (\d{1,2})\b", t)
+    if minutes_past:  # "twenty past nine"
+        hour = _hour(int(minutes_past.group(2)), None, part)
+        return time(hour, int(minutes_past.group(1))) if hour is not None else None
     rel = re.search(r"\b(half|quarter)\s+(past|after|to)\s+(\d{1,2})\b", t)
     if rel:
         hour = _hour(int(rel.group(3)), None, part)
@@ -257,7 +263,8 @@ def resolve_time(text: str) -> time | None:
     for match in _CLOCK.finditer(t):
         lead, hour_said, colon, spaced, suffix = match.groups()
         minute = colon or spaced
-        if not (lead or minute or suffix):
+        in_the = re.match(r"\s*in the (?:morning|afternoon|evening)\b", t[match.end() :])
+        if not (lead or minute or suffix or in_the):  # "8 in the morning" is a time
             continue
         hour = _hour(int(hour_said), suffix if suffix in ("am", "pm") else None, part)
         if hour is not None and int(minute or 0) < 60:

@@ -35,6 +35,8 @@ def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
         (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "dny"),  # "25/03/71"
         (re.compile(rf"\b(\d{{1,2}}) (\d{{1,2}}) {year}\b"), "ndy"),
         (re.compile(rf"\b{_LONG_YEAR},? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
+        (re.compile(rf"\b{_LONG_YEAR},? (?:the )?{_DAY} (?:of )?{_MONTH}\b"), "ydm"),
+        (re.compile(rf"\b(?:the )?{_DAY} of the {_DAY},? {year}\b"), "dny"),  # "3rd of the 7th"
         (re.compile(rf"\b{_DAY} month,? {_DAY} day,? (?:of )?{year}\b"), "ndy"),
         (re.compile(rf"\bborn (?:in )?(\d{{2}}),? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
     ]
@@ -45,8 +47,10 @@ _WITH_LONG_YEAR = _patterns(_LONG_YEAR)
 
 
 def _digits(text: str) -> str:
-    """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15"."""
-    return re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(text))
+    """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15", "1 1 21 68" as "11 21 68"."""
+    t = re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(text))
+    # "one one twenty one sixty eight": the month said digit by digit
+    return re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
 
 
 def _year(said: str, month: int, day: int, today: date) -> int:

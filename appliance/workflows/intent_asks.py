@@ -15,6 +15,7 @@ from appliance.llm.understanding import Intent
 
 _DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today)"
 _WHEN = rf"(?:{_DAYS}|\d+(?:st|nd|rd|th)?\b|\d+/\d+|morning|afternoon|evening|(?:next|this) week)"
+_SLOT_WHEN = rf"(?:{_DAYS}|(?:at|around) \w+|the \d+\w*|(?:next|this) week)\b"
 _OPENING = (
     r"(?:anything|something|any ?time|a time|a slot|an opening|any openings|any slots|room"
     r"|any space|a space)"
@@ -24,6 +25,8 @@ _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
 _VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
+        (rf"can i (?:get|have|grab|take) (?:the |a |an )?(?:\w+ ){{0,4}}{_SLOT_WHEN}"
+         r"|put me (?:down |in )?with\b|needs? to see (?:a|the) (?:\w+ )?doctor", 3.0),
         (rf"(?:able to|can you|could you|would you) (?:do|fit in|see) (?:my|his|her|a|an|our)"
          rf" (?:\w+ )?{_VISIT}", 3.0),
         (rf"(?:do you have|have you got|you got|is there|are there)"
@@ -37,11 +40,18 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          5.0),  # the opening asked for is the new time
     ],
     Intent.CANCEL: [
+        (r"take (?:me|him|her|them|us) off the list|\bno need for (?:the|my|his|her|that)\b", 3.5),
         (rf"(?:won't|can't|cannot|will not) make (?:it to )?(?:my|his|her|the|our|their)"
          rf" (?:\w+ )?{_VISIT}", 3.5),
         (rf"(?:won't|will not|no longer) (?:be )?need(?:ing)? (?:[\w']+ ){{0,3}}{_VISIT}", 3.0),
     ],
     Intent.APPOINTMENT_STATUS: [
+        (rf"when(?:'s| is| was) (?:mr |mrs |ms |miss )?\w+'?s (?:next )?{_VISIT}"
+         rf"|(?:know|tell me|what's|what is|whats) (?:the )?(?:date|time|day) of (?:my|her|his"
+         rf"|the|our) (?:next )?{_VISIT}"
+         r"|checking on the (?:time|day|date)|what (?:time|day) did you (?:\w+ )?(?:give|put)"
+         r"|forgot to write (?:it|that) down"
+         rf"|(?:does|do) (?:he|she|they|any of them|my \w+) have (?:an? |any )?{_VISIT}", 4.0),
         (r"(?:have i got|do i have|have i) (?:\w+ ){0,2}(?:appointments?|visits?|bookings?)"
          r" (?:booked|scheduled|made|on|in)\b", 4.0),
         (rf"(?:text|letter|message|email|voicemail|card)\b.{{0,40}}\b{_VISIT}\b.{{0,60}}"
@@ -55,6 +65,16 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          4.0),
     ],
     Intent.CLINIC_INFO: [
+        (r"(?:if|when) (?:i|we|you) (?:have to |need to )?cancel\b.{0,40}\b(?:charged|charge|fee"
+         r"|notice)|(?:notice|charged?|fee)\b.{0,40}\bif (?:i|we) (?:have to |need to )?cancel"
+         r"|what happens if (?:i'm|i am|we're|we are|i) (?:running )?(?:\w+ )*late"
+         r"|will (?:they|you) still see (?:me|him|her)", 6.0),
+        (r"what (?:papers|documents|paperwork|forms|id|things) (?:should|do|must) (?:i|we) bring"
+         r"|come hungry|empty stomach|can i take my \w+ (?:tablets|pills|medicine|meds"
+         r"|medication) (?:before|in the morning)", 4.0),
+        (r"(?:are you|is the clinic|is doctor \w+) (?:still )?(?:taking|accepting) (?:new|any)"
+         r"|do you (?:people|folks) (?:have|do|offer)|how (?:many years|long) has (?:doctor|dr)"
+         r" \w+|which (?:of the |one of the )?doctor'?s?\b", 3.0),
         (rf"(?:can|could|will|would|does|do) (?:the doctor|doctor \w+|you|he|she|i|we|my \w+)"
          rf" (?:\w+ ){{0,3}}(?:by|over|on|via|through) (?:a )?{_MEDIUM}\b(?!.*\b{_DAYS}\b)", 4.0),
         (rf"(?:has|have|on|with|got) {_PLAN}\b.{{0,40}}\b(?:seen|see|come|take|accept|cover)", 4.0),
@@ -68,6 +88,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (r"\b\d+ day supply|supply of (?:my )?\w+|\bsupply\b.{0,20}\binstead\b", 3.5),
     ],
     Intent.BILLING: [
+        (r"\bowes?\b|\bowing\b|money (?:owed|due)", 3.0),
         (r"(?:get|need|want|send|have) (?:me )?(?:an? |my |the )?(?:\w+ )?"
          r"(?:receipt|invoice)", 2.0),
         (r"\bbill (?:came|arrived|showed up)|(?:got|received|getting) (?:a|this|another)"
@@ -78,14 +99,28 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r" appointment) (?:fee|charge)", 5.0),
     ],
     Intent.TEST_RESULTS: [
+        (r"did you (?:get|receive) (?:it|them|that|the \w+) back|\bscreening\b|heel prick"
+         r"|(?:test|results?) (?:is |was |came back |come back )?(?:positive|negative)"
+         r"|positive or negative|(?:know|hear|ask) about (?:my|her|his|the) (?:\w+ )?(?:test"
+         r"|scan|labs?|bloodwork|blood work)", 3.5),
         (r"go over (?:my|the|his|her) (?:\w+ )?results|tell me (?:my|the) results"
          r"|but first .{0,40}(?:results?|came back|come back)", 4.0),
     ],
     Intent.GOODBYE: [
+        (r"^(?:okay |ok |alright )*(?:later|laters|see ya|see you)$|we(?:'re| are) done"
+         r"|i(?:'m| am) done here|walk good|have a blessed", 3.0),
         (r"\badios\b|\bciao\b|peace out|\bpeace$|^(?:okay |ok )?(?:done|all done|we're done)$",
          3.0),
     ],
+    Intent.INFORM: [  # an answer, not a request: the kind of visit, who it is for, a year
+        (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}(?: only)?"
+         r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
+         r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b", 4.0),
+    ],
     Intent.OTHER: [
+        (r"^(?:hi |hello )?is this (?:the )?(?:\w+ ){1,3}on \w+ (?:avenue|street|road)"
+         r"|the weather (?:for|on|in|tomorrow|today)|(?:a|good|any) day ?care (?:near|in|around)"
+         r"|job (?:advert|ad|posting|opening|application)|the \w+ position\b|are you hiring", 8.0),
         (r"post office|\bthe dmv\b|\bthe bank\b|city hall"
          r"|(?:car|home|auto|life|pet|travel) insurance|(?:parking|traffic|speeding) ticket"
          r"|pharmacy on \w+|\bdo you sell\b", 8.0),
@@ -97,15 +132,27 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
     ],
 }  # fmt: skip
 # said plainly or in the caller's first language: these decide the call
+_INFANT = r"(?:newborn|infant|(?:\d+|one|two|three|four|five|six|seven|eight) (?:days?|weeks?) old)"
 EMERGENCY = (
     r"|(?:sitting|standing|weight|elephant) on (?:my|his|her) chest"
     r"|arm'?s? (?:has |had |is )?gone (?:numb|dead|weak|heavy)"
+    r"|(?:face|mouth|smile) (?:is |keeps )?(?:dropping|drooping|droopy|sagging|lopsided)"
+    r"|words (?:are )?(?:not coming|won't come|coming out wrong)|can't get (?:my|her|his) words"
+    # a baby floppy, not feeding, with no wet nappy or a sunken soft spot; any fever in a
+    # newborn or a baby of days or weeks
+    r"|(?:baby|newborn|infant)\b.{0,80}\b(?:floppy|limp|sunken|not (?:fed|feeding|waking)"
+    r"|(?:hasn't|has not|won't|wont|isn't|is not) (?:fed|feed|feeding|waking)"
+    r"|(?:no|hasn't had a|has not had a) wet (?:diaper|nappy))|soft spot .{0,30}sunken"
+    rf"|{_INFANT}\b.{{0,60}}\b(?:fever|temperature|burning up|a hundred and)"
 )
 PERSON = (
     r"|hablar con (?:alguien|una persona|un humano)|persona real|pass me (?:on |over |through )?to"
+    r"|(?:please|just) a person\b|\ba person please|somebody from the \w+ office"
+    r"|^(?:(?:agent|operator|representative|person|human) ?){2,}$"
     r"|(?:somebody|someone|anybody|anyone|a person|a human) (?:[\w']+ ){0,4}call me back"
 )
 NOT_A_MACHINE = (
     r"|(?:don't|do not) want (?:the|a|this|to talk to the|to talk to a) (?:robot|machine"
+    r"|computer|bot)|(?:can't|cannot|don't) understand (?:the|this|you|a) (?:robot|machine"
     r"|computer|bot)"
 )

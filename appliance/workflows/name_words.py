@@ -112,5 +112,6 @@ wonderful hurt hurting calling here there
 gotten bigger smaller worse better worried passed away died spilled coffee service customer
 maam ma'am sir huh half past quarter mornings afternoons evenings whatever im live agent
 thats whats grand lovely cheers si correcto gracias adios aight bet peace done lol yo
+mr mrs ms mister
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

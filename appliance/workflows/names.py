@@ -88,6 +88,10 @@ def _run(words: list[str], i: int) -> list[str]:
         word, after = words[i + len(run)], words[i + len(run) + 1 : i + len(run) + 2]
         if word in MONTHS and after and after[0][:1].isdigit():
             break  # "april 4th": a date, not April
+        owner = word[:-2] if word.endswith("'s") and len(word) > 4 else None
+        if owner and _name_like(owner):  # "emily zhang's checkup": the name ends there
+            run.append(owner)
+            break
         if not (_name_like(word) or (run and word in PARTICLES)):
             break
         run.append(word)

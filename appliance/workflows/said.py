@@ -29,7 +29,7 @@ from appliance.workflows.wording import normal
 # what callers call each kind of visit, by words in the type's id or name
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup"),
-    "checkup": ("checkup", "routine visit", "regular visit", "well child"),
+    "checkup": ("checkup", "routine visit", "regular visit", "well child", "well baby"),
     "sick": ("sick visit", "sick appointment"),
     "follow": ("followup", "recheck"),
     "consult": ("consultation", "consult", "second opinion"),

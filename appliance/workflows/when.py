@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime
 
 from appliance.scheduling.dates import Resolved, resolve
+from appliance.workflows.holiday_days import with_holiday_dates
 from appliance.workflows.identity import without_birth_date
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
@@ -36,35 +37,25 @@ _FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
 _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
-    r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant)\b"
+    r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
+    r"|not possible|no good)\b"
     r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
     re.I,
 )
 _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
-_HOLIDAYS = {
-    r"christmas eve": (12, 24), r"christmas(?: day)?": (12, 25),
-    r"new year'?s eve": (12, 31), r"new year'?s(?: day)?": (1, 1),
-}  # fmt: skip
 
 
-def _when_part(text: str) -> str:
+def _when_part(text: str, today: date) -> str:
     """The words that say when, without ordinals of choice, greetings and a date of
     birth; plural parts of day as one ("mornings")."""
-    text = without_birth_date(_NOT_WHEN.sub(" ", text))
+    text = with_holiday_dates(without_birth_date(_NOT_WHEN.sub(" ", text)), today)
     moved = _FROM_TO.search(text)
     if moved:
         text = moved.group("new") if moved.group("new") else text[: moved.start()]
+        text = re.sub(r"^\s*(\d{1,2})\b(?![/:])", r"at \1", text)  # "from 10 to 11": a time
     return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
-
-
-def _holiday(text: str, today: date) -> date | None:
-    for said, (month, day) in _HOLIDAYS.items():
-        if re.search(rf"\b{said}\b", text, re.I):
-            found = date(today.year, month, day)
-            return found if found >= today else date(today.year + 1, month, day)
-    return None
 
 
 def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
@@ -82,7 +73,7 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
 
 def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     """The day and time the caller wants (relative to `now`, clinic time)."""
-    spoken = _when_part(text)
+    spoken = _when_part(text, now.date())
     whole = resolve(spoken, now)
     later = _after_last_change(spoken, now) or whole
     if not any((later.day, later.at, later.part_of_day, later.after)) or re.search(
@@ -92,7 +83,6 @@ def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     if not any((later.day, later.at, later.part_of_day, later.after)):
         later = whole
     day = later.day or (whole.day if later is not whole and not later.after else None)
-    day = day or _holiday(spoken, now.date())
     if day is None and _TODAY.search(spoken):
         day = now.date()
     if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):

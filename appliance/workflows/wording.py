@@ -66,6 +66,11 @@ def normal(text: str) -> str:
     text = re.sub(r"\bappoint ments?\b", "appointment", text)
     text = re.sub(r"\bwheel chairs?\b", "wheelchair", text)
     text = re.sub(r"\bcar park\b", "parking", text)  # British
+    # Whisper's homophones and splits: "chest pane", "some body", "back by one our"
+    text = re.sub(r"\bpanes?\b", "pain", text)
+    text = re.sub(r"\b(some|any|no) body\b", r"\1body", text)
+    text = re.sub(r"\b(an|one|two|half an|a|\d+) our\b", r"\1 hour", text)
+    text = re.sub(r"\bwell[\s-]+(baby|child)\b", r"well \1", text)
     text = re.sub(r"\bre[\s-]+(schedul\w*|fill\w*|book\w*)", r"re\1", text)
     words = []
     for token in _TOKEN.findall(text):

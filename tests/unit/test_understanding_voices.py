@@ -220,3 +220,102 @@ async def test_requests_read_by_concept(said: str, intent: Intent) -> None:
 @pytest.mark.parametrize("said", ["si correcto", "yeah thats grand", "claro"])
 def test_yes_in_other_words(said: str) -> None:
     assert classify(said) == Answer.YES
+
+
+THANKSGIVING_WEEK = datetime(2027, 11, 22, 17, 45, tzinfo=ZoneInfo("America/New_York"))  # Mon
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("can i get the monday after thanksgiving at four thirty", date(2027, 11, 29)),
+        ("the day after thanksgiving", date(2027, 11, 26)),
+        ("can i come in christmas eve", date(2027, 12, 24)),
+        ("i need a physical for my new job before christmas", None),  # a limit
+        ("postpone my follow up till after christmas please", None),
+        ("she is going back home to ghana for christmas", None),  # a reason
+        ("a week today works", date(2027, 11, 29)),
+        ("change appointment. tomorrow not possible. friday next week?", date(2027, 12, 3)),
+    ],
+)
+def test_days_said_by_holidays_and_changes(said: str, day: date | None) -> None:
+    assert when_wanted(said, THANKSGIVING_WEEK, None).day == day
+
+
+def test_the_monday_after_thanksgiving_said_weeks_before() -> None:
+    early = datetime(2027, 11, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert when_wanted("the monday after thanksgiving", early, None).day == date(2027, 11, 29)
+
+
+@pytest.mark.parametrize(
+    ("said", "at"),
+    [
+        ("8 in the morning on the 1st", time(8, 0)),
+        ("eight in the morning, she is an early riser", time(8, 0)),
+        ("can i bring the baby in tomorrow at for thirty", time(16, 30)),  # "four"
+        ("on december the 6th at twenty past nine", time(9, 20)),
+        ("put my appointment back by one our, from 10 to 11", time(11, 0)),
+    ],
+)
+def test_times_as_more_callers_say_them(said: str, at: time) -> None:
+    assert when_wanted(said, THANKSGIVING_WEEK, None).at == at
+
+
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("one one twenty one sixty eight", date(1968, 11, 21)),
+        ("born the 3rd of the 7th 1961", date(1961, 7, 3)),
+        ("i think it was twenty twenty seven the tenth of september", date(2027, 9, 10)),
+    ],
+)
+def test_more_birth_dates(said: str, born: date) -> None:
+    assert birth_date(said, THANKSGIVING_WEEK.date()) == born
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("my baby is five weeks old and he has not fed at all and he is floppy", Intent.EMERGENCY),
+        ("my newborn is two weeks old and her temperature is a hundred and one", Intent.EMERGENCY),
+        ("the soft spot on my baby's head is sunken", Intent.EMERGENCY),
+        ("one side of my face is dropping and the words are not coming out", Intent.EMERGENCY),
+        ("i have a chest pane going down my left arm", Intent.EMERGENCY),  # Whisper's "pane"
+        ("my baby is due her two month shots, can i book her well baby visit", Intent.BOOK),
+        ("if i cancel on the same day do i get charged anything", Intent.CLINIC_INFO),
+        ("how much notice do you need if we have to cancel", Intent.CLINIC_INFO),
+        ("what happens if im running twenty minutes late", Intent.CLINIC_INFO),
+        ("when is mr kowalczyk's next visit", Intent.APPOINTMENT_STATUS),
+        ("she says she want to know the date of her next appointment", Intent.APPOINTMENT_STATUS),
+        ("can i change the time of my appointment on monday", Intent.RESCHEDULE),
+        ("no need for the follow up now, you can take me off the list", Intent.CANCEL),
+        ("is my covid test positive or negative", Intent.TEST_RESULTS),
+        ("she received a letter saying she owes money", Intent.BILLING),
+        ("agent agent agent", Intent.SPEAK_TO_PERSON),
+        ("please a person, i cannot understand the robot", Intent.SPEAK_TO_PERSON),
+        ("hello is this the walgreens on fifth avenue", Intent.OTHER),
+        ("im calling about the job advert for the receptionist position", Intent.OTHER),
+        ("we are done here, thank you", Intent.GOODBYE),
+        ("it is for a check up only", Intent.INFORM),
+        ("its for my daughter", Intent.INFORM),
+        ("Can I get a 90 day supply instead of 30 this time?", Intent.REFILL),
+    ],
+)
+def test_more_requests_read_by_concept(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+def test_a_fever_in_an_older_baby_is_not_read_as_an_emergency_by_itself() -> None:
+    assert read("my baby has a fever of a hundred and one").intent == Intent.BOOK
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("checking on the time for my daughter emily zhang's check up", ("Emily", "Zhang")),
+        ("i was changing the time of mr henrys appointment", None),  # a surname alone
+    ],
+)
+def test_possessives_and_titles(said: str, name: tuple[str, str] | None) -> None:
+    found = introduced_name(said)
+    assert (found.pair() if found else None) == name
