@@ -1,12 +1,14 @@
 """Questions that read like another request, by concept (misses across the tuning files,
-lines_tune to lines_dev5): an opening asked for on a day ("do you have anything the day
+lines_tune to lines_dev6): an opening asked for on a day ("do you have anything the day
 after tomorrow"), a document for a visit (a receipt is billing, not a booking), a bill that
 came or a fee to take off, whether the clinic can see someone a certain way (by video, on
-Medicaid), a booking made by mistake, a visit checked against a text or a letter, a visit
-that cannot be made (cancel), a supply of a medicine, results gone over, places and calls
-that are not for the clinic ("the post office", "car insurance", a parcel, a survey); and
-danger, a person and goodbye said plainly or in the caller's first language. Merged into
-the tables of appliance/workflows/intent_phrases.py; words as `wording.normal` writes them.
+Medicaid), the cancellation policy asked with "cancel", a booking made by mistake, a visit
+checked against a text or a letter or for someone else, a visit that cannot be made
+(cancel), a supply of a medicine, results gone over, an answer that only names the visit
+(inform), places and calls that are not for the clinic ("the post office", "car
+insurance", a parcel, a job advert); and danger (a young baby's included), a person and
+goodbye said plainly or in the caller's first language. Merged into the tables of
+appliance/workflows/intent_phrases.py; words as `wording.normal` writes them.
 """
 
 from __future__ import annotations
