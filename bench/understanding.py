@@ -49,6 +49,7 @@ PARTS = {
     "dev4": "lines_dev4.toml",
     "dev5": "lines_dev5.toml",
     "dev6": "lines_dev6.toml",
+    "dev7": "lines_dev7.toml",
     "held-out": "lines_heldout.toml",
 }
 

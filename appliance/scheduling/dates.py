@@ -62,7 +62,10 @@ def _words(text: str) -> str:
     t = numerize(text).replace("o'clock", "oclock")
     t = re.sub(r"\bnoonish\b|\blunch ?time\b", "noon", t)
     t = re.sub(r"\bo clock\b", "oclock", t)
-    t = re.sub(r"\b(at|around|about|by) for (?=\d|oclock)", r"\1 4 ", t)  # Whisper: "at for 30"
+    # Whisper's homophones of an hour: "at for 30", "at to 30", "won oclock"
+    t = re.sub(r"\b(at|around|about|by) for (?=\d|oclock)", r"\1 4 ", t)
+    t = re.sub(r"\b(at|around|about|by) to (?=\d|oclock)", r"\1 2 ", t)
+    t = re.sub(r"\bwon (?=\d|oclock)", "1 ", t)
     t = re.sub(r"\ba week today\b|\btoday week\b", "a week from today", t)
     for said, part in _SAID_PARTS.items():  # "first thing", "after school"
         t = re.sub(said, part, t)

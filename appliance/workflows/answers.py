@@ -22,7 +22,7 @@ class Answer(enum.Enum):
 _NEGATIONS = r"not|never|cannot|(?:do|does|did|is|are|was|were|wo|would|ca|could|should|ai)n'?t"
 # doubt, conditions, corrections, questions and idioms that read either way
 _UNSURE = re.compile(
-    r"\b(?:wait|hold on|hang on|hmm+|maybe|perhaps|not sure|unsure|i mean|actually|but"
+    r"\b(?:wait|hold on|hang on|(?<!mm )hmm+|maybe|perhaps|not sure|unsure|i mean|actually|but"
     r"|i guess|let me think|don'?t know|dunno|depends|(?:don'?t|wouldn'?t) mind"
     r"|no problem|no worries|why not|what)\b"
 )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from appliance.scheduling.dates import MONTHS
+from appliance.scheduling.dates import MONTHS, WEEKDAYS
 from appliance.scheduling.spoken import numerize
 
 _MONTH = "(" + "|".join(MONTHS) + ")"
@@ -101,5 +101,8 @@ def without_birth_date(text: str) -> str:
     slashed = [(p, o) for p, o in _ANY if "/" in p.pattern]
     keep = [True] * len(t)
     for match, _ in _matches(t, [*slashed, *_WITH_LONG_YEAR]):
-        keep[match.start() : match.end()] = [False] * (match.end() - match.start())
+        start = match.start()
+        said_with = re.search(rf"\b(?:{'|'.join(WEEKDAYS)}),? (?:the )?$", t[:start])
+        start = said_with.start() if said_with else start  # "sunday march 9th 1958"
+        keep[start : match.end()] = [False] * (match.end() - start)
     return " ".join("".join(c if k else " " for c, k in zip(t, keep, strict=True)).split())

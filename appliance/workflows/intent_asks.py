@@ -27,6 +27,11 @@ _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
 _VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
+        (rf"\bdue for (?:my|a|an|his|her|their)? ?(?:[\w']+ ){{0,3}}{_VISIT}"
+         r"|set (?:that|it|this) up"
+         r"|get (?:her|him|them|me|us) (?:seen|checked)|get my \w+ in\b|\bmake an? (?:for|with)\b"
+         rf"|\bworks? for a (?:\w+ )?{_VISIT}|get set up with (?:a|the) (?:\w+ )?doctor"
+         r"|soonest opening", 3.0),
         (rf"can i (?:get|have|grab|take) (?:the |a |an )?(?:\w+ ){{0,4}}{_SLOT_WHEN}"
          r"|put me (?:down |in )?with\b|needs? to see (?:a|the) (?:\w+ )?doctor", 3.0),
         (rf"(?:able to|can you|could you|would you) (?:do|fit in|see) (?:my|his|her|a|an|our)"
@@ -35,6 +40,9 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 3.5),
     ],
     Intent.RESCHEDULE: [
+        (r"(?:ain't|not|won't|can't) (?:gon'?|going to|gonna)? ?(?:be able to )?make it\b.{0,60}"
+         r"\binstead\b|\bthe \d+(?:st|nd|rd|th) (?:to )+(?:the )?\d+(?:st|nd|rd|th)"
+         r"|\b(?:change|move|push|switch|shift) (?:my|the|our) \d", 4.0),
         (r"(?:booked|scheduled|put down) (?:\w+ ){0,3}but (?:that|it) (?:was|is) (?:a )?"
          r"(?:mistake|wrong)", 3.0),
         (r"\bpush (?:my|the|it|our|his|her)\b.{0,20}\bto\b", 3.0),  # "push my 10 30 to 11 30"
@@ -48,6 +56,15 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (rf"(?:won't|will not|no longer) (?:be )?need(?:ing)? (?:[\w']+ ){{0,3}}{_VISIT}", 3.0),
     ],
     Intent.APPOINTMENT_STATUS: [
+        (r"(?:reminder|text|letter|card)\b.{0,120}\bis (?:that|it) still (?:good|on|right|correct"
+         r"|happening)|do i got (?:something|anything|an appointment)"
+         r"|(?:has|have) an appointment\b.{0,60}\bwhat time"
+         rf"|when (?:the hell |the heck |exactly )?(?:my|his|her|our) (?:\w+ )?{_VISIT}"
+         r" (?:\w+ )?is\b"
+         r"|am i (?:even |still |actually |really )(?:booked|scheduled|down)"
+         r"|(?:check|checking) on (?:an|my|the|her|his) appointment"
+         r"|(?:says|said|thinks) (?:i|he|she) (?:got|have|has) (?:a|an) (?:[\w']+ )?appointment",
+         4.5),
         (rf"when(?:'s| is| was) (?:mr |mrs |ms |miss )?\w+'?s (?:next )?{_VISIT}"
          rf"|(?:know|tell me|what's|what is|whats) (?:the )?(?:date|time|day) of (?:my|her|his"
          rf"|the|our) (?:next )?{_VISIT}"
@@ -67,8 +84,12 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          4.0),
     ],
     Intent.CLINIC_INFO: [
-        (r"(?:if|when) (?:i|we|you) (?:have to |need to )?cancel\b.{0,40}\b(?:charged|charge|fee"
-         r"|notice)|(?:notice|charged?|fee)\b.{0,40}\bif (?:i|we) (?:have to |need to )?cancel"
+        (r"what time (?:do |does )?(?:you|the clinic|the office) (?:open|close)"
+         r"|does (?:doctor|dr) \w+ (?:see|treat|take) (?:kids|children|babies|adults|grown)"
+         r"|how (?:do|can|would|should) we (?:request|get|send|go about)|office notes", 4.0),
+        (r"(?:if|when) (?:i|we|you) (?:have to |need to |gotta )?cancel\b.{0,40}\b(?:charged"
+         r"|charge|fee|notice)|(?:notice|heads up|charged?|fee)\b.{0,40}\bif (?:i|we)"
+         r" (?:have to |need to |gotta )?cancel"
          r"|what happens if (?:i'm|i am|we're|we are|i) (?:running )?(?:\w+ )*late"
          r"|will (?:they|you) still see (?:me|him|her)", 6.0),
         (r"what (?:papers|documents|paperwork|forms|id|things) (?:should|do|must) (?:i|we) bring"
@@ -101,6 +122,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r" appointment) (?:fee|charge)", 5.0),
     ],
     Intent.TEST_RESULTS: [
+        (r"(?:do i have to|do i need to|must i|have to) (?:book|make|come in|schedule)\b.{0,40}"
+         r"\bresults?\b|(?:tb|ppd) test|test reading|(?:come|came) back at\b", 6.0),
         (r"did you (?:get|receive) (?:it|them|that|the \w+) back|\bscreening\b|heel prick"
          r"|(?:test|results?) (?:is |was |came back |come back )?(?:positive|negative)"
          r"|positive or negative|(?:know|hear|ask) about (?:my|her|his|the) (?:\w+ )?(?:test"
@@ -109,6 +132,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r"|but first .{0,40}(?:results?|came back|come back)", 4.0),
     ],
     Intent.GOODBYE: [
+        (r"^(?:aight |alright |ok |okay )?(?:bet )?i'?m out$|i'm outta here", 4.0),
         (r"^(?:okay |ok |alright )*(?:later|laters|see ya|see you)$|we(?:'re| are) done"
          r"|i(?:'m| am) done here|walk good|have a blessed", 3.0),
         (r"\badios\b|\bciao\b|peace out|\bpeace$|^(?:okay |ok )?(?:done|all done|we're done)$",
@@ -117,9 +141,14 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.INFORM: [  # an answer, not a request: the kind of visit, who it is for, a year
         (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}(?: only)?"
          r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
-         r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b", 4.0),
+         r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b"
+         r"|^(?:my |his |her )?(?:birthday|birth date|date of birth|dob)\b"
+         r"|^(?:yeah no|no yeah|yeah nah|nah yeah|i mean,? i guess)\b", 4.0),
     ],
     Intent.OTHER: [
+        (r"driver'?s licen[cs]e|\bpassport\b|\bdmv\b|license plate|energy bill|electric bill"
+         r"|\bsolar\b|\butility bill|(?:just )?calling to say (?:that|thanks|thank you)"
+         r"|tell (?:her|him|them) i said (?:hi|hey|hello|thanks)", 8.0),
         (r"^(?:hi |hello )?is this (?:the )?(?:\w+ ){1,3}on \w+ (?:avenue|street|road)"
          r"|the weather (?:for|on|in|tomorrow|today)|(?:a|good|any) day ?care (?:near|in|around)"
          r"|job (?:advert|ad|posting|opening|application)|the \w+ position\b|are you hiring", 8.0),
@@ -146,8 +175,15 @@ EMERGENCY = (
     r"|(?:hasn't|has not|won't|wont|isn't|is not) (?:fed|feed|feeding|waking)"
     r"|(?:no|hasn't had a|has not had a) wet (?:diaper|nappy))|soft spot .{0,30}sunken"
     rf"|{_INFANT}\b.{{0,60}}\b(?:fever|temperature|burning up|a hundred and)"
+    # a low sugar with its signs, a throat closing, a wish to die said plainly
+    r"|sugar'?s? (?:is |at |down to |dropped to |reading )*(?:[1-5]\d)\b(?! (?:year|pound|dollar))"
+    r"|can't think straight|throat'?s? (?:is )?(?:closing|swelling)"
+    r"|(?:don't|do not) (?:really )?see the point (?:in|of) (?:being|living|going on|being around)"
+    r"|(?:got|have|holding) (?:the|a|my) (?:gun|pills|rope|knife) out"
 )
 PERSON = (
+    r"|^is (?!there|it|that|this|the|parking|everyone|anyone)[a-z]+ there\b"
+    r"|(?:speak|talk) (?:with|to) (?:the )?(?:prescriber|prescribing doctor|provider) directly"
     r"|hablar con (?:alguien|una persona|un humano)|persona real|pass me (?:on |over |through )?to"
     r"|(?:please|just) a person\b|\ba person please|somebody from the \w+ office"
     r"|^(?:(?:agent|operator|representative|person|human) ?){2,}$"
@@ -156,5 +192,6 @@ PERSON = (
 NOT_A_MACHINE = (
     r"|(?:don't|do not) want (?:the|a|this|to talk to the|to talk to a) (?:robot|machine"
     r"|computer|bot)|(?:can't|cannot|don't) understand (?:the|this|you|a) (?:robot|machine"
-    r"|computer|bot)"
+    r"|computer|bot)|(?:keeps?|kept) not understanding"
+    r"|(?:isn't|doesn't|don't|not) understand(?:ing)? me"
 )

@@ -44,7 +44,7 @@ INTROS = (
 # words that may follow a name said alone: the date of birth around it, courtesy
 TAIL = _set(
     "born on the of and my date birth dob birthday is it's its was in please thanks thank you yes"
-    " that's thats spelled spelt"
+    " that's thats spelled spelt junior senior jr sr ii iii"
 ) | frozenset(MONTHS)
 # the start of a new clause after a name: "maria gonzalez and i need to reschedule",
 # "katherine reilly here", "emily zhang she was born ..."
@@ -112,6 +112,8 @@ wonderful hurt hurting calling here there
 gotten bigger smaller worse better worried passed away died spilled coffee service customer
 maam ma'am sir huh half past quarter mornings afternoons evenings whatever im live agent
 thats whats grand lovely cheers si correcto gracias adios aight bet peace done lol yo
-mr mrs ms mister
+mr mrs ms mister junior senior jr sr iii cardiology endocrinology ortho orthopedics
+dermatology pediatrics radiology oncology neurology urology elementary academy
+mm-hmm uh-huh mm-mm uh-uh mhm
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

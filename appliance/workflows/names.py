@@ -207,10 +207,15 @@ def introduced_name(text: str) -> HeardName | None:
 
 def heard_name(text: str, expect: Part = "first") -> HeardName | None:
     """The name in an answer to "may I have your full name?", or None when the words are
-    not a name. A single word is the `expect`ed part (the one the agent asked for)."""
+    not a name. A single word is the `expect`ed part (the one the agent asked for); a
+    spelling note after the name ("that's katherine with a k") is not part of it."""
     words = _tokens(text)
     t = " ".join(words)
-    return _labelled(t) or _marked(words, text, expect) or _bare(words, text, expect)
+    found = _labelled(t) or _marked(words, text, expect) or _bare(words, text, expect)
+    if found is None and (hint := letter_hint(t))[0] is not None:
+        bare = hint[1].split()
+        found = _bare([w for i, w in enumerate(bare) if w not in bare[:i]], text, expect)
+    return found
 
 
 def similarity(a: str, b: str) -> float:
@@ -248,7 +253,8 @@ def corrected(text: str, current: HeardName) -> HeardName | None:
     labelled = _labelled(rest)
     if labelled is not None:
         return current.merge(_hinted(labelled, hint))
-    words = [w for w in rest.split() if w not in CORRECTING and w not in LEADING]
+    said = [w for w in rest.split() if w not in CORRECTING and w not in LEADING]
+    words = [w for i, w in enumerate(said) if w not in said[:i]]  # a name said twice
     run = _run(words, 0)
     if not all(w in TAIL for w in words[len(run) :]):
         return None

@@ -23,6 +23,7 @@ from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date
 from appliance.workflows.kb import KnowledgeBase
 from appliance.workflows.names import heard_name, introduced_name
+from appliance.workflows.names_spelling import letter_hint
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
 
@@ -125,7 +126,7 @@ class Said:
     answer: Answer = Answer.UNCLEAR
     bare_name: bool = False  # the words are a full name alone ("maria gonzalez")
     choice: bool = False  # a pick among offers: "the first one", "either is fine"
-    spelled: bool = False  # letters spelled out: "g o n z a l e z"
+    spelled: bool = False  # letters spelled out: "g o n z a l e z", or "with a k"
 
     @property
     def has_when(self) -> bool:
@@ -185,7 +186,7 @@ def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
         topic_score=topic_score,
         answer=classify(text),
         choice=bool(_CHOICE.search(words)) and len(words.split()) <= 8,
-        spelled=bool(_SPELLED.search(words)),
+        spelled=bool(_SPELLED.search(words) or letter_hint(words)[0]),  # or "with a k"
         bare_name=len(words.split()) <= 6
         and (bare := heard_name(text)) is not None
         and bare.complete,

@@ -20,11 +20,16 @@ _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 # not days or times: "the first one", "my first appointment", "a first check up",
 # "the one born in ...", "good morning", "whatever is first", "the week of the 26th", a
 # limit ("not before eleven", "before friday": no day or time to look for)
+_A_DAY = (
+    r"(?:the \d+\w*|the [a-z]+(?:st|nd|rd|th)|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|tomorrow|today)"
+)
 _NOT_WHEN = re.compile(
     r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
     r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
     r"|\b(?:whatever|whichever)(?:'s| is)? (?:first|earliest|soonest|next)\b"
+    rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?{_A_DAY})"  # "not the 13th, the 30th"
     r"|\bbefore (?!lunch)(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five"
     r"|six|seven|eight|nine|ten|eleven|twelve|noon)\b"
@@ -39,7 +44,7 @@ _THEN = re.compile(
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
     r"|not possible|no good)\b"
-    r"|(?<!quarter )(?<!\d )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
+    r"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
     re.I,

@@ -47,6 +47,7 @@ _CONTRACTIONS = {
     "ok": "okay", "check-up": "checkup", "follow-up": "followup",
     "jab": "shot", "jabs": "shots", "bloods": "bloodwork",  # British: "flu jab", "my bloods"
     "thru": "through", "pls": "please", "plz": "please", "cita": "appointment",
+    "y'all": "you", "yall": "you", "ya'll": "you", "cel": "cancel",
 }  # fmt: skip
 
 

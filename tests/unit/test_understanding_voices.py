@@ -319,3 +319,89 @@ def test_a_fever_in_an_older_baby_is_not_read_as_an_emergency_by_itself() -> Non
 def test_possessives_and_titles(said: str, name: tuple[str, str] | None) -> None:
     found = introduced_name(said)
     assert (found.pair() if found else None) == name
+
+
+THURSDAY = datetime(2027, 3, 4, 12, 20, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("my sugar's at 38 and i'm shaking and can't think straight", Intent.EMERGENCY),
+        ("my throat's closing up, i got stung by a bee", Intent.EMERGENCY),
+        (
+            "i don't really see the point in being around anymore, i got the gun out",
+            Intent.EMERGENCY,
+        ),
+        ("this damn thing keeps not understanding me, get me a person", Intent.SPEAK_TO_PERSON),
+        ("is brenda there? she usually helps me", Intent.SPEAK_TO_PERSON),
+        ("i need to speak with the prescriber directly", Intent.SPEAK_TO_PERSON),
+        ("i'm due for my three month follow up with doctor lee", Intent.BOOK),
+        ("the card says return in 3 months, so i'm calling to set that up", Intent.BOOK),
+        (
+            "i ain't gon' be able to make it thursday, can i get it on friday instead",
+            Intent.RESCHEDULE,
+        ),
+        ("can i change my 2:30 tomorrow to like 4", Intent.RESCHEDULE),
+        ("cel my appointment on the 22nd please", Intent.CANCEL),
+        ("the reminder says the 10th at 3:45, is that still good", Intent.APPOINTMENT_STATUS),
+        ("am i even booked?", Intent.APPOINTMENT_STATUS),
+        ("my wife says i got a doctor's appointment next week, do i?", Intent.APPOINTMENT_STATUS),
+        ("what time y'all close today", Intent.CLINIC_INFO),
+        ("does doctor patel see kids or just grown folks", Intent.CLINIC_INFO),
+        ("do i have to book an appointment just to hear my lab results", Intent.TEST_RESULTS),
+        ("what'd my cholesterol come back at", Intent.TEST_RESULTS),
+        ("i need to renew my driver's license", Intent.OTHER),
+        ("calling from carolina solar about lowering your building's energy bill", Intent.OTHER),
+        ("just calling to say that receptionist, miss janet, was real sweet", Intent.OTHER),
+        ("aight bet, i'm out", Intent.GOODBYE),
+        ("my birthday? it's uh, fourth of july, 1976", Intent.INFORM),
+    ],
+)
+def test_an_eighth_authors_requests(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("yeah no, go ahead", Answer.UNCLEAR),  # mixed: asked again (never a yes)
+        ("no yeah that works", Answer.UNCLEAR),
+        ("mm-hmm", Answer.YES),
+    ],
+)
+async def test_run_ups_are_answers_asked_again(said: str, answer: Answer) -> None:
+    assert classify(said) == answer
+    understander = Understander(None, "never")
+    assert (await understander.understand(said, THURSDAY)).intent == Intent.INFORM
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("at to thirty", None, time(14, 30)),  # Whisper's "two"
+        ("reschedule. thursday. won thirty.", date(2027, 3, 11), time(13, 30)),
+        ("cancel the one at to fifteen on wednesday", date(2027, 3, 10), time(14, 15)),
+        ("no no no, not the 13th, the 30th", date(2027, 3, 30), None),
+        ("please don't cancel it, just not on friday", date(2027, 3, 5), None),  # no correction
+        ("sunday march 9th 1958", None, None),  # a birth date's weekday
+    ],
+)
+def test_an_eighth_authors_days_and_times(said: str, day: date | None, at: time | None) -> None:
+    got = when_wanted(said, THURSDAY, birth_date(said, THURSDAY.date()))
+    assert (got.day, got.at) == (day, at)
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("james carter junior", ("James", "Carter")),
+        ("robert kowalczyk senior, december 2nd 1947", ("Robert", "Kowalczyk")),
+        ("katherine reilly, that's katherine with a k", ("Katherine", "Reilly")),
+        ("mm-hmm", (None, None)),
+    ],
+)
+def test_suffixes_and_spelling_notes_are_not_name_parts(
+    said: str, name: tuple[str | None, str | None]
+) -> None:
+    assert heard_in_answer(said) == name
