@@ -142,8 +142,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}(?: only)?"
          r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
          r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b"
-         r"|^(?:my |his |her )?(?:birthday|birth date|date of birth|dob)\b"
-         r"|^(?:yeah no|no yeah|yeah nah|nah yeah|i mean,? i guess)\b", 4.0),
+         r"|^(?:my |his |her )?(?:birthday|birth date|date of birth|dob)\b", 4.0),
+        (r"^(?:yeah no|no yeah|yeah nah|nah yeah|i mean,? i guess)\b", 2.0),  # a request wins
     ],
     Intent.OTHER: [
         (r"driver'?s licen[cs]e|\bpassport\b|\bdmv\b|license plate|energy bill|electric bill"
