@@ -32,10 +32,21 @@ CLINIC_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 # real words a clinic word is close to: never "corrected" ("killing myself" is not billing)
+# (and every word of six letters or more that Whisper's vocabulary writes whole and that the
+# corrector would turn into another word: "painted" is not "fainted", "conscious" not
+# "unconscious", "spelling" not "swelling"; tests/unit/test_wording_safety.py checks the
+# vocabulary)
 KEEP = frozenset(
     """
     killing filling willing selling milling tilling breeding vending bathing mourning
     meditation dedication vocation
+    allocated allocation barking beating billion blending bloated boiling breaching
+    breathtaking conject conscious consolation description descriptions directional
+    disappointment dwelling emergence floated imbalance imperson inaccessible indifferent
+    interpreted locating marking mediation moaning overse packing painted pairing parsing
+    parting pending receptions reconnect relocated relocation repayment representation
+    shelling smelling sparing sparking sparkling spelling sturdy subconscious tainted
+    unavailable variability viability
     """.split()  # noqa: SIM905
 )
 _TOKEN = re.compile(r"[a-z][a-z']*|\d+")
