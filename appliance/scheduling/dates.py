@@ -66,6 +66,8 @@ def _words(text: str) -> str:
     t = re.sub(r"\b(at|around|about|by) for (?=\d|oclock)", r"\1 4 ", t)
     t = re.sub(r"\b(at|around|about|by) to (?=\d|oclock)", r"\1 2 ", t)
     t = re.sub(r"\bwon (?=\d|oclock)", "1 ", t)
+    t = re.sub(r"\b(next|this|last|a|per|the) weak\b", r"\1 week", t)  # "next weak"
+    t = re.sub(r"\bin (?:to|too) (weeks|days)\b", r"in 2 \1", t)  # "in to weeks"
     t = re.sub(r"\ba week today\b|\btoday week\b", "a week from today", t)
     for said, part in _SAID_PARTS.items():  # "first thing", "after school"
         t = re.sub(said, part, t)

@@ -122,6 +122,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r" appointment) (?:fee|charge)", 5.0),
     ],
     Intent.TEST_RESULTS: [
+        (r"(?:talk|speak) (?:to|with) (?:the |a )?(?:nurse|doctor|someone|somebody) about (?:my|the"
+         r"|his|her) (?:\w+ )?results", 6.0),  # the results are the task: a person reads them
         (r"(?:do i have to|do i need to|must i|have to) (?:book|make|come in|schedule)\b.{0,40}"
          r"\bresults?\b|(?:tb|ppd) test|test reading|(?:come|came) back at\b", 6.0),
         (r"did you (?:get|receive) (?:it|them|that|the \w+) back|\bscreening\b|heel prick"

@@ -405,3 +405,20 @@ def test_suffixes_and_spelling_notes_are_not_name_parts(
     said: str, name: tuple[str | None, str | None]
 ) -> None:
     assert heard_in_answer(said) == name
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("tuesday next weak", date(2027, 3, 9)),
+        ("in to weeks", date(2027, 3, 18)),
+        ("i feel weak", None),
+    ],
+)
+def test_whispers_homophones_of_weeks(said: str, day: date | None) -> None:
+    assert resolve(said, THURSDAY).day == day
+
+
+def test_talking_to_the_nurse_about_results_is_a_results_call() -> None:
+    assert read("i need to talk to the nurse about my test results").intent == Intent.TEST_RESULTS
+    assert read("is there a nurse i could talk to").intent == Intent.SPEAK_TO_PERSON
