@@ -3,8 +3,8 @@ and parsers alone): intent accuracy and slot exact match per file.
 
 The tuning files (tune, dev, dev2 ... dev7) are what the rules were written from; the
 held-out file is never read while tuning, so its bar is a regression floor at the level
-measured when it was set (intent 0.947, slots 0.887 on 2026-12-06, after dev6 and dev7), below the
-issue's 0.95 / 0.90, which the held-out lines do not reach yet (bench/README.md,
+measured when it was set (intent 0.947, slots 0.887 on 2026-12-06, after dev6 and dev7),
+below the issue's 0.95 / 0.90, which the held-out lines do not reach yet (bench/README.md,
 "Understanding"). A miss on the held-out lines is reported as a count only, never as text."""
 
 from __future__ import annotations
