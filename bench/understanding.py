@@ -50,6 +50,7 @@ PARTS = {
     "dev5": "lines_dev5.toml",
     "dev6": "lines_dev6.toml",
     "dev7": "lines_dev7.toml",
+    "dev8": "lines_dev8.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -64,7 +64,7 @@ def _words(text: str) -> str:
     t = re.sub(r"\bo clock\b", "oclock", t)
     # Whisper's homophones of an hour: "at for 30", "at to 30", "won oclock"
     t = re.sub(r"\b(at|around|about|by) for (?=\d|oclock)", r"\1 4 ", t)
-    t = re.sub(r"\b(at|around|about|by) to (?=\d|oclock)", r"\1 2 ", t)
+    t = re.sub(r"\b(at|around|about|by) (?:to|too) (?=\d|oclock)", r"\1 2 ", t)
     t = re.sub(r"\bwon (?=\d|oclock)", "1 ", t)
     t = re.sub(r"\b(next|this|last|a|per|the) weak\b", r"\1 week", t)  # "next weak"
     t = re.sub(r"\bin (?:to|too) (weeks|days)\b", r"in 2 \1", t)  # "in to weeks"
@@ -216,8 +216,10 @@ def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
         return value + 12
     if suffix == "am":
         return 0 if value == 12 else value
-    afternoon = part in ("afternoon", "evening") or (part is None and value in CLINIC_PM_HOURS)
-    return value + 12 if suffix is None and value < 12 and afternoon else value
+    # "10:30 ... in the afternoon" is no 22:30: only hours that fall in the part move on
+    later = {"afternoon": range(1, 7), "evening": range(4, 12)}.get(part or "", CLINIC_PM_HOURS)
+    afternoon = part in ("afternoon", "evening") or part is None
+    return value + 12 if suffix is None and afternoon and value in later else value
 
 
 # days said with numbers, so that "December 12 at 10" is not read as 12 o'clock

@@ -27,6 +27,7 @@ _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
 _VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
+        (r"get (?:it|this|that|them) checked(?: out)?", 3.0),
         (rf"\bdue for (?:my|a|an|his|her|their)? ?(?:[\w']+ ){{0,3}}{_VISIT}"
          r"|set (?:that|it|this) up"
          r"|get (?:her|him|them|me|us) (?:seen|checked)|get my \w+ in\b|\bmake an? (?:for|with)\b"
@@ -40,6 +41,10 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 3.5),
     ],
     Intent.RESCHEDULE: [
+        (rf"\bmy {_VISIT}\b.{{0,120}}\binstead\b(?! of)|\bcan we do\b.{{0,40}}\binstead\b(?! of)"
+         r"|(?:can't|cannot|won't|can not) make it\b.{0,40}\b(?:can i (?:get|have|do)|how about"
+         r"|what about|could i|can we)|the same appointment but|can we make it (?:\w+day|tomorrow"
+         r"|today|the \d)", 4.0),
         (r"(?:ain't|not|won't|can't) (?:gon'?|going to|gonna)? ?(?:be able to )?make it\b.{0,60}"
          r"\binstead\b|\bthe \d+(?:st|nd|rd|th) (?:to )+(?:the )?\d+(?:st|nd|rd|th)"
          r"|\b(?:change|move|push|switch|shift) (?:my|the|our) \d", 4.0),
@@ -50,12 +55,17 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          5.0),  # the opening asked for is the new time
     ],
     Intent.CANCEL: [
+        (r"take (?:my name|me|him|her) off (?:for|the)\b|(?:need|want) (?:it|that|this|them)"
+         r" cancel\w*|cancel\w* altogether", 3.5),
         (r"take (?:me|him|her|them|us) off the list|\bno need for (?:the|my|his|her|that)\b", 3.5),
         (rf"(?:won't|can't|cannot|will not) make (?:it to )?(?:my|his|her|the|our|their)"
          rf" (?:\w+ )?{_VISIT}", 3.5),
         (rf"(?:won't|will not|no longer) (?:be )?need(?:ing)? (?:[\w']+ ){{0,3}}{_VISIT}", 3.0),
     ],
     Intent.APPOINTMENT_STATUS: [
+        (r"when (?:am i|i'm|is (?:he|she)) supposed to (?:see|come|be)"
+         r"|look up (?:my|the|our|his|her) appointment|how many appointments"
+         r"|appointments do i have|i think i missed|did i miss (?:my|it|the)", 4.5),
         (r"(?:reminder|text|letter|card)\b.{0,120}\bis (?:that|it) still (?:good|on|right|correct"
          r"|happening)|do i got (?:something|anything|an appointment)"
          r"|(?:has|have) an appointment\b.{0,60}\bwhat time"
@@ -84,6 +94,9 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          4.0),
     ],
     Intent.CLINIC_INFO: [
+        (r"blue shield|in network|out of network|do you charge (?:me |people |anything )?if"
+         r"|how long is the wait|wait times?\b|does (?:doctor|dr) \w+ (?:do|offer|perform) \w+",
+         4.0),
         (r"what time (?:do |does )?(?:you|the clinic|the office) (?:open|close)"
          r"|does (?:doctor|dr) \w+ (?:see|treat|take) (?:kids|children|babies|adults|grown)"
          r"|how (?:do|can|would|should) we (?:request|get|send|go about)|office notes", 4.0),
@@ -111,6 +124,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (r"\b\d+ day supply|supply of (?:my )?\w+|\bsupply\b.{0,20}\binstead\b", 3.5),
     ],
     Intent.BILLING: [
+        (r"(?:fee|charge) on my (?:bill|statement)", 5.0),
         (r"\bowes?\b|\bowing\b|money (?:owed|due)", 3.0),
         (r"(?:get|need|want|send|have) (?:me )?(?:an? |my |the )?(?:\w+ )?"
          r"(?:receipt|invoice)", 2.0),
@@ -122,6 +136,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r" appointment) (?:fee|charge)", 5.0),
     ],
     Intent.TEST_RESULTS: [
+        (r"(?:has|have) (?:anybody|anyone|somebody|someone|the doctor) (?:looked at|read|seen)"
+         r" my", 3.5),
         (r"(?:talk|speak) (?:to|with) (?:the |a )?(?:nurse|doctor|someone|somebody) about (?:my|the"
          r"|his|her) (?:\w+ )?results", 6.0),  # the results are the task: a person reads them
         (r"(?:do i have to|do i need to|must i|have to) (?:book|make|come in|schedule)\b.{0,40}"
@@ -134,13 +150,17 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r"|but first .{0,40}(?:results?|came back|come back)", 4.0),
     ],
     Intent.GOODBYE: [
+        (r"that(?:'s| was| is) all i (?:was |am )?calling (?:about|for)|^no,? i'm good(?: thanks?)?"
+         r"(?: you)?$", 3.5),
         (r"^(?:aight |alright |ok |okay )?(?:bet )?i'?m out$|i'm outta here", 4.0),
         (r"^(?:okay |ok |alright )*(?:later|laters|see ya|see you)$|we(?:'re| are) done"
          r"|i(?:'m| am) done here|walk good|have a blessed", 3.0),
         (r"\badios\b|\bciao\b|peace out|\bpeace$|^(?:okay |ok )?(?:done|all done|we're done)$",
          3.0),
     ],
-    Intent.INFORM: [  # an answer, not a request: the kind of visit, who it is for, a year
+    # an answer, not a request: the kind of visit, who it is for, a year
+    Intent.INFORM: [
+        (r"^(?:my |his |her )?(?:phone |cell |call back )?number is\b", 3.0),
         (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}(?: only)?"
          r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
          r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b"
@@ -148,6 +168,9 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (r"^(?:yeah no|no yeah|yeah nah|nah yeah|i mean,? i guess)\b", 2.0),  # a request wins
     ],
     Intent.OTHER: [
+        (r"breaking up|can't hear you|bad (?:line|connection)|^what (?:time|day) is it"
+         r"(?: right now| today| now)?$|my (?:cat|dog|pet|puppy|kitten)\b|see animals|\bvet\b"
+         r"|drug rep|drop off samples|pharmaceutical rep", 8.0),
         (r"driver'?s licen[cs]e|\bpassport\b|\bdmv\b|license plate|energy bill|electric bill"
          r"|\bsolar\b|\butility bill|(?:just )?calling to say (?:that|thanks|thank you)"
          r"|tell (?:her|him|them) i said (?:hi|hey|hello|thanks)", 8.0),
@@ -182,8 +205,11 @@ EMERGENCY = (
     r"|can't think straight|throat'?s? (?:is )?(?:closing|swelling)"
     r"|(?:don't|do not) (?:really )?see the point (?:in|of) (?:being|living|going on|being around)"
     r"|(?:got|have|holding) (?:the|a|my) (?:gun|pills|rope|knife) out"
+    r"|(?:have|got) the pills (?:right )?here|(?:don't think i can|can't|cannot) keep going"
+    r"|(?:arm|leg|face|side)(?: and (?:my )?(?:arm|leg|face))? (?:went|gone|going|is|are) numb"
 )
 PERSON = (
+    r"|press (?:zero|0)\b|can you get (?:her|him)\b|(?:woman|man|lady|guy|girl) named \w+"
     r"|^is (?!there|it|that|this|the|parking|everyone|anyone)[a-z]+ there\b"
     r"|(?:speak|talk) (?:with|to) (?:the )?(?:prescriber|prescribing doctor|provider) directly"
     r"|hablar con (?:alguien|una persona|un humano)|persona real|pass me (?:on |over |through )?to"

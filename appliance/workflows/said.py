@@ -30,7 +30,8 @@ from appliance.workflows.wording import normal
 # what callers call each kind of visit, by words in the type's id or name
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup"),
-    "checkup": ("checkup", "routine visit", "regular visit", "well child", "well baby"),
+    "checkup": ("checkup", "routine visit", "regular visit", "well child", "well baby",
+                "well check", "well visit"),
     "sick": ("sick visit", "sick appointment"),
     "follow": ("followup", "recheck"),
     "consult": ("consultation", "consult", "second opinion"),
@@ -162,7 +163,8 @@ class Said:
 
 _CHOICE = re.compile(
     r"\b(?:first|second|third|last|earlier|earliest|later|latest|other) one\b|\beither\b"
-    r"|\bwhichever\b|\bany of (?:them|those)\b|\bthe (?:first|second|earlier|later)\b",
+    r"|\bwhichever\b|\bany of (?:them|those)\b|\bthe (?:first|second|earlier|later)\b"
+    r"|\bthe (?:earliest|soonest) (?:you|one)\b",
     re.I,
 )
 _SPELLED = re.compile(r"\b(?:[a-z] ){2,}[a-z]\b")

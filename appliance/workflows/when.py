@@ -29,6 +29,8 @@ _NOT_WHEN = re.compile(
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
     r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
     r"|\b(?:whatever|whichever)(?:'s| is)? (?:first|earliest|soonest|next)\b"
+    r"|\b(?:for|in|just|wait) a second\b|\ba second ago\b"  # "passed out for a second"
+    r"|\b(?:first|second|third|last) week of\b"  # a range
     rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?{_A_DAY})"  # "not the 13th, the 30th"
     r"|\bbefore (?!lunch)(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five"
@@ -43,7 +45,7 @@ _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
-    r"|not possible|no good)\b"
+    r"|not possible|no good|can i get)\b"
     r"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
@@ -68,7 +70,8 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
     today, is it possible to come at 2 instead": after "is it possible", not "instead")."""
     for mark in reversed(list(_THEN.finditer(spoken))):
         rest = spoken[mark.end() :]
-        if re.search(r"\bto\s*$", mark.group(0)) and re.match(r"\s*\d{1,2}\b(?![/:])", rest):
+        bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
+        if re.search(r"\b(?:to|make it)\s*$", mark.group(0)) and bare_hour:
             rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
         tail = resolve(rest, now)
         if any((tail.day, tail.at, tail.part_of_day, tail.after)):

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 CLINIC_WORDS = frozenset(
     """
     appointment appointments schedule scheduled scheduling reschedule rescheduled cancel
-    cancelled canceled cancellation physical checkup consultation followup prescription
+    cancelled canceled cancellation rescheduling physical checkup consultation followup prescription
     prescriptions refill refills medication medications medicine pharmacy results laboratory
     bloodwork billing invoice statement payment insurance copay deductible balance
     receptionist representative operator emergency breathing parking address directions
@@ -83,6 +83,7 @@ def normal(text: str) -> str:
     text = re.sub(r"\b(some|any|no) body\b", r"\1body", text)
     text = re.sub(r"\b(an|one|two|half an|a|\d+) our\b", r"\1 hour", text)
     text = re.sub(r"\bwell[\s-]+(baby|child)\b", r"well \1", text)
+    text = re.sub(r"\bwell[\s-]+(?:check|visit)\b", "checkup", text)  # a well check
     text = re.sub(r"\bre[\s-]+(schedul\w*|fill\w*|book\w*)", r"re\1", text)
     words = []
     for token in _TOKEN.findall(text):

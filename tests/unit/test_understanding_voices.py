@@ -422,3 +422,52 @@ def test_whispers_homophones_of_weeks(said: str, day: date | None) -> None:
 def test_talking_to_the_nurse_about_results_is_a_results_call() -> None:
     assert read("i need to talk to the nurse about my test results").intent == Intent.TEST_RESULTS
     assert read("is there a nurse i could talk to").intent == Intent.SPEAK_TO_PERSON
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("um i'm kind of dizzy and my left arm and leg went numb", Intent.EMERGENCY),
+        ("i dont think i can keep going, i have the pills right here", Intent.EMERGENCY),
+        ("headaches on and off for weeks, i want to get it checked out", Intent.BOOK),
+        ("my appointment is wednesday but can we do thursday instead", Intent.RESCHEDULE),
+        ("i can't make it on the 9th can i get the 16th", Intent.RESCHEDULE),
+        ("rescheduling please", Intent.RESCHEDULE),
+        ("Rescheduling won't help, I just need it cancelled altogether.", Intent.CANCEL),
+        ("can i do my follow up as a video call instead of driving in", Intent.CLINIC_INFO),
+        ("can you take my name off for the 3 o'clock tomorrow", Intent.CANCEL),
+        ("how many appointments do i have coming up", Intent.APPOINTMENT_STATUS),
+        ("i think i missed my appointment this morning did i", Intent.APPOINTMENT_STATUS),
+        ("is blue shield in network with you guys", Intent.CLINIC_INFO),
+        ("do you charge if i don't show up", Intent.CLINIC_INFO),
+        ("why is there a no show fee on my bill, i called to cancel", Intent.BILLING),
+        ("why is the baby's well visit on my bill", Intent.BILLING),
+        ("has anybody looked at my ultrasound yet", Intent.TEST_RESULTS),
+        ("can i press zero for someone", Intent.SPEAK_TO_PERSON),
+        ("that was all i was calling about, thank you", Intent.GOODBYE),
+        ("what day is it today", Intent.OTHER),
+        ("i'm a drug rep and i'd like to drop off samples", Intent.OTHER),
+    ],
+)
+def test_a_ninth_authors_requests(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("i passed out for a second at work yesterday", None, None),
+        ("the first week of january", None, None),
+        ("is there any way to move my 10:30 to later in the afternoon", None, time(10, 30)),
+        ("i have a appointment thursday at 9 could i make it 11 instead", date(2026, 12, 10),
+         time(11, 0)),
+        ("can we do thursday at too thirty instead", date(2026, 12, 10), time(14, 30)),
+        ("7 in the evening", None, time(19, 0)),
+    ],
+)  # fmt: skip
+def test_a_ninth_authors_days_and_times(said: str, day: date | None, at: time | None) -> None:
+    got = when_wanted(said, MONDAY, None)
+    assert (got.day, got.at) == (day, at)
