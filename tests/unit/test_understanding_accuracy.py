@@ -2,9 +2,9 @@
 and parsers alone): intent accuracy and slot exact match per file.
 
 The tuning files (tune, dev, dev2 ... dev8) are what the rules were written from; the
-held-out file is never read while tuning, so its bar is a regression floor at the level
-measured when it was set (intent 0.947, slots 0.887 on 2026-12-06, after dev6 and dev7),
-below the issue's 0.95 / 0.90, which the held-out lines do not reach yet (bench/README.md,
+held-out file is never read while tuning, so its bar is the level measured when it was set
+(intent 0.956, slots 0.887 on 2026-12-06, after dev8): intent at the issue's 0.95, slots
+below its 0.90, which the held-out lines do not reach yet (bench/README.md,
 "Understanding"). A miss on the held-out lines is reported as a count only, never as text."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BAR = {  # (intent accuracy, slot exact match) at least
     "lines_dev4.toml": (0.98, 0.96),
     "lines_dev5.toml": (0.99, 0.92),
     "lines_dev6.toml": (0.98, 0.84),
-    "lines_heldout.toml": (0.94, 0.88),
+    "lines_heldout.toml": (0.95, 0.88),
 }
 
 
