@@ -114,6 +114,7 @@ maam ma'am sir huh half past quarter mornings afternoons evenings whatever im li
 thats whats grand lovely cheers si correcto gracias adios aight bet peace done lol yo
 mr mrs ms mister junior senior jr sr iii cardiology endocrinology ortho orthopedics
 dermatology pediatrics radiology oncology neurology urology elementary academy
-mm-hmm uh-huh mm-mm uh-uh mhm
+mm-hmm uh-huh mm-mm uh-uh mhm blue cross shield aetna cigna humana kaiser medicare medicaid
+tricare anthem
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

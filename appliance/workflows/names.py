@@ -134,13 +134,14 @@ def _labelled(t: str) -> HeardName | None:
 def _marked(words: list[str], raw: str, expect: Part) -> HeardName | None:
     """A name after an intro anywhere ("... my name is maria gonzalez ..."); a comma
     ends the name ("my name is john smith, horn september 30": Whisper's "born")."""
-    for clause in raw.split(","):
-        words = _tokens(clause)
-        for i in range(len(words)):
-            taken = _intro_at(words, i)
-            if taken and (run := _run(words, i + taken)):
-                return _from_run(run, raw, expect)
-    return None
+    found = [
+        _from_run(run, raw, expect)
+        for clause in raw.split(",")
+        for words in [_tokens(clause)]
+        for i in range(len(words))
+        if (taken := _intro_at(words, i)) and (run := _run(words, i + taken))
+    ]  # "this is grace ..., her name is katherine reilly": the full name
+    return next((n for n in found if n.complete), found[0] if found else None)
 
 
 def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
@@ -159,7 +160,8 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
 
 # who a call is for: "for katherine reilly", "my daughter emily zhang", "my mother, ..."
 _FOR = re.compile(
-    r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss)\s+)?|(?:my|our|his|her)\s+(?:son"
+    r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss|a)\s+)?"
+    r"|(?:our|the|your|a) (?:patient|resident|client)\s+|(?:my|our|his|her)\s+(?:son"
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
     r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
     r"|gran|granny|grandad|granddad|aunt|auntie|uncle|niece|nephew|cousin|fiance|fiancee"
@@ -169,12 +171,18 @@ _FOR = re.compile(
 
 # a full name said as the subject of the request: "katherine reilly here, ...", "cancel
 # emily zhang's checkup" (Whisper: "emily zhangs checkup"), "can robert kowalczyk get a
-# sick visit"
+# sick visit", "robert kowalczyk's metoprolol", "mom says emily zhang has an appointment"
 _SUBJECT = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|so|um|uh|oh|good morning|good afternoon),? )*"
     r"(?P<a>[a-z']+) (?P<b>[a-z'\-]+) (?:here|calling)\b"
-    r"|\b(?P<c>[a-z']+) (?P<d>[a-z][a-z'\-]*?)'?s (?:appointment|checkup|physical|followup|visit"
+    r"|\b(?P<c>[a-z']+) (?P<d>[a-z][a-z'\-]*?)'s (?:[a-z]+ )?(?:appointment|checkup|physical"
+    r"|followup|visit|consult\w*|sick visit|booking|results?|prescription|bill|test|reading"
+    r"|medication|medicine|meds|pills|refill|records|chart|file|shots?|vaccines?|labs?"
+    r"|\w+(?:olol|pril|sartan|statin|formin|pine|zole|cillin|mycin))\b"
+    r"|\b(?P<i>[a-z']+) (?P<j>[a-z][a-z\-]*?)s (?:appointment|checkup|physical|followup|visit"
     r"|consult\w*|sick visit|booking|results?|prescription|bill)\b"
+    r"|(?:^|\b(?:home|here|says|said) )(?P<g>[a-z']+) (?P<h>[a-z'\-]+)"
+    r" (?:has|had|won't|will|needs|passed)\b"
     r"|\b(?:can|could|will|does|is) (?P<e>[a-z']+) (?P<f>[a-z'\-]+) (?:get|come|have|see|be)\b"
 )
 

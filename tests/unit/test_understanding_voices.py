@@ -471,3 +471,27 @@ MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 def test_a_ninth_authors_days_and_times(said: str, day: date | None, at: time | None) -> None:
     got = when_wanted(said, MONDAY, None)
     assert (got.day, got.at) == (day, at)
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("this is grace from willow brook, her name is katherine reilly", ("Katherine", "Reilly")),
+        ("a refill request for metformin for a maria gonzalez", ("Maria", "Gonzalez")),
+        ("our patient john smith, born 9/30/75, had a follow up", ("John", "Smith")),
+        ("the home needs robert kowalczyk's metoprolol renewed", ("Robert", "Kowalczyk")),
+        (
+            "im calling from the home, katherine reilly passed away on saturday",
+            ("Katherine", "Reilly"),
+        ),
+        ("mom says emily zhang has an appointment with y'all", ("Emily", "Zhang")),
+        ("blue cross has denied my claim", None),
+        ("i'm calling from st mary's hospital about a patient", None),
+        ("has the lab sent anything back", None),
+        ("is this big jim's auto? i'm calling about my truck", None),
+        ("we got cut off when the lady was reading my thyroid result", None),
+    ],
+)
+def test_a_patients_name_said_by_someone_else(said: str, name: tuple[str, str] | None) -> None:
+    found = introduced_name(said)
+    assert (found.pair() if found else None) == name
