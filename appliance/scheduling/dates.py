@@ -42,6 +42,13 @@ class Resolved:
     at: time | None
     part_of_day: str | None  # "morning" | "afternoon" | "evening"
     after: date | None = None  # no one day, the first day to look from: "next week"
+    from_time: time | None = None  # no one time, the first to look from: "after 3"
+    until: time | None = None  # the time to be done by: "before eleven"
+
+    @property
+    def said(self) -> bool:
+        """Whether anything about when was said."""
+        return any((self.day, self.at, self.part_of_day, self.after, self.from_time, self.until))
 
 
 # the short forms callers (and Whisper) write that are no other word

@@ -65,7 +65,7 @@ def _when(e: WorkflowEngine, u: Understanding) -> Resolved:
 
 
 def _any(when: Resolved) -> bool:
-    return any((when.day, when.at, when.part_of_day, when.after))
+    return when.said
 
 
 def _query(e: WorkflowEngine, u: Understanding) -> SlotQuery:
@@ -78,6 +78,10 @@ def _query(e: WorkflowEngine, u: Understanding) -> SlotQuery:
     )
     provider = u.said.provider or (wanted.provider if wanted else None)
     earliest, latest = PARTS_OF_DAY[when.part_of_day] if when.part_of_day else (when.at, None)
+    if when.from_time:  # "after 5", "in the evening after 5"
+        earliest = max(earliest, when.from_time) if earliest else when.from_time
+    if when.until:  # "before eleven"
+        latest = min(latest, when.until) if latest else when.until
     after = datetime.combine(when.after, time(0), e.tz) if when.after else None
     return SlotQuery(
         type_id,

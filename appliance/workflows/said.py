@@ -43,6 +43,7 @@ _SPECIALTY_WORDS = {
 }  # fmt: skip
 _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
 _AFTER_TITLE = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,})\b")
+_EITHER_DOCTOR = re.compile(r"\b(?:doctor|dr) ([a-z']+) or (?:doctor |dr )?([a-z']+)\b")
 _AFTER_TITLE_TWO = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,}) ([a-z']{2,})\b")
 
 
@@ -71,6 +72,9 @@ class Vocabulary:
         split of it ("oka for"); not the one of "instead of doctor alvarez"; else the only
         provider of a specialty said ("the skin doctor")."""
         words = re.sub(r"\binstead of (?:doctor |doc )?\w+", " ", words)
+        either = _EITHER_DOCTOR.search(words)
+        if either and len({self._by_name(w, w.split()) for w in either.groups()} - {None}) > 1:
+            return None  # "doctor patel or doctor alvarez": not chosen
         joined = [a + b for a, b in _AFTER_TITLE_TWO.findall(words)]
         return self._by_name(words, words.split() + joined) or self._by_specialty(words)
 
@@ -131,8 +135,7 @@ class Said:
 
     @property
     def has_when(self) -> bool:
-        w = self.when
-        return any((w.day, w.at, w.part_of_day, w.after))
+        return self.when.said
 
     @property
     def details(self) -> bool:

@@ -10,9 +10,10 @@ and the holidays callers name ("christmas eve").
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, time
 
-from appliance.scheduling.dates import Resolved, resolve
+from appliance.scheduling.dates import Resolved, resolve, resolve_time
 from appliance.workflows.holiday_days import with_holiday_dates
 from appliance.workflows.identity import without_birth_date
 
@@ -38,6 +39,30 @@ _NOT_WHEN = re.compile(
     r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
     re.I,
 )
+_DAY_WORD = r"(?:today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
+_HOUR_WORD = (
+    r"(?:half |quarter )?(?:past |to )?(?:\d{1,2}(?::\d\d)?(?: ?[ap]\.?m\.?)?|one|two|three"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
+)
+# two days or two times offered as a question ("today or tomorrow?", "is it 9 or 9:30",
+# "the 18th or the 19th"): the caller has not chosen one
+_EITHER = re.compile(
+    rf"\b{_DAY_WORD} or (?:the )?{_DAY_WORD}\b|\b{_THE_NTH} or {_THE_NTH}\b"
+    rf"|\b(?:at )?{_HOUR_WORD} or (?:at )?{_HOUR_WORD}\b",
+    re.I,
+)
+_HOUR = (
+    r"(?:\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five|six|seven"
+    r"|eight|nine|ten|eleven|twelve|noon)"
+)
+# a limit, not a time: "any time after 2", "after 5 if possible", "not before eleven"
+_AFTER = re.compile(
+    r"(?<!quarter )(?<!half )(?<!minutes )(?<!\d )(?<!five )(?<!ten )(?<!twenty )"
+    rf"\b(?:any ?time |anything )?after ({_HOUR})\b(?! (?:days?|weeks?))",
+    re.I,
+)  # (not "quarter after ten": a time)
+_BEFORE = re.compile(rf"\bbefore ({_HOUR})\b(?! (?:days?|weeks?))", re.I)
 _FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
 # what comes after one of these is the day the caller wants now; the one before it is
 # the day they have (or, after a correction, "tuesday no wait wednesday", the one meant)
@@ -57,7 +82,7 @@ _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
 def _when_part(text: str, today: date) -> str:
     """The words that say when, without ordinals of choice, greetings and a date of
     birth; plural parts of day as one ("mornings")."""
-    text = with_holiday_dates(without_birth_date(_NOT_WHEN.sub(" ", text)), today)
+    text = with_holiday_dates(without_birth_date(_NOT_WHEN.sub(" ", _EITHER.sub(" ", text))), today)
     moved = _FROM_TO.search(text)
     if moved:
         text = moved.group("new") if moved.group("new") else text[: moved.start()]
@@ -79,8 +104,19 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
     return None
 
 
+def _bound(pattern: re.Pattern[str], text: str) -> time | None:
+    said = pattern.search(text)
+    return resolve_time(f"at {said.group(1)}") if said else None
+
+
 def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
-    """The day and time the caller wants (relative to `now`, clinic time)."""
+    """The day and time the caller wants (relative to `now`, clinic time); a limit
+    ("after 3", "before eleven") bounds the times to look at instead of naming one."""
+    found = _when(_AFTER.sub(" ", text), now, dob)
+    return replace(found, from_time=_bound(_AFTER, text), until=_bound(_BEFORE, text))
+
+
+def _when(text: str, now: datetime, dob: date | None) -> Resolved:
     spoken = _when_part(text, now.date())
     whole = resolve(spoken, now)
     later = _after_last_change(spoken, now) or whole
