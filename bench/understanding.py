@@ -51,6 +51,7 @@ PARTS = {
     "dev6": "lines_dev6.toml",
     "dev7": "lines_dev7.toml",
     "dev8": "lines_dev8.toml",
+    "dev9": "lines_dev9.toml",
     "held-out": "lines_heldout.toml",
 }
 

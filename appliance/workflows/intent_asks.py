@@ -20,13 +20,14 @@ _WHEN = rf"(?:{_DAYS}|\d+(?:st|nd|rd|th)?\b|\d+/\d+|morning|afternoon|evening|(?
 _SLOT_WHEN = rf"(?:{_DAYS}|(?:at|around) \w+|the \d+\w*|(?:next|this) week)\b"
 _OPENING = (
     r"(?:anything|something|any ?time|a time|a slot|an opening|any openings|any slots|room"
-    r"|any space|a space)"
+    r"|any space|a space|an? \d{1,2}(?::\d\d)?)"
 )
 _PLAN = r"(?:medicaid|medicare|aetna|cigna|blue cross|united ?health\w*|tricare|humana|kaiser)"
 _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
-_VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
+_VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit|recheck)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
+        (r"come back (?:in )?for (?:a|my|the)\b", 3.0),
         (r"get (?:it|this|that|them) checked(?: out)?", 3.0),
         (rf"\bdue for (?:my|a|an|his|her|their)? ?(?:[\w']+ ){{0,3}}{_VISIT}"
          r"|set (?:that|it|this) up"
@@ -41,10 +42,13 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          rf" {_OPENING}\b.{{0,40}}?\b{_WHEN}", 3.5),
     ],
     Intent.RESCHEDULE: [
-        (rf"\bmy {_VISIT}\b.{{0,120}}\binstead\b(?! of)|\bcan we do\b.{{0,40}}\binstead\b(?! of)"
+        (r"(?:move|shift|push) (?:[\w']+ ){1,3}from\b.{0,20}\bto\b|(?:needs?|has) to be moved"
+         r"|get (?:it|that|this) (?:moved|rescheduled|changed)", 3.5),
+        (rf"^(?!.*\b(?:video|phone|virtual|zoom)\b).*(?:\bmy (?:[\w']+'s )?{_VISIT}\b.{{0,120}}"
+         r"\binstead\b(?! of)|\bcan we do\b.{0,40}\binstead\b(?! of))"
          r"|(?:can't|cannot|won't|can not) make it\b.{0,40}\b(?:can i (?:get|have|do)|how about"
          r"|what about|could i|can we)|the same appointment but|can we make it (?:\w+day|tomorrow"
-         r"|today|the \d)", 4.0),
+         r"|today|the \d)", 5.0),
         (r"(?:ain't|not|won't|can't) (?:gon'?|going to|gonna)? ?(?:be able to )?make it\b.{0,60}"
          r"\binstead\b|\bthe \d+(?:st|nd|rd|th) (?:to )+(?:the )?\d+(?:st|nd|rd|th)"
          r"|\b(?:change|move|push|switch|shift) (?:my|the|our) \d", 4.0),
@@ -55,6 +59,9 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          5.0),  # the opening asked for is the new time
     ],
     Intent.CANCEL: [
+        (r"(?:i'll|i will|will) rebook (?:later|another time|when)", 4.0),  # not now: a cancel
+        (r"\b(?:drop|scrap|cancel) (?:my|the) \d|go ahead and cancel"
+         r"|(?:don't|do not) need (?:it )?anymore", 4.0),
         (r"take (?:my name|me|him|her) off (?:for|the)\b|(?:need|want) (?:it|that|this|them)"
          r" cancel\w*|cancel\w* altogether", 3.5),
         (r"take (?:me|him|her|them|us) off the list|\bno need for (?:the|my|his|her|that)\b", 3.5),
@@ -63,6 +70,10 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (rf"(?:won't|will not|no longer) (?:be )?need(?:ing)? (?:[\w']+ ){{0,3}}{_VISIT}", 3.0),
     ],
     Intent.APPOINTMENT_STATUS: [
+        (rf"making sure (?:my|the|our|his|her)\b|still (?:happening|good)\b"
+         r"|still on (?:for|at|the|this|tomorrow|\w+day)\b"
+         rf"|did my \w+ (?:for \w+ )?get (?:moved|changed|cancel\w*)|\bwas my (?:\w+ )?{_VISIT}"
+         rf"|\bis my (?:[\w']+'s )?{_VISIT} (?:\w+day|today|tomorrow)\b", 4.0),
         (r"when (?:am i|i'm|is (?:he|she)) supposed to (?:see|come|be)"
          r"|look up (?:my|the|our|his|her) appointment|how many appointments"
          r"|appointments do i have|i think i missed|did i miss (?:my|it|the)", 4.5),
@@ -94,6 +105,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          4.0),
     ],
     Intent.CLINIC_INFO: [
+        (r"\bis (?:the )?(?:dermatologist|pediatrician|doctor \w+) in on \w+", 4.0),
         (r"blue shield|in network|out of network|do you charge (?:me |people |anything )?if"
          r"|how long is the wait|wait times?\b|does (?:doctor|dr) \w+ (?:do|offer|perform) \w+",
          4.0),
@@ -112,7 +124,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r"|do you (?:people|folks) (?:have|do|offer)|how (?:many years|long) has (?:doctor|dr)"
          r" \w+|which (?:of the |one of the )?doctor'?s?\b", 3.0),
         (rf"(?:can|could|will|would|does|do) (?:the doctor|doctor \w+|you|he|she|i|we|my \w+)"
-         rf" (?:\w+ ){{0,3}}(?:by|over|on|via|through) (?:a )?{_MEDIUM}\b(?!.*\b{_DAYS}\b)", 4.0),
+         rf" (?:\w+ ){{0,6}}(?:by|over|on|via|through) (?:a )?{_MEDIUM}\b(?!.*\b{_DAYS}\b)", 4.0),
         (rf"(?:has|have|on|with|got) {_PLAN}\b.{{0,40}}\b(?:seen|see|come|take|accept|cover)", 4.0),
         (r"how early (?:should|do|must|can|would) (?:i|we|he|she|they) (?:get|arrive|be|come"
          r"|show)", 4.5),
@@ -124,6 +136,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (r"\b\d+ day supply|supply of (?:my )?\w+|\bsupply\b.{0,20}\binstead\b", 3.5),
     ],
     Intent.BILLING: [
+        (r"\bdeny (?:the|my) claim|\bdenied (?:the|my) claim", 4.0),
         (r"(?:fee|charge) on my (?:bill|statement)", 5.0),
         (r"\bowes?\b|\bowing\b|money (?:owed|due)", 3.0),
         (r"(?:get|need|want|send|have) (?:me )?(?:an? |my |the )?(?:\w+ )?"
@@ -136,6 +149,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r" appointment) (?:fee|charge)", 5.0),
     ],
     Intent.TEST_RESULTS: [
+        (r"(?:has|have) (?:doctor|dr) \w+ (?:looked at|read|seen|reviewed|gone over) my\b"
+         r"|reviewed my|\bpanel\b", 3.5),
         (r"(?:has|have) (?:anybody|anyone|somebody|someone|the doctor) (?:looked at|read|seen)"
          r" my", 3.5),
         (r"(?:talk|speak) (?:to|with) (?:the |a )?(?:nurse|doctor|someone|somebody) about (?:my|the"
@@ -161,7 +176,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
     # an answer, not a request: the kind of visit, who it is for, a year
     Intent.INFORM: [
         (r"^(?:my |his |her )?(?:phone |cell |call back )?number is\b", 3.0),
-        (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}(?: only)?"
+        (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}"
+         rf"(?: (?:a |an )?{_VISIT})?(?: only)?"
          r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
          r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d)\b"
          r"|^(?:my |his |her )?(?:birthday|birth date|date of birth|dob)\b", 4.0),
@@ -179,7 +195,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r"|job (?:advert|ad|posting|opening|application)|the \w+ position\b|are you hiring", 8.0),
         (r"post office|\bthe dmv\b|\bthe bank\b|city hall"
          r"|(?:car|home|auto|life|pet|travel) insurance|(?:parking|traffic|speeding) ticket"
-         r"|pharmacy on \w+|\bdo you sell\b", 8.0),
+         r"|\bdo you sell\b", 8.0),
         (r"do you know (?:where|if|whether|what time|when) (?:i can|the|a|there's)\b"
          r"(?! (?:clinic|office|doctor|nurse|results?))", 2.5),
         (r"\bparcel\b|\bcourier\b|delivered to|delivery driver|\bsurvey\b|local businesses"
@@ -209,7 +225,8 @@ EMERGENCY = (
     r"|(?:arm|leg|face|side)(?: and (?:my )?(?:arm|leg|face))? (?:went|gone|going|is|are) numb"
 )
 PERSON = (
-    r"|press (?:zero|0)\b|can you get (?:her|him)\b|(?:woman|man|lady|guy|girl) named \w+"
+    r"|\w+'s nurse\b|press (?:zero|0)\b|can you get (?:her|him)\b"
+    r"|(?:woman|man|lady|guy|girl) named \w+"
     r"|^is (?!there|it|that|this|the|parking|everyone|anyone)[a-z]+ there\b"
     r"|(?:speak|talk) (?:with|to) (?:the )?(?:prescriber|prescribing doctor|provider) directly"
     r"|hablar con (?:alguien|una persona|un humano)|persona real|pass me (?:on |over |through )?to"

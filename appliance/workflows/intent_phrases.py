@@ -15,8 +15,10 @@ _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
     r"|won't|without|isn't|rather not)"
 )
-# a negation reaches at most three words ahead, and never past "just", "but", "instead"
-NEGATED = rf"\b{_NEG}(?:\s+(?!just\b|but\b|instead\b|rather\b|only\b)[\w']+){{0,3}}\s*$"
+# a negation reaches at most three words ahead, and never past "just", "but", "instead",
+# "please" or "so" ("i don't need it anymore, please cancel it")
+_STOPS = r"(?!just\b|but\b|instead\b|rather\b|only\b|please\b|so\b)"
+NEGATED = rf"\b{_NEG}(?:\s+{_STOPS}[\w']+){{0,3}}\s*$"
 EMERGENCY = (
     r"chest (?:pain|pains|pressure|tightness|hurts)|crushing|heart attack|my heart is racing"
     r"|can't breathe|cannot breathe|can not breathe|not breathing|stopped breathing"

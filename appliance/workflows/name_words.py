@@ -115,6 +115,6 @@ thats whats grand lovely cheers si correcto gracias adios aight bet peace done l
 mr mrs ms mister junior senior jr sr iii cardiology endocrinology ortho orthopedics
 dermatology pediatrics radiology oncology neurology urology elementary academy
 mm-hmm uh-huh mm-mm uh-uh mhm blue cross shield aetna cigna humana kaiser medicare medicaid
-tricare anthem
+tricare anthem around about
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

@@ -72,7 +72,8 @@ def title(word: str) -> str:
 def _tokens(text: str) -> list[str]:
     """Normalized words, numbers in digits, dates of birth removed, hyphenated names kept."""
     t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, spelled_over(text.lower()))
-    return [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
+    words = [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
+    return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]  # "aisha, aisha"
 
 
 def _name_like(word: str) -> bool:
@@ -86,7 +87,7 @@ def _run(words: list[str], i: int) -> list[str]:
     run: list[str] = []
     while i + len(run) < len(words) and len(run) < 4:
         word, after = words[i + len(run)], words[i + len(run) + 1 : i + len(run) + 2]
-        if word in MONTHS and after and after[0][:1].isdigit():
+        if word in MONTHS and after and (after[0][:1].isdigit() or after[0] == "the"):
             break  # "april 4th": a date, not April
         owner = word[:-2] if word.endswith("'s") and len(word) > 4 else None
         if owner and _name_like(owner):  # "emily zhang's checkup": the name ends there
@@ -219,10 +220,14 @@ def heard_name(text: str, expect: Part = "first") -> HeardName | None:
     spelling note after the name ("that's katherine with a k") is not part of it."""
     words = _tokens(text)
     t = " ".join(words)
-    found = _labelled(t) or _marked(words, text, expect) or _bare(words, text, expect)
+    found = _labelled(t)
+    if found is None:
+        found, bare = _marked(words, text, expect), _bare(words, text, expect)
+        if found is None or (not found.complete and bare is not None and bare.complete):
+            found = bare  # "it's aisha, aisha thompson": the whole name said after a part
     if found is None and (hint := letter_hint(t))[0] is not None:
-        bare = hint[1].split()
-        found = _bare([w for i, w in enumerate(bare) if w not in bare[:i]], text, expect)
+        rest = hint[1].split()
+        found = _bare([w for i, w in enumerate(rest) if w not in rest[:i]], text, expect)
     return found
 
 
@@ -257,7 +262,8 @@ def corrected(text: str, current: HeardName) -> HeardName | None:
     "no it's gonzales with an s", "the last name is gonzales", "first name is marie",
     "g o n z a l e s", "that's gonzalez with a z at the end"."""
     hint, rest = letter_hint(" ".join(_tokens(text)))
-    rest = re.sub(r"\bnot (?:an? )?[a-z'\-]+", " ", rest)  # "not gonzalez, gonzales"
+    rest = re.sub(r"\bnot (?:an? )?[a-z'\-]+(?: [a-z'\-]+(?= [a-z]+ [a-z]+$))?", " ", rest)
+    # "not gonzalez, gonzales"; "not john jones, john jonas"
     labelled = _labelled(rest)
     if labelled is not None:
         return current.merge(_hinted(labelled, hint))

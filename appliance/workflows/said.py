@@ -43,7 +43,7 @@ _SPECIALTY_WORDS = {
 }  # fmt: skip
 _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
 _AFTER_TITLE = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,})\b")
-_EITHER_DOCTOR = re.compile(r"\b(?:doctor|dr) ([a-z']+) or (?:doctor |dr )?([a-z']+)\b")
+_EITHER_DOCTOR = re.compile(r"\b(?:(?:doctor|dr) )?([a-z']+) or (?:doctor |dr )?([a-z']+)\b")
 _AFTER_TITLE_TWO = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,}) ([a-z']{2,})\b")
 
 
@@ -130,6 +130,7 @@ class Said:
     topic_score: int = 0  # letters of the topic's keywords heard ("car" 3, "parking" 7)
     answer: Answer = Answer.UNCLEAR
     bare_name: bool = False  # the words are a full name alone ("maria gonzalez")
+    part_name: bool = False  # one part of a name given ("last name's reilly")
     choice: bool = False  # a pick among offers: "the first one", "either is fine"
     spelled: bool = False  # letters spelled out: "g o n z a l e z", or "with a k"
 
@@ -145,6 +146,7 @@ class Said:
             any(heard)
             or self.has_when
             or self.bare_name
+            or self.part_name
             or self.choice
             or (self.answer != Answer.UNCLEAR)
         )
@@ -183,6 +185,7 @@ def read_details(text: str, vocabulary: Vocabulary, now: datetime) -> Said:
     topic, topic_score = vocabulary.topic(words)
     return Said(
         name=introduced.pair() if introduced else None,
+        part_name=introduced is not None and not introduced.complete,
         dob=dob,
         when=when_wanted(text, now, dob),
         provider=vocabulary.provider(named),

@@ -30,9 +30,10 @@ _NOT_WHEN = re.compile(
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
     r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
     r"|\b(?:whatever|whichever)(?:'s| is)? (?:first|earliest|soonest|next)\b"
-    r"|\b(?:for|in|just|wait) a second\b|\ba second ago\b"  # "passed out for a second"
+    r"|\b(?:for|in|just|wait) a second\b|\ba second ago\b|\bone second\b"  # "for a second"
+    r"|\b(?:first|last|middle) name\b"
     r"|\b(?:first|second|third|last) week of\b"  # a range
-    rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?{_A_DAY})"  # "not the 13th, the 30th"
+    rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?(?:{_A_DAY}|{_MONTHS}))"
     r"|\bbefore (?!lunch)(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five"
     r"|six|seven|eight|nine|ten|eleven|twelve|noon)\b"

@@ -1,7 +1,7 @@
 """The understander on the labelled caller lines, as the default config runs it (the rules
 and parsers alone): intent accuracy and slot exact match per file.
 
-The tuning files (tune, dev, dev2 ... dev8) are what the rules were written from; the
+The tuning files (tune, dev, dev2 ... dev9) are what the rules were written from; the
 held-out file is never read while tuning, so its bar is the level measured when it was set
 (intent 0.956, slots 0.887 on 2026-12-06, after dev8): intent at the issue's 0.95, slots
 below its 0.90, which the held-out lines do not reach yet (bench/README.md,
@@ -26,6 +26,7 @@ BAR = {  # (intent accuracy, slot exact match) at least
     "lines_tune.toml": (0.99, 0.99),
     "lines_dev7.toml": (0.96, 0.79),
     "lines_dev8.toml": (0.98, 0.91),
+    "lines_dev9.toml": (0.97, 0.92),
     "lines_dev.toml": (0.99, 0.98),
     "lines_dev2.toml": (0.98, 0.96),
     "lines_dev3.toml": (0.99, 0.93),

@@ -495,3 +495,72 @@ def test_a_ninth_authors_days_and_times(said: str, day: date | None, at: time | 
 def test_a_patients_name_said_by_someone_else(said: str, name: tuple[str, str] | None) -> None:
     found = introduced_name(said)
     assert (found.pair() if found else None) == name
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        (
+            "my pharmacy on elm street keeps saying they need approval for my albuterol",
+            Intent.REFILL,
+        ),
+        ("do you have a 4:15 tomorrow with anybody", Intent.BOOK),
+        ("she said come back for a follow up", Intent.BOOK),
+        (
+            "my son's check up is thursday, is there anything saturday morning instead",
+            Intent.RESCHEDULE,
+        ),
+        ("is it possible to move maria gonzalez from 10 am to 10:30", Intent.RESCHEDULE),
+        ("my mom's appointment with alvarez needs to be moved", Intent.RESCHEDULE),
+        ("i got a sick visit that i don't need anymore, please cancel it", Intent.CANCEL),
+        ("drop my 10 a m monday", Intent.CANCEL),
+        (
+            "i won't be able to make the 15th so go ahead and cancel, i'll rebook later",
+            Intent.CANCEL,
+        ),
+        (
+            "just checking, is the 3:15 with doctor lee thursday still good",
+            Intent.APPOINTMENT_STATUS,
+        ),
+        ("did my appointment for today get moved", Intent.APPOINTMENT_STATUS),
+        ("a bill came with his name on it, he's still on my plan", Intent.BILLING),
+        ("can my follow up with doctor lee be done by video instead", Intent.CLINIC_INFO),
+        ("is the dermatologist in on mondays", Intent.CLINIC_INFO),
+        ("why did my insurance deny the claim for my physical", Intent.BILLING),
+        ("has doctor lee reviewed my thyroid panel", Intent.TEST_RESULTS),
+        ("i need to talk to doctor alvarez's nurse", Intent.SPEAK_TO_PERSON),
+        ("just a recheck, a follow up", Intent.INFORM),
+    ],
+)
+def test_a_tenth_authors_requests(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("it's aisha, aisha thompson", ("Aisha", "Thompson")),
+        ("no not john jones, john jonas", ("John", "Jonas")),
+        ("august the nineteenth, 88", (None, None)),
+        ("around 10", (None, None)),
+    ],
+)
+def test_a_tenth_authors_names(said: str, name: tuple[str | None, str | None]) -> None:
+    assert heard_in_answer(said) == name
+
+
+async def test_one_part_of_a_name_is_an_answer() -> None:
+    understander = Understander(None, "never")
+    assert (await understander.understand("last name's reilly", MONDAY)).intent == Intent.INFORM
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("first name is thanh, t h a n h", None),
+        ("no wait not the 12th, it's november 21st 1968", None),
+        ("hang on one second let me find my card", None),
+    ],
+)
+def test_a_tenth_authors_days(said: str, day: date | None) -> None:
+    assert when_wanted(said, MONDAY, birth_date(said, MONDAY.date())).day == day
