@@ -224,9 +224,8 @@ def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
     if suffix == "am":
         return 0 if value == 12 else value
     # "10:30 ... in the afternoon" is no 22:30: only hours that fall in the part move on
-    later = {"afternoon": range(1, 7), "evening": range(4, 12)}.get(part or "", CLINIC_PM_HOURS)
-    afternoon = part in ("afternoon", "evening") or part is None
-    return value + 12 if suffix is None and afternoon and value in later else value
+    later = {None: CLINIC_PM_HOURS, "afternoon": range(1, 7), "evening": range(4, 12)}
+    return value + 12 if suffix is None and value in later.get(part, ()) else value
 
 
 # days said with numbers, so that "December 12 at 10" is not read as 12 o'clock

@@ -14,8 +14,10 @@ appliance/workflows/intent_phrases.py; words as `wording.normal` writes them.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
+from appliance.scheduling.dates import WEEKDAYS
+from appliance.workflows.intent_callers import VISIT
 
-_DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today)"
+_DAYS = rf"(?:{'|'.join(WEEKDAYS)}|tomorrow|today)"
 _WHEN = rf"(?:{_DAYS}|\d+(?:st|nd|rd|th)?\b|\d+/\d+|morning|afternoon|evening|(?:next|this) week)"
 _SLOT_WHEN = rf"(?:{_DAYS}|(?:at|around) \w+|the \d+\w*|(?:next|this) week)\b"
 _OPENING = (
@@ -24,7 +26,7 @@ _OPENING = (
 )
 _PLAN = r"(?:medicaid|medicare|aetna|cigna|blue cross|united ?health\w*|tricare|humana|kaiser)"
 _MEDIUM = r"(?:video|phone|zoom|telehealth|computer|facetime|skype)"
-_VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit|recheck)"
+_VISIT = rf"(?:{VISIT}|recheck)"
 ASKS: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
         (r"come back (?:in )?for (?:a|my|the)\b", 3.0),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from appliance.llm.understanding import Intent
 
-_APPT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
+# what callers call a visit (intent_asks.py uses it too)
+VISIT = r"(?:appointment|visit|booking|checkup|physical|followup|consult\w*|sick visit)"
 _DAYISH = r"(?:the \d+\w*|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow)"
 _TESTED = (
     r"(?:scan|sample|specimen|test|tests|labs?|x ray|xray|biopsy|results?|bloodwork|blood work"
@@ -26,7 +27,7 @@ CALLERS: dict[Intent, list[tuple[str, float]]] = {
         (rf"(?:can|could) (?:we|i) (?:do|have|get) {_DAYISH}", 2.0),
     ],
     Intent.RESCHEDULE: [
-        (rf"(?:my|his|her|our|\w+'s) {_APPT} (?:is|was|on|at)\b.{{0,100}}"
+        (rf"(?:my|his|her|our|\w+'s) {VISIT} (?:is|was|on|at)\b.{{0,100}}"
          rf"\b(?:instead|rather|(?:can|could) (?:i|we) (?:do|come|have|make))\b", 3.0),
         (r"(?:isn't|is not|doesn't|won't|not) (?:gonna |going to )?work"
          r".{0,40}(?:can|could) (?:i|we|you) (?:do|have|make)|supposed to (?:see|come|be)\b"
@@ -35,7 +36,7 @@ CALLERS: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.CANCEL: [
         (r"(?:don't|do not|won't|no longer) (?:\w+ ){0,3}need(?:ing)? (?:it|that|this|them"
-         rf"|my \w+|the \w+|(?:my|the|that) {_APPT})\b.{{0,40}}\b(?:anymore|any more)\b"
+         rf"|my \w+|the \w+|(?:my|the|that) {VISIT})\b.{{0,40}}\b(?:anymore|any more)\b"
          r"|(?:don't|do not) need it anymore|forget about", 4.0),
     ],
     Intent.APPOINTMENT_STATUS: [

@@ -27,7 +27,12 @@ from appliance.workflows.name_words import (
     STOP,
     TAIL,
 )
-from appliance.workflows.names_spelling import apply_letter, letter_hint, spelled_over
+from appliance.workflows.names_spelling import (
+    apply_letter,
+    join_spelled,
+    letter_hint,
+    spelled_over,
+)
 
 Part = Literal["first", "last"]
 _HYPHEN = "xqhyphenqx"  # keeps "smith-jones" one word through normalize()
@@ -74,6 +79,12 @@ def _tokens(text: str) -> list[str]:
     t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, spelled_over(text.lower()))
     words = [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
     return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]  # "aisha, aisha"
+
+
+def _once(words: list[str]) -> list[str]:
+    """`words` with each word kept at its first place only ("katherine reilly, that's
+    katherine": the name said twice)."""
+    return [w for i, w in enumerate(words) if w not in words[:i]]
 
 
 def _name_like(word: str) -> bool:
@@ -226,8 +237,7 @@ def heard_name(text: str, expect: Part = "first") -> HeardName | None:
         if found is None or (not found.complete and bare is not None and bare.complete):
             found = bare  # "it's aisha, aisha thompson": the whole name said after a part
     if found is None and (hint := letter_hint(t))[0] is not None:
-        rest = hint[1].split()
-        found = _bare([w for i, w in enumerate(rest) if w not in rest[:i]], text, expect)
+        found = _bare(_once(hint[1].split()), text, expect)
     return found
 
 
@@ -254,7 +264,7 @@ def corrects(text: str) -> bool:
     """Whether `text` says how a name is written: spelled letters, "with an s", "not
     thomson", "it's spelled ..." (before any name was heard, only such words correct)."""
     t = text.lower()
-    return bool(_CUE.search(t) or letter_hint(t)[0] or spelled_over(t) != t)
+    return bool(_CUE.search(t) or letter_hint(t)[0] or join_spelled(t) != t)
 
 
 def corrected(text: str, current: HeardName) -> HeardName | None:
@@ -267,8 +277,7 @@ def corrected(text: str, current: HeardName) -> HeardName | None:
     labelled = _labelled(rest)
     if labelled is not None:
         return current.merge(_hinted(labelled, hint))
-    said = [w for w in rest.split() if w not in CORRECTING and w not in LEADING]
-    words = [w for i, w in enumerate(said) if w not in said[:i]]  # a name said twice
+    words = _once([w for w in rest.split() if w not in CORRECTING and w not in LEADING])
     run = _run(words, 0)
     if not all(w in TAIL for w in words[len(run) :]):
         return None

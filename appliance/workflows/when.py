@@ -13,18 +13,21 @@ import re
 from dataclasses import replace
 from datetime import date, datetime, time
 
-from appliance.scheduling.dates import Resolved, resolve, resolve_time
+from appliance.scheduling.dates import WEEKDAYS, Resolved, resolve, resolve_time
 from appliance.workflows.holiday_days import with_holiday_dates
 from appliance.workflows.identity import without_birth_date
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_WEEKDAY = "|".join(WEEKDAYS)
+_DAY_WORD = rf"(?:today|tomorrow|{_WEEKDAY})"
+_HOUR = (
+    r"(?:\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five|six|seven"
+    r"|eight|nine|ten|eleven|twelve|noon)"
+)
 # not days or times: "the first one", "my first appointment", "a first check up",
 # "the one born in ...", "good morning", "whatever is first", "the week of the 26th", a
 # limit ("not before eleven", "before friday": no day or time to look for)
-_A_DAY = (
-    r"(?:the \d+\w*|the [a-z]+(?:st|nd|rd|th)|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|tomorrow|today)"
-)
+_A_DAY = rf"(?:the \d+\w*|the [a-z]+(?:st|nd|rd|th)|{_DAY_WORD})"
 _NOT_WHEN = re.compile(
     r"\b(?:first|second|third|last|earlier|later|next|other)\s+(?:one|ones|available"
     r"|appointment|visit|time|opening|doctor|check ?up|checkup|physical|consult\w*|follow ?up)\b"
@@ -34,13 +37,10 @@ _NOT_WHEN = re.compile(
     r"|\b(?:first|last|middle) name\b"
     r"|\b(?:first|second|third|last) week of\b"  # a range
     rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?(?:{_A_DAY}|{_MONTHS}))"
-    r"|\bbefore (?!lunch)(?:next )?(?:monday|tuesday|wednesday|thursday|friday|saturday"
-    r"|sunday|\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five"
-    r"|six|seven|eight|nine|ten|eleven|twelve|noon)\b"
+    rf"|\bbefore (?!lunch)(?:next )?(?:{_WEEKDAY}|{_HOUR})\b"
     r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
     re.I,
 )
-_DAY_WORD = r"(?:today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
 _HOUR_WORD = (
     r"(?:half |quarter )?(?:past |to )?(?:\d{1,2}(?::\d\d)?(?: ?[ap]\.?m\.?)?|one|two|three"
@@ -52,10 +52,6 @@ _EITHER = re.compile(
     rf"\b{_DAY_WORD} or (?:the )?{_DAY_WORD}\b|\b{_THE_NTH} or {_THE_NTH}\b"
     rf"|\b(?:at )?{_HOUR_WORD} or (?:at )?{_HOUR_WORD}\b",
     re.I,
-)
-_HOUR = (
-    r"(?:\d{1,2}(?:[: ][0-5]\d)?(?: ?[ap]\.?m\.?| o'?clock)?|one|two|three|four|five|six|seven"
-    r"|eight|nine|ten|eleven|twelve|noon)"
 )
 # a limit, not a time: "any time after 2", "after 5 if possible", "not before eleven"
 _AFTER = re.compile(
@@ -72,8 +68,7 @@ _THEN = re.compile(
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
     r"|not possible|no good|can i get)\b"
-    r"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?=monday|tuesday|wednesday|thursday|friday|saturday"
-    r"|sunday|next|tomorrow|\d|half past|quarter past)"
+    rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
     re.I,
 )
@@ -100,7 +95,7 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
         if re.search(r"\b(?:to|make it)\s*$", mark.group(0)) and bare_hour:
             rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
         tail = resolve(rest, now)
-        if any((tail.day, tail.at, tail.part_of_day, tail.after)):
+        if tail.said:
             return tail
     return None
 
@@ -121,11 +116,9 @@ def _when(text: str, now: datetime, dob: date | None) -> Resolved:
     spoken = _when_part(text, now.date())
     whole = resolve(spoken, now)
     later = _after_last_change(spoken, now) or whole
-    if not any((later.day, later.at, later.part_of_day, later.after)) or re.search(
-        r"\bsame time\b", spoken, re.I
-    ):
+    if not later.said or re.search(r"\bsame time\b", spoken, re.I):
         later = Resolved(later.day, later.at or whole.at, later.part_of_day, later.after)
-    if not any((later.day, later.at, later.part_of_day, later.after)):
+    if not later.said:
         later = whole
     day = later.day or (whole.day if later is not whole and not later.after else None)
     if day is None and _TODAY.search(spoken):

@@ -273,36 +273,31 @@ def test_more_birth_dates(said: str, born: date) -> None:
     assert birth_date(said, THANKSGIVING_WEEK.date()) == born
 
 
-@pytest.mark.parametrize(
-    ("said", "intent"),
-    [
-        ("my baby is five weeks old and he has not fed at all and he is floppy", Intent.EMERGENCY),
-        ("my newborn is two weeks old and her temperature is a hundred and one", Intent.EMERGENCY),
-        ("the soft spot on my baby's head is sunken", Intent.EMERGENCY),
-        ("one side of my face is dropping and the words are not coming out", Intent.EMERGENCY),
-        ("i have a chest pane going down my left arm", Intent.EMERGENCY),  # Whisper's "pane"
-        ("my baby is due her two month shots, can i book her well baby visit", Intent.BOOK),
-        ("if i cancel on the same day do i get charged anything", Intent.CLINIC_INFO),
-        ("how much notice do you need if we have to cancel", Intent.CLINIC_INFO),
-        ("what happens if im running twenty minutes late", Intent.CLINIC_INFO),
-        ("when is mr kowalczyk's next visit", Intent.APPOINTMENT_STATUS),
-        ("she says she want to know the date of her next appointment", Intent.APPOINTMENT_STATUS),
-        ("can i change the time of my appointment on monday", Intent.RESCHEDULE),
-        ("no need for the follow up now, you can take me off the list", Intent.CANCEL),
-        ("is my covid test positive or negative", Intent.TEST_RESULTS),
-        ("she received a letter saying she owes money", Intent.BILLING),
-        ("agent agent agent", Intent.SPEAK_TO_PERSON),
-        ("please a person, i cannot understand the robot", Intent.SPEAK_TO_PERSON),
-        ("hello is this the walgreens on fifth avenue", Intent.OTHER),
-        ("im calling about the job advert for the receptionist position", Intent.OTHER),
-        ("we are done here, thank you", Intent.GOODBYE),
-        ("it is for a check up only", Intent.INFORM),
-        ("its for my daughter", Intent.INFORM),
-        ("Can I get a 90 day supply instead of 30 this time?", Intent.REFILL),
-    ],
-)
-def test_more_requests_read_by_concept(said: str, intent: Intent) -> None:
-    assert read(said).intent == intent
+SEVENTH_AUTHOR_REQUESTS: list[tuple[str, Intent]] = [
+    ("my baby is five weeks old and he has not fed at all and he is floppy", Intent.EMERGENCY),
+    ("my newborn is two weeks old and her temperature is a hundred and one", Intent.EMERGENCY),
+    ("the soft spot on my baby's head is sunken", Intent.EMERGENCY),
+    ("one side of my face is dropping and the words are not coming out", Intent.EMERGENCY),
+    ("i have a chest pane going down my left arm", Intent.EMERGENCY),  # Whisper's "pane"
+    ("my baby is due her two month shots, can i book her well baby visit", Intent.BOOK),
+    ("if i cancel on the same day do i get charged anything", Intent.CLINIC_INFO),
+    ("how much notice do you need if we have to cancel", Intent.CLINIC_INFO),
+    ("what happens if im running twenty minutes late", Intent.CLINIC_INFO),
+    ("when is mr kowalczyk's next visit", Intent.APPOINTMENT_STATUS),
+    ("she says she want to know the date of her next appointment", Intent.APPOINTMENT_STATUS),
+    ("can i change the time of my appointment on monday", Intent.RESCHEDULE),
+    ("no need for the follow up now, you can take me off the list", Intent.CANCEL),
+    ("is my covid test positive or negative", Intent.TEST_RESULTS),
+    ("she received a letter saying she owes money", Intent.BILLING),
+    ("agent agent agent", Intent.SPEAK_TO_PERSON),
+    ("please a person, i cannot understand the robot", Intent.SPEAK_TO_PERSON),
+    ("hello is this the walgreens on fifth avenue", Intent.OTHER),
+    ("im calling about the job advert for the receptionist position", Intent.OTHER),
+    ("we are done here, thank you", Intent.GOODBYE),
+    ("it is for a check up only", Intent.INFORM),
+    ("its for my daughter", Intent.INFORM),
+    ("Can I get a 90 day supply instead of 30 this time?", Intent.REFILL),
+]
 
 
 def test_a_fever_in_an_older_baby_is_not_read_as_an_emergency_by_itself() -> None:
@@ -324,42 +319,37 @@ def test_possessives_and_titles(said: str, name: tuple[str, str] | None) -> None
 THURSDAY = datetime(2027, 3, 4, 12, 20, tzinfo=ZoneInfo("America/New_York"))
 
 
-@pytest.mark.parametrize(
-    ("said", "intent"),
-    [
-        ("my sugar's at 38 and i'm shaking and can't think straight", Intent.EMERGENCY),
-        ("my throat's closing up, i got stung by a bee", Intent.EMERGENCY),
-        (
-            "i don't really see the point in being around anymore, i got the gun out",
-            Intent.EMERGENCY,
-        ),
-        ("this damn thing keeps not understanding me, get me a person", Intent.SPEAK_TO_PERSON),
-        ("is brenda there? she usually helps me", Intent.SPEAK_TO_PERSON),
-        ("i need to speak with the prescriber directly", Intent.SPEAK_TO_PERSON),
-        ("i'm due for my three month follow up with doctor lee", Intent.BOOK),
-        ("the card says return in 3 months, so i'm calling to set that up", Intent.BOOK),
-        (
-            "i ain't gon' be able to make it thursday, can i get it on friday instead",
-            Intent.RESCHEDULE,
-        ),
-        ("can i change my 2:30 tomorrow to like 4", Intent.RESCHEDULE),
-        ("cel my appointment on the 22nd please", Intent.CANCEL),
-        ("the reminder says the 10th at 3:45, is that still good", Intent.APPOINTMENT_STATUS),
-        ("am i even booked?", Intent.APPOINTMENT_STATUS),
-        ("my wife says i got a doctor's appointment next week, do i?", Intent.APPOINTMENT_STATUS),
-        ("what time y'all close today", Intent.CLINIC_INFO),
-        ("does doctor patel see kids or just grown folks", Intent.CLINIC_INFO),
-        ("do i have to book an appointment just to hear my lab results", Intent.TEST_RESULTS),
-        ("what'd my cholesterol come back at", Intent.TEST_RESULTS),
-        ("i need to renew my driver's license", Intent.OTHER),
-        ("calling from carolina solar about lowering your building's energy bill", Intent.OTHER),
-        ("just calling to say that receptionist, miss janet, was real sweet", Intent.OTHER),
-        ("aight bet, i'm out", Intent.GOODBYE),
-        ("my birthday? it's uh, fourth of july, 1976", Intent.INFORM),
-    ],
-)
-def test_an_eighth_authors_requests(said: str, intent: Intent) -> None:
-    assert read(said).intent == intent
+EIGHTH_AUTHOR_REQUESTS: list[tuple[str, Intent]] = [
+    ("my sugar's at 38 and i'm shaking and can't think straight", Intent.EMERGENCY),
+    ("my throat's closing up, i got stung by a bee", Intent.EMERGENCY),
+    (
+        "i don't really see the point in being around anymore, i got the gun out",
+        Intent.EMERGENCY,
+    ),
+    ("this damn thing keeps not understanding me, get me a person", Intent.SPEAK_TO_PERSON),
+    ("is brenda there? she usually helps me", Intent.SPEAK_TO_PERSON),
+    ("i need to speak with the prescriber directly", Intent.SPEAK_TO_PERSON),
+    ("i'm due for my three month follow up with doctor lee", Intent.BOOK),
+    ("the card says return in 3 months, so i'm calling to set that up", Intent.BOOK),
+    (
+        "i ain't gon' be able to make it thursday, can i get it on friday instead",
+        Intent.RESCHEDULE,
+    ),
+    ("can i change my 2:30 tomorrow to like 4", Intent.RESCHEDULE),
+    ("cel my appointment on the 22nd please", Intent.CANCEL),
+    ("the reminder says the 10th at 3:45, is that still good", Intent.APPOINTMENT_STATUS),
+    ("am i even booked?", Intent.APPOINTMENT_STATUS),
+    ("my wife says i got a doctor's appointment next week, do i?", Intent.APPOINTMENT_STATUS),
+    ("what time y'all close today", Intent.CLINIC_INFO),
+    ("does doctor patel see kids or just grown folks", Intent.CLINIC_INFO),
+    ("do i have to book an appointment just to hear my lab results", Intent.TEST_RESULTS),
+    ("what'd my cholesterol come back at", Intent.TEST_RESULTS),
+    ("i need to renew my driver's license", Intent.OTHER),
+    ("calling from carolina solar about lowering your building's energy bill", Intent.OTHER),
+    ("just calling to say that receptionist, miss janet, was real sweet", Intent.OTHER),
+    ("aight bet, i'm out", Intent.GOODBYE),
+    ("my birthday? it's uh, fourth of july, 1976", Intent.INFORM),
+]
 
 
 @pytest.mark.parametrize(
@@ -424,33 +414,28 @@ def test_talking_to_the_nurse_about_results_is_a_results_call() -> None:
     assert read("is there a nurse i could talk to").intent == Intent.SPEAK_TO_PERSON
 
 
-@pytest.mark.parametrize(
-    ("said", "intent"),
-    [
-        ("um i'm kind of dizzy and my left arm and leg went numb", Intent.EMERGENCY),
-        ("i dont think i can keep going, i have the pills right here", Intent.EMERGENCY),
-        ("headaches on and off for weeks, i want to get it checked out", Intent.BOOK),
-        ("my appointment is wednesday but can we do thursday instead", Intent.RESCHEDULE),
-        ("i can't make it on the 9th can i get the 16th", Intent.RESCHEDULE),
-        ("rescheduling please", Intent.RESCHEDULE),
-        ("Rescheduling won't help, I just need it cancelled altogether.", Intent.CANCEL),
-        ("can i do my follow up as a video call instead of driving in", Intent.CLINIC_INFO),
-        ("can you take my name off for the 3 o'clock tomorrow", Intent.CANCEL),
-        ("how many appointments do i have coming up", Intent.APPOINTMENT_STATUS),
-        ("i think i missed my appointment this morning did i", Intent.APPOINTMENT_STATUS),
-        ("is blue shield in network with you guys", Intent.CLINIC_INFO),
-        ("do you charge if i don't show up", Intent.CLINIC_INFO),
-        ("why is there a no show fee on my bill, i called to cancel", Intent.BILLING),
-        ("why is the baby's well visit on my bill", Intent.BILLING),
-        ("has anybody looked at my ultrasound yet", Intent.TEST_RESULTS),
-        ("can i press zero for someone", Intent.SPEAK_TO_PERSON),
-        ("that was all i was calling about, thank you", Intent.GOODBYE),
-        ("what day is it today", Intent.OTHER),
-        ("i'm a drug rep and i'd like to drop off samples", Intent.OTHER),
-    ],
-)
-def test_a_ninth_authors_requests(said: str, intent: Intent) -> None:
-    assert read(said).intent == intent
+NINTH_AUTHOR_REQUESTS: list[tuple[str, Intent]] = [
+    ("um i'm kind of dizzy and my left arm and leg went numb", Intent.EMERGENCY),
+    ("i dont think i can keep going, i have the pills right here", Intent.EMERGENCY),
+    ("headaches on and off for weeks, i want to get it checked out", Intent.BOOK),
+    ("my appointment is wednesday but can we do thursday instead", Intent.RESCHEDULE),
+    ("i can't make it on the 9th can i get the 16th", Intent.RESCHEDULE),
+    ("rescheduling please", Intent.RESCHEDULE),
+    ("Rescheduling won't help, I just need it cancelled altogether.", Intent.CANCEL),
+    ("can i do my follow up as a video call instead of driving in", Intent.CLINIC_INFO),
+    ("can you take my name off for the 3 o'clock tomorrow", Intent.CANCEL),
+    ("how many appointments do i have coming up", Intent.APPOINTMENT_STATUS),
+    ("i think i missed my appointment this morning did i", Intent.APPOINTMENT_STATUS),
+    ("is blue shield in network with you guys", Intent.CLINIC_INFO),
+    ("do you charge if i don't show up", Intent.CLINIC_INFO),
+    ("why is there a no show fee on my bill, i called to cancel", Intent.BILLING),
+    ("why is the baby's well visit on my bill", Intent.BILLING),
+    ("has anybody looked at my ultrasound yet", Intent.TEST_RESULTS),
+    ("can i press zero for someone", Intent.SPEAK_TO_PERSON),
+    ("that was all i was calling about, thank you", Intent.GOODBYE),
+    ("what day is it today", Intent.OTHER),
+    ("i'm a drug rep and i'd like to drop off samples", Intent.OTHER),
+]
 
 
 MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -497,43 +482,38 @@ def test_a_patients_name_said_by_someone_else(said: str, name: tuple[str, str] |
     assert (found.pair() if found else None) == name
 
 
-@pytest.mark.parametrize(
-    ("said", "intent"),
-    [
-        (
-            "my pharmacy on elm street keeps saying they need approval for my albuterol",
-            Intent.REFILL,
-        ),
-        ("do you have a 4:15 tomorrow with anybody", Intent.BOOK),
-        ("she said come back for a follow up", Intent.BOOK),
-        (
-            "my son's check up is thursday, is there anything saturday morning instead",
-            Intent.RESCHEDULE,
-        ),
-        ("is it possible to move maria gonzalez from 10 am to 10:30", Intent.RESCHEDULE),
-        ("my mom's appointment with alvarez needs to be moved", Intent.RESCHEDULE),
-        ("i got a sick visit that i don't need anymore, please cancel it", Intent.CANCEL),
-        ("drop my 10 a m monday", Intent.CANCEL),
-        (
-            "i won't be able to make the 15th so go ahead and cancel, i'll rebook later",
-            Intent.CANCEL,
-        ),
-        (
-            "just checking, is the 3:15 with doctor lee thursday still good",
-            Intent.APPOINTMENT_STATUS,
-        ),
-        ("did my appointment for today get moved", Intent.APPOINTMENT_STATUS),
-        ("a bill came with his name on it, he's still on my plan", Intent.BILLING),
-        ("can my follow up with doctor lee be done by video instead", Intent.CLINIC_INFO),
-        ("is the dermatologist in on mondays", Intent.CLINIC_INFO),
-        ("why did my insurance deny the claim for my physical", Intent.BILLING),
-        ("has doctor lee reviewed my thyroid panel", Intent.TEST_RESULTS),
-        ("i need to talk to doctor alvarez's nurse", Intent.SPEAK_TO_PERSON),
-        ("just a recheck, a follow up", Intent.INFORM),
-    ],
-)
-def test_a_tenth_authors_requests(said: str, intent: Intent) -> None:
-    assert read(said).intent == intent
+TENTH_AUTHOR_REQUESTS: list[tuple[str, Intent]] = [
+    (
+        "my pharmacy on elm street keeps saying they need approval for my albuterol",
+        Intent.REFILL,
+    ),
+    ("do you have a 4:15 tomorrow with anybody", Intent.BOOK),
+    ("she said come back for a follow up", Intent.BOOK),
+    (
+        "my son's check up is thursday, is there anything saturday morning instead",
+        Intent.RESCHEDULE,
+    ),
+    ("is it possible to move maria gonzalez from 10 am to 10:30", Intent.RESCHEDULE),
+    ("my mom's appointment with alvarez needs to be moved", Intent.RESCHEDULE),
+    ("i got a sick visit that i don't need anymore, please cancel it", Intent.CANCEL),
+    ("drop my 10 a m monday", Intent.CANCEL),
+    (
+        "i won't be able to make the 15th so go ahead and cancel, i'll rebook later",
+        Intent.CANCEL,
+    ),
+    (
+        "just checking, is the 3:15 with doctor lee thursday still good",
+        Intent.APPOINTMENT_STATUS,
+    ),
+    ("did my appointment for today get moved", Intent.APPOINTMENT_STATUS),
+    ("a bill came with his name on it, he's still on my plan", Intent.BILLING),
+    ("can my follow up with doctor lee be done by video instead", Intent.CLINIC_INFO),
+    ("is the dermatologist in on mondays", Intent.CLINIC_INFO),
+    ("why did my insurance deny the claim for my physical", Intent.BILLING),
+    ("has doctor lee reviewed my thyroid panel", Intent.TEST_RESULTS),
+    ("i need to talk to doctor alvarez's nurse", Intent.SPEAK_TO_PERSON),
+    ("just a recheck, a follow up", Intent.INFORM),
+]
 
 
 @pytest.mark.parametrize(
@@ -564,3 +544,14 @@ async def test_one_part_of_a_name_is_an_answer() -> None:
 )
 def test_a_tenth_authors_days(said: str, day: date | None) -> None:
     assert when_wanted(said, MONDAY, birth_date(said, MONDAY.date())).day == day
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    SEVENTH_AUTHOR_REQUESTS
+    + EIGHTH_AUTHOR_REQUESTS
+    + NINTH_AUTHOR_REQUESTS
+    + TENTH_AUTHOR_REQUESTS,
+)
+def test_later_authors_requests_read_by_the_rules_alone(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
