@@ -66,10 +66,11 @@ def test_the_governance_cli(tmp_path: Path) -> None:
     assert info["compliance-flag-rate"]["passed"] is False and len(gates) == 5
     assert len(gates["billing"]["sha256"]) == 64
 
-    signed = cli(config, "signoff", "billing", "--by", "cora", "--totp", cora.now(),
+    code = cora.now()  # the replay below sends this same code, whichever step it falls in
+    signed = cli(config, "signoff", "billing", "--by", "cora", "--totp", code,
                  "--comment", "reviewed the pilot")  # fmt: skip
     assert signed.returncode == 0 and "billing: signed off by cora" in signed.stdout
-    again = cli(config, "signoff", "billing", "--by", "cora", "--totp", cora.now(),
+    again = cli(config, "signoff", "billing", "--by", "cora", "--totp", code,
                 "--comment", "replayed")  # fmt: skip
     assert again.returncode == 2 and "usecase-totp-wrong" in again.stderr
     listed = json.loads(cli(config, "signoffs", "billing", "--json").stdout)
