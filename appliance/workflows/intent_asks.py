@@ -115,8 +115,8 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
          r"|does (?:doctor|dr) \w+ (?:see|treat|take) (?:kids|children|babies|adults|grown)"
          r"|how (?:do|can|would|should) we (?:request|get|send|go about)|office notes", 4.0),
         (r"(?:if|when) (?:i|we|you) (?:have to |need to |gotta )?cancel\b.{0,40}\b(?:charged"
-         r"|charge|fee|notice)|(?:notice|heads up|charged?|fee)\b.{0,40}\bif (?:i|we)"
-         r" (?:have to |need to |gotta )?cancel"
+         r"|charge|fee|notice)|(?:notice|heads up|warning|charged?|fee)\b.{0,40}\bif (?:i|we)"
+         r" (?:have to |need to |gotta |got to )?cancel"
          r"|what happens if (?:i'm|i am|we're|we are|i) (?:running )?(?:\w+ )*late"
          r"|will (?:they|you) still see (?:me|him|her)", 6.0),
         (r"what (?:papers|documents|paperwork|forms|id|things) (?:should|do|must) (?:i|we) bring"

@@ -40,6 +40,7 @@ INTROS = (
     ("call", "me"),
     ("speaking", "with"),
     ("name",),  # a form read out: "name rajesh iyer, date of birth ..."
+    ("the", "other"),  # "no, the other john smith": of two patients with one name
 )
 # words that may follow a name said alone: the date of birth around it, courtesy
 TAIL = _set(
@@ -49,6 +50,12 @@ TAIL = _set(
 # the start of a new clause after a name: "maria gonzalez and i need to reschedule",
 # "katherine reilly here", "emily zhang she was born ..."
 CLAUSE = _set("and i i'm i'd i'll i've but here she he she's he's that's")
+# words after a place's name, not a person's: "this is riverside family clinic"
+ORGANISATION = _set(
+    "clinic clinics practice pharmacy hospital office offices center centre medical health"
+    " healthcare cardiology ortho orthopedics pediatrics dermatology radiology urgent care"
+    " school elementary academy insurance labs laboratory associates group"
+)
 # joined to the last name: "maria de la cruz", "ludwig van beethoven"
 PARTICLES = _set("de del della der den di da dos du la le van von st bin ibn mac mc al el abu o")
 CORRECTING = _set(

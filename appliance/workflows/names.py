@@ -23,6 +23,7 @@ from appliance.workflows.name_words import (
     CORRECTING,
     INTROS,
     LEADING,
+    ORGANISATION,
     PARTICLES,
     STOP,
     TAIL,
@@ -109,7 +110,8 @@ def _run(words: list[str], i: int) -> list[str]:
         run.append(word)
     while run and run[-1] in PARTICLES:
         run.pop()
-    return run
+    after = words[i + len(run) : i + len(run) + 1]
+    return [] if after and after[0] in ORGANISATION else run  # "riverside family clinic"
 
 
 def _from_run(run: list[str], raw: str, expect: Part) -> HeardName:
@@ -207,6 +209,28 @@ def _subject(t: str, raw: str) -> HeardName | None:
     return None
 
 
+# a full name set off by commas: "mr kowalczyk's next visit, robert kowalczyk, ..." (the
+# surname said before), "the resident from room twelve, winston campbell, his visit",
+# "okonkwo, chidi. i want to book"
+_APPOSED = (
+    re.compile(r"\b(?:mr|mrs|ms|miss|mister) ([a-z'\-]+?)(?:'?s)?\b.*?, ([a-z']+) \1\b"),
+    re.compile(r", ([a-z']+) ([a-z'\-]+), (?:his|her|he|she|he's|she's|their)\b"),
+)
+_LAST_FIRST = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so),? )*([a-z'\-]+), ([a-z']+)[.!]")
+
+
+def _apposed(raw: str) -> HeardName | None:
+    t = raw.lower()
+    if (m := _LAST_FIRST.search(t)) and all(_name_like(w) for w in m.groups()):
+        return HeardName(title(m.group(2)), title(m.group(1)))
+    for pattern in _APPOSED:
+        for m in pattern.finditer(t):
+            first, last = (m.group(2), m.group(1)) if pattern is _APPOSED[0] else m.groups()
+            if _name_like(first) and _name_like(last):
+                return HeardName(title(first), title(last))
+    return None
+
+
 def introduced_name(text: str) -> HeardName | None:
     """A name the caller introduced ("my name is ...", "this is ...", "my last name is
     ...", "for katherine reilly", "my daughter emily zhang", "katherine reilly here",
@@ -214,15 +238,19 @@ def introduced_name(text: str) -> HeardName | None:
     outside an answer to "your full name?" (a full name, for those after "for")."""
     words = _tokens(text)
     found = _labelled(" ".join(words)) or _marked(words, text, "first")
-    if found is not None:
+    if found is not None and found.complete:
         return found
-    t = " ".join(words)
+    t = " ".join(words)  # "this is denise, i'm the aide for katherine reilly": the patient
+    return _for_whom(t, text) or _subject(t, text) or _apposed(text) or found
+
+
+def _for_whom(t: str, raw: str) -> HeardName | None:
     for m in _FOR.finditer(t):
         run = _run(t[m.end() :].split(), 0)
         run = run[: 3 if len(run) > 2 and run[1] in PARTICLES else 2]
         if len(run) >= 2:
-            return _from_run(run, text, "first")
-    return _subject(t, text)
+            return _from_run(run, raw, "first")
+    return None
 
 
 def heard_name(text: str, expect: Part = "first") -> HeardName | None:

@@ -38,7 +38,12 @@ _NOT_WHEN = re.compile(
     r"|\b(?:first|second|third|last) week of\b"  # a range
     rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?(?:{_A_DAY}|{_MONTHS}))"
     rf"|\bbefore (?!lunch)(?:next )?(?:{_WEEKDAY}|{_HOUR})\b"
-    r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)",  # "the week of the 26th": a range
+    r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)"  # "the week of the 26th": a range
+    rf"|(?<!stop )(?<!drop )(?<!come )(?<!swing )(?<!pop )\bby (?:next )?{_A_DAY}\b"  # a deadline
+    rf"|\b(?:till|til|until|'til) {_HOUR}\b"  # "i work till noon": a limit
+    rf"|\b(?:{_WEEKDAY})s? hours\b"  # "saturday hours": a question about hours
+    rf"|\bsince (?:last )?{_A_DAY}\b"  # a day past
+    rf"|\b(?:surgery|operation|procedure)\b(?: \w+){{0,3}} on (?:{_A_DAY}|{_MONTHS}\w* \d+\w*)",
     re.I,
 )
 _THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
@@ -68,7 +73,8 @@ _THEN = re.compile(
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
     r"|not possible|no good|can i get)\b"
-    rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
+    rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
+    rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
     re.I,
 )
@@ -92,7 +98,10 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
     for mark in reversed(list(_THEN.finditer(spoken))):
         rest = spoken[mark.end() :]
         bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
-        if re.search(r"\b(?:to|make it)\s*$", mark.group(0)) and bare_hour:
+        if (
+            re.search(r"\b(?:to|make it)(?: like| about| around| maybe)?\s*$", mark.group(0))
+            and bare_hour
+        ):
             rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
         tail = resolve(rest, now)
         if tail.said:
