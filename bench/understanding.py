@@ -52,6 +52,8 @@ PARTS = {
     "dev7": "lines_dev7.toml",
     "dev8": "lines_dev8.toml",
     "dev9": "lines_dev9.toml",
+    "dev10": "lines_dev10.toml",
+    "dev11": "lines_dev11.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -224,7 +224,23 @@ EMERGENCY = (
     r"|(?:don't|do not) (?:really )?see the point (?:in|of) (?:being|living|going on|being around)"
     r"|(?:got|have|holding) (?:the|a|my) (?:gun|pills|rope|knife) out"
     r"|(?:have|got) the pills (?:right )?here|(?:don't think i can|can't|cannot) keep going"
-    r"|(?:arm|leg|face|side)(?: and (?:my )?(?:arm|leg|face))? (?:went|gone|going|is|are) numb"
+    r"|(?:arm|leg|face|side)'?s?(?: and (?:my )?(?:arm|leg|face))? (?:went|gone|going|is|are) numb"
+    # a chest tight said with a word between; bleeding that goes on; a throat or tongue
+    # swelling; someone who does not answer or breathes wrongly; pills taken all at once
+    r"|chest (?:is |feels |has been |keeps )?(?:real |really |so |very |super |awful )"
+    r"(?:tight|heavy|hurting)"
+    r"|(?:blood|bleeding) (?:won't|wont|will not|doesn't|does not|isn't|hasn't|can't)"
+    r" (?:stop|stopped|stopping)"
+    r"|(?:tongue|throat|lips)(?: and (?:my |his |her )?(?:tongue|throat|lips))? (?:is |are )?"
+    r"(?:swelling|swollen|puffing)"
+    r"|(?:he|she|they)(?:'s| is|'re| are)? (?:not|won't|wont|isn't) (?:answering|answer"
+    r"|responding|respond|waking)\b(?! (?:the|his|her|my|their) (?:phone|calls?|texts?|door))"
+    r"|breathing (?:funny|weird|strange|odd|wrong|all wrong)|\bslumped\b"
+    r"|(?:took|taken|swallowed|had) (?:a whole bunch|a bunch|a handful|all|the whole \w+"
+    r"|too many)(?: of)? (?:(?:my|his|her|their|the) )?(?:\w+ )?(?:pills|tablets|meds|medicine)"
+    r"|(?:pills|tablets) (?:all )?lined up|(?:whole|entire) (?:week's|weeks|month's) worth"
+    r"|(?:mean|going|want) to take them all|(?:don't|do not) see the point anymore"
+    r"|fell (?:off|from) (?:a|the|his|her) (?:ladder|roof|scaffold\w*|balcony|stairs)"
 )
 PERSON = (
     r"|\w+'s nurse\b|press (?:zero|0)\b|can you get (?:her|him)\b"

@@ -9,7 +9,7 @@ their own: any one of them decides the call.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
-from appliance.workflows import intent_asks, intent_callers, intent_voices
+from appliance.workflows import intent_asks, intent_callers, intent_indirect, intent_voices
 
 _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
@@ -354,7 +354,8 @@ SITUATIONS: dict[Intent, list[tuple[str, float]]] = {
 EMERGENCY += (
     r"|speech (?:went|is|was) (?:all )?(?:funny|strange|weird|slurred)|mouth (?:is )?drooping"
     r"|face (?:looks|is) crooked|can't lift (?:her|his|my) arm|mumbling|asthma attack"
-    r"|inhaler (?:isn't|is not|not) helping|whistling|can't finish a sentence|on purpose"
+    r"|inhaler (?:isn't|is not|not) helping|can't finish a sentence|on purpose"
+    r"|whistl\w* (?:\w+ ){0,4}breath|breath\w* (?:\w+ ){0,3}whistl"
     r"|kill(?:ing)? (?:my|him|her)self|bleeding heav|pale and dizzy|water broke|having a fit"
     r"|jerking|lips (?:are )?(?:going |turning )?blue|tightness in (?:my|his|her) chest"
     r"|arm feels heavy|spurting|too many of (?:my|his|her)"
@@ -372,9 +373,17 @@ NOT_A_MACHINE += intent_voices.NOT_A_MACHINE + intent_asks.NOT_A_MACHINE
 
 # every intent listens for its own phrases, then by concept, then for situations, then
 # for what a third and a fourth author's callers said (intent_callers.py,
-# intent_voices.py) and questions that read like another request (intent_asks.py);
-# `other` only for calls not meant for the clinic
-_ALL = (BROAD, SITUATIONS, intent_callers.CALLERS, intent_voices.VOICES, intent_asks.ASKS)
+# intent_voices.py), questions that read like another request (intent_asks.py) and
+# requests said without the usual words (intent_indirect.py); `other` only for calls not
+# meant for the clinic
+_ALL = (
+    BROAD,
+    SITUATIONS,
+    intent_callers.CALLERS,
+    intent_voices.VOICES,
+    intent_asks.ASKS,
+    intent_indirect.INDIRECT,
+)
 for _more in _ALL:
     for _intent, _rows in _more.items():
         TABLE[_intent] = [*TABLE.get(_intent, []), *_rows]

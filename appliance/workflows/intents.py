@@ -40,7 +40,8 @@ class Reading:
 
 # a danger sign that is over: "the pain is gone now", "fainted last week, she's okay now"
 _OVER = re.compile(
-    r"^\s*(?:is |has |was |had )?(?:gone|went away|better|resolved|over|passed)"
+    r"^\s*(?:is |has |was |had )?(?:gone|went away|better|resolved|passed"
+    r"|over(?! (?:the|a|an|his|her|my|their|in|on|onto|to)\b))"  # not "slumped over the table"
     r"|^.{0,60}\b(?:last (?:week|month|year)"
     r"|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better) now|turned out to be)\b"
 )

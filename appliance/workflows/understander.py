@@ -45,6 +45,15 @@ def _confidence(reading: Reading) -> float:
     return round(min(1.0, 0.5 + 0.3 * min(reading.margin, reading.score) / TIE_MARGIN / 2), 2)
 
 
+# a visit named with its day, time or doctor and no request word: a booking at the start
+# of a call, but below the engine's CLEAR, so that inside a flow it is read as an answer
+VISIT_ASKED = 0.5
+
+
+def _visit_asked(said: Said) -> bool:
+    return said.appointment_type is not None and (said.has_when or said.provider is not None)
+
+
 class Understander:
     def __init__(self, llm: LlmIntents | None = None, llm_when: LlmWhen = "tie") -> None:
         self._llm = llm if llm_when != "never" else None
@@ -61,6 +70,8 @@ class Understander:
             return Understanding(reading.intent, said, False, _confidence(reading), "rules")
         if reading.score > 0:
             return await self._tie(reading, said, text)
+        if _visit_asked(said):  # "checkup with alvarez the 22nd in the morning"
+            return Understanding(Intent.BOOK, said, False, VISIT_ASKED, "rules")
         if said.details or said.spelled:  # "k o w a l c z y k": a name spelled out
             return Understanding(Intent.INFORM, said, False, 0.7, "rules")
         if said.topic and said.topic_score >= MIN_TOPIC_SCORE:  # "parking?" is a question
