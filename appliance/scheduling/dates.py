@@ -79,10 +79,22 @@ def _words(text: str) -> str:
     for said, part in _SAID_PARTS.items():  # "first thing", "after school"
         t = re.sub(said, part, t)
     t = re.sub(r"\bhalf (\d{1,2})\b(?! (?:hours?|days?|weeks?|an?)\b)", r"half past \1", t)
+    t = re.sub(r"\bquarter of (?=\d)", "quarter to ", t)  # "a quarter of eleven": 10:45
+    t = re.sub(r"\bforenoon\b", "morning", t)
+    t = re.sub(r"\b(at|around|about) ([1-9]|1[0-2])([0-5]\d)\b", r"\1 \2:\3", t)  # "at 230"
+    t = re.sub(  # "thursday 9": an hour said right after the day
+        rf"\b({_WEEKDAY}) ([7-9]|1[0-2])\b(?![:/]|\s*(?:st|nd|rd|th|am|pm|oclock)\b)",
+        r"\1 at \2", t)  # fmt: skip
+    t = re.sub(r"\b(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.? (?=\d)", _month_of, t)
     t = re.sub(rf"\b({_WEEKDAY}|tomorrow)'?s\b", r"\1", t)  # "tuesdays good", "tomorrows fine"
     for short, day in _SHORT_WEEKDAYS.items():  # "next tues", "thurs at 2"
         t = re.sub(rf"\b{short}\b\.?", day, t)
     return re.sub(r"\b([ap]) m\b", r"\1m", t)
+
+
+def _month_of(m: re.Match[str]) -> str:
+    """ "jan 7" -> "january 7"."""
+    return next(month for month in MONTHS if month.startswith(m.group(1)[:3])) + " "
 
 
 def _count(token: str) -> int | None:
@@ -259,10 +271,15 @@ def resolve_time(text: str) -> time | None:
     part = _part(t)
     if re.search(r"\bnoon\b|\bmidday\b", t):
         return time(12, 0)
-    minutes_past = re.search(r"\b(5|10|20|25) (?:minutes )?(?:past|after) (\d{1,2})\b", t)
-    if minutes_past:  # "twenty past nine"
-        hour = _hour(int(minutes_past.group(2)), None, part)
-        return time(hour, int(minutes_past.group(1))) if hour is not None else None
+    minutes_past = re.search(r"\b(5|10|20|25) (?:minutes )?(past|after|of) (\d{1,2})\b", t)
+    if minutes_past:  # "twenty past nine", "ten of three" (2:50)
+        hour = _hour(int(minutes_past.group(3)), None, part)
+        if hour is None:
+            return None
+        minutes = int(minutes_past.group(1))
+        before = minutes_past.group(2) == "of"
+        moment = datetime(2000, 1, 1, hour) + timedelta(minutes=-minutes if before else minutes)
+        return moment.time()
     rel = re.search(r"\b(half|quarter)\s+(past|after|to)\s+(\d{1,2})\b", t)
     if rel:
         hour = _hour(int(rel.group(3)), None, part)

@@ -22,7 +22,7 @@ _MONTH = "(" + "|".join(MONTHS) + ")"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _LONG_YEAR = r"(\d{4}|(?:19|20) \d{2})"  # "1982", or said in pairs: "19 82", "20 05"
 _YEAR = r"(\d{4}|(?:19|20) \d{2}|\d{2})"
-_OF = r"(?:,? (?:of |in ))?,? ?"
+_OF = r"(?:,? (?:of |in (?:the year )?))?,? ?"
 
 
 def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
@@ -50,7 +50,11 @@ def _digits(text: str) -> str:
     """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15", "1 1 21 68" as "11 21 68"."""
     t = re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(text))
     # "one one twenty one sixty eight": the month said digit by digit
-    return re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
+    t = re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
+    t = re.sub(r"\b19 and (\d{2})\b", r"19 \1", t)  # "nineteen and twenty eight"
+    # Whisper's run-together digits: "314 88" (3 14 88), "0 6 0 9 0 1" (06 09 01)
+    t = re.sub(r"(?<!at )\b(1[0-2]|[1-9])([0-3]\d) (\d{2}|\d{4})\b", r"\1 \2 \3", t)
+    return re.sub(r"\b(\d) (\d) (\d) (\d) (\d) (\d)\b", r"\1\2 \3\4 \5\6", t)
 
 
 def _year(said: str, month: int, day: int, today: date) -> int:
@@ -86,11 +90,26 @@ def birth_date(text: str, today: date | None = None) -> date | None:
     """The first date of birth in `text` (see the module's doc); `today` bounds it
     (default: the system's date)."""
     today = today or date.today()
+    said: list[tuple[int, date]] = []  # (end, date), each apart from the one before
     for match, order in _matches(_digits(text), _ANY):
         born = _date(match, order, today)
-        if born is not None:
-            return born
-    return None
+        if born is not None and (not said or match.start() >= said[-1][0]):
+            said.append((match.end(), born))
+    if len({born for _, born in said}) > 1 and _CORRECTED.search(text):
+        return said[-1][1]  # "2 2 95 no wait 2 3 95": the one meant
+    return said[0][1] if said else None
+
+
+_CORRECTED = re.compile(r"\b(?:no|wait|sorry|i mean|actually|not)\b", re.I)
+
+
+def without_the_birth_date(text: str, born: date, today: date) -> str:
+    """`text` (numbers in digits) without the words that said `born` ("12 2 47")."""
+    t = _digits(text)
+    spans = [m.span() for m, order in _matches(t, _ANY) if _date(m, order, today) == born]
+    for start, end in reversed(spans):
+        t = t[:start] + " " + t[end:]
+    return t
 
 
 def without_birth_date(text: str) -> str:

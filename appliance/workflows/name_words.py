@@ -39,8 +39,10 @@ INTROS = (
     ("i'm",),
     ("call", "me"),
     ("speaking", "with"),
+    ("name", "was"),  # "her name was irene vasquez"
     ("name",),  # a form read out: "name rajesh iyer, date of birth ..."
     ("the", "other"),  # "no, the other john smith": of two patients with one name
+    ("my", "names"),  # Whisper's "my names kevin tran"
 )
 # words that may follow a name said alone: the date of birth around it, courtesy
 TAIL = _set(
@@ -122,6 +124,6 @@ thats whats grand lovely cheers si correcto gracias adios aight bet peace done l
 mr mrs ms mister junior senior jr sr iii cardiology endocrinology ortho orthopedics
 dermatology pediatrics radiology oncology neurology urology elementary academy
 mm-hmm uh-huh mm-mm uh-uh mhm blue cross shield aetna cigna humana kaiser medicare medicaid
-tricare anthem around about
+tricare anthem around about whoever whatever matter through thru cheaper
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

@@ -72,7 +72,8 @@ class HeardName:
 
 def title(word: str) -> str:
     """ "o'brien" -> "O'Brien", "smith-jones" -> "Smith-Jones", "de la cruz" -> "De La Cruz"."""
-    return re.sub(r"(^|[\s'\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), word)
+    titled = re.sub(r"(^|[\s'\-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), word)
+    return re.sub(r"\bMc([a-z])", lambda m: "Mc" + m.group(1).upper(), titled)  # McAllister
 
 
 def _tokens(text: str) -> list[str]:
@@ -175,7 +176,9 @@ def _bare(words: list[str], raw: str, expect: Part) -> HeardName | None:
 # who a call is for: "for katherine reilly", "my daughter emily zhang", "my mother, ..."
 _FOR = re.compile(
     r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss|a)\s+)?"
-    r"|(?:our|the|your|a) (?:patient|resident|client)\s+|(?:my|our|his|her)\s+(?:son"
+    r"|(?:our|the|your|a) (?:patient|resident|client)\s+"
+    r"|(?:son|daughter|wife|husband|widow|carer|caregiver|aide|nurse) of\s+"
+    r"|(?:my|our|his|her)\s+(?:son"
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
     r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
     r"|gran|granny|grandad|granddad|aunt|auntie|uncle|niece|nephew|cousin|fiance|fiancee"
@@ -215,6 +218,12 @@ def _subject(t: str, raw: str) -> HeardName | None:
 _APPOSED = (
     re.compile(r"\b(?:mr|mrs|ms|miss|mister) ([a-z'\-]+?)(?:'?s)?\b.*?, ([a-z']+) \1\b"),
     re.compile(r", ([a-z']+) ([a-z'\-]+), (?:his|her|he|she|he's|she's|their)\b"),
+    # a name said right before its birth date: "josephine carrow, born 4 22 38", "deon
+    # price 6 30 97", "thanh nguyen july 15 1990"
+    re.compile(
+        r"\b([a-z']+) ([a-z'\-]+),? (?:born\b|dob\b|date of birth|birthday"
+        rf"|\d{{1,2}}[ /\-]\d{{1,2}}[ /\-]\d{{2,4}}\b|(?:{'|'.join(MONTHS)}) \d)"
+    ),
 )
 _LAST_FIRST = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so),? )*([a-z'\-]+), ([a-z']+)[.!]")
 
@@ -241,7 +250,24 @@ def introduced_name(text: str) -> HeardName | None:
     if found is not None and found.complete:
         return found
     t = " ".join(words)  # "this is denise, i'm the aide for katherine reilly": the patient
-    return _for_whom(t, text) or _subject(t, text) or _apposed(text) or found
+    named = _for_whom(t, text) or _subject(t, text) or _apposed(text) or _clause_name(text)
+    return named or found
+
+
+def _clause_name(raw: str) -> HeardName | None:
+    """A whole name said as a clause of its own: "cancel my appointment please, deon
+    price", "take my name off for saturday, theodore kaminski"."""
+    for clause in re.split(r"[,.;?!](?:\s|$)", raw):
+        words = _tokens(clause)
+        while words and words[0] in LEADING:
+            words = words[1:]
+        run = _run(words, 0)
+        named = len(run) == 2 or (len(run) == 3 and run[1] in PARTICLES)
+        if not named or any(not re.fullmatch(r"(?:[od]')?[a-z]+(?:-[a-z]+)?", w) for w in run):
+            continue  # "work's crazy", "y'all hiring": no name
+        if all(w in TAIL or re.fullmatch(r"\d+\w*|/", w) for w in words[len(run) :]):
+            return _from_run(run, clause, "first")
+    return None
 
 
 def _for_whom(t: str, raw: str) -> HeardName | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from appliance.scheduling.dates import WEEKDAYS, Resolved, resolve, resolve_time
+from appliance.workflows.birth import birth_date, without_the_birth_date
 from appliance.workflows.holiday_days import with_holiday_dates
 from appliance.workflows.identity import without_birth_date
 
@@ -43,10 +44,16 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:till|til|until|'til) {_HOUR}\b"  # "i work till noon": a limit
     rf"|\b(?:{_WEEKDAY})s? hours\b"  # "saturday hours": a question about hours
     rf"|\bsince (?:last )?{_A_DAY}\b"  # a day past
+    # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"
+    rf"|\b(?:get|got|getting) off (?:work )?at {_HOUR}\b|\bbefore my (?:shift|work)"
+    rf"(?: (?:starts )?at {_HOUR}\b)?|\b(?:i|shift|work) (?:start|starts|finish|finishes)"
+    rf"(?: work)? at {_HOUR}\b|\bmy shift (?:starts |is )?at {_HOUR}\b"
     rf"|\b(?:surgery|operation|procedure)\b(?: \w+){{0,3}} on (?:{_A_DAY}|{_MONTHS}\w* \d+\w*)",
     re.I,
 )
 _THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
+# "the 24th, that's thursday": the weekday only says which day the date is
+_THATS = re.compile(rf"({_THE_NTH}),? that(?:'s| is| would be) (?:a )?(?:{_WEEKDAY})\b", re.I)
 _HOUR_WORD = (
     r"(?:half |quarter )?(?:past |to )?(?:\d{1,2}(?::\d\d)?(?: ?[ap]\.?m\.?)?|one|two|three"
     r"|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
@@ -72,10 +79,19 @@ _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
-    r"|not possible|no good|can i get)\b"
+    r"|not possible|no good|can i get|make that|could (?:that|it) be)\b"
+    rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
+    re.I,
+)
+# "could it be a week later", "can i come a day later": from the day said; "not this
+# friday, the next one": a week after it
+_SHIFT = re.compile(r"\b(?:a|one|1) (day|week) (later|earlier)\b", re.I)
+_ONE_AFTER = re.compile(
+    rf"\bnot (?:this|that) (?:coming )?(?:{_WEEKDAY})\b,? (?:but )?the (?:one after|next one"
+    r"|following one)",
     re.I,
 )
 _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
@@ -84,7 +100,8 @@ _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
 def _when_part(text: str, today: date) -> str:
     """The words that say when, without ordinals of choice, greetings and a date of
     birth; plural parts of day as one ("mornings")."""
-    text = with_holiday_dates(without_birth_date(_NOT_WHEN.sub(" ", _EITHER.sub(" ", text))), today)
+    text = _NOT_WHEN.sub(" ", _EITHER.sub(" ", _THATS.sub(r"\1", text)))
+    text = with_holiday_dates(without_birth_date(text), today)
     moved = _FROM_TO.search(text)
     if moved:
         text = moved.group("new") if moved.group("new") else text[: moved.start()]
@@ -99,7 +116,10 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
         rest = spoken[mark.end() :]
         bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
         if (
-            re.search(r"\b(?:to|make it)(?: like| about| around| maybe)?\s*$", mark.group(0))
+            re.search(
+                r"\b(?:to|make it|make that|no,?)(?: like| about| around| maybe)?\s*$",
+                mark.group(0),
+            )
             and bare_hour
         ):
             rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
@@ -121,7 +141,26 @@ def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     return replace(found, from_time=_bound(_AFTER, text), until=_bound(_BEFORE, text))
 
 
+def _shifted(day: date | None, spoken: str) -> date | None:
+    if day is None:
+        return None
+    if _ONE_AFTER.search(spoken):
+        return day + timedelta(days=7)
+    shift = _SHIFT.search(spoken)
+    if shift is None:
+        return day
+    days = 7 if shift.group(1).lower() == "week" else 1
+    return day + timedelta(days=days if shift.group(2).lower() == "later" else -days)
+
+
 def _when(text: str, now: datetime, dob: date | None) -> Resolved:
+    found = _when_read(text, now, dob)
+    if dob is not None and found.said and birth_date(without_birth_date(text), now.date()) == dob:
+        return _when_read(without_the_birth_date(text, dob, now.date()), now, dob)  # "12 2 47"
+    return found
+
+
+def _when_read(text: str, now: datetime, dob: date | None) -> Resolved:
     spoken = _when_part(text, now.date())
     whole = resolve(spoken, now)
     later = _after_last_change(spoken, now) or whole
@@ -132,6 +171,7 @@ def _when(text: str, now: datetime, dob: date | None) -> Resolved:
     day = later.day or (whole.day if later is not whole and not later.after else None)
     if day is None and _TODAY.search(spoken):
         day = now.date()
+    day = _shifted(day, text)
     if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
         day = None
     at = later.at
