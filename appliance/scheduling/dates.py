@@ -237,6 +237,8 @@ def _hour(value: int, suffix: str | None, part: str | None) -> int | None:
         return 0 if value == 12 else value
     # "10:30 ... in the afternoon" is no 22:30: only hours that fall in the part move on
     later = {None: CLINIC_PM_HOURS, "afternoon": range(1, 7), "evening": range(4, 12)}
+    if suffix is None and part == "morning" and value < 6:
+        return None  # "my 3 oclock ..., something in the morning": no hour of a morning
     return value + 12 if suffix is None and value in later.get(part, ()) else value
 
 

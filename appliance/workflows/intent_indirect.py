@@ -32,6 +32,10 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"|\bsign on with\b", 3.0),
         (r"(?:should|could|can|to|ought to) (?:take a )?look at (?:her|him|me|them)\b"
          rf"|could (?:we|i) do (?:that|it|this) (?:on )?{_DAYS}", 3.0),
+        (rf"can (?:i|we) do (?:a|an|my|the) (?:\w+ ){{0,2}}{VISIT}\b.{{0,40}}{_DAYS}"
+         r"|(?:earliest|first available|next available) (?:thing|slot|one|time|appointment)"
+         r"|(?:somebody|someone|anybody|anyone|a doctor|the doctor) (?:can|could) (?:still )?"
+         rf"see {_WHO}\b", 3.0),
         (rf"(?<!do i )(?<!do we )(?<!does she )(?<!does he )\b(?:wants?|needs?)"
          rf" (?:her|his|my|their|a|an|the) (?:[\w']+ ){{0,3}}{VISIT}", 2.5),
     ],

@@ -182,7 +182,7 @@ _FOR = re.compile(
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
     r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
     r"|gran|granny|grandad|granddad|aunt|auntie|uncle|niece|nephew|cousin|fiance|fiancee"
-    r"|hubby|stepson|stepdaughter)\s+)"
+    r"|hubby|stepson|stepdaughter)\s+(?:(?:mr|mrs|ms|miss|mister)\s+)?)"
 )
 
 

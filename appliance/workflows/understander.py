@@ -66,6 +66,8 @@ class Understander:
         if reading.intent in SAFETY:
             wants = reading.intent == Intent.SPEAK_TO_PERSON
             return Understanding(reading.intent, said, wants, 1.0, "rules")
+        if reading.intent == Intent.CLINIC_INFO and said.dob is not None and "?" not in text:
+            return Understanding(Intent.INFORM, said, False, 0.7, "rules")  # a birth date given
         if reading.score > 0 and reading.margin >= TIE_MARGIN:
             return Understanding(reading.intent, said, False, _confidence(reading), "rules")
         if reading.score > 0:

@@ -35,7 +35,7 @@ _NOT_WHEN = re.compile(
     r"|\bthe one\b|\bgood\s+(?:morning|afternoon|evening)\b"
     r"|\b(?:whatever|whichever)(?:'s| is)? (?:first|earliest|soonest|next)\b"
     r"|\b(?:for|in|just|wait) a second\b|\ba second ago\b|\bone second\b"  # "for a second"
-    r"|\b(?:first|last|middle) name\b"
+    r"|\b(?:first|last|middle) name\b|\bfirst language\b"
     r"|\b(?:first|second|third|last) week of\b"  # a range
     rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?(?:{_A_DAY}|{_MONTHS}))"
     rf"|\bbefore (?!lunch)(?:next )?(?:{_WEEKDAY}|{_HOUR})\b"
@@ -44,6 +44,7 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:till|til|until|'til) {_HOUR}\b"  # "i work till noon": a limit
     rf"|\b(?:{_WEEKDAY})s? hours\b"  # "saturday hours": a question about hours
     rf"|\bsince (?:last )?{_A_DAY}\b"  # a day past
+    rf"|\b(?:{_WEEKDAY})s(?:,? (?:and |or )?(?:{_WEEKDAY})s)+\b"  # a habit: "mondays, fridays"
     # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"
     rf"|\b(?:get|got|getting) off (?:work )?at {_HOUR}\b|\bbefore my (?:shift|work)"
     rf"(?: (?:starts )?at {_HOUR}\b)?|\b(?:i|shift|work) (?:start|starts|finish|finishes)"
@@ -117,7 +118,7 @@ def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
         bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
         if (
             re.search(
-                r"\b(?:to|make it|make that|no,?)(?: like| about| around| maybe)?\s*$",
+                r"\b(?:to|make it|make that|no,?|be)(?: like| about| around| maybe)?\s*$",
                 mark.group(0),
             )
             and bare_hour
@@ -153,7 +154,15 @@ def _shifted(day: date | None, spoken: str) -> date | None:
     return day + timedelta(days=days if shift.group(2).lower() == "later" else -days)
 
 
+# "i'm free monday from like 10 to 12": a window, no time to look for
+_WINDOW = re.compile(rf"\bfrom (?:like |about |around )?{_HOUR} (?:to|till|until) {_HOUR}\b")
+
+
 def _when(text: str, now: datetime, dob: date | None) -> Resolved:
+    if re.search(r"\b(?:free|available)\b", text, re.I):
+        text = _WINDOW.sub(" ", text)
+    if now.hour >= 12:  # "i was supposed to come in this morning", said in the evening
+        text = re.sub(r"\bthis morning\b", " ", text, flags=re.I)
     found = _when_read(text, now, dob)
     if dob is not None and found.said and birth_date(without_birth_date(text), now.date()) == dob:
         return _when_read(without_the_birth_date(text, dob, now.date()), now, dob)  # "12 2 47"

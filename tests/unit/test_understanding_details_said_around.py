@@ -82,3 +82,27 @@ def test_birth_dates_read_out_and_corrected(said: str, born: date) -> None:
 def test_days_and_times_said_around_a_request(said: str, day: date | None, at: time | None) -> None:
     got = when_wanted(said, NOW, birth_date(said, TODAY))
     assert (got.day, got.at) == (day, at)
+
+
+EVENING = datetime(2027, 5, 12, 19, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize(
+    ("said", "now", "day", "at", "part"),
+    [
+        ("she has dialysis tuesdays and thursdays, so a friday", NOW, date(2027, 5, 14), None,
+         None),
+        ("i'm available wednesday from about 9 till 11", NOW, date(2027, 5, 19), None, None),
+        ("my 4 o'clock on friday, could we do a morning instead", NOW, date(2027, 5, 14), None,
+         "morning"),
+        ("i missed this morning's, can i get another time", EVENING, None, None, None),
+        ("my appointment's monday at 10, could it be 2 instead", NOW, date(2027, 5, 17),
+         time(14, 0), None),
+        ("my wife's first language is farsi", NOW, None, None, None),
+    ],
+)  # fmt: skip
+def test_habits_windows_and_hours_that_cannot_be(
+    said: str, now: datetime, day: date | None, at: time | None, part: str | None
+) -> None:
+    got = when_wanted(said, now, None)
+    assert (got.day, got.at, got.part_of_day) == (day, at, part)

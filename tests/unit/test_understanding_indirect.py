@@ -99,3 +99,29 @@ async def test_a_visit_named_with_its_day_is_a_booking_below_clear() -> None:
     assert got.intent == Intent.BOOK and got.confidence < CLEAR
     alone = await u.understand("it's for a physical", NOW)  # no day and no doctor: an answer
     assert alone.intent == Intent.INFORM
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("sure, book it", Intent.INFORM),  # a yes to "shall I book it?"
+        ("book it for friday please", Intent.BOOK),
+        ("she was born in 41", Intent.INFORM),
+        ("can i do a phone follow up on thursday", Intent.BOOK),
+        ("i'll take the first available appointment", Intent.BOOK),
+        ("could somebody still see him this afternoon", Intent.BOOK),
+    ],
+)
+def test_answers_and_bookings_said_briefly(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+async def test_a_birth_date_given_is_an_answer_not_a_clinic_question() -> None:
+    u = Understander(None, "never")
+    u.vocabulary = demo_vocabulary()
+    asked = await u.understand("does medicare cover my physical?", NOW)
+    assert asked.intent == Intent.CLINIC_INFO
+    given = await u.understand("the card says 3/14/1950, the medicare one", NOW)
+    assert given.intent == Intent.INFORM and str(given.said.dob) == "1950-03-14"
+    fiscal = await u.understand("need a fiscal next week", NOW)  # Whisper's "physical"
+    assert fiscal.said.appointment_type == "physical"
