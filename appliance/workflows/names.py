@@ -222,7 +222,15 @@ _APPOSED = (
     # price 6 30 97", "thanh nguyen july 15 1990"
     re.compile(
         r"\b([a-z']+) ([a-z'\-]+),? (?:born\b|dob\b|date of birth|birthday"
-        rf"|\d{{1,2}}[ /\-]\d{{1,2}}[ /\-]\d{{2,4}}\b|(?:{'|'.join(MONTHS)}) \d)"
+        rf"|\d{{1,2}}[ /\-]\d{{1,2}}[ /\-]\d{{2,4}}\b|(?:{'|'.join(MONTHS)})"
+        r" (?:\d|the |[a-z]+(?:st|nd|rd|th)\b))"
+    ),
+    # a whole name as what a request is about: "schedule robert kowalczyk for a follow up",
+    # "move thanh nguyen's follow up", "i have emily zhang in my office"
+    re.compile(
+        r"\b(?:schedule|book|move|cancel|reschedule|bring|have|put|get) ([a-z']+)"
+        r" ([a-z][a-z'\-]*?)(?:'s)? (?:for|from|to|in|at|on|down|follow|appointment|visit"
+        r"|checkup|physical|consult)\b"
     ),
 )
 _LAST_FIRST = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so),? )*([a-z'\-]+), ([a-z']+)[.!]")

@@ -44,6 +44,12 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:till|til|until|'til) {_HOUR}\b"  # "i work till noon": a limit
     rf"|\b(?:{_WEEKDAY})s? hours\b"  # "saturday hours": a question about hours
     rf"|\bsince (?:last )?{_A_DAY}\b"  # a day past
+    rf"|\blast (?:{_WEEKDAY})\b|\bsince\b(?: [\w']+){{1,5}}? (?:on )?(?:{_WEEKDAY})\b"
+    # what happened on a day: "i had a nosebleed on saturday", "she came home saturday"
+    r"|\b(?:had|came home|got home|came back|happened|started|began|fell|hurt (?:it|my \w+))\b"
+    r"(?! (?:booked|scheduled|made|set up)\b| (?:an? |my |the |our |his |her )?(?:appointment"
+    rf"|visit|checkup|check up|physical|follow ?up|consult))(?: [\w']+){{0,6}}? (?:on )?"
+    rf"(?:{_WEEKDAY})\b"
     rf"|\b(?:{_WEEKDAY})s(?:,? (?:and |or )?(?:{_WEEKDAY})s)+\b"  # a habit: "mondays, fridays"
     # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"
     rf"|\b(?:get|got|getting) off (?:work )?at {_HOUR}\b|\bbefore my (?:shift|work)"

@@ -106,3 +106,32 @@ def test_habits_windows_and_hours_that_cannot_be(
 ) -> None:
     got = when_wanted(said, now, None)
     assert (got.day, got.at, got.part_of_day) == (day, at, part)
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("i had a fall on monday, it's better now, but i'd like it looked at", None),
+        ("he got home from the hospital tuesday and needs a follow up", None),
+        ("my knee's been swollen since i went hiking sunday", None),
+        ("i saw doctor lee last friday, she wants me back thursday", date(2027, 5, 13)),
+        ("i had booked something for friday but i need to cancel", date(2027, 5, 14)),
+    ],
+)
+def test_a_day_something_happened_is_no_day_to_book(said: str, day: date | None) -> None:
+    assert when_wanted(said, NOW, None).day == day
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("could you book nadia hassan for a checkup", ("Nadia", "Hassan")),
+        ("please move omar haddad's physical to monday", ("Omar", "Haddad")),
+        ("nina petrova may the fifth 77, and mornings are best", ("Nina", "Petrova")),
+        ("he needs a physical for soccer camp", None),
+        ("can you book doctor lee for me", None),
+    ],
+)
+def test_a_whole_name_as_what_the_request_is_about(said: str, name: tuple[str, str] | None) -> None:
+    found = introduced_name(said)
+    assert (found.pair() if found else None) == name
