@@ -54,6 +54,8 @@ PARTS = {
     "dev9": "lines_dev9.toml",
     "dev10": "lines_dev10.toml",
     "dev11": "lines_dev11.toml",
+    "dev12": "lines_dev12.toml",
+    "dev13": "lines_dev13.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -5,10 +5,11 @@ like the record's: each part scores by letters (difflib's ratio) and, where both
 same phonetic key and are alike enough in letters (the key drops vowels: "Jane" and
 "John" share one), at least PHONETIC ("Gonzales"/"Gonzalez", "Katherine"/"Catherine",
 "Jon"/"John"). A record's parts are also compared word by word, so "Maria" finds "Maria
-Elena" and "Gonzalez" finds "Gonzalez Lopez"; first and last said the other way round
-count, a little less. Only a unique best candidate is taken: two close ones, or a
-runner-up that sounds like the name said (Ana and Anna Perez born the same day; Maria
-and Mario), are never guessed between, even when one is spelled exactly as heard.
+Elena", "Mary Ann" finds "Mary" and "Gonzalez" finds "Gonzalez Lopez"; first and last
+said the other way round count, a little less. Only a unique best candidate is taken:
+two close ones, or a runner-up that sounds like the name said (Ana and Anna Perez born
+the same day; Maria and Mario), are never guessed between, even when one is spelled
+exactly as heard.
 "Win" for "Nguyen" does not match: no letters or key in common to tell it from any
 other short name.
 
@@ -76,9 +77,15 @@ def _score(heard: str, stored: str) -> float:
 
 
 def part_score(heard: str, stored: str) -> float:
-    """0..1: how alike a part said is to a record's part (or one of its words)."""
+    """0..1: how alike a part said is to a record's part, or one word of either to the
+    other whole ("Maria" and "Maria Elena", "Mary Ann" and "Mary")."""
     words = [w for w in re.split(r"[\s\-]+", stored) if len(plain(w)) >= 2]
-    return max([_score(heard, stored)] + [_score(heard, w) for w in words])
+    said = [w for w in re.split(r"[\s\-]+", heard) if len(plain(w)) >= 2]
+    return max(
+        [_score(heard, stored)]
+        + [_score(heard, w) for w in words]
+        + [_score(w, stored) for w in said]
+    )
 
 
 def name_score(first: str, last: str, stored_first: str, stored_last: str) -> float | None:

@@ -9,7 +9,13 @@ their own: any one of them decides the call.
 from __future__ import annotations
 
 from appliance.llm.understanding import Intent
-from appliance.workflows import intent_asks, intent_callers, intent_indirect, intent_voices
+from appliance.workflows import (
+    intent_asks,
+    intent_callers,
+    intent_indirect,
+    intent_second_language,
+    intent_voices,
+)
 
 _NEG = (
     r"(?:don't|do not|didn't|did not|doesn't|not|never|no need to|no longer want to"
@@ -368,6 +374,7 @@ PERSON += (
 )
 
 EMERGENCY += intent_callers.EMERGENCY + intent_voices.EMERGENCY + intent_asks.EMERGENCY
+EMERGENCY += intent_second_language.EMERGENCY
 PERSON += intent_callers.PERSON + intent_voices.PERSON + intent_asks.PERSON
 NOT_A_MACHINE += intent_voices.NOT_A_MACHINE + intent_asks.NOT_A_MACHINE
 
@@ -383,6 +390,7 @@ _ALL = (
     intent_voices.VOICES,
     intent_asks.ASKS,
     intent_indirect.INDIRECT,
+    intent_second_language.SECOND_LANGUAGE,
 )
 for _more in _ALL:
     for _intent, _rows in _more.items():

@@ -96,9 +96,9 @@ def _name_like(word: str) -> bool:
 
 
 def _run(words: list[str], i: int) -> list[str]:
-    """The name-like words from words[i] on (four at most, particles included)."""
+    """The name-like words from words[i] on (five at most, particles included)."""
     run: list[str] = []
-    while i + len(run) < len(words) and len(run) < 4:
+    while i + len(run) < len(words) and len(run) < 5:
         word, after = words[i + len(run)], words[i + len(run) + 1 : i + len(run) + 2]
         if word in MONTHS and after and (after[0][:1].isdigit() or after[0] == "the"):
             break  # "april 4th": a date, not April
@@ -121,7 +121,10 @@ def _from_run(run: list[str], raw: str, expect: Part) -> HeardName:
     if len(run) == 2 and re.search(rf"\b{run[0]}\s*,\s*{run[1]}\b", raw.lower()):
         return HeardName(title(run[1]), title(run[0]))  # "Gonzalez, Maria"
     particle = next((k for k in range(1, len(run)) if run[k] in PARTICLES), len(run) - 1)
-    return HeardName(title(run[0]), title(" ".join(run[particle:])))
+    # "ana sofia ruiz": a middle name stays with the first (the matcher finds "Ana" in it);
+    # "katherine riley ... reilly": a word the last one corrects is no middle name
+    middle = [w for w in run[1:particle] if similarity(w, run[particle]) < 0.7]
+    return HeardName(title(" ".join([run[0], *middle])), title(" ".join(run[particle:])))
 
 
 def _intro_at(words: list[str], i: int) -> int:
@@ -265,6 +268,7 @@ def introduced_name(text: str) -> HeardName | None:
 def _clause_name(raw: str) -> HeardName | None:
     """A whole name said as a clause of its own: "cancel my appointment please, deon
     price", "take my name off for saturday, theodore kaminski"."""
+    raw = re.sub(r"\b(dr|mr|mrs|ms|st)\.", r"\1", raw, flags=re.I)  # "Dr. Amanda Lee"
     for clause in re.split(r"[,.;?!](?:\s|$)", raw):
         words = _tokens(clause)
         while words and words[0] in LEADING:
@@ -281,7 +285,10 @@ def _clause_name(raw: str) -> HeardName | None:
 def _for_whom(t: str, raw: str) -> HeardName | None:
     for m in _FOR.finditer(t):
         run = _run(t[m.end() :].split(), 0)
-        run = run[: 3 if len(run) > 2 and run[1] in PARTICLES else 2]
+        k = next((i for i in (1, 2) if i < len(run) - 1 and run[i] in PARTICLES), 1)
+        while k < len(run) - 1 and run[k] in PARTICLES:
+            k += 1
+        run = run[: k + 1]  # "for maria gonzalez", "for (luz) maria de la cruz"
         if len(run) >= 2:
             return _from_run(run, raw, "first")
     return None

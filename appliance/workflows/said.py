@@ -53,10 +53,13 @@ def _alike(name: str, word: str) -> float:
     return max(fuzz.ratio(name, word), 100 * part_score(word, name))
 
 
-def _after_title(name: str, words: str) -> float:
+def _after_title(name: str, words: str, first: str | None = None) -> float:
     """90 when the word said right after a title sounds like `name` ("doctor leigh",
-    "doctor lea" for Lee: too few letters alike for `_alike`), else 0."""
-    said = (m.group(1) for m in _AFTER_TITLE.finditer(words))
+    "doctor lea" for Lee: too few letters alike for `_alike`) or is the provider's `first`
+    name ("doctor grace", as families call a pediatrician), else 0."""
+    said = [m.group(1) for m in _AFTER_TITLE.finditer(words)]
+    if first and any(fuzz.ratio(first, w) >= 90 for w in said):
+        return 90.0
     return 90.0 if any(phonetic_key(w) == phonetic_key(name) for w in said) else 0.0
 
 
@@ -96,7 +99,7 @@ class Vocabulary:
             last = parts[-1]
             cutoff = 80 if titled else 92
             score = max((_alike(last, t) for t in tokens if len(t) >= 3), default=0)
-            score = max(score, _after_title(last, words))
+            score = max(score, _after_title(last, words, parts[0] if len(parts) > 1 else None))
             if score >= cutoff and (best is None or score > best[0]):
                 best = (score, p.id)
         return best[1] if best else None

@@ -66,6 +66,8 @@ def schedule(tmp_path: Path) -> Iterator[BuiltinSchedule]:
         ("Sean", "Obrien", date(1988, 8, 8), "p6"),
         ("Maria", "De La Cruz", date(1985, 10, 10), "p11"),
         ("Maria Elena", "Delacruz", date(1985, 10, 10), "p11"),
+        ("Maria Elena", "Gonzalez", date(1980, 4, 12), "p1"),  # a middle name the record lacks
+        ("Sean Patrick", "O'Brien", date(1988, 8, 8), "p6"),
     ],
 )
 async def test_found(

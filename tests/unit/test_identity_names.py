@@ -8,6 +8,7 @@ import pytest
 from appliance.workflows.identity import HeardName, corrected, full_name, heard_name
 from appliance.workflows.names import introduced_name
 from appliance.workflows.names_spelling import apply_letter, join_spelled
+from appliance.workflows.verify import heard_in_answer
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +33,6 @@ MARIA = HeardName("Maria", "Gonzalez")
         "first name maria last name gonzalez",
         "hi i'd like to book an appointment my name is maria gonzalez",
         "maria gonzalez and i need to reschedule",
-        "hello this is maria elena gonzalez",
         "maria gonzalez please",
         "m a r i a gonzalez",
     ],
@@ -45,6 +45,8 @@ def test_maria_gonzalez(said: str) -> None:
     ("said", "expected"),
     [
         ("maria de la cruz", HeardName("Maria", "De La Cruz")),
+        # a middle name stays with the first; the matcher finds "Maria" in "Maria Elena"
+        ("hello this is maria elena gonzalez", HeardName("Maria Elena", "Gonzalez")),
         ("mary smith-jones", HeardName("Mary", "Smith-Jones")),
         ("it's sean o'brien", HeardName("Sean", "O'Brien")),
         ("Nguyen, Thi", HeardName("Thi", "Nguyen")),
@@ -203,3 +205,10 @@ def test_a_name_said_as_the_subject_of_a_request(said: str, expected: HeardName)
 )
 def test_no_subject_name(said: str) -> None:
     assert introduced_name(said) is None and heard_name(said) is None
+
+
+def test_a_word_the_last_name_corrects_is_no_middle_name() -> None:
+    assert heard_in_answer("katherine riley no sorry its reilly not riley") == (
+        "Katherine",
+        "Reilly",
+    )

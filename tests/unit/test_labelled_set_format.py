@@ -30,7 +30,19 @@ LINE_FILES = {
 # later authors' tuning files, each with a reference day of its own
 LATER_FILES = {
     name: SET / f"lines_{name}.toml"
-    for name in ("dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11")
+    for name in (
+        "dev3",
+        "dev4",
+        "dev5",
+        "dev6",
+        "dev7",
+        "dev8",
+        "dev9",
+        "dev10",
+        "dev11",
+        "dev12",
+        "dev13",
+    )
 }
 DIALOGUE_FILES = {"tune": SET / "dialogues_tune.toml", "heldout": SET / "dialogues_heldout.toml"}
 REFERENCE_NOW = "2026-12-07T09:00:00"
