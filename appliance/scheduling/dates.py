@@ -61,6 +61,7 @@ _SLASHED = r"(?<![\d/])(?P<mon>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)\b(?!/)"
 # parts of the day said another way (after numerize: "first" is "1st")
 _SAID_PARTS = {
     r"\b1st thing(?: in the morning)?\b": "morning", r"\bafter school\b": "afternoon",
+    r"\b(?:the )?end of the day\b": "afternoon",  # the clinic closes at five
 }  # fmt: skip
 
 
@@ -86,6 +87,8 @@ def _words(text: str) -> str:
         rf"\b({_WEEKDAY}) ([7-9]|1[0-2])\b(?![:/]|\s*(?:st|nd|rd|th|am|pm|oclock)\b)",
         r"\1 at \2", t)  # fmt: skip
     t = re.sub(r"\b(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.? (?=\d)", _month_of, t)
+    t = re.sub(rf"\b({_MONTH}),? (?:like|um|uh|maybe|say) (?=(?:the )?\d)", r"\1 ", t)
+    t = re.sub(r"\blike (\d{1,2})(?=\s*$|,)", r"at \1", t)  # "the earliest you got, like 8"
     t = re.sub(rf"\b({_WEEKDAY}|tomorrow)'?s\b", r"\1", t)  # "tuesdays good", "tomorrows fine"
     for short, day in _SHORT_WEEKDAYS.items():  # "next tues", "thurs at 2"
         t = re.sub(rf"\b{short}\b\.?", day, t)

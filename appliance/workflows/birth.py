@@ -39,6 +39,13 @@ def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
         (re.compile(rf"\b(?:the )?{_DAY} of the {_DAY},? {year}\b"), "dny"),  # "3rd of the 7th"
         (re.compile(rf"\b{_DAY} month,? {_DAY} day,? (?:of )?{year}\b"), "ndy"),
         (re.compile(rf"\bborn (?:in )?(\d{{2}}),? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
+        (
+            re.compile(
+                rf"\b{_MONTH},? (?:the )?{_DAY},? (?:i was |she was |he was )?born in"
+                r" (\d{2}|\d{4})\b"
+            ),
+            "mdy",
+        ),
     ]
 
 

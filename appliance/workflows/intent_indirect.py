@@ -33,6 +33,7 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
         (r"(?:should|could|can|to|ought to) (?:take a )?look at (?:her|him|me|them)\b"
          rf"|could (?:we|i) do (?:that|it|this) (?:on )?{_DAYS}", 3.0),
         (rf"can (?:i|we) do (?:a|an|my|the) (?:\w+ ){{0,2}}{VISIT}\b.{{0,40}}{_DAYS}"
+         rf"|\blooking for (?:a|an) (?:\w+ )?{VISIT}"
          r"|(?:earliest|first available|next available) (?:thing|slot|one|time|appointment)"
          r"|(?:somebody|someone|anybody|anyone|a doctor|the doctor) (?:can|could) (?:still )?"
          rf"see {_WHO}\b", 3.0),
@@ -40,6 +41,7 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          rf" (?:her|his|my|their|a|an|the) (?:[\w']+ ){{0,3}}{VISIT}", 2.5),
     ],
     Intent.RESCHEDULE: [
+        (r"\bneed it (?:earlier|later|sooner|moved)\b|\bbe moved to\b", 4.0),
         (rf"\b(?:moved|changed|switched|pushed) (?:from|to) (?:{_DAYS}|\d)"
          r"|(?:have|need|has|needs) to be moved|\bmove (?:me|him|her|us) to\b"
          r"|\bmy (?:appointment|visit) to be\b", 4.0),
@@ -55,6 +57,10 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"|another|how about|can i|could i|can we))", 3.5),
     ],
     Intent.APPOINTMENT_STATUS: [
+        (r"\b(?:went|go|gone) through\b"
+         r"|^is it (?!possible)\b.{0,30}\bmy (?:appointment|visit|checkup)"
+         r"|\bis it still (?:at|on|for)\b|\b(?:did|has) my (?:[\w']+ ){1,5}(?:get|been|got)"
+         r" (?:moved|changed|cancel\w*)", 4.5),
         (r"what time(?:'s| is)? (?:my|his|her|our) |what time (?:i'm|am i) (?:to see|seeing"
          r"|due)|when am i due\b|(?:got|have) (?:me|him|her|us) down for|am i booked in"
          r"|booked in,? aren't i|checking (?:that |if )?i'm booked in|on the books"
@@ -64,6 +70,8 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"|make sure .{0,40}\b(?:still on|still happening|booked|scheduled)", 4.5),
     ],
     Intent.CLINIC_INFO: [
+        (r"^is there (?:a |any )?(?:wifi|wi fi|bathroom|restroom|toilet|water|vending|cafe"
+         r"|coffee|tv|changing table|play area)\b|^do (?:i|we) need to not eat\b", 4.0),
         (r"is there (?:somewhere|anywhere|a place) to\b|do (?:your|the) doctors? (?:still )?"
          r"(?:do|make|offer|see)\b|house calls|does the (?:clinic|office|practice) (?:have"
          r"|do|offer)\b|do (?:i|we) (?:need|have to have) an appointment (?:for|to)\b", 4.0),
@@ -84,6 +92,10 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.GOODBYE: [
         (r"much obliged|good day to you|\b(?:gotta|got to) run\b|break'?s over|\blater$", 4.0),
+    ],
+    Intent.INFORM: [
+        (r"^(?:whoever|whichever|whatever|anyone|anybody)\b.{0,25}\b(?:don't mind|is fine"
+         r"|fine|works|first|earliest|soonest)\b", 3.0),
     ],
     Intent.OTHER: [
         (r"\bis this the (?!clinic|doctor|office|riverside|surgery|practice|nurse)\w+"

@@ -126,6 +126,6 @@ dermatology pediatrics radiology oncology neurology urology elementary academy
 mm-hmm uh-huh mm-mm uh-uh mhm blue cross shield aetna cigna humana kaiser medicare medicaid
 tricare anthem around about whoever whatever matter through thru cheaper
 football soccer basketball baseball hockey tryouts tryout sports camp college daycare license
-licence dmv job
+licence dmv job noonish
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

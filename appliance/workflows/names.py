@@ -90,6 +90,8 @@ def _once(words: list[str]) -> list[str]:
 
 
 def _name_like(word: str) -> bool:
+    if word.endswith("'s") and word[:-2] in STOP:
+        return False  # "monday's best"
     return bool(re.fullmatch(r"[a-z]+(?:['\-][a-z]+)*", word)) and (
         len(word) >= 2 and word not in STOP
     )
@@ -181,6 +183,7 @@ _FOR = re.compile(
     r"\b(?:(?:for|on behalf of)\s+(?:(?:mr|mrs|ms|miss|a)\s+)?"
     r"|(?:our|the|your|a) (?:patient|resident|client)\s+"
     r"|(?:son|daughter|wife|husband|widow|carer|caregiver|aide|nurse) of\s+"
+    r"|\bunder (?:the name (?:of )?)?(?=[a-z']+ [a-z'\-]+(?: |$))"
     r"|(?:my|our|his|her)\s+(?:son"
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
     r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
@@ -301,6 +304,10 @@ def heard_name(text: str, expect: Part = "first") -> HeardName | None:
     words = _tokens(text)
     t = " ".join(words)
     found = _labelled(t)
+    if found is not None and found.first is None:  # "my name is anh, ..., last name tran"
+        said = _marked(words, text, "first")
+        if said is not None and said.first and said.first != found.last:
+            found = HeardName(said.first, found.last)
     if found is None:
         found, bare = _marked(words, text, expect), _bare(words, text, expect)
         if found is None or (not found.complete and bare is not None and bare.complete):

@@ -43,6 +43,7 @@ _SPECIALTY_WORDS = {
     "pediatric": r"\b(?:children's|childrens|child's|kids|kid's|baby) doctor|\bp(?:a)?ediatrician",
 }  # fmt: skip
 _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
+_CORRECTION = re.compile(r"\b(?:actually|i mean|i meant|no|sorry|rather|make (?:it|that))\b")
 _AFTER_TITLE = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,})\b")
 _EITHER_DOCTOR = re.compile(r"\b(?:(?:doctor|dr) )?([a-z']+) or (?:doctor |dr )?([a-z']+)\b")
 _AFTER_TITLE_TWO = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,}) ([a-z']{2,})\b")
@@ -105,15 +106,25 @@ class Vocabulary:
         return best[1] if best else None
 
     def appointment_type(self, words: str) -> str | None:
-        """The appointment type meant in `words`, by the type's name or a caller's word."""
+        """The appointment type meant in `words`, by the type's name or a caller's word;
+        of two, the one said after a correction ("a checkup, well actually a physical")."""
+        said: list[tuple[int, str]] = []
         for t in self.types:
             keys = {normal(t.name), normal(t.id.replace("-", " "))}
-            for stem, said in _TYPE_WORDS.items():
+            for stem, words_for in _TYPE_WORDS.items():
                 if stem in t.id or stem in normal(t.name):
-                    keys.update(said)
-            if any(re.search(rf"\b{re.escape(k)}s?\b", words) for k in keys if k):
-                return t.id
-        return None
+                    keys.update(words_for)
+            at = [
+                m.start() for k in keys if k for m in re.finditer(rf"\b{re.escape(k)}s?\b", words)
+            ]
+            if at:
+                said.append((min(at), t.id))
+        if not said:
+            return None
+        first, last = min(said), max(said)
+        if first[1] != last[1] and _CORRECTION.search(words, first[0], last[0]):
+            return last[1]
+        return said[0][1]
 
     def topic(self, words: str) -> tuple[str | None, int]:
         """The KB topic `words` ask about, and how much of the KB's keywords they say."""

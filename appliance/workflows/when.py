@@ -37,7 +37,7 @@ _NOT_WHEN = re.compile(
     r"|\b(?:for|in|just|wait) a second\b|\ba second ago\b|\bone second\b"  # "for a second"
     r"|\b(?:first|last|middle) name\b|\bfirst language\b"
     r"|\b(?:first|second|third|last) week of\b"  # a range
-    rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but )?(?:{_A_DAY}|{_MONTHS}))"
+    rf"|\bnot (?:on )?{_A_DAY}\b(?=,? (?:it's |its |on |but |the )?(?:{_A_DAY}|{_MONTHS}))"
     rf"|\bbefore (?!lunch)(?:next )?(?:{_WEEKDAY}|{_HOUR})\b"
     r"|\bweek of (?:the )?(?:\d+\w*|[a-z]+ \d+\w*)"  # "the week of the 26th": a range
     rf"|(?<!stop )(?<!drop )(?<!come )(?<!swing )(?<!pop )\bby (?:next )?{_A_DAY}\b"  # a deadline
@@ -48,9 +48,14 @@ _NOT_WHEN = re.compile(
     # what happened on a day: "i had a nosebleed on saturday", "she came home saturday"
     r"|\b(?:had|came home|got home|came back|happened|started|began|fell|hurt (?:it|my \w+))\b"
     r"(?! (?:booked|scheduled|made|set up)\b| (?:an? |my |the |our |his |her )?(?:appointment"
-    rf"|visit|checkup|check up|physical|follow ?up|consult))(?: [\w']+){{0,6}}? (?:on )?"
+    rf"|visit|checkup|check up|physical|follow ?up|consult))(?: [\w']+){{1,6}}? (?:on )?"
     rf"(?:{_WEEKDAY})\b"
     rf"|\b(?:{_WEEKDAY})s(?:,? (?:and |or )?(?:{_WEEKDAY})s)+\b"  # a habit: "mondays, fridays"
+    rf"|\b(?:any|on a|every) (?:{_WEEKDAY})\b(?! (?:appointments?|openings?|slots?|times?|spots?))"
+    rf"|\b(?:any ?day|anything) but (?:{_WEEKDAY})\b"
+    r"|\bsame (?:time|day) as (?:today|last time|before)\b"
+    r"|\b(?:can't|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
+    r"|\bi work (?:mornings|afternoons|evenings|nights|days)\b"
     # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"
     rf"|\b(?:get|got|getting) off (?:work )?at {_HOUR}\b|\bbefore my (?:shift|work)"
     rf"(?: (?:starts )?at {_HOUR}\b)?|\b(?:i|shift|work) (?:start|starts|finish|finishes)"
@@ -80,13 +85,20 @@ _AFTER = re.compile(
 )  # (not "quarter after ten": a time)
 _BEFORE = re.compile(rf"\bbefore ({_HOUR})\b(?! (?:days?|weeks?))", re.I)
 _FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
+# "instead of today for my sick visit, at noon": only the day or time given up goes
+_INSTEAD_OF = re.compile(
+    rf"\binstead of (?:the |my )?(?:today|tomorrow|{_WEEKDAY}|the \d+\w*|\d{{1,2}}(?::\d\d)?"
+    r"(?: ?[ap]m)?)\b(?=.*\b(?:at|around) \w+)",
+    re.I,
+)
 # what comes after one of these is the day the caller wants now; the one before it is
 # the day they have (or, after a correction, "tuesday no wait wednesday", the one meant)
 _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
-    r"|not possible|no good|can i get|make that|could (?:that|it) be)\b"
+    r"|not possible|no good|can i get|make that|could (?:that|it) be|(?:could|can) you give me"
+    r"|i need (?=the \d|next|tomorrow))\b"
     rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
@@ -95,7 +107,7 @@ _THEN = re.compile(
 )
 # "could it be a week later", "can i come a day later": from the day said; "not this
 # friday, the next one": a week after it
-_SHIFT = re.compile(r"\b(?:a|one|1) (day|week) (later|earlier)\b", re.I)
+_SHIFT = re.compile(r"\b(?:a|one|1) (day|week) (later|earlier|from then|after that)\b", re.I)
 _ONE_AFTER = re.compile(
     rf"\bnot (?:this|that) (?:coming )?(?:{_WEEKDAY})\b,? (?:but )?the (?:one after|next one"
     r"|following one)",
@@ -109,6 +121,7 @@ def _when_part(text: str, today: date) -> str:
     birth; plural parts of day as one ("mornings")."""
     text = _NOT_WHEN.sub(" ", _EITHER.sub(" ", _THATS.sub(r"\1", text)))
     text = with_holiday_dates(without_birth_date(text), today)
+    text = _INSTEAD_OF.sub(" ", text)
     moved = _FROM_TO.search(text)
     if moved:
         text = moved.group("new") if moved.group("new") else text[: moved.start()]
@@ -157,7 +170,7 @@ def _shifted(day: date | None, spoken: str) -> date | None:
     if shift is None:
         return day
     days = 7 if shift.group(1).lower() == "week" else 1
-    return day + timedelta(days=days if shift.group(2).lower() == "later" else -days)
+    return day + timedelta(days=-days if shift.group(2).lower() == "earlier" else days)
 
 
 # "i'm free monday from like 10 to 12": a window, no time to look for
