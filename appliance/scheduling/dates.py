@@ -82,6 +82,19 @@ def _words(text: str) -> str:
     t = re.sub(r"\bhalf (\d{1,2})\b(?! (?:hours?|days?|weeks?|an?)\b)", r"half past \1", t)
     t = re.sub(r"\bquarter of (?=\d)", "quarter to ", t)  # "a quarter of eleven": 10:45
     t = re.sub(r"\bforenoon\b", "morning", t)
+    # a second language's clock: "10 and half", "one and quarter", "4 less quarter", "10 and
+    # 15", Whisper's "tree o'clock"; its dates: "the day 18", "15 of december", "monday
+    # 21", "after tomorrow", "manana"
+    t = re.sub(r"\b(\d{1,2}) and (?:a )?half\b", r"\1:30", t)
+    t = re.sub(r"\b(\d{1,2}) and (?:a )?quarter\b", r"\1:15", t)
+    t = re.sub(r"\b(\d{1,2}) less (?:a )?quarter\b", r"quarter to \1", t)
+    t = re.sub(r"\b(\d{1,2}) and (15|30|45)\b", r"\1:\2", t)
+    t = re.sub(r"\btree oclock\b", "3 oclock", t)
+    t = re.sub(r"\bthe day (\d{1,2})\b", r"the \1", t)
+    t = re.sub(rf"\b(?<!the )(\d{{1,2}}) of ({_MONTH})\b", r"\2 \1", t)
+    t = re.sub(rf"\b({_WEEKDAY}) (1[3-9]|2\d|3[01])\b(?!:)", r"\1 the \2", t)
+    t = re.sub(r"(?<!day )\bafter tomorrow\b", "the day after tomorrow", t)
+    t = re.sub(r"\bma(?:n|ñ)ana\b", "tomorrow", t)
     t = re.sub(r"\b(at|around|about) ([1-9]|1[0-2])([0-5]\d)\b", r"\1 \2:\3", t)  # "at 230"
     t = re.sub(  # "thursday 9": an hour said right after the day
         rf"\b({_WEEKDAY}) ([7-9]|1[0-2])\b(?![:/]|\s*(?:st|nd|rd|th|am|pm|oclock)\b)",
@@ -205,9 +218,9 @@ def resolve_day(text: str, today: date) -> date | None:
     match = re.search(r"\bin\s+(\w+)\s+(day|week)s?\b", t)
     if match and (n := _count(match.group(1))) is not None:
         return today + timedelta(days=n * (7 if match.group(2) == "week" else 1))
-    named = re.search(rf"\b(?:{_WEEKDAY})\s+the\s+(\d{{1,2}}(?:st|nd|rd|th))\b", t)
-    if named:  # "friday the 18th": the date, not the coming Friday
-        found = _day_of_month(named.group(1), today)
+    named = re.search(rf"\b(?:{_WEEKDAY})\s+the\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)", t)
+    if named:  # "friday the 18th", "monday the 21": the date, not the coming weekday
+        found = _day_of_month(f"the {named.group(1)}th", today)
         if found is not None:
             return found
     for finder in (_month_day, _weekday, _day_of_month):

@@ -34,6 +34,8 @@ def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
         (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "ndy"),
         (re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/{_YEAR}\b"), "dny"),  # "25/03/71"
         (re.compile(rf"\b(\d{{1,2}}) (\d{{1,2}}) {year}\b"), "ndy"),
+        (re.compile(rf"\b(\d{{1,2}}) (\d{{1,2}}) {_LONG_YEAR}\b"), "dny"),  # "25 12 1979"
+        (re.compile(r"\byear (\d{4}),? month (\d{1,2}),? day (\d{1,2})\b"), "ynd"),
         (re.compile(rf"\b{_LONG_YEAR},? {_MONTH},? (?:the )?{_DAY}\b"), "ymd"),
         (re.compile(rf"\b{_LONG_YEAR},? (?:the )?{_DAY} (?:of )?{_MONTH}\b"), "ydm"),
         (re.compile(rf"\b(?:the )?{_DAY} of the {_DAY},? {year}\b"), "dny"),  # "3rd of the 7th"
@@ -59,9 +61,14 @@ def _digits(text: str) -> str:
     # "one one twenty one sixty eight": the month said digit by digit
     t = re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
     t = re.sub(r"\b19 and (\d{2})\b", r"19 \1", t)  # "nineteen and twenty eight"
+    t = re.sub(r"\b(1) (9) (\d) (\d)\b|\b(2) (0) ([0-2]) (\d)\b", _joined, t)  # "1 9 8 2"
     # Whisper's run-together digits: "314 88" (3 14 88), "0 6 0 9 0 1" (06 09 01)
     t = re.sub(r"(?<!at )\b(1[0-2]|[1-9])([0-3]\d) (\d{2}|\d{4})\b", r"\1 \2 \3", t)
     return re.sub(r"\b(\d) (\d) (\d) (\d) (\d) (\d)\b", r"\1\2 \3\4 \5\6", t)
+
+
+def _joined(m: re.Match[str]) -> str:
+    return "".join(g for g in m.groups() if g)
 
 
 def _year(said: str, month: int, day: int, today: date) -> int:

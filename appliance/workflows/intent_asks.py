@@ -181,7 +181,7 @@ ASKS: dict[Intent, list[tuple[str, float]]] = {
         (rf"^(?:it's|it is|its|just|only)(?: for)?(?: a| an| the)? (?:\w+ )?{_VISIT}"
          rf"(?: (?:a |an )?{_VISIT})?(?: only)?"
          r"(?: nothing \w+)?$|^(?:it's|it is|its) for (?:my|his|her|our) \w+$"
-         r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d|\d\d|[a-z]+ty)\b"
+         r"|\bborn in (?:nineteen|twenty|19\d\d|20\d\d|\d\d|[a-z]+ty)\b|\bborn (?:1 9|19|20)\b"
          r"|^(?:my |his |her )?(?:birthday|birth date|date of birth|dob)\b", 4.0),
         (r"^(?:yeah no|no yeah|yeah nah|nah yeah|i mean,? i guess)\b", 2.0),  # a request wins
         (r"\b(?:go ahead|yes|yeah|oh|ok|okay|sure|please)(?: and)? book it\b"

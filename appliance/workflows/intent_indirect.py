@@ -37,7 +37,7 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"|(?:earliest|first available|next available) (?:thing|slot|one|time|appointment)"
          r"|(?:somebody|someone|anybody|anyone|a doctor|the doctor) (?:can|could) (?:still )?"
          rf"see {_WHO}\b", 3.0),
-        (rf"(?<!do i )(?<!do we )(?<!does she )(?<!does he )\b(?:wants?|needs?)"
+        (rf"(?<!do i )(?<!do we )(?<!does she )(?<!does he )(?<!no )\b(?:wants?|needs?)"
          rf" (?:her|his|my|their|a|an|the) (?:[\w']+ ){{0,3}}{VISIT}", 2.5),
     ],
     Intent.RESCHEDULE: [

@@ -18,8 +18,8 @@ _WHO = r"(?:i|we|he|she|my \w+|my \w+ \w+)"
 
 SECOND_LANGUAGE: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
-        (rf"(?<!do i )(?<!do we )\b(?:want|need|like|quiero|necesito) (?:an? |the |una |un )?"
-         rf"{_APPT}\b"
+        (rf"(?<!do i )(?<!do we )(?<!no )\b(?:want|need|like|quiero|necesito)"
+         rf" (?:an? |the |una |un )?{_APPT}\b"
          r"|\bneeds? (?:the|a) doctor\b|\bneed to record\b", 3.0),
         (rf"^(?!.*\binstead\b).*(?:\bcan (?:i|we|she|he) come (?:in )?(?:{_DAYS}|on|this|next"
          rf"|at|the|in the)\b|\b(?:i|we) (?:can )?come (?:on )?{_DAYS}\b)", 3.0),
@@ -29,7 +29,7 @@ SECOND_LANGUAGE: dict[Intent, list[tuple[str, float]]] = {
          r"|morning|evening|another|other)\b|\b(?:other|another) (?:date|day|hour|doctor)\b"
          r"|\bchange (?:please )?the (?:date|day|hour|time)\b|\bcan change\b", 3.5),
         (r"\b(?:from|for) (?:the )?(?:morning|afternoon) to (?:the )?(?:morning|afternoon)\b"
-         r"|\bcan come \w+ same (?:hour|time)\b|\bgive me later\b", 4.0),
+         r"|\bcan come \w+ same (?:hour|time)\b|\bgive me later\b", 5.0),
     ],
     Intent.CANCEL: [
         (rf"\bannul\b|\bno need (?:the|my|this) {_APPT}", 4.5),

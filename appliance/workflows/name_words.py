@@ -126,6 +126,7 @@ dermatology pediatrics radiology oncology neurology urology elementary academy
 mm-hmm uh-huh mm-mm uh-uh mhm blue cross shield aetna cigna humana kaiser medicare medicaid
 tricare anthem around about whoever whatever matter through thru cheaper
 football soccer basketball baseball hockey tryouts tryout sports camp college daycare license
-licence dmv job noonish
+licence dmv job noonish buenos dias tardes noches bonjour bonjou bonsoir hola salaam salam
+namaste shalom ciao pitit mwen thyroid depression anxiety diabetes pressure asthma cholesterol
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

@@ -40,7 +40,8 @@ _HYPHEN = "xqhyphenqx"  # keeps "smith-jones" one word through normalize()
 _LABELS = {
     "first": r"\b(?:first|1st|given) name(?:'s| is)? (?:spelled )?([a-z'\-]+)",
     "last": r"\b(?:last|family) name(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
-    r"|\bsurname(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)",
+    r"|\bsurname(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
+    r"|\b([a-z'\-]+) is (?:the|my|his|her) (?:last|family)(?: name)?\b",  # "nguyen is the ..."
 }
 
 
@@ -260,7 +261,8 @@ def introduced_name(text: str) -> HeardName | None:
     "emily zhang's checkup"): what counts as a name
     outside an answer to "your full name?" (a full name, for those after "for")."""
     words = _tokens(text)
-    found = _labelled(" ".join(words)) or _marked(words, text, "first")
+    labelled = _labelled(" ".join(words))
+    found = _other_part(labelled, words, text) if labelled else _marked(words, text, "first")
     if found is not None and found.complete:
         return found
     t = " ".join(words)  # "this is denise, i'm the aide for katherine reilly": the patient
@@ -304,16 +306,33 @@ def heard_name(text: str, expect: Part = "first") -> HeardName | None:
     words = _tokens(text)
     t = " ".join(words)
     found = _labelled(t)
-    if found is not None and found.first is None:  # "my name is anh, ..., last name tran"
-        said = _marked(words, text, "first")
-        if said is not None and said.first and said.first != found.last:
-            found = HeardName(said.first, found.last)
+    if found is not None and not found.complete:
+        found = _other_part(found, words, text)
     if found is None:
         found, bare = _marked(words, text, expect), _bare(words, text, expect)
         if found is None or (not found.complete and bare is not None and bare.complete):
             found = bare  # "it's aisha, aisha thompson": the whole name said after a part
     if found is None and (hint := letter_hint(t))[0] is not None:
         found = _bare(_once(hint[1].split()), text, expect)
+    return found
+
+
+def _other_part(found: HeardName, words: list[str], raw: str) -> HeardName:
+    """A name with one part labelled, the other said around it: "my name is anh, ..., last
+    name tran"; "tran thi lan, the family name is tran" (the family name said first);
+    "wisniewski, w i s n i e w s k i, first name grzegorz" (the last name said first)."""
+    if found.first is None and found.last is not None:
+        last = found.last.lower()
+        after = _run(words, words.index(last) + 1)[:2] if last in words else []
+        if after and all(w != last for w in after):
+            return HeardName(title(" ".join(after)), found.last)  # "tran thi lan"
+        said = _marked(words, raw, "first")
+        if said is not None and said.first and said.first != found.last:
+            return HeardName(said.first, found.last)
+    if found.last is None and found.first is not None:
+        start = _run([w for w in words if w not in LEADING], 0)[:1]
+        if start and start[0] != found.first.lower():
+            return HeardName(found.first, title(start[0]))
     return found
 
 
@@ -352,6 +371,8 @@ def corrected(text: str, current: HeardName) -> HeardName | None:
     # "not gonzalez, gonzales"; "not john jones, john jonas"
     labelled = _labelled(rest)
     if labelled is not None:
+        if not (current.first or current.last):  # "wisniewski, ..., first name grzegorz"
+            labelled = _other_part(labelled, rest.split(), text)
         return current.merge(_hinted(labelled, hint))
     words = _once([w for w in rest.split() if w not in CORRECTING and w not in LEADING])
     run = _run(words, 0)

@@ -65,9 +65,13 @@ _NOT_WHEN = re.compile(
 )
 _THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
 # "the 24th, that's thursday": the weekday only says which day the date is
-_THATS = re.compile(rf"({_THE_NTH}),? that(?:'s| is| would be) (?:a )?(?:{_WEEKDAY})\b", re.I)
+_THATS = re.compile(
+    rf"((?:the day \d{{1,2}})|{_THE_NTH})((?:,? at \w+(?: in the \w+)?)?),? (?:that's|that is"
+    rf"|that would be|it's|is|which is) (?:a )?(?:{_WEEKDAY})\b",
+    re.I,
+)
 _HOUR_WORD = (
-    r"(?:half |quarter )?(?:past |to )?(?:\d{1,2}(?::\d\d)?(?: ?[ap]\.?m\.?)?|one|two|three"
+    r"(?:half |quarter )?(?:past |to )?(?:\d{1,2}(?:[: ]\d\d)?(?: ?[ap]\.?m\.?)?|one|two|three"
     r"|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
 )
 # two days or two times offered as a question ("today or tomorrow?", "is it 9 or 9:30",
@@ -84,13 +88,10 @@ _AFTER = re.compile(
     re.I,
 )  # (not "quarter after ten": a time)
 _BEFORE = re.compile(rf"\bbefore ({_HOUR})\b(?! (?:days?|weeks?))", re.I)
-_FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$|\binstead of\b.+$", re.I)
-# "instead of today for my sick visit, at noon": only the day or time given up goes
-_INSTEAD_OF = re.compile(
-    rf"\binstead of (?:the |my )?(?:today|tomorrow|{_WEEKDAY}|the \d+\w*|\d{{1,2}}(?::\d\d)?"
-    r"(?: ?[ap]m)?)\b(?=.*\b(?:at|around) \w+)",
-    re.I,
-)
+_FROM_TO = re.compile(r"\bfrom\b.+?\bto\b(?P<new>.+)$", re.I)
+# "instead of today, at noon", "instead of the check up on the 21, ... the 28": what is
+# given up, to the end of its clause
+_INSTEAD_OF = re.compile(r"\binstead of\b[^,.;?]*", re.I)
 # what comes after one of these is the day the caller wants now; the one before it is
 # the day they have (or, after a correction, "tuesday no wait wednesday", the one meant)
 _THEN = re.compile(
@@ -98,7 +99,8 @@ _THEN = re.compile(
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
     r"|not possible|no good|can i get|make that|could (?:that|it) be|(?:could|can) you give me"
-    r"|i need (?=the \d|next|tomorrow))\b"
+    r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b)"
+    r"|(?:other|another|different) day)\b"
     rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
@@ -119,9 +121,8 @@ _TODAY = re.compile(r"\bthis (?:morning|afternoon|evening)\b|\btonight\b", re.I)
 def _when_part(text: str, today: date) -> str:
     """The words that say when, without ordinals of choice, greetings and a date of
     birth; plural parts of day as one ("mornings")."""
-    text = _NOT_WHEN.sub(" ", _EITHER.sub(" ", _THATS.sub(r"\1", text)))
+    text = _NOT_WHEN.sub(" ", _EITHER.sub(" ", _THATS.sub(r"\1\2", _INSTEAD_OF.sub(" ", text))))
     text = with_holiday_dates(without_birth_date(text), today)
-    text = _INSTEAD_OF.sub(" ", text)
     moved = _FROM_TO.search(text)
     if moved:
         text = moved.group("new") if moved.group("new") else text[: moved.start()]

@@ -5,11 +5,17 @@ particles after a relative. New phrasings, not the tuning lines; each case faile
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from appliance.llm.understanding import Intent
+from appliance.workflows.identity import birth_date
 from appliance.workflows.intents import read
 from appliance.workflows.names import introduced_name
+from appliance.workflows.verify import heard_in_answer
+from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
 from tests.understanding_eval import demo_vocabulary
 
@@ -76,3 +82,59 @@ def test_a_provider_called_by_first_name(said: str, provider: str | None) -> Non
 def test_middle_names_particles_and_titles(said: str, name: tuple[str, str] | None) -> None:
     found = introduced_name(said)
     assert (found.pair() if found else None) == name
+
+
+NOW = datetime(2027, 5, 12, 9, 10, tzinfo=ZoneInfo("America/New_York"))  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("tomorrow at 9 and half", date(2027, 5, 13), time(9, 30)),
+        ("friday at 11 and quarter", date(2027, 5, 14), time(11, 15)),
+        ("at 3 less quarter", None, time(14, 45)),
+        ("at 10 and 45 is good", None, time(10, 45)),
+        ("the day 20, at 9", date(2027, 5, 20), time(9, 0)),
+        ("i want the 3 of june", date(2027, 6, 3), None),
+        ("monday 24", date(2027, 5, 24), None),
+        ("is possible after tomorrow", date(2027, 5, 14), None),
+        ("manana por favor", date(2027, 5, 13), None),
+        ("the 20 at 9 in the morning, is thursday, yes?", date(2027, 5, 20), time(9, 0)),
+        ("my appointment is today, i want friday instead", date(2027, 5, 14), None),
+        ("instead of the physical on the 18, i want to make it the 25", date(2027, 5, 25), None),
+        ("is it on monday at 2 or 2 30", date(2027, 5, 17), None),
+    ],
+)
+def test_days_and_times_in_a_second_language(said: str, day: date | None, at: time | None) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.at) == (day, at)
+
+
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("born 24 6 1971", date(1971, 6, 24)),
+        ("one nine six five, march the 2", date(1965, 3, 2)),
+        ("year 1958, month 11, day 9", date(1958, 11, 9)),
+        ("my birthday, 7 july, 1 9 8 8", date(1988, 7, 7)),
+    ],
+)
+def test_birth_dates_in_a_second_language(said: str, born: date) -> None:
+    assert birth_date(said, NOW.date()) == born
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("my name is pham thu ha, pham is the family name", ("Thu Ha", "Pham")),
+        ("kowalski, k o w a l s k i, first name jan", ("Jan", "Kowalski")),
+        ("his name bao, family name tran", ("Bao", "Tran")),
+    ],
+)
+def test_names_with_the_family_name_said(said: str, name: tuple[str, str]) -> None:
+    assert heard_in_answer(said) == name
+
+
+def test_greetings_and_conditions_are_no_names() -> None:
+    assert introduced_name("buenos dias, i need a checkup") is None
+    assert introduced_name("refill of my medicine for thyroid, levothyroxine") is None
