@@ -85,14 +85,17 @@ def _words(text: str) -> str:
     # a second language's clock: "10 and half", "one and quarter", "4 less quarter", "10 and
     # 15", Whisper's "tree o'clock"; its dates: "the day 18", "15 of december", "monday
     # 21", "after tomorrow", "manana"
-    t = re.sub(r"\b(\d{1,2}) and (?:a )?half\b", r"\1:30", t)
-    t = re.sub(r"\b(\d{1,2}) and (?:a )?quarter\b", r"\1:15", t)
-    t = re.sub(r"\b(\d{1,2}) less (?:a )?quarter\b", r"quarter to \1", t)
-    t = re.sub(r"\b(\d{1,2}) and (15|30|45)\b", r"\1:\2", t)
+    # (only as a clock time: "two and a half weeks", "he is 4 and a half" are no times)
+    clock = r"(^|\b(?:at|around|about|by) )"
+    t = re.sub(rf"{clock}(\d{{1,2}}) and (?:a )?half\b", r"\1\2:30", t)
+    t = re.sub(rf"{clock}(\d{{1,2}}) and (?:a )?quarter\b", r"\1\2:15", t)
+    t = re.sub(rf"{clock}(\d{{1,2}}) less (?:a )?quarter\b", r"\1quarter to \2", t)
+    t = re.sub(rf"{clock}(\d{{1,2}}) and (15|30|45)\b", r"\1\2:\3", t)
     t = re.sub(r"\btree oclock\b", "3 oclock", t)
-    t = re.sub(r"\bthe day (\d{1,2})\b", r"the \1", t)
+    t = re.sub(r"\bthe day (\d{1,2})\b(?! of)", r"the \1", t)
     t = re.sub(rf"\b(?<!the )(\d{{1,2}}) of ({_MONTH})\b", r"\2 \1", t)
-    t = re.sub(rf"\b({_WEEKDAY}) (1[3-9]|2\d|3[01])\b(?!:)", r"\1 the \2", t)
+    t = re.sub(rf"\b({_WEEKDAY}) (1[3-9]|2\d|3[01])\b(?!:| (?:minutes|mins|hours|days|weeks))",
+               r"\1 the \2", t)  # fmt: skip
     t = re.sub(r"(?<!day )\bafter tomorrow\b", "the day after tomorrow", t)
     t = re.sub(r"\bma(?:n|ñ)ana\b", "tomorrow", t)
     t = re.sub(r"\b(at|around|about) ([1-9]|1[0-2])([0-5]\d)\b", r"\1 \2:\3", t)  # "at 230"

@@ -29,7 +29,8 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          rf"|someone|anybody|anyone|you|she|he) (?:still )?see {_WHO}\b", 3.0),
         (rf"(?<!was going to )(?<!were going to )\bbring(?:ing)? (?:in )?{_WHO}"
          r"(?: [\w']+){0,3}? in\b|\bbring in (?:my|our|his|her)\b|\bset (?:me|him|her|us) up\b"
-         r"|\bsign on with\b", 3.0),
+         r"|\bsign on with\b|(?<!did you )(?<!did they )(?<!you guys )\bput"
+         r" (?:me|him|her|us|them|my \w+) (?:down |in )?for\b", 3.0),
         (r"(?:should|could|can|to|ought to) (?:take a )?look at (?:her|him|me|them)\b"
          rf"|could (?:we|i) do (?:that|it|this) (?:on )?{_DAYS}", 3.0),
         (rf"can (?:i|we) do (?:a|an|my|the) (?:\w+ ){{0,2}}{VISIT}\b.{{0,40}}{_DAYS}"
@@ -91,7 +92,9 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
         (r"\bhave a word with\b|^nurse please\b|\bask (?:a|the) nurse something\b", 4.0),
     ],
     Intent.GOODBYE: [
-        (r"much obliged|good day to you|\b(?:gotta|got to) run\b|break'?s over|\blater$", 4.0),
+        (r"much obliged|good day to you|\b(?:gotta|got to) run\b|break'?s over"
+         r"|(?:^|\b(?:ok|okay|alright|bye|cool|thanks|see you|catch you|talk to you|work)\b )"
+         r"later$", 4.0),
     ],
     Intent.INFORM: [
         (r"^(?:whoever|whichever|whatever|anyone|anybody)\b.{0,25}\b(?:don't mind|is fine"

@@ -25,8 +25,9 @@ SECOND_LANGUAGE: dict[Intent, list[tuple[str, float]]] = {
          rf"|at|the|in the)\b|\b(?:i|we) (?:can )?come (?:on )?{_DAYS}\b)", 3.0),
     ],
     Intent.RESCHEDULE: [
-        (rf"\b(?:change|move|pass|put)\b.{{0,40}}\b(?:for|to) (?:the )?(?:{_DAYS}|afternoon"
-         r"|morning|evening|another|other)\b|\b(?:other|another) (?:date|day|hour|doctor)\b"
+        (rf"\b(?:change|move|pass)\b.{{0,40}}\b(?:for|to) (?:the )?(?:{_DAYS}|afternoon"
+         r"|morning|evening|another|other)\b"
+         r"|(?<!the )\b(?:other|another) (?:date|day|hour|doctor)\b"
          r"|\bchange (?:please )?the (?:date|day|hour|time)\b|\bcan change\b", 3.5),
         (r"\b(?:from|for) (?:the )?(?:morning|afternoon) to (?:the )?(?:morning|afternoon)\b"
          r"|\bcan come \w+ same (?:hour|time)\b|\bgive me later\b", 5.0),

@@ -100,7 +100,7 @@ _THEN = re.compile(
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
     r"|not possible|no good|can i get|make that|could (?:that|it) be|(?:could|can) you give me"
     r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b)"
-    r"|(?:other|another|different) day)\b"
+    r"|(?<!the )(?:other|another|different) day)\b"
     rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"

@@ -138,3 +138,40 @@ def test_names_with_the_family_name_said(said: str, name: tuple[str, str]) -> No
 def test_greetings_and_conditions_are_no_names() -> None:
     assert introduced_name("buenos dias, i need a checkup") is None
     assert introduced_name("refill of my medicine for thyroid, levothyroxine") is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "my son is two and a half and has had a fever for 3 days",
+        "she is 4 and a half, she needs a checkup",
+        "i take 1 and a half tablets at night",
+        "the day 2 of my antibiotics i got a rash",
+    ],
+)
+def test_ages_and_amounts_are_no_clock_times(said: str) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.at) == (None, None)
+
+
+def test_a_weekday_before_a_count_of_hours_is_that_weekday() -> None:
+    assert when_wanted("i work monday 20 hours a week", NOW, None).day == date(2027, 5, 17)
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("the other day i called and nobody answered, i need a refill on my inhaler",
+         Intent.REFILL),
+        ("can you put me down for tuesday at 3", Intent.BOOK),
+        ("could you put my son in for friday morning", Intent.BOOK),
+        ("what day did you put me down for", Intent.APPOINTMENT_STATUS),
+    ],
+)  # fmt: skip
+def test_the_second_language_rows_leave_plain_requests_alone(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+def test_waking_up_early_is_neither_a_danger_nor_a_goodbye() -> None:
+    said = read("i can't wake up early for an 8 am, can i get something later").intent
+    assert said not in (Intent.EMERGENCY, Intent.GOODBYE)
