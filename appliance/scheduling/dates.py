@@ -96,7 +96,9 @@ def _words(text: str) -> str:
     t = re.sub(rf"\b(?<!the )(\d{{1,2}}) of ({_MONTH})\b", r"\2 \1", t)
     t = re.sub(rf"\b({_WEEKDAY}) (1[3-9]|2\d|3[01])\b(?!:| (?:minutes|mins|hours|days|weeks))",
                r"\1 the \2", t)  # fmt: skip
-    t = re.sub(r"(?<!day )\bafter tomorrow\b", "the day after tomorrow", t)
+    # "after tomorrow" said for the day after it; "anything after tomorrow" is a limit
+    t = re.sub(r"(?:^|(?<=\bcome )|(?<=\bpossible )|(?<=\bmaybe ))after tomorrow\b",
+               "the day after tomorrow", t)  # fmt: skip
     t = re.sub(r"\bma(?:n|ñ)ana\b", "tomorrow", t)
     t = re.sub(r"\b(at|around|about) ([1-9]|1[0-2])([0-5]\d)\b", r"\1 \2:\3", t)  # "at 230"
     t = re.sub(  # "thursday 9": an hour said right after the day

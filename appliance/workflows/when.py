@@ -54,6 +54,7 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:any|on a|every) (?:{_WEEKDAY})\b(?! (?:appointments?|openings?|slots?|times?|spots?))"
     rf"|\b(?:any ?day|anything) but (?:{_WEEKDAY})\b"
     r"|\bsame (?:time|day) as (?:today|last time|before)\b"
+    rf"|\b(?:anything|any ?time|something|some ?time|any day) after (?:{_DAY_WORD})\b"  # a limit
     r"|\b(?:can't|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
     r"|\bi work (?:mornings|afternoons|evenings|nights|days)\b"
     # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"

@@ -175,3 +175,16 @@ def test_the_second_language_rows_leave_plain_requests_alone(said: str, intent: 
 def test_waking_up_early_is_neither_a_danger_nor_a_goodbye() -> None:
     said = read("i can't wake up early for an 8 am, can i get something later").intent
     assert said not in (Intent.EMERGENCY, Intent.GOODBYE)
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("do you have anything after tomorrow", None),  # a limit, no day
+        ("any time after friday works", None),
+        ("after tomorrow, is possible?", date(2027, 5, 14)),  # the day after tomorrow
+        ("we come after tomorrow", date(2027, 5, 14)),
+    ],
+)
+def test_after_tomorrow_as_a_limit_and_as_a_day(said: str, day: date | None) -> None:
+    assert when_wanted(said, NOW, None).day == day
