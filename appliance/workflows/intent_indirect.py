@@ -31,6 +31,8 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"(?: [\w']+){0,3}? in\b|\bbring in (?:my|our|his|her)\b|\bset (?:me|him|her|us) up\b"
          r"|\bsign on with\b|(?<!did you )(?<!did they )(?<!you guys )\bput"
          r" (?:me|him|her|us|them|my \w+) (?:down |in )?for\b", 3.0),
+        (r"\bneeds? (?:his|her|my|their|a) (?:\w+ ){0,2}(?:checked|looked at|seen to)\b"
+         r"|\bcan (?:i|we) (?:book|come in|come) again\b", 3.5),
         (r"(?:should|could|can|to|ought to) (?:take a )?look at (?:her|him|me|them)\b"
          rf"|could (?:we|i) do (?:that|it|this) (?:on )?{_DAYS}", 3.0),
         (rf"can (?:i|we) do (?:a|an|my|the) (?:\w+ ){{0,2}}{VISIT}\b.{{0,40}}{_DAYS}"

@@ -76,3 +76,18 @@ def test_a_first_name_said_before_the_last_name_is_labelled() -> None:
 )
 def test_plain_requests(said: str, intent: Intent) -> None:
     assert read(said).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("my wife needs her stitches looked at on friday", Intent.BOOK),
+        ("i missed it last time, can i book again for tuesday", Intent.BOOK),
+    ],
+)
+def test_plain_bookings(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+def test_the_day_someone_moved_here_is_no_day_to_book() -> None:
+    assert when_wanted("we moved here the 3rd of april, can we register", NOW, None).day is None
