@@ -223,7 +223,11 @@ def resolve_day(text: str, today: date) -> date | None:
     match = re.search(r"\bin\s+(\w+)\s+(day|week)s?\b", t)
     if match and (n := _count(match.group(1))) is not None:
         return today + timedelta(days=n * (7 if match.group(2) == "week" else 1))
-    named = re.search(rf"\b(?:{_WEEKDAY})\s+the\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)", t)
+    named = re.search(
+        rf"\b(?:{_WEEKDAY})\s+the\s+(\d{{1,2}})(?:(?:st|nd|rd|th)\b|\b(?!:|\s+[0-5]\d\b"
+        r"|\s*(?:am|pm|oclock|o'clock)\b))",
+        t,
+    )  # "thursday the 2 oclock" is a time on a thursday
     if named:  # "friday the 18th", "monday the 21": the date, not the coming weekday
         found = _day_of_month(f"the {named.group(1)}th", today)
         if found is not None:

@@ -41,7 +41,7 @@ _LABELS = {
     "first": r"\b(?:first|1st|given) name(?:'s| is)? (?:spelled )?([a-z'\-]+)",
     "last": r"\b(?:last|family) name(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
     r"|\bsurname(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
-    r"|\b([a-z'\-]+) is (?:the|my|his|her) (?:last|family)(?: name)?\b",  # "nguyen is the ..."
+    r"|\b([a-z'\-]+) is (?:the|my|his|her) (?:last name|family name|family)\b",  # "nguyen is ..."
 }
 
 

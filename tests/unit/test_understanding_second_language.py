@@ -13,7 +13,7 @@ import pytest
 from appliance.llm.understanding import Intent
 from appliance.workflows.identity import birth_date
 from appliance.workflows.intents import read
-from appliance.workflows.names import introduced_name
+from appliance.workflows.names import HeardName, heard_name, introduced_name
 from appliance.workflows.verify import heard_in_answer
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
@@ -188,3 +188,23 @@ def test_waking_up_early_is_neither_a_danger_nor_a_goodbye() -> None:
 )
 def test_after_tomorrow_as_a_limit_and_as_a_day(said: str, day: date | None) -> None:
     assert when_wanted(said, NOW, None).day == day
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("do you have thursday the 2 o'clock", date(2027, 5, 13), time(14, 0)),
+        ("tuesday the 10 30 one please", date(2027, 5, 18), time(10, 30)),
+        ("monday the 24", date(2027, 5, 24), None),
+    ],
+)
+def test_a_weekday_before_the_hour_is_still_that_weekday(
+    said: str, day: date, at: time | None
+) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.at) == (day, at)
+
+
+def test_a_month_said_to_be_the_last_is_no_last_name() -> None:
+    assert heard_name("june is the last month i can do") is None
+    assert heard_name("okafor is the family name") == HeardName(None, "Okafor")
