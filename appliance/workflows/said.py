@@ -22,7 +22,8 @@ from appliance.scheduling.model import AppointmentType, Provider
 from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date
 from appliance.workflows.kb import KnowledgeBase
-from appliance.workflows.names import heard_name, introduced_name
+from appliance.workflows.names import heard_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.names_spelling import letter_hint
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal

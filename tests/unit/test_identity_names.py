@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.workflows.identity import HeardName, corrected, full_name, heard_name
-from appliance.workflows.names import introduced_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.names_spelling import apply_letter, join_spelled
 from appliance.workflows.verify import heard_in_answer
 

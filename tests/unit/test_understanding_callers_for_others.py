@@ -13,7 +13,7 @@ import pytest
 
 from appliance.llm.understanding import Intent
 from appliance.workflows.intents import read
-from appliance.workflows.names import introduced_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.verify import heard_in_answer
 from appliance.workflows.when import when_wanted
 

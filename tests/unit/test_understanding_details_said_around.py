@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.workflows.identity import birth_date
-from appliance.workflows.names import introduced_name, title
+from appliance.workflows.names import title
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.when import when_wanted
 
 pytestmark = pytest.mark.unit

@@ -15,7 +15,8 @@ import pytest
 
 from appliance.llm.understanding import Intent
 from appliance.workflows.intents import read
-from appliance.workflows.names import heard_name, introduced_name
+from appliance.workflows.names import heard_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
 from tests.understanding_eval import demo_vocabulary

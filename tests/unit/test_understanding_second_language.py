@@ -13,7 +13,8 @@ import pytest
 from appliance.llm.understanding import Intent
 from appliance.workflows.identity import birth_date
 from appliance.workflows.intents import read
-from appliance.workflows.names import HeardName, heard_name, introduced_name
+from appliance.workflows.names import HeardName, heard_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.verify import heard_in_answer
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal

@@ -15,7 +15,7 @@ from appliance.scheduling.dates import resolve
 from appliance.workflows.answers import Answer, classify
 from appliance.workflows.identity import birth_date, without_birth_date
 from appliance.workflows.intents import read
-from appliance.workflows.names import introduced_name
+from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.said import read_details
 from appliance.workflows.understander import Understander
 from appliance.workflows.verify import heard_in_answer
