@@ -8,6 +8,7 @@ Tuesday") are carried in `state.wanted` and used when the flow reaches them.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,9 @@ async def after_identity(e: WorkflowEngine, u: Understanding) -> Decision:
     if s.task == Intent.CANCEL:
         s.stage = Stage.CONFIRM_CANCEL
         return Decision(t.confirm_cancel(first.start, name))
+    if s.wanted is not None and s.wanted.when.day == first.start.astimezone(e.tz).date():
+        # "i can't make it on wednesday": the day being moved away from, never one to offer
+        s.wanted = replace(s.wanted, when=replace(s.wanted.when, day=None))
     s.stage = Stage.CHOOSE_DAY
     return Decision(f"You have {t.when(first.start)} with {name}. {t.ASK_DAY}")
 

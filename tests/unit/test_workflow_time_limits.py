@@ -117,3 +117,27 @@ def test_two_doctors_asked_as_a_question_name_none() -> None:
     words = "am i scheduled with doctor patel or doctor alvarez"
     assert read_details(words, demo_vocabulary(), NOW).provider is None
     assert read_details("with doctor patel please", demo_vocabulary(), NOW).provider == "patel"
+
+
+async def test_a_reschedule_never_looks_on_the_day_being_moved_away_from(tmp_path: Path) -> None:
+    """ "I can't make it on wednesday, can we find another time", then no day in the answer:
+    the openings are looked for without that day, not on it."""
+    database = Database.open(tmp_path / "m.db", "ab" * 32, MIGRATIONS)
+    import_directory(database, ASSETS / "schedule")
+    recording = RecordingSchedule(database, TZ, now=lambda: NOW)
+    try:
+        wednesday = date(2026, 11, 25)
+        [slot] = await recording.find_slots(SlotQuery("checkup", day=wednesday, limit=1))
+        await recording.book("p1", slot, None)
+        engine = WorkflowEngine(recording, KB, TZ, clock=lambda: NOW)
+        for text, intent in (
+            ("I can't make it on wednesday, can we find another time", Intent.RESCHEDULE),
+            (MARIA, Intent.INFORM),
+            ("whatever you have is fine", Intent.INFORM),
+        ):
+            said = read_details(text, Vocabulary(kb=KB), NOW)
+            await engine.turn(Understanding(intent, said, False, 0.9, "rules"), text)
+        assert recording.queries[-1].day != wednesday
+        assert all(s.start.astimezone(TZ).date() != wednesday for s in engine.state.offered)
+    finally:
+        database.close()
