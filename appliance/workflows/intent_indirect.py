@@ -18,6 +18,9 @@ from appliance.workflows.intent_callers import VISIT
 
 _DAYS = rf"(?:{'|'.join(WEEKDAYS)}|tomorrow|today|the \d+\w*|(?:{'|'.join(MONTHS)}) \w+)"
 _WHO = r"(?:me|him|her|us|them|my \w+|our \w+)"
+# a kind of visit, not "an appointment": "I need an appointment" stays a weak phrase (the
+# model may weigh it where it is asked)
+_KIND = r"(?:checkup|check up|physical|followup|follow up|consult\w*|sick visit|recheck)"
 _TESTS = (
     r"(?:x ray|xray|scan|ekg|ecg|heart tracing|mri|ultrasound|mammogram|biopsy|blood work"
     r"|bloodwork|labs?|urine|sample|swab|culture|bone density)"
@@ -41,7 +44,7 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
          r"|(?:somebody|someone|anybody|anyone|a doctor|the doctor) (?:can|could) (?:still )?"
          rf"see {_WHO}\b", 3.0),
         (rf"(?<!do i )(?<!do we )(?<!does she )(?<!does he )(?<!no )\b(?:wants?|needs?)"
-         rf" (?:her|his|my|their|a|an|the) (?:[\w']+ ){{0,3}}{VISIT}", 2.5),
+         rf" (?:her|his|my|their|a|an|the) (?:[\w']+ ){{0,3}}{_KIND}", 2.5),
     ],
     Intent.RESCHEDULE: [
         (r"\bneed it (?:earlier|later|sooner|moved)\b|\bbe moved to\b", 4.0),

@@ -18,8 +18,11 @@ _WHO = r"(?:i|we|he|she|my \w+|my \w+ \w+)"
 
 SECOND_LANGUAGE: dict[Intent, list[tuple[str, float]]] = {
     Intent.BOOK: [
-        (rf"(?<!do i )(?<!do we )(?<!no )\b(?:want|need|like|quiero|necesito)"
-         rf" (?:an? |the |una |un )?{_APPT}\b"
+        # without an article ("i want appointment", "quiero una cita"): "I need an
+        # appointment" stays a weak phrase, for the model to weigh where it is asked
+        (r"(?<!do i )(?<!do we )(?<!no )\b(?:want|need|quiero|necesito) (?:appointment|cita"
+         r"|consulta|una cita|una consulta|un turno|(?:an? |the )(?:check ?up|physical|follow ?up"
+         r"|consult\w*|video visit|visit))\b(?! (?:moved|changed|cancel\w*|reschedul\w*))"
          r"|\bneeds? (?:the|a) doctor\b|\bneed to record\b", 3.0),
         (rf"^(?!.*\binstead\b).*(?:\bcan (?:i|we|she|he) come (?:in )?(?:{_DAYS}|on|this|next"
          rf"|at|the|in the)\b|\b(?:i|we) (?:can )?come (?:on )?{_DAYS}\b)", 3.0),
