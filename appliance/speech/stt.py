@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -172,13 +173,28 @@ class WhisperStt:
         cfg = self._cfg
         low = _low_words(parts, cfg.low_word_probability) if cfg.word_confidence else None
         return Transcript(
-            text=" ".join(s.text.strip() for s in parts).strip(),
+            text=without_repeats(" ".join(s.text.strip() for s in parts).strip()),
             language=LANGUAGE,
             avg_logprob=float(np.mean([s.avg_logprob for s in parts])),
             no_speech_prob=float(np.mean([s.no_speech_prob for s in parts])),
             duration=duration,
             low_words=low,
         )
+
+
+def without_repeats(text: str) -> str:
+    """`text` without a sentence of three words or more said again right after itself:
+    Whisper's loop on a short window ("Where should I park? Where should I park?"), not a
+    caller's (people repeat words, rarely a whole sentence at once)."""
+    kept: list[str] = []
+    last: list[str] = []
+    for sentence in re.findall(r"[^.?!]+[.?!]*", text):
+        words = re.sub(r"[^a-z0-9' ]", " ", sentence.lower()).split()
+        if len(words) >= 3 and words == last:
+            continue
+        kept.append(sentence.strip())
+        last = words
+    return " ".join(kept)
 
 
 def _low_words(parts: list[Any], below: float) -> int:

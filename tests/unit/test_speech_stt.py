@@ -327,3 +327,25 @@ def test_cpu_that_does_not_load_is_a_coded_error_without_a_retry(tmp_path: Path)
         WhisperStt.load(_model_dir(tmp_path), GPU, loader=loader)
     assert err.value.code == "stt-load-failed"
     assert [a[0] for a in loader.asked] == ["cuda", "cpu"]
+
+
+@pytest.mark.parametrize(
+    ("segments", "text"),
+    [
+        # Whisper's loop on a short window: the whole sentence again, in one segment or two
+        ([" Where should I park when I arrive? Where should I park when I arrive?"],
+         "Where should I park when I arrive?"),
+        ([" Where should I park?", " Where should I park?"], "Where should I park?"),
+        # a caller's own repeats stay: short ones, and a sentence said again later
+        ([" No. No. I said Tuesday."], "No. No. I said Tuesday."),
+        ([" Today, today, is possible today?"], "Today, today, is possible today?"),
+        ([" I need a refill. It is urgent. I need a refill."],
+         "I need a refill. It is urgent. I need a refill."),
+    ],
+)  # fmt: skip
+def test_a_sentence_whisper_repeats_right_after_itself_is_kept_once(
+    segments: list[str], text: str
+) -> None:
+    stt = WhisperStt(FakeWhisper([Segment(s, -0.2, 0.1) for s in segments]), STT)
+    assert stt.transcribe_pcm(bytes(3200), 16_000).text == text
+    stt.close()
