@@ -186,15 +186,16 @@ def without_repeats(text: str) -> str:
     """`text` without a sentence of three words or more said again right after itself:
     Whisper's loop on a short window ("Where should I park? Where should I park?"), not a
     caller's (people repeat words, rarely a whole sentence at once)."""
+    sentences = re.split(r"(?<=[.?!])\s+", text)  # never inside "617.555.0142" or "101.5"
     kept: list[str] = []
     last: list[str] = []
-    for sentence in re.findall(r"[^.?!]+[.?!]*", text):
+    for sentence in sentences:
         words = re.sub(r"[^a-z0-9' ]", " ", sentence.lower()).split()
         if len(words) >= 3 and words == last:
             continue
-        kept.append(sentence.strip())
+        kept.append(sentence)
         last = words
-    return " ".join(kept)
+    return text if len(kept) == len(sentences) else " ".join(kept)  # as said when no loop
 
 
 def _low_words(parts: list[Any], below: float) -> int:

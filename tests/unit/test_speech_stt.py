@@ -349,3 +349,16 @@ def test_a_sentence_whisper_repeats_right_after_itself_is_kept_once(
     stt = WhisperStt(FakeWhisper([Segment(s, -0.2, 0.1) for s in segments]), STT)
     assert stt.transcribe_pcm(bytes(3200), 16_000).text == text
     stt.close()
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        " My number is 617.555.0142, and her temperature is 101.5.",
+        " It's at 10.30, isn't it?  Yes.",
+    ],
+)
+def test_a_transcript_without_a_loop_is_kept_exactly_as_whisper_wrote_it(said: str) -> None:
+    stt = WhisperStt(FakeWhisper([Segment(said, -0.2, 0.1)]), STT)
+    assert stt.transcribe_pcm(bytes(3200), 16_000).text == said.strip()
+    stt.close()
