@@ -137,6 +137,9 @@ async def run_standalone(settings: Settings, config: Path | None = None) -> int:
         Console.from_settings(db, settings),
     )
     server = AdminServer(app, host, port, tls)
+    # a request served while start() still waits for the listener sees the admin as
+    # starting, never a /healthz without it
+    health.set("admin", False, "starting")
     try:
         await server.start()
         health.set("admin", True, f"listening on {host}:{server.port}")

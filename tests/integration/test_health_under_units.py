@@ -126,7 +126,9 @@ def test_the_admin_unit_sees_every_unit(
     with units(tmp_path, models_dir) as host:
         host.start("admin", "admin")
         # alone, the admin is not "ok": the edge and the worker have not reported
-        found = host.wait_for(lambda code, c: code == 503 and "agent-0" in c, 60)
+        found = host.wait_for(  # the admin reports itself once it listens
+            lambda code, c: code == 503 and "agent-0" in c and c.get("admin", {}).get("ok"), 60
+        )
         assert found["sip-edge"]["ok"] is False and found["agent-0"]["ok"] is False
         assert found["sip-edge"]["detail"].startswith("no report in ")
         assert found["store"]["ok"] and found["admin"]["ok"]
