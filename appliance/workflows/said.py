@@ -31,7 +31,7 @@ from appliance.workflows.wording import normal
 # what callers call each kind of visit, by words in the type's id or name
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "physical": ("physical", "annual exam", "yearly exam", "wellness", "annual checkup",
-                 "fiscal"),
+                 "fiscal", "my annual", "annual visit", "annual appointment"),
     "checkup": ("checkup", "routine visit", "regular visit", "well child", "well baby",
                 "well check", "well visit"),
     "sick": ("sick visit", "sick appointment"),

@@ -101,8 +101,9 @@ _THEN = re.compile(
     r"\b(?:but|instead|i'd like|i would like|can i have|could i have|put it back to"
     r"|move it to|change it to|to the|anymore|any more|how about|what about|could we"
     r"|can we|make it|is it possible|no wait|wait no|no actually|actually|i mean|i meant"
-    r"|not possible|no good|can i get|make that|could (?:that|it) be|(?:could|can) you give me"
-    r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b)"
+    r"|not possible|no good|can i get|make that|could (?:that|it) be"
+    r"|(?:could|can) you give me|you can give me"
+    r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b|at \d)"
     r"|(?<!the )(?:other|another|different) day)\b"
     rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
@@ -133,24 +134,45 @@ def _when_part(text: str, today: date) -> str:
     return re.sub(r"\b(morning|afternoon|evening)s\b", r"\1", text, flags=re.I)
 
 
+def _tail(spoken: str, mark: re.Match[str], now: datetime) -> Resolved:
+    rest = spoken[mark.end() :]
+    bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
+    if (
+        re.search(
+            r"\b(?:to|make it|make that|no,?|be)(?: like| about| around| maybe)?\s*$", mark.group(0)
+        )
+        and bare_hour
+    ):
+        rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
+    return resolve(rest, now)
+
+
+def _before_instead(spoken: str, mark: re.Match[str], now: datetime) -> Resolved | None:
+    """ "make my 11:30 a 1:30 instead", "could we do the 16th instead": the few words
+    before a closing "instead" say the new time."""
+    if mark.group(0).lower() != "instead":
+        return None
+    words = spoken[: mark.start()].split()[-3:]
+    found = resolve(" ".join(words), now)
+    return found if found.said else None
+
+
 def _after_last_change(spoken: str, now: datetime) -> Resolved | None:
     """What is said after the last change word that is followed by a day or time ("at 4
-    today, is it possible to come at 2 instead": after "is it possible", not "instead")."""
+    today, is it possible to come at 2 instead": after "is it possible", not "instead");
+    a day missing there comes from the nearest change before it ("the 16th instead, in
+    the afternoon")."""
+    found: list[Resolved] = []
     for mark in reversed(list(_THEN.finditer(spoken))):
-        rest = spoken[mark.end() :]
-        bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
-        if (
-            re.search(
-                r"\b(?:to|make it|make that|no,?|be)(?: like| about| around| maybe)?\s*$",
-                mark.group(0),
-            )
-            and bare_hour
-        ):
-            rest = "at " + rest.lstrip()  # "change that to 3 the same day": a time
-        tail = resolve(rest, now)
-        if tail.said:
-            return tail
-    return None
+        tail = _tail(spoken, mark, now)
+        found += [r for r in (tail if tail.said else None, _before_instead(spoken, mark, now)) if r]
+    if not found:
+        return None
+    first = found[0]
+    if first.day is None and first.after is None:
+        day = next((r.day for r in found[1:] if r.day is not None), None)
+        first = replace(first, day=day)
+    return first
 
 
 def _bound(pattern: re.Pattern[str], text: str) -> time | None:
@@ -201,7 +223,7 @@ def _when_read(text: str, now: datetime, dob: date | None) -> Resolved:
     if not later.said:
         later = whole
     day = later.day or (whole.day if later is not whole and not later.after else None)
-    if day is None and _TODAY.search(spoken):
+    if day is None and later.after is None and _TODAY.search(spoken):
         day = now.date()
     day = _shifted(day, text)
     if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):

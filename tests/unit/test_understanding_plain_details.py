@@ -92,3 +92,13 @@ def test_plain_bookings(said: str, intent: Intent) -> None:
 
 def test_the_day_someone_moved_here_is_no_day_to_book() -> None:
     assert when_wanted("we moved here the 3rd of april, can we register", NOW, None).day is None
+
+
+def test_a_callers_annual_is_the_physical() -> None:
+    """ "my annual" is the yearly physical; an annual deductible is no visit."""
+    vocabulary = demo_vocabulary()
+    assert (
+        vocabulary.appointment_type(normal("can i get my annual in with doctor li")) == "physical"
+    )
+    assert vocabulary.appointment_type(normal("i'd like to set up an annual visit")) == "physical"
+    assert vocabulary.appointment_type(normal("did i meet the annual deductible")) is None

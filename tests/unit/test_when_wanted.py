@@ -50,3 +50,33 @@ def test_the_numbers_of_a_birth_date_are_not_a_time() -> None:
 
 def test_the_week_of_a_date_is_a_range() -> None:
     assert when_wanted("sometime the week of the 21st", NOW, None).day is None
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        # the new day said before a closing "instead", its time or part of day after it
+        (
+            "my visit on the 9th is no good now, could we do the 15th instead at 11",
+            date(2026, 12, 15),
+            time(11),
+        ),
+        (
+            "i have the 8th with doctor lee, can we make it the 10th instead, around half past two",
+            date(2026, 12, 10),
+            time(14, 30),
+        ),
+        # the new time said right before "instead"
+        ("could you turn my 9:15 on tuesday into a 3:45 instead", date(2026, 12, 8), time(15, 45)),
+        # "i want at ..." and "you can give me ..." name the new time
+        ("it's at 11 now, i want at 3", None, time(15)),
+        ("i can't do the 9 o'clock, you can give me later, at 1 and half", None, time(13, 30)),
+        # a range after the change: no time of the old one and no day
+        ("i'm booked tomorrow at 10, could we push it to sometime next week", None, None),
+    ],
+)
+def test_the_new_value_around_a_closing_instead(
+    text: str, day: date | None, at: time | None
+) -> None:
+    got = when_wanted(text, NOW, None)
+    assert (got.day, got.at) == (day, at)
