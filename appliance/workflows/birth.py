@@ -22,7 +22,7 @@ _MONTH = "(" + "|".join(MONTHS) + ")"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _LONG_YEAR = r"(\d{4}|(?:19|20) \d{2})"  # "1982", or said in pairs: "19 82", "20 05"
 _YEAR = r"(\d{4}|(?:19|20) \d{2}|\d{2})"
-_OF = r"(?:,? (?:of |in (?:the year )?))?,? ?"
+_OF = r"(?:,? (?:of |in (?:the year )?|and the year (?:is |was )?))?,? ?"
 
 
 def _patterns(year: str) -> list[tuple[re.Pattern[str], str]]:
@@ -57,7 +57,7 @@ _WITH_LONG_YEAR = _patterns(_LONG_YEAR)
 
 def _digits(text: str) -> str:
     """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15", "1 1 21 68" as "11 21 68"."""
-    t = re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(text))
+    t = re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(_named_days(text)))
     # "one one twenty one sixty eight": the month said digit by digit
     t = re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
     t = re.sub(r"\b19 and (\d{2})\b", r"19 \1", t)  # "nineteen and twenty eight"
@@ -65,6 +65,35 @@ def _digits(text: str) -> str:
     # Whisper's run-together digits: "314 88" (3 14 88), "0 6 0 9 0 1" (06 09 01)
     t = re.sub(r"(?<!at )\b(1[0-2]|[1-9])([0-3]\d) (\d{2}|\d{4})\b", r"\1 \2 \3", t)
     return re.sub(r"\b(\d) (\d) (\d) (\d) (\d) (\d)\b", r"\1\2 \3\4 \5\6", t)
+
+
+# a month's short name before its day ("nov 2 2010"), a holiday with its year ("born on
+# christmas day 2019"): the month and day
+_SHORT = {"jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june",
+          "jul": "july", "aug": "august", "sep": "september", "sept": "september",
+          "oct": "october", "nov": "november", "dec": "december"}  # fmt: skip
+_NAMED = {"christmas day": "december 25", "christmas eve": "december 24",
+          "new year's day": "january 1", "new years day": "january 1",
+          "valentine's day": "february 14", "halloween": "october 31",
+          "new year's eve": "december 31", "fourth of july": "july 4"}  # fmt: skip
+
+
+SHORT_MONTHS = frozenset(_SHORT)
+
+
+def _named_days(text: str) -> str:
+    t = re.sub(
+        rf"\b({'|'.join(_SHORT)})\.? (?=\d)",
+        lambda m: _SHORT[m.group(1).lower()] + " ",
+        text,
+        flags=re.I,
+    )
+    return re.sub(
+        rf"\b({'|'.join(_NAMED)}),? (?=(?:in )?(?:\d{{4}}|nineteen|two thousand|twenty))",
+        lambda m: _NAMED[m.group(1).lower()] + " ",
+        t,
+        flags=re.I,
+    )
 
 
 def _joined(m: re.Match[str]) -> str:
@@ -105,6 +134,12 @@ def birth_date(text: str, today: date | None = None) -> date | None:
     (default: the system's date)."""
     today = today or date.today()
     said: list[tuple[int, date]] = []  # (end, date), each apart from the one before
+    # "born june the 2nd this year": a baby's
+    text = re.sub(
+        r"(?<=\d|[dht]) (this|last) year\b",
+        lambda m: f" {today.year - (m.group(1).lower() == 'last')}",
+        text,
+    )
     for match, order in _matches(_digits(text), _ANY):
         born = _date(match, order, today)
         if born is not None and (not said or match.start() >= said[-1][0]):
@@ -130,7 +165,7 @@ def without_birth_date(text: str) -> str:
     """`text` (normalized, numbers in digits) without dates that carry a year: a date of
     birth is not a day to book. A two-digit year counts only in "04/04/82": "december 12
     10 30" is a day and a time."""
-    t = _digits(text)
+    t = re.sub(r"\bborn in (?:the year )?(?:\d{4}|(?:19|20) \d{2})\b", " ", _digits(text))
     slashed = [(p, o) for p, o in _ANY if "/" in p.pattern]
     keep = [True] * len(t)
     for match, _ in _matches(t, [*slashed, *_WITH_LONG_YEAR]):

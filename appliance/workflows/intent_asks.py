@@ -244,6 +244,15 @@ EMERGENCY = (
     r"|(?:pills|tablets) (?:all )?lined up|(?:whole|entire) (?:week's|weeks|month's) worth"
     r"|(?:mean|going|want) to take them all|(?:don't|do not) see the point anymore"
     r"|fell (?:off|from) (?:a|the|his|her) (?:ladder|roof|scaffold\w*|balcony|stairs)"
+    # a wish to die with a word between, a plan; bleeding through cloth; a child who got
+    # into someone's pills
+    r"|(?:don't|do not) (?:really |even )?want to (?:be alive|live|be here)"
+    r"|(?:want|wanna|going) to die\b|better off dead"
+    r"|(?:thinking|thought|think) (?:about|of) (?:how (?:i'd|i would|i'll|to) do it"
+    r"|ending (?:it|things|my life)|killing myself|taking my (?:own )?life)"
+    r"|bleeding (?:right )?through|soaked through|bleeding\b.{0,40}\b(?:won't|wont|will not)"
+    r" stop|got into (?:my|his|her|their|the|\w+'s) (?:pills|meds|medicine|medication|tablets"
+    r"|vitamins)|(?:don't|do not) know how many (?:he|she|they) (?:took|swallowed|ate|had)"
 )
 PERSON = (
     r"|\w+'s nurse\b|press (?:zero|0)\b|can you get (?:her|him)\b"

@@ -12,6 +12,7 @@ from appliance.llm.understanding import Intent
 from appliance.workflows import (
     intent_asks,
     intent_callers,
+    intent_everyday,
     intent_indirect,
     intent_second_language,
     intent_voices,
@@ -203,16 +204,18 @@ BROAD: dict[Intent, list[tuple[str, float]]] = {
     Intent.RESCHEDULE: [
         (rf"(?:have|has|got) an? {_APPT}\b.{{0,120}}\b"
          r"(?:instead|rather|another day|different day)", 2.5),
-        (rf"\b(?:push|shift|move|change|switch|swap|bump|rebook|re schedule|rearrange|put)"
+        (rf"\b(?:push|shift|move|change|switch|swap|bump|rebook|re schedule|rearrange"
+         r"|put(?! (?:down|in|me|him|her|us|them)\b))"
          rf"{_NEAR}(?:{_APPT}|it|that)\b", 2.5),
         (rf"(?:{_APPT}|it|that) (?:forward|back|earlier|later)\b|bring (?:it|my \w+|\w+) forward"
          r"|put (?:it|that) back|re schedul|rearrange|rebook", 3.0),
         (r"(?:later|earlier) in the day|an hour (?:earlier|later)|a bit (?:later|earlier)"
          r"|(?:later|earlier) (?:time|slot|date)", 2.5),
-        (r"(?:doesn't|does not|won't|no longer|not going to) work(?:s|ing)? (?:for me|anymore)"
+        (r"(?<!that time )(?<!that day )(?<!that one )(?<!that )"
+         r"(?:doesn't|does not|won't|no longer|not going to) work(?:s|ing)? (?:for me|anymore)"
          r"|(?:mixed|got) (?:the|my) days?|wrong (?:day|week)|just not on", 2.5),
-        (rf"(?:{_APPT}|booked|booked in) .{{0,50}}\b"
-         r"(?:instead|rather|to the \d+\w*|for the \d+\w*)", 2.0),
+        (rf"(?:{_APPT}|booked|booked in) .{{0,50}}\b(?:instead|rather|to the \d+\w*)"
+         r"|\bbooked (?:in )?.{0,50}\bfor the \d+\w*", 2.0),
     ],
     Intent.CANCEL: [
         (rf"\b(?:scrap|drop|remove|delete|call off|cancel){_NEAR}?(?:{_APPT}|it)\b", 3.0),
@@ -392,6 +395,7 @@ _ALL = (
     intent_asks.ASKS,
     intent_indirect.INDIRECT,
     intent_second_language.SECOND_LANGUAGE,
+    intent_everyday.EVERYDAY,
 )
 for _more in _ALL:
     for _intent, _rows in _more.items():

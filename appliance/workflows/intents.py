@@ -21,7 +21,8 @@ from appliance.workflows.wording import normal
 _NEGATED = re.compile(NEGATED)
 
 _COMPILED = {intent: [(re.compile(p), w) for p, w in rows] for intent, rows in TABLE.items()}
-_EMERGENCY_RE, _PERSON_RE = re.compile(EMERGENCY), re.compile(PERSON)
+# each danger phrase from a word's start: not "end it" in "send it"
+_EMERGENCY_RE, _PERSON_RE = re.compile(rf"\b(?:{EMERGENCY})"), re.compile(PERSON)
 _NOT_A_MACHINE = re.compile(NOT_A_MACHINE)
 SAFETY_WEIGHT = 10.0
 SAFE = (Intent.EMERGENCY, Intent.SPEAK_TO_PERSON)

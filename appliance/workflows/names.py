@@ -17,7 +17,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from appliance.scheduling.dates import MONTHS
-from appliance.workflows.birth import without_birth_date
+from appliance.workflows.birth import SHORT_MONTHS, without_birth_date
 from appliance.workflows.name_words import (
     CLAUSE,
     CORRECTING,
@@ -77,9 +77,18 @@ def title(word: str) -> str:
     return re.sub(r"\bMc([a-z])", lambda m: "Mc" + m.group(1).upper(), titled)  # McAllister
 
 
+# a note on how the name is written, not a word of it: "mensah-bonsu, with a dash",
+# "all one word" (an apostrophe is a letter: see names_spelling)
+_MARK_NOTE = re.compile(
+    r"\b(?:with|has|there's) (?:a |an )?(?:dash|hyphen|space)"
+    r"(?: (?:in (?:the middle|between)|after the \w+))?\b|\b(?:all |as )?one word\b"
+)
+
+
 def _tokens(text: str) -> list[str]:
     """Normalized words, numbers in digits, dates of birth removed, hyphenated names kept."""
-    t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, spelled_over(text.lower()))
+    t = _MARK_NOTE.sub(" ", spelled_over(text.lower()))
+    t = re.sub(r"(?<=[a-z]{2})-(?=[a-z]{2})", _HYPHEN, t)
     words = [w.replace(_HYPHEN, "-") for w in without_birth_date(t).split()]
     return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]  # "aisha, aisha"
 
@@ -103,7 +112,8 @@ def _run(words: list[str], i: int) -> list[str]:
     run: list[str] = []
     while i + len(run) < len(words) and len(run) < 5:
         word, after = words[i + len(run)], words[i + len(run) + 1 : i + len(run) + 2]
-        if word in MONTHS and after and (after[0][:1].isdigit() or after[0] == "the"):
+        month = word in MONTHS or word.rstrip(".") in SHORT_MONTHS
+        if month and after and (after[0][:1].isdigit() or after[0] == "the"):
             break  # "april 4th": a date, not April
         owner = word[:-2] if word.endswith("'s") and len(word) > 4 else None
         if owner and _name_like(owner):  # "emily zhang's checkup": the name ends there
@@ -193,7 +203,8 @@ def heard_name(text: str, expect: Part = "first") -> HeardName | None:
         if found is None or (not found.complete and bare is not None and bare.complete):
             found = bare  # "it's aisha, aisha thompson": the whole name said after a part
     if found is None and (hint := letter_hint(t))[0] is not None:
-        found = _bare(_once(hint[1].split()), text, expect)
+        rest = _once(hint[1].split())  # "last name is spelled with an e, s m y t h e"
+        found = _labelled(" ".join(rest)) or _bare(rest, text, expect)
     return found
 
 

@@ -33,7 +33,9 @@ _FOR = re.compile(
     r"|daughter|mother|mom|mum|father|dad|wife|husband|partner|child|kid|brother|sister"
     r"|granddaughter|grandson|grandmother|grandfather|grandma|grandpa|baby|nan|nana|nanna"
     r"|gran|granny|grandad|granddad|aunt|auntie|uncle|niece|nephew|cousin|fiance|fiancee"
-    r"|hubby|stepson|stepdaughter)\s+(?:(?:mr|mrs|ms|miss|mister)\s+)?)"
+    r"|hubby|stepson|stepdaughter|little (?:boy|girl|one)|baby (?:boy|girl)|youngest|oldest"
+    r"|eldest)\s+(?:(?:she's|he's|she is|he is|named|called)\s+)?"
+    r"(?:(?:mr|mrs|ms|miss|mister)\s+)?)"
 )
 
 
@@ -49,7 +51,7 @@ _SUBJECT = re.compile(
     r"|\w+(?:olol|pril|sartan|statin|formin|pine|zole|cillin|mycin))\b"
     r"|\b(?P<i>[a-z']+) (?P<j>[a-z][a-z\-]*?)s (?:appointment|checkup|physical|followup|visit"
     r"|consult\w*|sick visit|booking|results?|prescription|bill)\b"
-    r"|(?:^|\b(?:home|here|says|said) )(?P<g>[a-z']+) (?P<h>[a-z'\-]+)"
+    r"|(?:^|\b(?:home|here|says|said|whether|if) )(?P<g>[a-z']+) (?P<h>[a-z'\-]+)"
     r" (?:has|had|won't|will|needs|passed)\b"
     r"|\b(?:can|could|will|does|is) (?P<e>[a-z']+) (?P<f>[a-z'\-]+) (?:get|come|have|see|be)\b"
 )
@@ -83,6 +85,8 @@ _APPOSED = (
         r" ([a-z][a-z'\-]*?)(?:'s)? (?:for|from|to|in|at|on|down|follow|appointment|visit"
         r"|checkup|physical|consult)\b"
     ),
+    # "can you reschedule ahmed al-sayed, his date of birth is ..."
+    re.compile(r"\b(?:schedule|book|move|cancel|reschedule) ([a-z']+) ([a-z][a-z'\-]*), "),
 )
 _LAST_FIRST = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so),? )*([a-z'\-]+), ([a-z']+)[.!]")
 
@@ -105,13 +109,32 @@ def introduced_name(text: str) -> HeardName | None:
     "emily zhang's checkup"): what counts as a name
     outside an answer to "your full name?" (a full name, for those after "for")."""
     words = _tokens(text)
-    labelled = _labelled(" ".join(words))
+    t = " ".join(words)
+    labelled = _labelled(t)
     found = _other_part(labelled, words, text) if labelled else _marked(words, text, "first")
+    whom = _for_whom(t, text)  # "this is carla jimenez, calling for my son mateo jimenez"
+    if whom is not None and found is not None and found.complete and not labelled:
+        return whom
     if found is not None and found.complete:
-        return found
-    t = " ".join(words)  # "this is denise, i'm the aide for katherine reilly": the patient
-    named = _for_whom(t, text) or _subject(t, text) or _apposed(text) or _clause_name(text)
+        return None if _callers_own(found, t) else found  # "this is grace, for my baby"
+    # "this is denise, i'm the aide for katherine reilly": the patient
+    named = whom or _subject(t, text) or _apposed(text) or _clause_name(text)
     return named or found
+
+
+# the call is for someone the caller names only by who they are: the caller's own name is
+# not the patient's ("hi this is grace obi, i'm calling for my baby")
+def _callers_own(found: HeardName, t: str) -> bool:
+    """Whether `found` is the caller's own name ("this is grace obi") in a call for a
+    relative named only by who they are."""
+    own = rf"\b(?:this is|my name is|my name's|i'm|i am) {re.escape((found.first or '').lower())}\b"
+    return bool(re.search(own, t) and _CALLER_ONLY.search(t))
+
+
+_CALLER_ONLY = re.compile(
+    r"\bcalling (?:for|about|on behalf of) (?:my|our) (?:son|daughter|baby|child|kid|mother"
+    r"|mom|father|dad|husband|wife|grand\w+|little (?:one|boy|girl))\b"
+)
 
 
 def _clause_name(raw: str) -> HeardName | None:
@@ -131,12 +154,22 @@ def _clause_name(raw: str) -> HeardName | None:
     return None
 
 
+def _middle_named(run: list[str], raw: str) -> bool:
+    """Whether three words after "my mother" are one name said in one breath ("ruth ann
+    becker"), not a surname then the whole name ("kowalczyk, robert kowalczyk") or a
+    name and a verb ("robert kowalczyk moved")."""
+    said = re.search(r"\b" + r"\s+".join(map(re.escape, run)) + r"\b", raw.lower())
+    return bool(said) and run[2] not in (*PARTICLES, run[0]) and not run[2].endswith("ed")
+
+
 def _for_whom(t: str, raw: str) -> HeardName | None:
     for m in _FOR.finditer(t):
         run = _run(t[m.end() :].split(), 0)
         k = next((i for i in (1, 2) if i < len(run) - 1 and run[i] in PARTICLES), 1)
         while k < len(run) - 1 and run[k] in PARTICLES:
             k += 1
+        if k == 1 and len(run) == 3 and _middle_named(run, raw):
+            k = 2  # "my mother ruth ann becker": a middle name
         run = run[: k + 1]  # "for maria gonzalez", "for (luz) maria de la cruz"
         if len(run) >= 2:
             return _from_run(run, raw, "first")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from appliance.workflows.name_words import LETTER_NAMES
+from appliance.workflows.name_words import LETTER_NAMES, STOP
 
 # three or more single letters in a row; not the "s" of "it's"
 _SPELLED = re.compile(r"(?<![a-z'])[a-z](?:[\s.,\-]+[a-z](?![a-z'])){2,}", re.IGNORECASE)
 _LETTER = "|".join(sorted(LETTER_NAMES, key=len, reverse=True)) + "|[a-z]"
 _HINT = re.compile(
     rf"\b(?:spelled |spelt )?with (?:an? |one |the letter )?(?P<letter>{_LETTER})(?:'s)?\b"
-    r"(?: (?:at|in) the (?P<where>end|start|beginning|middle))?"
+    r"(?: (?:at|in|on) the (?P<where>end|start|beginning|middle))?"
     rf"(?: not (?:an? )?(?:{_LETTER})\b)?"
 )
 # letters a transcript mixes up, the likeliest first
@@ -40,7 +40,11 @@ def spelled_over(text: str) -> str:
         word = re.sub(r"[^a-z]", "", match.group(0).lower())
         before = text[at : match.start()]
         said = [m for m in re.finditer(r"[a-z][a-z'\-]+", before.lower()) if len(m.group(0)) > 1]
-        alike = [m for m in said if SequenceMatcher(None, m.group(0), word).ratio() >= 0.6]
+        alike = [
+            m
+            for m in said
+            if m.group(0) not in STOP and SequenceMatcher(None, m.group(0), word).ratio() >= 0.6
+        ]  # not "the": "on the end, s m y t h e
         if alike:
             last = alike[-1]
             out += before[: last.start()] + word + before[last.end() :]

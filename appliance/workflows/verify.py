@@ -31,7 +31,7 @@ async def identify(e: WorkflowEngine, u: Understanding, text: str, first: bool) 
     s = e.state
     if await _caller_locked(e):
         return locked_out(e)
-    new = _take_heard(e, u, text)
+    new = _take_heard(e, u, text, first)
     name, dob = s.heard_name.pair(), s.heard_dob
     s.identity_turns += 1
     if s.identity_turns > MAX_IDENTITY_TURNS:  # a part keeps missing: a human takes over
@@ -56,12 +56,15 @@ async def identify(e: WorkflowEngine, u: Understanding, text: str, first: bool) 
     return await e.after_identity(u, text)
 
 
-def _take_heard(e: WorkflowEngine, u: Understanding, text: str) -> bool:
+def _take_heard(e: WorkflowEngine, u: Understanding, text: str, first: bool) -> bool:
     """Add this turn's name and birth date to what was heard (a correction replaces, a
     later part wins); whether anything new was heard. What a failed lookup was made
-    with stays: the caller may correct just one part ("it's seventy five, not six")."""
+    with stays: the caller may correct just one part ("it's seventy five, not six").
+    In the request itself, the patient it names comes first ("this is carla jimenez,
+    calling for my son mateo jimenez": Mateo, not the caller)."""
     s = e.state
-    name = answered_name(text, s.heard_name)
+    named = HeardName(*u.said.name) if first and u.said.name else None
+    name = named or answered_name(text, s.heard_name)
     if name is not None:
         s.heard_name = name
     dob = u.said.dob or birth_date(text, e.now().date())

@@ -55,6 +55,14 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:{_WEEKDAY})s(?:,? (?:and |or )?(?:{_WEEKDAY})s)+\b"  # a habit: "mondays, fridays"
     rf"|\b(?:any|on a|every) (?:{_WEEKDAY})\b(?! (?:appointments?|openings?|slots?|times?|spots?))"
     rf"|\b(?:any ?day|anything) but (?:{_WEEKDAY})\b"
+    # a day or part of day ruled out, a habit, a time to call: "any day except wednesday",
+    # "and not wednesday", "tuesdays are easier", "mornings are bad", "not in the morning
+    # though", "told me to call in the morning"
+    rf"|\b(?:except|other than|besides|and not|but not)(?: on)? (?:{_WEEKDAY})s?\b"
+    rf"|\b(?:{_WEEKDAY})s (?:are|work|is)\b"
+    r"|\bnot (?:in )?the (?:morning|afternoon|evening)s?\b"
+    r"|\b(?:mornings|afternoons|evenings) (?:are|is) (?:bad|no good|hard|tough|out|tricky)\b"
+    r"|\bcall (?:back |you |in )?(?:in the|this|tomorrow) (?:morning|afternoon)\b"
     r"|\bsame (?:time|day) as (?:today|last time|before)\b"
     rf"|\b(?:anything|any ?time|something|some ?time|any day) after (?:{_DAY_WORD})\b"  # a limit
     r"|\b(?:can't|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
@@ -105,7 +113,7 @@ _THEN = re.compile(
     r"|(?:could|can) you give me|you can give me"
     r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b|at \d)"
     r"|(?<!the )(?:other|another|different) day)\b"
-    rf"|\bno\b,? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
+    rf"|\bno\b,?(?: sorry,?)? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
     r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
@@ -139,7 +147,9 @@ def _tail(spoken: str, mark: re.Match[str], now: datetime) -> Resolved:
     bare_hour = re.match(r"\s*\d{1,2}\b(?![/:])", rest)
     if (
         re.search(
-            r"\b(?:to|make it|make that|no,?|be)(?: like| about| around| maybe)?\s*$", mark.group(0)
+            r"\b(?:to|make it|make that|no,?|be|i meant|i mean)"
+            r"(?: like| about| around| maybe)?\s*$",
+            mark.group(0),
         )
         and bare_hour
     ):

@@ -128,9 +128,7 @@ async def test_now_cancel_for_my_son_identifies_the_son(schedule: BuiltinSchedul
     )
     assert "9:00 AM" in status.say
     son = "now cancel for my son, John Smith, born 09/30/1975"
-    who = await talk(engine, (son, Intent.CANCEL))  # the parsers read a name only as
-    assert who.say == t.ASK_FULL_NAME and engine.state.patient is None  # "my name is ..."
-    asked = await talk(engine, (JOHN, Intent.INFORM))  # his birth date was heard
+    asked = await talk(engine, (son, Intent.CANCEL))  # the son named with his birth date
     assert "10:00 AM" in asked.say and "cancel" in asked.say  # John's, not Maria's
     assert engine.state.patient is not None and engine.state.patient.id == "p2"
     await talk(engine, ("yes", Intent.INFORM))
@@ -269,3 +267,15 @@ async def test_turns_with_no_identity_are_asked_again_then_handed_over(
     ]
     outcomes = [a.outcome for a in engine.state.actions]
     assert outcomes == ["no-match", "no-match", "identity-failed"]
+
+
+async def test_a_parent_naming_the_child_in_the_request_identifies_the_child(
+    schedule: BuiltinSchedule,
+) -> None:
+    """The caller gives their own name and then the patient's with the patient's birth
+    date: the patient named is looked up, not the caller (before, the caller's name was
+    looked up with the child's birth date, and the lookup failed)."""
+    engine = engine_on(schedule)
+    said = "hi this is mary smith, i'm calling for my son john smith, born september 30 1975"
+    await talk(engine, (said, Intent.BOOK))
+    assert engine.state.patient is not None and engine.state.patient.id == "p2"

@@ -1,0 +1,67 @@
+"""Everyday requests by concept (misses on the unseen first runs of lines_dev14 and
+lines_dev15: a family practice's ordinary day, and parents and carers): a visit checked
+for someone else ("whether she has anything this week", "when's his next check up", "do i
+have a physical coming up", "i forgot what day you gave me"); a cancel as "take him off
+the schedule", "not gonna make it"; a change as "can't make the 8 am, is there anything at
+11", "my follow up is on the 16th ... could we do the 18th", "make it ... instead", "i was
+gonna cancel but"; a booking as "a video visit", "fit her in", "a saturday opening", "the
+earliest you have". Merged into the tables of appliance/workflows/intent_phrases.py;
+words as `wording.normal` writes them.
+"""
+
+from __future__ import annotations
+
+from appliance.llm.understanding import Intent
+
+_KIND = (
+    r"(?:appointment|visit|checkup|check up|physical|followup|follow up|consult\w*"
+    r"|sick visit|well check|well child check|shots)"
+)
+# a change of plan, not a cancel: "... can we do friday", "is there anything at 11"
+_INSTEAD = (
+    r"(?:instead|another|different|how about|what about|can (?:i|we)|could (?:i|we)|move"
+    r"|earlier|later|reschedul\w*|is there anything)"
+)
+
+EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
+    Intent.APPOINTMENT_STATUS: [
+        (r"\b(?:if|whether|does|do) (?:[\w']+ ){0,4}?(?:has|have) (?:anything|something"
+         r"|an appointment) (?:scheduled|booked|coming up|this week|next week|on the books)\b"
+         r"|\b(?:forgot|don't remember|can't remember|forget) (?:what|which) (?:day|time|date)"
+         r"|\bwhen(?:'s| is) (?!the next available)(?:[\w']+ ){1,3}(?:next )?"
+         r"(?:appointment|visit|checkup|check up|physical|followup|follow up)\b", 4.0),
+        (rf"\bdo (?:i|we) have (?:a|an|my) (?:[\w']+ ){{0,2}}{_KIND} (?:coming up|booked"
+         r"|scheduled|on)\b"
+         rf"|^is (?:the|my|his|her|our) (?:[\w']+ )?{_KIND} (?:for (?:my )?\w+ )?(?:this|on|at"
+         r"|tomorrow|today|next|still|in the)\b"
+         r"|\b(?:confirm|double check) (?:my|his|her|our|the) [a-z]+'s (?:\d|appointment|visit"
+         r"|checkup|physical)", 4.0),
+    ],
+    Intent.CANCEL: [
+        (r"\btake (?:[\w']+ ){1,3}?off (?:the |your )?(?:schedule|books|calendar|list)\b"
+         r"|\b(?:could|can|would) you (?:please )?take (?:it|that|them|her|him) off\b", 4.0),
+        (rf"\bnot (?:gonna|going to) make it\b(?!.{{0,60}}\b{_INSTEAD})"
+         rf"|\b(?:won't|will not) be able to make (?:it|my|the|his|her|our)\b"
+         rf"(?!.{{0,60}}\b{_INSTEAD})", 3.5),
+    ],
+    Intent.RESCHEDULE: [
+        (rf"\b(?:can't|cannot|won't) make (?:it|the|my|his|her|our)\b.{{0,60}}"
+         r"\b(?:is there|do you have) (?:anything|something) (?:at|on|later|earlier|else)\b"
+         rf"|\b{_KIND} (?:with (?:doctor |dr )?\w+ )?is (?:on|at|for)\b.{{0,70}}"
+         r"\b(?:could|can) (?:we|i|you) (?:do|make it|move|change|have)\b"
+         r"|\bsupposed to (?:come|be) (?:in )?.{0,60}\bbut\b.{0,60}\b(?:what do you have"
+         r"|anything|another|different)\b", 4.0),
+        (r"\bmake it\b.{0,40}\binstead\b|\b(?:was|were) (?:gonna|going to) cancel\b.{0,20}\bbut"
+         r"|\b(?:appointment|visit|booked) .{0,40}(?:anything|something) (?:earlier|sooner"
+         r"|later)\b|\bmove (?:[\w']+ ){0,4}?(?:up|back|out) to\b", 5.0),
+    ],
+    Intent.BOOK: [
+        (r"(?:i'd like|i want|i need|can i (?:get|have|book|schedule|do)|set up|schedule|book)"
+         r" (?:a|an) (?:video|virtual|phone|telehealth|online) (?:visit|appointment|call|consult)"
+         r"|\bfit (?:[\w']+ ){1,3}in\b|\bfit in (?:me|him|her|us|them|my \w+|[a-z]+ [a-z]+)\b"
+         r"|do you have (?:a|an|any) (?:[\w']+ )?(?:opening|openings|slot|spot|availability)\b",
+         4.0),
+        (r"\bput down [a-z]+ [a-z]+\b.{0,40}\bfor (?:a|an|the|his|her)\b", 3.0),
+    ],
+    Intent.GOODBYE: [(r"(?:(?:thank you|thanks)(?: so much| very much)?|bye)\b,? you too$", 4.0)],
+}  # fmt: skip

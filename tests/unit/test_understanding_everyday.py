@@ -1,0 +1,148 @@
+"""An ordinary day's calls and parents' calls (concepts from the unseen first runs of
+lines_dev14 and lines_dev15), read by the rules and parsers alone. New phrasings, not
+the tuning lines. 32 of the 44 cases failed before; the guards (marked) are what a new
+rule must leave alone, and a few phrasings the earlier rules already read stay as
+checks on the new ones."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.llm.understanding import Intent
+from appliance.workflows.birth import birth_date
+from appliance.workflows.intents import read
+from appliance.workflows.names import heard_name
+from appliance.workflows.names_introduced import introduced_name
+from appliance.workflows.when import when_wanted
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2027, 3, 10, 11, 40, tzinfo=ZoneInfo("America/New_York"))  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "i honestly don't even want to be alive, i keep thinking about ending it",
+        "i've been thinking of taking my own life",
+        "he sliced his thumb and it's bleeding through the dish towel",
+        "my toddler got into grandma's pills and i don't know how many she swallowed",
+    ],
+)
+def test_dangers_said_plainly(said: str) -> None:
+    assert read(said).intent == Intent.EMERGENCY
+
+
+def test_a_word_inside_another_is_no_danger() -> None:
+    """ "send it" holds "end it": a refill to send is no wish to die (guard: the wish
+    itself)."""
+    assert read("he ran out of his lisinopril, can you send it to walgreens").intent == (
+        Intent.REFILL
+    )
+    assert read("i just want to end it all").intent == Intent.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("can you see whether my husband has anything booked next week", Intent.APPOINTMENT_STATUS),
+        ("i can't remember which day the lady gave me", Intent.APPOINTMENT_STATUS),
+        ("when's my wife's next physical", Intent.APPOINTMENT_STATUS),
+        ("do i have a follow up coming up with doctor patel", Intent.APPOINTMENT_STATUS),
+        ("is the checkup for my son on thursday or friday", Intent.APPOINTMENT_STATUS),
+        ("please take my wife off the calendar for tuesday", Intent.CANCEL),
+        ("we're not gonna make it to the 3 o'clock", Intent.CANCEL),
+        ("she won't be able to make her physical, she's in the hospital", Intent.CANCEL),
+        ("can't make the 9 on friday, is there anything later", Intent.RESCHEDULE),
+        ("his checkup is on the 20th but could we do the 22nd", Intent.RESCHEDULE),
+        ("i was going to cancel but maybe move it to next month", Intent.RESCHEDULE),
+        ("could you bump her physical back to the afternoon", Intent.RESCHEDULE),
+        ("can i book a phone visit with doctor li", Intent.BOOK),
+        ("do you have any saturday openings for a flu shot", Intent.BOOK),
+        ("could you fit my daughter in today", Intent.BOOK),
+        ("thanks so much, you too", Intent.GOODBYE),
+        # guards: a rejected offer is an answer, not a new change; a caller's own
+        # schedule fits nothing; a change stays a change
+        ("no, that one doesn't work for me", Intent.OTHER),
+        ("her hours fit my schedule better", Intent.CLINIC_INFO),
+        ("i'm not gonna make it on friday, can we do monday instead", Intent.RESCHEDULE),
+    ],
+)
+def test_everyday_requests(said: str, intent: Intent) -> None:
+    assert read(said).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("said", "first", "last"),
+    [
+        # the patient the call is for, not the caller
+        (
+            "hi it's dana price, calling for my daughter lily price, she has a fever",
+            "Lily",
+            "Price",
+        ),
+        ("my name is tom ortiz, i'm calling for my wife, ana ortiz", "Ana", "Ortiz"),
+        ("my youngest jamal reed needs his shots", "Jamal", "Reed"),
+        ("it's my son, he's marcus webb, he hurt his wrist", "Marcus", "Webb"),
+        ("i need a physical for my father john paul doyle", "John Paul", "Doyle"),
+        ("please move maya singh, she can't come tuesday", "Maya", "Singh"),
+        ("can you check whether peter lang has a checkup soon", "Peter", "Lang"),
+    ],
+)
+def test_the_patient_named_in_a_request(said: str, first: str, last: str) -> None:
+    assert introduced_name(said) == type(introduced_name(said))(first, last)
+
+
+def test_the_callers_own_name_is_not_the_patients() -> None:
+    """Only the caller's name, in a call for a child: no patient name (guards: the same
+    words for the caller's own visit, and a parent's name said for the patient)."""
+    assert introduced_name("hi this is rosa diaz, i'm calling for my little girl") is None
+    own = introduced_name("hi this is rosa diaz, i'm calling about my appointment")
+    assert own is not None and own.pair() == ("Rosa", "Diaz")
+    named = introduced_name("i'm calling for my mother, her name is june park")
+    assert named is not None and named.pair() == ("June", "Park")
+
+
+@pytest.mark.parametrize(
+    ("said", "born"),
+    [
+        ("oct 14 1988", date(1988, 10, 14)),
+        ("sept 3 61", date(1961, 9, 3)),
+        ("she was born on new year's day 2020", date(2020, 1, 1)),
+        ("march 3rd and the year was 1990", date(1990, 3, 3)),
+        ("he was born january the 9th this year", date(2027, 1, 9)),
+    ],
+)
+def test_birth_dates_said_in_short(said: str, born: date) -> None:
+    assert birth_date(said, NOW.date()) == born
+
+
+def test_a_short_month_is_no_name_and_a_birth_year_no_time() -> None:
+    assert heard_name("feb 20 1970") is None
+    assert when_wanted("he's 6, born in twenty twenty", NOW, None).at is None
+    named = heard_name("mensah-bonsu, with a dash")
+    assert named is not None and named.first == "Mensah-Bonsu" and named.last is None
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "part"),
+    [
+        # a day or part of day ruled out, a habit, a time to call back: none is wanted
+        ("whatever day you have except friday", None, None),
+        ("thursdays are better for my husband", None, None),
+        ("he can do the 17th but not in the afternoon", date(2027, 3, 17), None),
+        ("the pharmacist said to call in the morning about it", None, None),
+        # a correction with "sorry" between, an hour corrected bare
+        ("monday, no sorry, tuesday", date(2027, 3, 16), None),
+    ],
+)
+def test_days_ruled_out_or_corrected(said: str, day: date | None, part: str | None) -> None:
+    got = when_wanted(said, NOW, None)
+    assert (got.day, got.part_of_day) == (day, part)
+
+
+def test_an_hour_corrected_bare_is_the_hour_meant() -> None:
+    assert when_wanted("not at 4, i meant 2", NOW, None).at == time(14)
