@@ -56,6 +56,8 @@ PARTS = {
     "dev11": "lines_dev11.toml",
     "dev12": "lines_dev12.toml",
     "dev13": "lines_dev13.toml",
+    "dev14": "lines_dev14.toml",
+    "dev15": "lines_dev15.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -63,5 +63,11 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          4.0),
         (r"\bput down [a-z]+ [a-z]+\b.{0,40}\bfor (?:a|an|the|his|her)\b", 3.0),
     ],
-    Intent.GOODBYE: [(r"(?:(?:thank you|thanks)(?: so much| very much)?|bye)\b,? you too$", 4.0)],
+    Intent.GOODBYE: [
+        (r"(?:(?:thank you|thanks)(?: so much| very much)?|bye)\b,? you too$"
+         r"|^(?:(?:ok|okay|great|perfect|alright|all right|thanks|thank you),? )*see you"
+         r" (?:on )?(?:\w+day|tomorrow|then|the \d+\w*|next week)(?: then)?$"
+         r"|^(?:no,? )?(?:i think )?(?:i'm|we're|i am) (?:good|all good),? thanks?(?: you)?$",
+         4.0),
+    ],
 }  # fmt: skip

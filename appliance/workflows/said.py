@@ -47,6 +47,8 @@ _TITLE = re.compile(r"\b(?:doctor|dr|doc|nurse practitioner|np)\b")
 _CORRECTION = re.compile(r"\b(?:actually|i mean|i meant|no|sorry|rather|make (?:it|that))\b")
 _AFTER_TITLE = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,})\b")
 _EITHER_DOCTOR = re.compile(r"\b(?:(?:doctor|dr) )?([a-z']+) or (?:doctor |dr )?([a-z']+)\b")
+_SEEING = re.compile(r"\b(?:appointment|visit|checkup|physical|consult\w*|in) with [a-z]{4,}\b")
+_MOVED_TO = re.compile(r"\b(?:to|over to|switch to|change to) (?:doctor|dr|doc) \w+")
 _AFTER_TITLE_TWO = re.compile(r"\b(?:doctor|dr|doc) ([a-z']{2,}) ([a-z']{2,})\b")
 
 
@@ -60,7 +62,9 @@ def _after_title(name: str, words: str, first: str | None = None) -> float:
     "doctor lea" for Lee: too few letters alike for `_alike`) or is the provider's `first`
     name ("doctor grace", as families call a pediatrician), else 0."""
     said = [m.group(1) for m in _AFTER_TITLE.finditer(words)]
-    if first and any(fuzz.ratio(first, w) >= 90 for w in said):
+    if first and any(
+        fuzz.ratio(first, w) >= 90 or phonetic_key(w) == phonetic_key(first) for w in said
+    ):
         return 90.0
     return 90.0 if any(phonetic_key(w) == phonetic_key(name) for w in said) else 0.0
 
@@ -77,7 +81,9 @@ class Vocabulary:
         """The provider named in `words` (normalised): by last name, fuzzily, or Whisper's
         split of it ("oka for"); not the one of "instead of doctor alvarez"; else the only
         provider of a specialty said ("the skin doctor")."""
-        words = re.sub(r"\binstead of (?:doctor |doc )?\w+", " ", words)
+        words = re.sub(r"\b(?:instead of|not) (?:with )?(?:doctor |doc |dr )?\w+", " ", words)
+        moved = _MOVED_TO.search(words)  # "move my physical with alvarez to doctor lee"
+        words = words[moved.start() :] if moved else words
         either = _EITHER_DOCTOR.search(words)
         if either and len({self._by_name(w, w.split()) for w in either.groups()} - {None}) > 1:
             return None  # "doctor patel or doctor alvarez": not chosen
@@ -92,7 +98,8 @@ class Vocabulary:
         return None
 
     def _by_name(self, words: str, tokens: list[str]) -> str | None:
-        titled = bool(_TITLE.search(words))
+        # a title, or "with"/"see" right before the word, makes a near miss count
+        titled = bool(_TITLE.search(words) or _SEEING.search(words))
         best: tuple[float, str] | None = None
         for p in self.providers:
             parts = [w for w in normal(p.name).split() if w not in ("doctor", "dr")]

@@ -53,7 +53,8 @@ _NOT_WHEN = re.compile(
     rf"(?:(?:{_WEEKDAY})\b|(?:the \d{{1,2}}\w*|\d{{1,2}}(?:st|nd|rd|th))(?: of {_MONTHS}\w*)?"
     rf"|{_MONTHS}\w* \d+\w*)"
     rf"|\b(?:{_WEEKDAY})s(?:,? (?:and |or )?(?:{_WEEKDAY})s)+\b"  # a habit: "mondays, fridays"
-    rf"|\b(?:any|on a|every) (?:{_WEEKDAY})\b(?! (?:appointments?|openings?|slots?|times?|spots?))"
+    rf"|\b(?:any|on a|every|to a|for a) (?:{_WEEKDAY})\b"
+    r"(?! (?:appointments?|openings?|slots?|times?|spots?))"
     rf"|\b(?:any ?day|anything) but (?:{_WEEKDAY})\b"
     # a day or part of day ruled out, a habit, a time to call: "any day except wednesday",
     # "and not wednesday", "tuesdays are easier", "mornings are bad", "not in the morning
@@ -77,8 +78,8 @@ _NOT_WHEN = re.compile(
 _THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
 # "the 24th, that's thursday": the weekday only says which day the date is
 _THATS = re.compile(
-    rf"((?:the day \d{{1,2}})|{_THE_NTH})((?:,? at \w+(?: in the \w+)?)?),? (?:that's|that is"
-    rf"|that would be|it's|is|which is) (?:a )?(?:{_WEEKDAY})\b",
+    rf"((?:the day \d{{1,2}})|{_THE_NTH})((?:,? at \w+(?: in the \w+)?)?)[,?]? (?:that's|that is"
+    rf"|that would be|it's|its|is|which is|is that|is it) (?:a )?(?:{_WEEKDAY})\b",
     re.I,
 )
 _HOUR_WORD = (
@@ -88,7 +89,8 @@ _HOUR_WORD = (
 # two days or two times offered as a question ("today or tomorrow?", "is it 9 or 9:30",
 # "the 18th or the 19th"): the caller has not chosen one
 _EITHER = re.compile(
-    rf"\b{_DAY_WORD} or (?:the )?{_DAY_WORD}\b|\b{_THE_NTH} or {_THE_NTH}\b"
+    rf"\b(?:this |next )?{_DAY_WORD} or (?:the |this |next )?{_DAY_WORD}\b"
+    rf"|\b{_THE_NTH} or {_THE_NTH}\b"
     rf"|\b(?:at )?{_HOUR_WORD} or (?:at )?{_HOUR_WORD}\b",
     re.I,
 )
@@ -121,7 +123,12 @@ _THEN = re.compile(
 )
 # "could it be a week later", "can i come a day later": from the day said; "not this
 # friday, the next one": a week after it
-_SHIFT = re.compile(r"\b(?:a|one|1) (day|week) (later|earlier|from then|after that)\b", re.I)
+# "bump it back a week" (not "back a week or so": about then)
+_SHIFT = re.compile(
+    r"\b(?:a|one|1) (day|week) (later|earlier|from then|after that)\b"
+    r"|\b(?P<back>back|out) (?:a|one|1) (?P<unit>day|week)\b(?! or (?:so|two)|ish)",
+    re.I,
+)
 _ONE_AFTER = re.compile(
     rf"\bnot (?:this|that) (?:coming )?(?:{_WEEKDAY})\b,? (?:but )?the (?:one after|next one"
     r"|following one)",
@@ -162,7 +169,8 @@ def _before_instead(spoken: str, mark: re.Match[str], now: datetime) -> Resolved
     before a closing "instead" say the new time."""
     if mark.group(0).lower() != "instead":
         return None
-    words = spoken[: mark.start()].split()[-3:]
+    words = spoken[: mark.start()].split()[-5:]
+    words = words[-3:] if not {"from", "after"} & set(words[-3:-1]) else words  # "a week from"
     found = resolve(" ".join(words), now)
     return found if found.said else None
 
@@ -205,6 +213,8 @@ def _shifted(day: date | None, spoken: str) -> date | None:
     shift = _SHIFT.search(spoken)
     if shift is None:
         return day
+    if shift.group("back"):
+        return day + timedelta(days=7 if shift.group("unit").lower() == "week" else 1)
     days = 7 if shift.group(1).lower() == "week" else 1
     return day + timedelta(days=-days if shift.group(2).lower() == "earlier" else days)
 

@@ -1,7 +1,7 @@
 """The understander on the labelled caller lines, as the default config runs it (the rules
 and parsers alone): intent accuracy and slot exact match per file.
 
-The tuning files (tune, dev, dev2 ... dev13) are what the rules were written from; the
+The tuning files (tune, dev, dev2 ... dev15) are what the rules were written from; the
 held-out file is never read while tuning, so its bar is the level measured when it was set
 (intent 0.965, slots 0.887 on 2026-12-06, 19:55 UTC): intent above the issue's 0.95, slots
 one line below its 0.90 (bench/README.md, "Understanding"). A miss on the held-out lines is
@@ -22,21 +22,23 @@ from tests.understanding_eval import demo_vocabulary, produced_slots
 pytestmark = pytest.mark.unit
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "understanding"
-BAR = {  # (intent accuracy, slot exact match) at least: the levels of 2026-12-06, 19:55 UTC
+BAR = {  # (intent accuracy, slot exact match) at least: the levels of 2026-12-06, 22:35 UTC
     "lines_tune.toml": (0.99, 0.99),
     "lines_dev.toml": (0.99, 0.99),
     "lines_dev2.toml": (0.98, 0.97),
-    "lines_dev3.toml": (0.99, 0.93),
+    "lines_dev3.toml": (0.99, 0.92),  # "this thursday or next thursday": a question (dev14)
     "lines_dev4.toml": (0.99, 0.97),
     "lines_dev5.toml": (0.99, 0.96),
     "lines_dev6.toml": (0.98, 0.95),
     "lines_dev7.toml": (0.98, 0.93),
-    "lines_dev8.toml": (0.99, 0.92),
-    "lines_dev9.toml": (0.97, 0.97),
+    "lines_dev8.toml": (0.99, 0.93),
+    "lines_dev9.toml": (0.97, 0.98),
     "lines_dev10.toml": (0.96, 0.93),
     "lines_dev11.toml": (0.96, 0.97),
-    "lines_dev12.toml": (0.98, 0.94),
-    "lines_dev13.toml": (0.95, 0.85),
+    "lines_dev12.toml": (0.98, 0.96),
+    "lines_dev13.toml": (0.95, 0.86),
+    "lines_dev14.toml": (0.95, 0.93),
+    "lines_dev15.toml": (0.93, 0.91),
     "lines_heldout.toml": (0.96, 0.88),
 }
 
