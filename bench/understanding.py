@@ -58,6 +58,8 @@ PARTS = {
     "dev13": "lines_dev13.toml",
     "dev14": "lines_dev14.toml",
     "dev15": "lines_dev15.toml",
+    "dev16": "lines_dev16.toml",
+    "dev17": "lines_dev17.toml",
     "held-out": "lines_heldout.toml",
 }
 

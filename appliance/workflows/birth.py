@@ -144,8 +144,13 @@ def birth_date(text: str, today: date | None = None) -> date | None:
         born = _date(match, order, today)
         if born is not None and (not said or match.start() >= said[-1][0]):
             said.append((match.end(), born))
-    if len({born for _, born in said}) > 1 and _CORRECTED.search(text):
-        return said[-1][1]  # "2 2 95 no wait 2 3 95": the one meant
+    if _CORRECTED.search(text):  # "2 2 95 no wait 2 3 95", "1964 not 1946, march 8th 1964"
+        last = max(  # the one said last is the one meant; of two ending there, the longer
+            ((m.end(), -m.start(), b) for m, o in _matches(_digits(text), _ANY)
+             if (b := _date(m, o, today))),
+            default=None,
+        )  # fmt: skip
+        return last[2] if last else None
     return said[0][1] if said else None
 
 

@@ -42,6 +42,23 @@ _PAY = re.compile(r"\b(pay|paying|payment|card)\b", re.I)
 PAYMENT_REASON = "billing-payment"
 PAYMENT_SAY = "I can help you pay securely."
 CLEAR = 0.6  # confidence above which a new request inside a flow is taken as one
+# inside a booking or a change, another scheduling task is taken only when it is named:
+# "no, can you do tuesday instead" or "scratch that, a physical" answer the question
+# asked; "actually, cancel my appointment" starts the cancel
+_VISIT = r"(?:appointment|appt|visit|checkup|check up|physical|follow ?up|consult\w*|booking)"
+_NAMED_TASK = {
+    Intent.CANCEL: re.compile(r"\bcancel", re.I),
+    Intent.RESCHEDULE: re.compile(
+        rf"\breschedul|\b(?:move|change|push|switch|shift)\w*\b.{{0,30}}"
+        rf"\b(?:my|the|his|her|our|their) (?:other |existing )?{_VISIT}",
+        re.I,
+    ),
+    Intent.BOOK: re.compile(
+        r"\b(?:book|schedule|make|set up) (?:a|an|another|a new|one more)\b|\bnew appointment",
+        re.I,
+    ),
+    Intent.APPOINTMENT_STATUS: re.compile(r"\b(?:when|what time) (?:is|'s) (?:my|the)\b", re.I),
+}
 # a re-ask after a misunderstanding -> its code (the `asked-again` event's; proxy signals)
 REPROMPT_CODES = {t.NOT_UNDERSTOOD: REASK_NOT_UNDERSTOOD, t.YES_OR_NO: REASK_YES_OR_NO}
 
@@ -137,6 +154,12 @@ class WorkflowEngine:
             return None
         if u.intent == Intent.CLINIC_INFO and (answer := self.kb.answer(text, u.said.topic)):
             return Decision(f"{answer} {t.BACK_TO_IT} {s.prompt}".strip())
+        if (
+            u.intent in SCHEDULING
+            and s.task in SCHEDULING
+            and not _NAMED_TASK[u.intent].search(text)
+        ):
+            return None  # an answer said with a change word: the task goes on
         if (u.intent in SCHEDULING and s.stage != Stage.IDENTIFY) or u.intent in HIGH_RISK:
             s.reset_task()
             return await self._start(u, text)

@@ -45,15 +45,23 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          rf"(?!.{{0,60}}\b{_INSTEAD})", 3.5),
     ],
     Intent.RESCHEDULE: [
-        (rf"\b(?:can't|cannot|won't) make (?:it|the|my|his|her|our)\b.{{0,60}}"
-         r"\b(?:is there|do you have) (?:anything|something) (?:at|on|later|earlier|else)\b"
+        # a visit that cannot be kept, and another asked for in the same breath: stronger
+        # than the booking words it holds ("can i get another slot like friday")
+        (r"\b(?:can't|cannot|won't|not gonna|not going to|unable to) make (?:it|the|my|his|her"
+         r"|our)\b.{0,60}\b(?:is there|do you have|have you got) (?:anything|something|another"
+         r"|any)\b"
          rf"|\b{_KIND} (?:with (?:doctor |dr )?\w+ )?is (?:on|at|for)\b.{{0,70}}"
          r"\b(?:could|can) (?:we|i|you) (?:do|make it|move|change|have)\b"
          r"|\bsupposed to (?:come|be) (?:in )?.{0,60}\bbut\b.{0,60}\b(?:what do you have"
-         r"|anything|another|different)\b", 4.0),
+         r"|anything|another|different)\b"
+         r"|\b(?:have|had|got) an? (?:appointment|visit)\b.{0,60}\b(?:so|but) (?:can|could)"
+         r" (?:we|i) (?:do|make it|have)\b"
+         r"|\bbooked (?:a |an |my )?(?:\w+ )?(?:for|at|on) .{0,30}\bbut (?:i|we) (?:need|have|want)"
+         r" to (?:come )?(?:earlier|later|sooner)", 8.0),
         (r"\bmake it\b.{0,40}\binstead\b|\b(?:was|were) (?:gonna|going to) cancel\b.{0,20}\bbut"
          r"|\b(?:appointment|visit|booked) .{0,40}(?:anything|something) (?:earlier|sooner"
-         r"|later)\b|\bmove (?:[\w']+ ){0,4}?(?:up|back|out) to\b", 5.0),
+         r"|later)\b|\bmove (?:[\w']+ ){0,4}?(?:up|back|out) to\b"
+         r"|\breschedule (?:my|his|her|our|the) ", 5.0),
     ],
     Intent.BOOK: [
         (r"(?:i'd like|i want|i need|can i (?:get|have|book|schedule|do)|set up|schedule|book)"
@@ -61,13 +69,40 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|\bfit (?:[\w']+ ){1,3}in\b|\bfit in (?:me|him|her|us|them|my \w+|[a-z]+ [a-z]+)\b"
          r"|do you have (?:a|an|any) (?:[\w']+ )?(?:opening|openings|slot|spot|availability)\b",
          4.0),
-        (r"\bput down [a-z]+ [a-z]+\b.{0,40}\bfor (?:a|an|the|his|her)\b", 3.0),
+        (r"\bput down [a-z]+ [a-z]+\b.{0,40}\bfor (?:a|an|the|his|her)\b"
+         r"|\bget the (?:earliest|first|next) (?:you have|available|opening|slot|appointment)",
+         3.0),
+    ],
+
+    Intent.CLINIC_INFO: [
+        (r"\bis there (?:somewhere|anywhere|a place) (?:i|we) can\b"
+         r"|\b(?:do|does) (?:i|we|he|she|my \w+) (?:have to|need to) not eat\b"
+         r"|\bis there anything (?:i|we) should bring\b", 4.0),
+    ],
+    Intent.BILLING: [
+        (r"\bpay (?:what (?:i|we) owe|my bill|my balance|the balance)\b|\bwhat (?:i|we) owe\b"
+         r"|\bupdate (?:the |my )?insurance\b|\binsurance (?:changed|on file|on my account)\b",
+         4.0),
+    ],
+    Intent.OTHER: [
+        (r"\bwhat (?:the|is the|'s the) weather\b|\bweather(?:'s| is)? (?:gonna|going to) be\b",
+         6.0),
+    ],
+    Intent.INFORM: [
+        (r"^(?:any ?day|any ?time|whenever|whoever'?s?|whichever|anyone|anybody)\b.{0,20}"
+         r"\b(?:available|free|open|but|except)\b|^(?:\d{1,2}|noon)(?::\d\d)? (?:is|works|would be)"
+         r" (?:fine|good|great|perfect|ok|okay)\b", 3.0),
     ],
     Intent.GOODBYE: [
         (r"(?:(?:thank you|thanks)(?: so much| very much)?|bye)\b,? you too$"
          r"|^(?:(?:ok|okay|great|perfect|alright|all right|thanks|thank you),? )*see you"
          r" (?:on )?(?:\w+day|tomorrow|then|the \d+\w*|next week)(?: then)?$"
-         r"|^(?:no,? )?(?:i think )?(?:i'm|we're|i am) (?:good|all good),? thanks?(?: you)?$",
+         r"|^(?:no|nah|nope)?,? ?(?:i think )?(?:i'm|we're|i am) (?:good|all good),?"
+         r" thanks?(?: you)?$"
+         r"|^(?:(?:ok(?:ay)?|cool|alright|great),? )+(?:see ya|see you|later|bye now)$",
          4.0),
+        (r"(?:thank you|thanks|bye|bye now)(?: so much)?,? (?:and )?(?:merry christmas|happy"
+         r" holidays|happy new year|happy thanksgiving)\b|\b(?:merry christmas|happy holidays),?"
+         r" (?:bye|bye now|goodbye|take care)\b", 6.0),
     ],
 }  # fmt: skip

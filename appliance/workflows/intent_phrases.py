@@ -74,7 +74,7 @@ TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"(?:see|seen by) (?:a|the|my) (?:doctor|provider|physician|dermatologist"
          r"|pediatrician|nurse practitioner)", 2.0), (r"\bsee doctor\b", 2.0),
         (r"get in (?:to see|with)|come in (?:for|to see)|squeeze me in|fit me in", 2.0),
-        (r"(?:need|want|like|get|schedule|due for|book|make|set up) (?:a|an|my)? ?(?:annual )?"
+        (r"\b(?:need|want|like|get|schedule|due for|book|make|set up) (?:a|an|my)? ?(?:annual )?"
          r"(?:physical|checkup|consultation|followup|sick visit|wellness)", 2.0),
         (r"first available|earliest (?:available|appointment)|any openings"
          r"|availability|available (?:appointment|time|slot)", 1.5),

@@ -43,7 +43,7 @@ class Reading:
 _OVER = re.compile(
     r"^\s*(?:is |has |was |had )?(?:gone|went away|better|resolved|passed"
     r"|over(?! (?:the|a|an|his|her|my|their|in|on|onto|to)\b))"  # not "slumped over the table"
-    r"|^.{0,60}\b(?:last (?:week|month|year)"
+    r"|^.{0,60}\b(?:last (?:week|weekend|month|year)"
     r"|(?:she's|he's|i'm|it's|they're) (?:okay|ok|fine|better) now|turned out to be)\b"
 )
 TASKS = (Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.APPOINTMENT_STATUS,

@@ -128,6 +128,7 @@ tricare anthem around about whoever whatever matter through thru cheaper
 football soccer basketball baseball hockey tryouts tryout sports camp college daycare license
 licence dmv job noonish buenos dias tardes noches bonjour bonjou bonsoir hola salaam salam
 namaste shalom ciao pitit mwen thyroid depression anxiety diabetes pressure asthma cholesterol
-quick question season starts practice game school field trip
+quick question season starts practice game school field trip myself himself herself
+polish italian irish german greek french vietnamese korean chinese japanese mexican nigerian
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

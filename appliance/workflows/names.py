@@ -82,6 +82,12 @@ def title(word: str) -> str:
 _MARK_NOTE = re.compile(
     r"\b(?:with|has|there's) (?:a |an )?(?:dash|hyphen|space)"
     r"(?: (?:in (?:the middle|between)|after the \w+))?\b|\b(?:all |as )?one word\b"
+    r"|\bwith (?:a |an )?(?:capital|big|small|lower case|lowercase) [a-z]\b"
+    r"|\b(?:and )?(?:it's |its )?spelled (?:like it sounds|the way it sounds|normal(?:ly)?"
+    r"|the usual way|the regular way)\b"
+    r"|\b(?:but )?(?:everybody|everyone|people|they all|most people) calls? (?:me|him|her) \w+\b"
+    r"|\b(?:it's|its|that's|it is) (?:polish|italian|irish|german|greek|french|vietnamese|korean"
+    r"|chinese|japanese|mexican|nigerian|spanish|portuguese|russian|ukrainian|arabic|indian)\b"
 )
 
 

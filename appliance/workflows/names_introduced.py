@@ -45,8 +45,9 @@ _FOR = re.compile(
 _SUBJECT = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|so|um|uh|oh|good morning|good afternoon),? )*"
     r"(?P<a>[a-z']+) (?P<b>[a-z'\-]+) (?:here|calling)\b"
-    r"|\b(?P<c>[a-z']+) (?P<d>[a-z][a-z'\-]*?)'s (?:[a-z]+ )?(?:appointment|checkup|physical"
-    r"|followup|visit|consult\w*|sick visit|booking|results?|prescription|bill|test|reading"
+    r"|\b(?P<c>[a-z']+) (?P<d>[a-z][a-z'\-]*?)'s (?:[a-z]+ )?(?:appointment|checkup|check up"
+    r"|physical|followup|visit|consult\w*|sick visit|booking|results?|prescription|bill|test"
+    r"|reading"
     r"|medication|medicine|meds|pills|refill|records|chart|file|shots?|vaccines?|labs?"
     r"|\w+(?:olol|pril|sartan|statin|formin|pine|zole|cillin|mycin))\b"
     r"|\b(?P<i>[a-z']+) (?P<j>[a-z][a-z\-]*?)s (?:appointment|checkup|physical|followup|visit"
@@ -154,6 +155,12 @@ def _clause_name(raw: str) -> HeardName | None:
     return None
 
 
+_RENAMED = re.compile(
+    r"\b(?:my|our) (?:son|daughter|wife|husband|mother|mom|father|dad|partner|boy|girl)"
+    r" ([a-z']+), ([a-z']+) ([a-z'\-]+)(?=,|$| (?:he|she|born|date|dob)\b)"
+)
+
+
 def _middle_named(run: list[str], raw: str) -> bool:
     """Whether three words after "my mother" are one name said in one breath ("ruth ann
     becker"), not a surname then the whole name ("kowalczyk, robert kowalczyk") or a
@@ -163,6 +170,10 @@ def _middle_named(run: list[str], raw: str) -> bool:
 
 
 def _for_whom(t: str, raw: str) -> HeardName | None:
+    named = _RENAMED.search(raw.lower())  # "my husband ken, kenji watanabe": the whole name
+    # "ken, kenji watanabe": a short name, then the whole one
+    if named and all(map(_name_like, named.groups())) and named[2].startswith(named[1][:2]):
+        return HeardName(title(named.group(2)), title(named.group(3)))
     for m in _FOR.finditer(t):
         run = _run(t[m.end() :].split(), 0)
         k = next((i for i in (1, 2) if i < len(run) - 1 and run[i] in PARTICLES), 1)

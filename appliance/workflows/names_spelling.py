@@ -12,7 +12,12 @@ from difflib import SequenceMatcher
 from appliance.workflows.name_words import LETTER_NAMES, STOP
 
 # three or more single letters in a row; not the "s" of "it's"
-_SPELLED = re.compile(r"(?<![a-z'])[a-z](?:[\s.,\-]+[a-z](?![a-z'])){2,}", re.IGNORECASE)
+# ("s i o b h a n, i need": the "i" after the comma starts the next words; "m a r i a
+# gonzalez": the "a" is the name's)
+_SPELLED = re.compile(
+    r"(?<![a-z'])[a-z](?:(?!\s*[.,][\s.,\-]*[ia] [a-z]{2})[\s.,\-]+[a-z](?![a-z'])){2,}",
+    re.IGNORECASE,
+)
 _LETTER = "|".join(sorted(LETTER_NAMES, key=len, reverse=True)) + "|[a-z]"
 _HINT = re.compile(
     rf"\b(?:spelled |spelt )?with (?:an? |one |the letter )?(?P<letter>{_LETTER})(?:'s)?\b"

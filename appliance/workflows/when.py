@@ -64,6 +64,18 @@ _NOT_WHEN = re.compile(
     r"|\bnot (?:in )?the (?:morning|afternoon|evening)s?\b"
     r"|\b(?:mornings|afternoons|evenings) (?:are|is) (?:bad|no good|hard|tough|out|tricky)\b"
     r"|\bcall (?:back |you |in )?(?:in the|this|tomorrow) (?:morning|afternoon)\b"
+    # a deadline or a day past: "before i fly out on the 20th", "before the 4th", "my last
+    # visit was on the 10th"; "on second thought"; "she gets out at 3"; "between christmas
+    # and new year's": a range
+    r"|\bbefore (?:(?:i|we|he|she|they) [\w' ]{1,30}?(?:on |by )?)?(?:the )?\d{1,2}"
+    r"(?:st|nd|rd|th)\b"
+    rf"|\bbefore (?:i|we|he|she|they) [\w' ]{{1,30}}?(?:on |by )?(?:{_WEEKDAY})\b"
+    r"|\b(?:my|our|his|her|the) (?:last|previous) (?:visit|appointment|time)\b.{0,20}?"
+    r"(?:the \d{1,2}\w*|\w+day)\b"
+    r"|\bon (?:2nd|second) thought\b"
+    rf"|\bgets? out (?:of school |of work )?at {_HOUR}\b"
+    r"|\bbetween (?:christmas|thanksgiving|now|the holidays|new year'?s?|the \d+\w*|\w+day)"
+    r" and (?:christmas|new year'?s?|the \d+\w*|\w+day|then)\b"
     r"|\bsame (?:time|day) as (?:today|last time|before)\b"
     rf"|\b(?:anything|any ?time|something|some ?time|any day) after (?:{_DAY_WORD})\b"  # a limit
     r"|\b(?:can't|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
@@ -91,13 +103,15 @@ _HOUR_WORD = (
 _EITHER = re.compile(
     rf"\b(?:this |next )?{_DAY_WORD} or (?:the |this |next )?{_DAY_WORD}\b"
     rf"|\b{_THE_NTH} or {_THE_NTH}\b"
+    rf"|\b(?:{_MONTHS}\w* )?\d{{1,2}}(?:st|nd|rd|th) or (?:the )?\d{{1,2}}(?:st|nd|rd|th)\b"
     rf"|\b(?:at )?{_HOUR_WORD} or (?:at )?{_HOUR_WORD}\b",
     re.I,
 )
 # a limit, not a time: "any time after 2", "after 5 if possible", "not before eleven"
 _AFTER = re.compile(
     r"(?<!quarter )(?<!half )(?<!minutes )(?<!\d )(?<!five )(?<!ten )(?<!twenty )"
-    rf"\b(?:any ?time |anything )?after ({_HOUR})\b(?! (?:days?|weeks?))",
+    rf"\b(?:any ?time |anything )?after ({_HOUR})\b(?! (?:days?|weeks?))"
+    r"(?: in the (?:morning|afternoon|evening))?",
     re.I,
 )  # (not "quarter after ten": a time)
 _BEFORE = re.compile(rf"\bbefore ({_HOUR})\b(?! (?:days?|weeks?))", re.I)
@@ -118,7 +132,8 @@ _THEN = re.compile(
     rf"|\bno\b,?(?: sorry,?)? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
-    r"|\bto (?=\d{1,2}[ :][0-5]\d\b)",  # "push my 10 30 to 11 30"
+    r"|\bto (?=\d{1,2}[ :][0-5]\d\b)"  # "push my 10 30 to 11 30"
+    r"|\b(?:later|earlier|sooner)\b[\w ]{0,20}?\blike (?=\d)",  # "later in the day like 3:45"
     re.I,
 )
 # "could it be a week later", "can i come a day later": from the day said; "not this
@@ -205,6 +220,20 @@ def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     return replace(found, from_time=_bound(_AFTER, text), until=_bound(_BEFORE, text))
 
 
+_FOLLOWING = re.compile(rf"\bthe following ({_WEEKDAY})\b", re.I)
+
+
+def _following(day: date | None, spoken: str, now: datetime) -> date | None:
+    """ "the following monday" after a day said before it ("i have a consult on monday,
+    can we make that the following monday"): the first such weekday after that day."""
+    said = _FOLLOWING.search(spoken)
+    first = resolve(spoken[: said.start()], now).day if said else None
+    if said is None or first is None or day is None:
+        return day
+    ahead = (WEEKDAYS.index(said.group(1).lower()) - first.weekday() - 1) % 7 + 1
+    return first + timedelta(days=ahead)
+
+
 def _shifted(day: date | None, spoken: str) -> date | None:
     if day is None:
         return None
@@ -224,6 +253,8 @@ _WINDOW = re.compile(rf"\bfrom (?:like |about |around )?{_HOUR} (?:to|till|until
 
 
 def _when(text: str, now: datetime, dob: date | None) -> Resolved:
+    # "2 is fine", "10:30 works": an hour picked from what was offered
+    text = re.sub(r"^\s*(\d{1,2}(?::\d\d)?)(?= (?:is|works|would be|sounds)\b)", r"at \1", text)
     if re.search(r"\b(?:free|available)\b", text, re.I):
         text = _WINDOW.sub(" ", text)
     if now.hour >= 12:  # "i was supposed to come in this morning", said in the evening
@@ -245,9 +276,9 @@ def _when_read(text: str, now: datetime, dob: date | None) -> Resolved:
     day = later.day or (whole.day if later is not whole and not later.after else None)
     if day is None and later.after is None and _TODAY.search(spoken):
         day = now.date()
-    day = _shifted(day, text)
-    if dob is not None and day is not None and (day.month, day.day) == (dob.month, dob.day):
-        day = None
+    day = _following(_shifted(day, text), spoken, now)
+    if dob is not None and day is not None and day.day == dob.day:
+        day = None  # "i said the 13th, not the 30th, june 13th 1972": the birth date's day
     at = later.at
     if (
         dob is not None
