@@ -60,6 +60,8 @@ PARTS = {
     "dev15": "lines_dev15.toml",
     "dev16": "lines_dev16.toml",
     "dev17": "lines_dev17.toml",
+    "dev18": "lines_dev18.toml",
+    "dev19": "lines_dev19.toml",
     "held-out": "lines_heldout.toml",
 }
 

@@ -57,13 +57,13 @@ _WITH_LONG_YEAR = _patterns(_LONG_YEAR)
 
 def _digits(text: str) -> str:
     """Numbers in digits; "1990 slash 7 slash 15" as "1990/7/15", "1 1 21 68" as "11 21 68"."""
-    t = re.sub(r"(?<=\d) slash (?=\d)", "/", numerize(_named_days(text)))
+    t = re.sub(r"(?<=\d) slash (?=\d)", "/", _named_days(numerize(_named_days(text))))
     # "one one twenty one sixty eight": the month said digit by digit
     t = re.sub(r"\b(0|1) ([0-9]) (?=\d{1,2} (?:\d{2}|\d{4})\b)", r"\1\2 ", t)
     t = re.sub(r"\b19 and (\d{2})\b", r"19 \1", t)  # "nineteen and twenty eight"
     t = re.sub(r"\b(1) (9) (\d) (\d)\b|\b(2) (0) ([0-2]) (\d)\b", _joined, t)  # "1 9 8 2"
     # Whisper's run-together digits: "314 88" (3 14 88), "0 6 0 9 0 1" (06 09 01)
-    t = re.sub(r"(?<!at )\b(1[0-2]|[1-9])([0-3]\d) (\d{2}|\d{4})\b", r"\1 \2 \3", t)
+    t = re.sub(r"(?<!at )\b(1[0-2]|0?[1-9])([0-3]\d) (\d{2}|\d{4})\b", r"\1 \2 \3", t)
     return re.sub(r"\b(\d) (\d) (\d) (\d) (\d) (\d)\b", r"\1\2 \3\4 \5\6", t)
 
 
@@ -136,7 +136,7 @@ def birth_date(text: str, today: date | None = None) -> date | None:
     said: list[tuple[int, date]] = []  # (end, date), each apart from the one before
     # "born june the 2nd this year": a baby's
     text = re.sub(
-        r"(?<=\d|[dht]) (this|last) year\b",
+        r"(?<=\d|[dht])(?: of)? (this|last) year\b",
         lambda m: f" {today.year - (m.group(1).lower() == 'last')}",
         text,
     )

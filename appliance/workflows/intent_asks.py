@@ -253,6 +253,17 @@ EMERGENCY = (
     r"|bleeding (?:right )?through|soaked through|bleeding\b.{0,40}\b(?:won't|wont|will not)"
     r" stop|got into (?:my|his|her|their|the|\w+'s) (?:pills|meds|medicine|medication|tablets"
     r"|vitamins)|(?:don't|do not) know how many (?:he|she|they) (?:took|swallowed|ate|had)"
+    # a weight on the chest, pain going down an arm, breath or lips going, a bleed not
+    # stopped, confusion or a dead arm all of a sudden
+    r"|(?:somebody|someone|something|an elephant)(?:'s| is)? (?:sitting|standing) on (?:it|my chest"
+    r"|his chest|her chest)|(?:going|goes|spreading|moving|shooting|radiating) (?:down|into|up)"
+    r" (?:my|his|her) (?:left )?(?:arm|jaw)|can (?:barely|hardly|just about) breathe"
+    r"|lips (?:are )?(?:going|turning|gone) (?:blue|purple|grey|gray)"
+    r"|(?:can't|cannot|couldn't) stop (?:the |his |her |my )?bleed"
+    r"|(?:confused|slurring|can't talk|can't speak|dizzy and weak) (?:all of a sudden|suddenly)"
+    r"|(?:suddenly|all of a sudden) (?:got |went |is |became )?(?:real |really |very )?confused"
+    r"|(?:arm|leg|side of (?:his|her|my) face)(?:'s| is)? (?:went|gone|going|just went) (?:dead"
+    r"|limp|floppy)"
 )
 PERSON = (
     r"|\w+'s nurse\b|press (?:zero|0)\b|can you get (?:her|him)\b"

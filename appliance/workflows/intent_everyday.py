@@ -36,6 +36,9 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|tomorrow|today|next|still|in the)\b"
          r"|\b(?:confirm|double check) (?:my|his|her|our|the) [a-z]+'s (?:\d|appointment|visit"
          r"|checkup|physical)", 4.0),
+        (r"\bwhat times? (?:is )?(?:my|his|her|our) (?:appointment|visit)\b|\bdid (?:i|we|he|she)"
+         r" (?:get|got) (?:booked|scheduled|put down)\b|\bis (?:that|it|my \w+) still happening\b"
+         r"|\bare you (?:still )?seeing (?:me|him|her|us)\b", 4.5),
     ],
     Intent.CANCEL: [
         (r"\btake (?:[\w']+ ){1,3}?off (?:the |your )?(?:schedule|books|calendar|list)\b"
@@ -57,7 +60,10 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|\b(?:have|had|got) an? (?:appointment|visit)\b.{0,60}\b(?:so|but) (?:can|could)"
          r" (?:we|i) (?:do|make it|have)\b"
          r"|\bbooked (?:a |an |my )?(?:\w+ )?(?:for|at|on) .{0,30}\bbut (?:i|we) (?:need|have|want)"
-         r" to (?:come )?(?:earlier|later|sooner)", 8.0),
+         r" to (?:come )?(?:earlier|later|sooner)"
+         r"|\bbooked\b.{0,60}\b(?:can|could) (?:we|i|you) (?:do|make|move) it (?:sooner|earlier"
+         r"|later)\b|\bappointment(?:'s|s| is)? (?:on )?\w+day\b.{0,60}\b(?:can|could) (?:i|we)"
+         r" (?:come|do|make it|have)\b.{0,40}\binstead\b", 8.0),
         (r"\bmake it\b.{0,40}\binstead\b|\b(?:was|were) (?:gonna|going to) cancel\b.{0,20}\bbut"
          r"|\b(?:appointment|visit|booked) .{0,40}(?:anything|something) (?:earlier|sooner"
          r"|later)\b|\bmove (?:[\w']+ ){0,4}?(?:up|back|out) to\b"
@@ -67,7 +73,8 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
         (r"(?:i'd like|i want|i need|can i (?:get|have|book|schedule|do)|set up|schedule|book)"
          r" (?:a|an) (?:video|virtual|phone|telehealth|online) (?:visit|appointment|call|consult)"
          r"|\bfit (?:[\w']+ ){1,3}in\b|\bfit in (?:me|him|her|us|them|my \w+|[a-z]+ [a-z]+)\b"
-         r"|do you have (?:a|an|any) (?:[\w']+ )?(?:opening|openings|slot|spot|availability)\b",
+         r"|do you have (?:a|an|any) (?:[\w']+ )?(?:opening|openings|slot|spot|availability"
+         r"|appointments?)\b|\b(?:can|could) (?:we|i) do a (?:video|virtual|phone) visit\b",
          4.0),
         (r"\bput down [a-z]+ [a-z]+\b.{0,40}\bfor (?:a|an|the|his|her)\b"
          r"|\bget the (?:earliest|first|next) (?:you have|available|opening|slot|appointment)",
@@ -76,17 +83,31 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
 
     Intent.CLINIC_INFO: [
         (r"\bis there (?:somewhere|anywhere|a place) (?:i|we) can\b"
+         r"|\bdoes (?:anybody|anyone|somebody|someone) (?:there|here) do\b"
+         r"|\bis (?:doctor|dr) \w+ (?:even )?(?:in|working|in the office)\b"
          r"|\b(?:do|does) (?:i|we|he|she|my \w+) (?:have to|need to) not eat\b"
          r"|\bis there anything (?:i|we) should bring\b", 4.0),
     ],
     Intent.BILLING: [
         (r"\bpay (?:what (?:i|we) owe|my bill|my balance|the balance)\b|\bwhat (?:i|we) owe\b"
-         r"|\bupdate (?:the |my )?insurance\b|\binsurance (?:changed|on file|on my account)\b",
-         4.0),
+         r"|\bupdate (?:the |my )?insurance\b|\binsurance (?:changed|on file|on my account)\b"
+         r"|\bupdate it on my account\b", 4.0),
+        (r"\bwhy (?:did|do) (?:i|we) (?:get|have) (?:a|an|this|that) .{0,25}(?:fee|charge|bill)\b",
+         6.0),
     ],
     Intent.OTHER: [
-        (r"\bwhat (?:the|is the|'s the) weather\b|\bweather(?:'s| is)? (?:gonna|going to) be\b",
-         6.0),
+        (r"\bwhat (?:the|is the|'s the) weather\b|\bweather(?:'s| is)? (?:gonna|going to) be\b"
+         r"|\b(?:supposed|going) to (?:snow|rain)\b|\b(?:amazon|ups|fedex) (?:package|delivery)"
+         r"|\bmy package\b|\breturn a (?:\w+ )?gift\b|\b5k\b|\bfun run\b", 6.0),
+    ],
+    Intent.SPEAK_TO_PERSON: [
+        (r"\b(?:someone|somebody|anyone|anybody|a person) in (?:billing|scheduling|records"
+         r"|the office)\b.{0,30}\b(?:talk|speak)|\b(?:talk|speak) (?:to|with) (?:someone|somebody"
+         r"|a person) in (?:billing|scheduling|records)\b|\bcan i (?:have|get) a person\b", 6.0),
+    ],
+    Intent.TEST_RESULTS: [
+        (r"\bmy (?:lab|blood|test|cholesterol|a1c) (?:numbers|results|levels|values)\b"
+         r"|\babout my (?:a1c|cholesterol|psa|thyroid levels)\b", 4.0),
     ],
     Intent.INFORM: [
         (r"^(?:any ?day|any ?time|whenever|whoever'?s?|whichever|anyone|anybody)\b.{0,20}"
@@ -99,7 +120,10 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r" (?:on )?(?:\w+day|tomorrow|then|the \d+\w*|next week)(?: then)?$"
          r"|^(?:no|nah|nope)?,? ?(?:i think )?(?:i'm|we're|i am) (?:good|all good),?"
          r" thanks?(?: you)?$"
-         r"|^(?:(?:ok(?:ay)?|cool|alright|great),? )+(?:see ya|see you|later|bye now)$",
+         r"|^(?:(?:ok(?:ay)?|cool|alright|great),? )+(?:see ya|see you|later|bye now)$"
+         r"|^(?:(?:ok(?:ay)?|great|perfect|alright|thanks),? )*see ya (?:on )?(?:\w+day|tomorrow"
+         r"|then|the \d+\w*)(?: then)?$|\bhave a (?:good|nice|great|happy) (?:holiday|holidays"
+         r"|new year|christmas|thanksgiving)\b",
          4.0),
         (r"(?:thank you|thanks|bye|bye now)(?: so much)?,? (?:and )?(?:merry christmas|happy"
          r" holidays|happy new year|happy thanksgiving)\b|\b(?:merry christmas|happy holidays),?"

@@ -78,9 +78,9 @@ INDIRECT: dict[Intent, list[tuple[str, float]]] = {
     Intent.CLINIC_INFO: [
         (r"^is there (?:a |any )?(?:wifi|wi fi|bathroom|restroom|toilet|water|vending|cafe"
          r"|coffee|tv|changing table|play area)\b|^do (?:i|we) need to not eat\b", 4.0),
-        (r"is there (?:somewhere|anywhere|a place) to\b|do (?:your|the) doctors? (?:still )?"
+        (r"is there (?:somewhere|anywhere|a place) to\b|\bdo (?:your|the) doctors? (?:still )?"
          r"(?:do|make|offer|see)\b|house calls|does the (?:clinic|office|practice) (?:have"
-         r"|do|offer)\b|do (?:i|we) (?:need|have to have) an appointment (?:for|to)\b", 4.0),
+         r"|do|offer)\b|\bdo (?:i|we) (?:need|have to have) an appointment (?:for|to)\b", 4.0),
         (r"(?:is there a|do you) (?:charge|fee) if (?:i|we) (?:can't|cannot|don't) (?:make it"
          r"|come|show)", 6.0),
     ],

@@ -125,11 +125,17 @@ TABLE: dict[Intent, list[tuple[str, float]]] = {
         (r"\bhours\b|what time do you (?:open|close)|are you open|when do you (?:open|close)"
          r"|\bopen (?:on|at|until|till|today|tomorrow|saturday|sunday)|close (?:on|at)"
          r"|closed (?:on|for)", 2.5),
-        (r"\bpark\b|parking|garage", 2.5), (r"address|located|location|where are you"
+        (r"(?:where|can i|can we|do i|to|place to|i can|we can|should i|he can|she can) park\b"
+         r"|\bpark (?:my|the|in|at|there|here|out|for|on|it)\b|parking|garage", 2.5),
+        (r"address|located|location|where are you"
          r"|where is the (?:clinic|office)|directions|how do i get|\bbus\b|\btrain\b", 2.5),
         (r"insurance|\bmedicare\b|\bmedicaid\b|\baetna\b|blue cross|cigna|united ?health"
          r"|do you (?:take|accept)", 2.0),
-        (r"holiday|christmas|thanksgiving|new year|labor day|memorial day|fourth of july", 2.0),
+        # a holiday asked about the clinic being open, not a holiday said for context
+        (r"(?:\bopen|\bclosed?|\bhours|\bworking|\bin the office)\b.{0,40}(?:holiday|christmas"
+         r"|thanksgiving|new year|labor day|memorial day|fourth of july)|(?:holiday|christmas"
+         r"|thanksgiving|new year|labor day|memorial day|fourth of july)\b.{0,40}\b(?:open|closed"
+         r"|hours|working|in the office)\b", 2.0),
         (r"new patients?|accepting patients", 2.0),
         (r"\bfast(?:ing)?\b|\beat (?:before|breakfast|anything|something)|before (?:my|the|a)"
          r" (?:blood work|bloodwork|lab|labs|blood test|physical)", 4.0),
@@ -276,7 +282,8 @@ EMERGENCY += (
     r"|no reason to live|don't want to be here|soaking|blood everywhere|bleeding (?:very )?much"
     r"|(?:pregnant|pregnancy) .{0,40}bleed|ribs (?:are )?sucking"
     r"|breathing (?:really |very |so )?fast"
-    r"|struggling to breathe|lips (?:are )?blue|shaking all over|fitting|(?:can't|won't|cannot)"
+    r"|struggling to breathe|lips (?:are )?blue|shaking all over"
+    r"|fitting(?! (?:me|him|her|us|them|it|that) in)|(?:can't|won't|cannot)"
     r" wake\b(?! up (?:early|in time|on time|at|that early|so early))|not making (?:any )?sense"
     r"|jaw and (?:my )?left arm|left arm .{0,30}(?:ach|pain|hurt)"
     r"|clammy|cold sweat|can't feel (?:the )?(?:left|right) side|(?:left|right) side of my body"

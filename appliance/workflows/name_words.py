@@ -43,6 +43,8 @@ INTROS = (
     ("name",),  # a form read out: "name rajesh iyer, date of birth ..."
     ("the", "other"),  # "no, the other john smith": of two patients with one name
     ("my", "names"),  # Whisper's "my names kevin tran"
+    ("her", "names"),  # "her names opal henderson"
+    ("his", "names"),
 )
 # words that may follow a name said alone: the date of birth around it, courtesy
 TAIL = _set(
@@ -129,6 +131,8 @@ football soccer basketball baseball hockey tryouts tryout sports camp college da
 licence dmv job noonish buenos dias tardes noches bonjour bonjou bonsoir hola salaam salam
 namaste shalom ciao pitit mwen thyroid depression anxiety diabetes pressure asthma cholesterol
 quick question season starts practice game school field trip myself himself herself
+winter spring summer break hair loss sinus thing stuff totally gone flying supposed between
+plans till christmas eve holiday holidays new years back snow rain
 polish italian irish german greek french vietnamese korean chinese japanese mexican nigerian
 """
 STOP = _set(_FUNCTION + _VERBS + _NOUNS + _ADJECTIVES) | NUMBER_WORDS

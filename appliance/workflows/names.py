@@ -39,7 +39,7 @@ Part = Literal["first", "last"]
 _HYPHEN = "xqhyphenqx"  # keeps "smith-jones" one word through normalize()
 _LABELS = {
     "first": r"\b(?:first|1st|given) name(?:'s| is)? (?:spelled )?([a-z'\-]+)",
-    "last": r"\b(?:last|family) name(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
+    "last": r"\b(?:last|family) name(?:'s| is|s)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
     r"|\bsurname(?:'s| is)? (?:spelled )?((?:(?:%s) )*[a-z'\-]+)"
     r"|\b([a-z'\-]+) is (?:the|my|his|her) (?:last name|family name|family)\b",  # "nguyen is ..."
 }
@@ -135,6 +135,8 @@ def _run(words: list[str], i: int) -> list[str]:
 
 
 def _from_run(run: list[str], raw: str, expect: Part) -> HeardName:
+    if len(run) == 3 and run[0] == run[2] and run[1] != run[0]:
+        run = run[1:]  # "collins patricia collins": the surname, then the whole name
     if len(run) == 1:
         return HeardName(**{expect: title(run[0])})
     if len(run) == 2 and re.search(rf"\b{run[0]}\s*,\s*{run[1]}\b", raw.lower()):

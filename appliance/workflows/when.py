@@ -72,13 +72,20 @@ _NOT_WHEN = re.compile(
     rf"|\bbefore (?:i|we|he|she|they) [\w' ]{{1,30}}?(?:on |by )?(?:{_WEEKDAY})\b"
     r"|\b(?:my|our|his|her|the) (?:last|previous) (?:visit|appointment|time)\b.{0,20}?"
     r"(?:the \d{1,2}\w*|\w+day)\b"
-    r"|\bon (?:2nd|second) thought\b"
+    r"|\bon (?:2nd|second) thought\b|\b(?:1st|2nd|3rd|first|second|third|night|day) shift\b"
+    # a trip or a start of the caller's own: "we're traveling on the 3rd", "i start the
+    # 11th", "stuck at my in-laws til sunday"; "no later than 3": a limit
+    rf"|\b(?:traveling|travelling|flying|leaving|going away|i start|i leave|i fly"
+    rf"|i go back|i head back)(?: out| back)? (?:on |until |til |till )?(?:the \d{{1,2}}\w*"
+    rf"|{_WEEKDAY})\b|\b(?:til|till|until|'til) (?:{_WEEKDAY}|the \d{{1,2}}\w*)\b"
+    rf"|\bno later than {_HOUR}(?: in the (?:morning|afternoon|evening))?"
+    rf"|^(?:no,? )?not (?:on )?(?:{_WEEKDAY})\b"
     rf"|\bgets? out (?:of school |of work )?at {_HOUR}\b"
     r"|\bbetween (?:christmas|thanksgiving|now|the holidays|new year'?s?|the \d+\w*|\w+day)"
     r" and (?:christmas|new year'?s?|the \d+\w*|\w+day|then)\b"
     r"|\bsame (?:time|day) as (?:today|last time|before)\b"
     rf"|\b(?:anything|any ?time|something|some ?time|any day) after (?:{_DAY_WORD})\b"  # a limit
-    r"|\b(?:can't|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
+    r"|\b(?:can't|cant|cannot|can not|no|not) (?:do )?(?:mornings?|afternoons?|evenings?)\b"
     r"|\bi work (?:mornings|afternoons|evenings|nights|days)\b"
     # the caller's own hours: "i get off at 3", "before my shift at 2", "i start at 10"
     rf"|\b(?:get|got|getting) off (?:work )?at {_HOUR}\b|\bbefore my (?:shift|work)"
@@ -87,11 +94,14 @@ _NOT_WHEN = re.compile(
     rf"|\b(?:surgery|operation|procedure)\b(?: \w+){{0,3}} on (?:{_A_DAY}|{_MONTHS}\w* \d+\w*)",
     re.I,
 )
-_THE_NTH = r"(?:the \d{1,2}(?:st|nd|rd|th)?|the [a-z]+(?:st|nd|rd|th))"
+_THE_NTH = (
+    r"(?:the \d{1,2}(?:st|nd|rd|th)?|the (?:twenty |thirty )?(?:first|second|third|fourth|fifth"
+    r"|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|twentieth|thirtieth))"
+)  # not "the dermatologist"
 # "the 24th, that's thursday": the weekday only says which day the date is
 _THATS = re.compile(
-    rf"((?:the day \d{{1,2}})|{_THE_NTH})((?:,? at \w+(?: in the \w+)?)?)[,?]? (?:that's|that is"
-    rf"|that would be|it's|its|is|which is|is that|is it) (?:a )?(?:{_WEEKDAY})\b",
+    rf"((?:the day \d{{1,2}})|{_THE_NTH})((?:,? at \w+(?: in the \w+)?)?)(?:, |[,?]? (?:that's"
+    rf"|that is|that would be|it's|its|is|which is|is that|is it) (?:a )?)(?:{_WEEKDAY})\b",
     re.I,
 )
 _HOUR_WORD = (
@@ -128,7 +138,7 @@ _THEN = re.compile(
     r"|not possible|no good|can i get|make that|could (?:that|it) be"
     r"|(?:could|can) you give me|you can give me"
     r"|i need (?=the \d|next|tomorrow)|i want (?=the \d|next|tomorrow|\w+day\b|at \d)"
-    r"|(?<!the )(?:other|another|different) day)\b"
+    r"|(?<!the )(?:other|another|different) day|is there anything|do you have anything)\b"
     rf"|\bno\b,?(?: sorry,?)? (?={_WEEKDAY}|tomorrow|the \d|\d)"  # "thursday, no, friday"
     rf"|(?<!quarter )(?<!\d )(?<!\bat )\bto (?:like |about |around |maybe )?"
     rf"(?={_WEEKDAY}|next|tomorrow|\d|half past|quarter past)"
@@ -220,7 +230,9 @@ def when_wanted(text: str, now: datetime, dob: date | None) -> Resolved:
     return replace(found, from_time=_bound(_AFTER, text), until=_bound(_BEFORE, text))
 
 
-_FOLLOWING = re.compile(rf"\bthe following ({_WEEKDAY})\b", re.I)
+_FOLLOWING = re.compile(
+    rf"\bthe following ({_WEEKDAY})\b|\bthe ({_WEEKDAY}) after(?! (?:that|next|this)\b)", re.I
+)
 
 
 def _following(day: date | None, spoken: str, now: datetime) -> date | None:
@@ -230,7 +242,7 @@ def _following(day: date | None, spoken: str, now: datetime) -> date | None:
     first = resolve(spoken[: said.start()], now).day if said else None
     if said is None or first is None or day is None:
         return day
-    ahead = (WEEKDAYS.index(said.group(1).lower()) - first.weekday() - 1) % 7 + 1
+    ahead = (WEEKDAYS.index((said[1] or said[2]).lower()) - first.weekday() - 1) % 7 + 1
     return first + timedelta(days=ahead)
 
 

@@ -62,6 +62,24 @@ _CONTRACTIONS = {
 }  # fmt: skip
 
 
+# a dropped g ("goin", "sittin", "bleedin'", "mornin"): the word as the rules write it
+_DROPPED_G = frozenset(
+    """
+    going coming getting sitting bleeding soaking happening taking morning evening feeling
+    having doing trying saying looking running hurting throwing breathing turning swelling
+    shaking burning vomiting puking passing choking wheezing coughing talking walking waking
+    moving eating drinking working thinking calling wondering hoping needing wanting
+    checking missing asking nothing something anything everything seeing being crying
+    falling dropping slurring drooling aching itching leaking pouring gushing spinning
+    pounding racing tingling stabbing crushing squeezing pressing dying losing responding
+    answering gasping booking scheduling cancelling canceling switching changing pushing
+    waiting holding picking driving leaving staying traveling flying playing starting
+    fixing bringing sleeping paying owing billing filling refilling
+    standing shooting spreading radiating sweating fainting slipping tripping
+    """.split()  # noqa: SIM905
+)
+
+
 @lru_cache(maxsize=4096)
 def _corrected(word: str) -> str:
     if len(word) < 6 or word in CLINIC_WORDS or word in KEEP or "'" in word:
@@ -88,5 +106,7 @@ def normal(text: str) -> str:
     words = []
     for token in _TOKEN.findall(text):
         token = token.strip("'")
+        if token.endswith("in") and token + "g" in _DROPPED_G:
+            token += "g"
         words.append(_CONTRACTIONS.get(token) or _corrected(token))
     return " ".join(w for w in words if w)

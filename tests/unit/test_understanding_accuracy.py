@@ -1,7 +1,7 @@
 """The understander on the labelled caller lines, as the default config runs it (the rules
 and parsers alone): intent accuracy and slot exact match per file.
 
-The tuning files (tune, dev, dev2 ... dev17) are what the rules were written from; the
+The tuning files (tune, dev, dev2 ... dev19) are what the rules were written from; the
 held-out file is never read while tuning. Its floors are 0.96 / 0.90, the level measured
 when they were set (intent 0.965 = 110 of 114, slots 0.902 = 55 of 61, on 2026-12-06 at
 22:48 UTC): intent above the issue's 0.95, slots at its 0.90 (bench/README.md,
@@ -42,6 +42,8 @@ BAR = {  # (intent accuracy, slot exact match) at least: the levels of 2026-12-0
     "lines_dev15.toml": (0.94, 0.94),
     "lines_dev16.toml": (0.98, 0.97),
     "lines_dev17.toml": (0.93, 0.95),
+    "lines_dev18.toml": (0.92, 0.90),
+    "lines_dev19.toml": (0.92, 0.91),
     "lines_heldout.toml": (0.96, 0.90),
 }
 
