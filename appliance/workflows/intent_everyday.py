@@ -106,7 +106,7 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|a person) in (?:billing|scheduling|records)\b|\bcan i (?:have|get) a person\b", 6.0),
     ],
     Intent.TEST_RESULTS: [
-        (r"\bmy (?:lab|blood|test|cholesterol|a1c) (?:numbers|results|levels|values)\b"
+        (r"\bmy (?:lab|blood|test|cholesterol|a1c) (?:numbers|levels|values)\b"
          r"|\babout my (?:a1c|cholesterol|psa|thyroid levels)\b", 4.0),
     ],
     Intent.INFORM: [

@@ -16,6 +16,7 @@ from appliance.workflows.birth import birth_date
 from appliance.workflows.intents import read
 from appliance.workflows.names import heard_name
 from appliance.workflows.names_introduced import introduced_name
+from appliance.workflows.understander import TIE_MARGIN
 from appliance.workflows.when import when_wanted
 from appliance.workflows.wording import normal
 
@@ -121,3 +122,12 @@ def test_birth_dates_run_together_or_in_short(said: str, born: date) -> None:
 def test_days_around_trips_shifts_and_limits(said: str, day: date | None, at: time | None) -> None:
     got = when_wanted(said, NOW, None)
     assert (got.day, got.at) == (day, at)
+
+
+def test_two_requests_in_one_line_stay_a_tie() -> None:
+    """ "my lab numbers" asks for results; a line with a bill and test results holds two
+    requests heard equally, for the model to pick between (guard: the results rule added
+    for "numbers" must not outweigh the bill)."""
+    both = read("i'm calling about my bill and my test results")
+    assert {both.intent, both.runner_up} == {Intent.BILLING, Intent.TEST_RESULTS}
+    assert both.margin < TIE_MARGIN
