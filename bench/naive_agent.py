@@ -33,11 +33,12 @@ from appliance.domain import ChatMessage
 from appliance.llm.client import OpenAIChatModel
 from appliance.llm.server import MODEL_ALIAS, LlmServerProcess
 from appliance.ports import CallHandle
-from appliance.services.runtime import llm_api_key, llm_server
+from appliance.services.runtime import llm_server
 from appliance.sip import PjsipTelephony
 from appliance.speech.stt import WhisperStt
 from appliance.speech.tts import PiperTts
 from appliance.speech.vad import SileroTurnDetector
+from appliance.store.bootstrap import llm_api_key
 
 NAIVE_SILENCE_MS = 800
 
