@@ -133,25 +133,17 @@ def birth_date(text: str, today: date | None = None) -> date | None:
     """The first date of birth in `text` (see the module's doc); `today` bounds it
     (default: the system's date)."""
     today = today or date.today()
-    said: list[tuple[int, date]] = []  # (end, date), each apart from the one before
     # "born june the 2nd this year": a baby's
     text = re.sub(
         r"(?<=\d|[dht])(?: of)? (this|last) year\b",
         lambda m: f" {today.year - (m.group(1).lower() == 'last')}",
         text,
     )
-    for match, order in _matches(_digits(text), _ANY):
-        born = _date(match, order, today)
-        if born is not None and (not said or match.start() >= said[-1][0]):
-            said.append((match.end(), born))
-    if _CORRECTED.search(text):  # "2 2 95 no wait 2 3 95", "1964 not 1946, march 8th 1964"
-        last = max(  # the one said last is the one meant; of two ending there, the longer
-            ((m.end(), -m.start(), b) for m, o in _matches(_digits(text), _ANY)
-             if (b := _date(m, o, today))),
-            default=None,
-        )  # fmt: skip
-        return last[2] if last else None
-    return said[0][1] if said else None
+    found = [(m, b) for m, order in _matches(_digits(text), _ANY) if (b := _date(m, order, today))]
+    if _CORRECTED.search(text) and found:  # "2 2 95 no wait 2 3 95", "1964 not 1946, march 8 1964"
+        # the one said last is the one meant; of two ending there, the longer
+        return max(found, key=lambda f: (f[0].end(), -f[0].start()))[1]
+    return found[0][1] if found else None
 
 
 _CORRECTED = re.compile(r"\b(?:no|wait|sorry|i mean|actually|not)\b", re.I)

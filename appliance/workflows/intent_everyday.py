@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from appliance.llm.understanding import Intent
 
+# (as `wording.normal` writes them: "check up" and "well check" are "checkup", "follow up"
+# is "followup")
 _KIND = (
-    r"(?:appointment|visit|checkup|check up|physical|followup|follow up|consult\w*"
-    r"|sick visit|well check|well child check|shots)"
+    r"(?:appointment|visit|checkup|physical|followup|consult\w*|sick visit|well child check|shots)"
 )
 # a change of plan, not a cancel: "... can we do friday", "is there anything at 11"
 _INSTEAD = (
@@ -29,7 +30,7 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|an appointment) (?:scheduled|booked|coming up|this week|next week|on the books)\b"
          r"|\b(?:forgot|don't remember|can't remember|forget) (?:what|which) (?:day|time|date)"
          r"|\bwhen(?:'s| is) (?!the next available)(?:[\w']+ ){1,3}(?:next )?"
-         r"(?:appointment|visit|checkup|check up|physical|followup|follow up)\b", 4.0),
+         r"(?:appointment|visit|checkup|physical|followup)\b", 4.0),
         (rf"\bdo (?:i|we) have (?:a|an|my) (?:[\w']+ ){{0,2}}{_KIND} (?:coming up|booked"
          r"|scheduled|on)\b"
          rf"|^is (?:the|my|his|her|our) (?:[\w']+ )?{_KIND} (?:for (?:my )?\w+ )?(?:this|on|at"
@@ -80,7 +81,6 @@ EVERYDAY: dict[Intent, list[tuple[str, float]]] = {
          r"|\bget the (?:earliest|first|next) (?:you have|available|opening|slot|appointment)",
          3.0),
     ],
-
     Intent.CLINIC_INFO: [
         (r"\bis there (?:somewhere|anywhere|a place) (?:i|we) can\b"
          r"|\bdoes (?:anybody|anyone|somebody|someone) (?:there|here) do\b"

@@ -123,8 +123,6 @@ def introduced_name(text: str) -> HeardName | None:
     return named or found
 
 
-# the call is for someone the caller names only by who they are: the caller's own name is
-# not the patient's ("hi this is grace obi, i'm calling for my baby")
 def _callers_own(found: HeardName, t: str) -> bool:
     """Whether `found` is the caller's own name ("this is grace obi") in a call for a
     relative named only by who they are."""
@@ -132,6 +130,7 @@ def _callers_own(found: HeardName, t: str) -> bool:
     return bool(re.search(own, t) and _CALLER_ONLY.search(t))
 
 
+# the call is for someone the caller names only by who they are
 _CALLER_ONLY = re.compile(
     r"\bcalling (?:for|about|on behalf of) (?:my|our) (?:son|daughter|baby|child|kid|mother"
     r"|mom|father|dad|husband|wife|grand\w+|little (?:one|boy|girl))\b"

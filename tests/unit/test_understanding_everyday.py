@@ -14,7 +14,7 @@ import pytest
 from appliance.llm.understanding import Intent
 from appliance.workflows.birth import birth_date
 from appliance.workflows.intents import read
-from appliance.workflows.names import heard_name
+from appliance.workflows.names import HeardName, heard_name
 from appliance.workflows.names_introduced import introduced_name
 from appliance.workflows.names_spelling import join_spelled
 from appliance.workflows.when import when_wanted
@@ -96,7 +96,7 @@ def test_everyday_requests(said: str, intent: Intent) -> None:
     ],
 )
 def test_the_patient_named_in_a_request(said: str, first: str, last: str) -> None:
-    assert introduced_name(said) == type(introduced_name(said))(first, last)
+    assert introduced_name(said) == HeardName(first, last)
 
 
 def test_the_callers_own_name_is_not_the_patients() -> None:
